@@ -1,0 +1,45 @@
+# Two commands matter on a fresh clone:  make bench  and  make test.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CORES  ?= 2
+SNAKE  := $(VENV)/bin/snakemake --cores $(CORES) --printshellcmds
+
+.PHONY: bench test figures benchmark lint quick clean-results venv
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip<27"
+	$(PY) -m pip install --quiet -c requirements/lock.txt -e ".[test,slurm]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## The full default benchmark, offline; ends with results/report.html
+bench: $(STAMP)
+	$(SNAKE) all
+	$(SNAKE) all --report results/report.html
+
+## The test suite (unit, known-answer and real Snakemake runs on small configs)
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks workflow plugins
+	$(VENV)/bin/pytest -q
+
+## First try: every stage on the small preset, in well under 3 minutes
+quick: $(STAMP)
+	$(SNAKE) --configfile workflow/presets/quick.yaml all
+
+## Redraw figures and tables from existing results (no simulation, embedding or probe job)
+figures: $(STAMP)
+	$(SNAKE) figures
+
+## Speed and memory figures (printed, never asserted)
+benchmark: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks workflow plugins
+
+clean-results:
+	rm -rf results/simulated results/embeddings results/probes results/downstream results/figures results/*.csv results/*.md results/*.html .snakemake

@@ -1,0 +1,164 @@
+"""Load and check a physio_bench configuration before any expensive work starts.
+
+The schema lives in ``workflow/schemas/config.schema.yaml`` and is shared with the
+Snakemake workflow (``snakemake.utils.validate``). Errors are one line that names the
+offending key and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from physio_bench.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG_PATH = REPO_ROOT / "config.yaml"
+
+SIMULATED_SUITES = ("factors", "sweeps", "scenarios")
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the configuration JSON schema as a dict."""
+    if not SCHEMA_PATH.exists():
+        raise ConfigError(
+            f"config schema not found at {SCHEMA_PATH}: run physio-bench from a clone of the "
+            "repository (pip install -e .)"
+        )
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge ``update`` into a copy of ``base`` (as Snakemake merges configfiles)."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_update(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _key_path(error)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        name = ".".join([*(str(p) for p in error.absolute_path), extra[0]]) if extra else where
+        hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
+        return f"unknown config key '{name}': {hint}"
+    if error.validator == "enum":
+        return (
+            f"config key '{where}' has value {error.instance!r}: "
+            f"use one of {', '.join(map(str, error.validator_value))}"
+        )
+    if error.validator == "required":
+        return f"config key '{where}' is missing {error.message.split(' is a required')[0]}: add it"
+    return f"config key '{where}' is invalid: {error.message}"
+
+
+def _set_defaults(instance: Any, schema: dict[str, Any]) -> None:
+    """Fill schema defaults into ``instance`` in place (objects only, recursively)."""
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _set_defaults(instance[key], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _set_defaults(value, extra)
+
+
+def _check_ranges(config: dict[str, Any]) -> None:
+    for kind, ranges in config["simulate"]["factors"].get("ranges", {}).items():
+        for factor, (low, high) in ranges.items():
+            if low > high:
+                raise ConfigError(
+                    f"config key 'simulate.factors.ranges.{kind}.{factor}' has min {low} > max "
+                    f"{high}: give the range as [min, max]"
+                )
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Check ``config`` against the schema and semantic rules; return it with defaults filled.
+
+    Raises:
+        ConfigError: one line naming the key and the fix.
+    """
+    config = copy.deepcopy(config)
+    schema = load_schema()
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise ConfigError(_describe(best))
+    _set_defaults(config, schema)
+    _check_ranges(config)
+    if config["window_samples"] / config["sampling_rate_hz"] < 2.0:
+        raise ConfigError(
+            f"config key 'window_samples' gives windows of "
+            f"{config['window_samples'] / config['sampling_rate_hz']:.2f} s: use at least 2 s"
+        )
+    for name, options in config["models"].items():
+        if not isinstance(options, dict) or "plugin" not in options:
+            raise ConfigError(f"config key 'models.{name}' needs a 'plugin' entry")
+    return config
+
+
+def load_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
+    """Load ``config.yaml`` merged with each file in ``paths`` (later wins), then validate.
+
+    ``paths=None`` loads the default ``config.yaml`` alone.
+    """
+    config: dict[str, Any] = {}
+    files = [DEFAULT_CONFIG_PATH] if paths is None else [DEFAULT_CONFIG_PATH, *map(Path, paths)]
+    seen: set[Path] = set()
+    for path in files:
+        path = Path(path)
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist: check the path")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}".splitlines()[0]) from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+        config = deep_update(config, loaded)
+    return validate_config(config)
+
+
+def enabled_models(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Models whose ``enabled`` flag is true (the default), name -> options."""
+    return {n: o for n, o in config["models"].items() if o.get("enabled", True)}
+
+
+def write_resolved_config(config: dict[str, Any], path: str | Path) -> str:
+    """Write the merged configuration to ``path`` unless it already holds the same content.
+
+    Leaving an unchanged file untouched keeps its modification time, so Snakemake does
+    not rerun jobs for a config that did not change. Returns the path as a string.
+    """
+    path = Path(path)
+    text = yaml.safe_dump(config, sort_keys=True)
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(path)

@@ -1,0 +1,135 @@
+"""On-disk formats shared by all stages (see docs/formats.md).
+
+A *suite directory* (``results/simulated/{suite}/`` and ``results/real/``) holds:
+
+- ``signals.npy``: float32, windows x channels x samples, memory-mappable;
+- ``labels.parquet``: one row per window (``window_id``, ``subject_id``, ``signal_kind``,
+  ``scenario``, one column per factor with its unit in the name);
+- ``targets.npz``: time-varying ground truth, each key an array windows x samples
+  (float32, NaN where it does not apply), e.g. ``heart_rate_bpm``;
+- ``meta.json``: sampling rate (Hz), channel names, seed, versions, wall time.
+
+An *embedding directory* (``results/embeddings/{model}/{suite}/``) holds ``pooled.npy``
+(float32, layers x windows x dim), ``tokens/{layer}.npy`` (windows x tokens x dim, for
+the kept layers), ``token_spans.npy`` (int64, tokens x 2: first and one-past-last sample),
+``token_channels.npy`` (int64, tokens: channel index, -1 when a token spans all channels)
+and ``model.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LEADERBOARD_COLUMNS = [
+    "model", "pretrained", "stage", "task", "metric", "layer", "value", "ci_low", "ci_high", "n",
+]
+STAGES = (
+    "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
+)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as sorted, indented JSON atomically (no half-written file on a kill)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2, sort_keys=True, default=_json_default, allow_nan=True)
+    atomic_write_bytes(path, (text + "\n").encode())
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    """``np.save`` through a temporary file and rename (atomic)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
+    os.close(fd)
+    try:
+        np.save(tmp, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_npy(path: str | Path, mmap: bool = True) -> np.ndarray:
+    """Load a ``.npy`` array, memory-mapped by default, never unpickling objects."""
+    return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+
+
+@dataclass
+class Suite:
+    """A suite directory loaded lazily: signals are memory-mapped."""
+
+    path: Path
+    signals: np.ndarray
+    labels: pd.DataFrame
+    targets: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+    @property
+    def sampling_rate_hz(self) -> float:
+        return float(self.meta["sampling_rate_hz"])
+
+    @property
+    def channel_names(self) -> list[str]:
+        return list(self.meta["channel_names"])
+
+
+def read_suite(path: str | Path, mmap: bool = True) -> Suite:
+    """Read a suite directory written by the simulate stage or the real-data stage."""
+    path = Path(path)
+    signals = load_npy(path / "signals.npy", mmap=mmap)
+    labels = pd.read_parquet(path / "labels.parquet")
+    targets_path = path / "targets.npz"
+    targets: dict[str, np.ndarray] = {}
+    if targets_path.exists():
+        with np.load(targets_path, allow_pickle=False) as npz:
+            targets = {k: npz[k] for k in npz.files}
+    meta = read_json(path / "meta.json")
+    return Suite(path=path, signals=signals, labels=labels, targets=targets, meta=meta)
+
+
+def write_leaderboard_rows(path: str | Path, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Write leaderboard rows (columns ``LEADERBOARD_COLUMNS``) to a CSV, atomically."""
+    frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    missing = [c for c in LEADERBOARD_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"leaderboard rows lack columns {missing}")
+    atomic_write_bytes(Path(path), frame.to_csv(index=False).encode())
+    return frame

@@ -1,0 +1,21 @@
+import json
+
+# Helpers shared by the rules: how many windows a suite has, hence how many shards.
+from physio_bench.simulate import count_windows
+
+EMBED_SUITES = SIM_SUITES + ["real"]
+
+
+def suite_dir(suite):
+    return "results/real" if suite == "real" else f"results/simulated/{suite}"
+
+
+def shard_ids(wildcards):
+    """Shard indices of one (model, suite) embedding, from the suite size."""
+    if wildcards.suite == "real":
+        meta = checkpoints.real_windows.get().output.meta
+        n = json.loads(Path(meta).read_text())["n_windows"]
+    else:
+        n = count_windows(config, wildcards.suite)
+    size = config["embed"]["shard_size"]
+    return [f"{i:04d}" for i in range(max(1, -(-n // size)))]

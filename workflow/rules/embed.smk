@@ -1,0 +1,46 @@
+rule embed_shard:
+    """Embed one shard of a suite's windows with one model."""
+    input:
+        meta=lambda w: f"{suite_dir(w.suite)}/meta.json",
+        signals=lambda w: f"{suite_dir(w.suite)}/signals.npy",
+    output:
+        shard=temp("results/embeddings/{model}/{suite}/shards/{shard}.npz"),
+        info=temp("results/embeddings/{model}/{suite}/shards/{shard}.json"),
+    params:
+        suite_dir=lambda w: suite_dir(w.suite),
+    wildcard_constraints:
+        suite="factors|sweeps|scenarios|real",
+        shard=r"\d+",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=120,
+        gpu=lambda w: 1 if config["embed"]["device"] == "cuda" else 0,
+    log:
+        "results/logs/embed/{model}/{suite}/{shard}.log",
+    shell:
+        "{PB} embed {CFG} --model {wildcards.model:q} --suite-dir "
+        "{params.suite_dir:q} --shard {wildcards.shard} --out {output.shard:q} 2> {log}"
+
+
+rule merge_embeddings:
+    """Concatenate a model's shards of one suite into memory-mappable arrays."""
+    input:
+        shards=lambda w: expand(
+            "results/embeddings/{model}/{suite}/shards/{shard}.npz",
+            model=w.model, suite=w.suite, shard=shard_ids(w),
+        ),
+    output:
+        pooled="results/embeddings/{model}/{suite}/pooled.npy",
+        info="results/embeddings/{model}/{suite}/model.json",
+    wildcard_constraints:
+        suite="factors|sweeps|scenarios|real",
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    log:
+        "results/logs/embed/{model}/{suite}/merge.log",
+    shell:
+        "{PB} merge-embeddings {CFG} --model {wildcards.model:q} "
+        "--out-dir results/embeddings/{wildcards.model}/{wildcards.suite} {input.shards:q} 2> {log}"
