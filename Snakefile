@@ -2,6 +2,7 @@
 #   snakemake --cores 2 all                  the full default benchmark (offline)
 #   snakemake --cores 2 --configfile workflow/presets/quick.yaml all
 #   snakemake --cores 2 figures              redraw figures and tables from results
+import shlex
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ min_version("9.0")
 
 REPO = Path(workflow.basedir)
 configfile: str(REPO / "config.yaml")
+report: "workflow/report/workflow.rst"
 
 # Check the configuration before any job runs: one clear line, then stop.
 from physio_bench.config import enabled_models, validate_config, write_resolved_config
@@ -25,7 +27,8 @@ config.update(_checked)
 
 # Every CLI call reads the same merged configuration (rewritten only when it changes).
 RESOLVED_CONFIG = write_resolved_config(config, "results/config.resolved.yaml")
-PB = f"physio-bench"
+# The interpreter running Snakemake runs every stage, whether or not .venv/bin is on PATH.
+PB = f"{shlex.quote(sys.executable)} -m physio_bench"
 CFG = f"--configfile {RESOLVED_CONFIG}"
 MODELS = list(enabled_models(config))
 SIM_SUITES = ["factors", "sweeps", "scenarios"]

@@ -117,6 +117,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     for name, options in config["models"].items():
         if not isinstance(options, dict) or "plugin" not in options:
             raise ConfigError(f"config key 'models.{name}' needs a 'plugin' entry")
+    from physio_bench.simulate.factors import check_simulate_config  # lazy: avoids a cycle
+
+    check_simulate_config(config)
     return config
 
 

@@ -1,0 +1,7 @@
+"""``python -m physio_bench`` runs the ``physio-bench`` CLI."""
+
+import sys
+
+from physio_bench.cli import main
+
+sys.exit(main())

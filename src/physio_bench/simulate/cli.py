@@ -1,0 +1,32 @@
+"""CLI subcommands of the simulate stage: ``physio-bench simulate``."""
+
+from __future__ import annotations
+
+import argparse
+
+from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.config import SIMULATED_SUITES
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    from physio_bench.simulate import count_windows, simulate_suite
+
+    simulate_suite(config, args.suite, args.out)
+    print(f"simulated {count_windows(config, args.suite)} {args.suite} windows into {args.out}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this stage's subcommands to the physio-bench parser."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate one suite of physiological windows with neurokit2",
+        description="Simulate one suite (factors, sweeps or scenarios) into --out: "
+        "signals.npy, labels.parquet, targets.npz, meta.json.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--suite", required=True, choices=SIMULATED_SUITES,
+                        help="which suite to simulate")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.set_defaults(func=_simulate)
