@@ -28,7 +28,7 @@ test: $(STAMP)
 
 ## First try: every stage on the small preset, in well under 3 minutes
 quick: $(STAMP)
-	$(SNAKE) --configfile workflow/presets/quick.yaml all
+	$(SNAKE) all --configfile workflow/presets/quick.yaml
 
 ## Redraw figures and tables from existing results (no simulation, embedding or probe job)
 figures: $(STAMP)

@@ -1,6 +1,6 @@
 # physio_bench: simulate -> embed -> probe -> downstream -> report.
 #   snakemake --cores 2 all                  the full default benchmark (offline)
-#   snakemake --cores 2 --configfile workflow/presets/quick.yaml all
+#   snakemake --cores 2 all --configfile workflow/presets/quick.yaml
 #   snakemake --cores 2 figures              redraw figures and tables from results
 import shlex
 import sys
@@ -15,11 +15,17 @@ configfile: str(REPO / "config.yaml")
 report: "workflow/report/workflow.rst"
 
 # Check the configuration before any job runs: one clear line, then stop.
-from physio_bench.config import enabled_models, validate_config, write_resolved_config
+from physio_bench.config import (
+    check_before_run,
+    enabled_models,
+    validate_config,
+    write_resolved_config,
+)
 from physio_bench.errors import PhysioBenchError
 
 try:
     _checked = validate_config(config)
+    check_before_run(_checked)
 except PhysioBenchError as exc:
     sys.exit(f"physio_bench: config error: {exc}")
 validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))

@@ -45,7 +45,9 @@ def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from physio_bench.config import enabled_models
+    from physio_bench.config import check_before_run, enabled_models
+
+    check_before_run(config)
 
     print(f"config OK: {len(enabled_models(config))} enabled models: "
           f"{', '.join(enabled_models(config))}")

@@ -165,3 +165,16 @@ def write_resolved_config(config: dict[str, Any], path: str | Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return str(path)
+
+
+def check_before_run(config: dict[str, Any]) -> None:
+    """Cheap checks of what the config points to, before any job runs.
+
+    Every enabled model's plug-in must be installed, and every real record must exist
+    with the named channels and be longer than a window (headers only).
+    """
+    from physio_bench.downstream.records import check_records
+    from physio_bench.models.registry import check_models
+
+    check_models(config)
+    check_records(config)

@@ -30,6 +30,10 @@ rule merge_embeddings:
             "results/embeddings/{model}/{suite}/shards/{shard}.npz",
             model=w.model, suite=w.suite, shard=shard_ids(w),
         ),
+        sidecars=lambda w: expand(
+            "results/embeddings/{model}/{suite}/shards/{shard}.json",
+            model=w.model, suite=w.suite, shard=shard_ids(w),
+        ),
     output:
         pooled="results/embeddings/{model}/{suite}/pooled.npy",
         info="results/embeddings/{model}/{suite}/model.json",

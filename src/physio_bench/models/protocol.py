@@ -9,7 +9,7 @@ model's config entry without ``plugin`` and ``enabled``; it raises
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -28,11 +28,30 @@ class ModelInfo:
     layer_names: list[str]
     weights_sha256: str | None = None
     max_window_samples: int | None = None  # longest window the model accepts (None: any)
+    device: str = "cpu"  # where embed() runs ("cpu", "cuda:0", ...)
+    dtype: str = "float32"  # compute dtype of embed()
     versions: dict[str, str] = field(default_factory=dict)  # package -> version
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_any(cls, obj: Any) -> ModelInfo:
+        """Build from a ``ModelInfo``, another dataclass, an object with ``to_dict()`` or a
+        mapping with the same field names (plug-ins need not import physio_bench)."""
+        if isinstance(obj, cls):
+            return obj
+        if hasattr(obj, "to_dict"):
+            data = obj.to_dict()
+        elif is_dataclass(obj) and not isinstance(obj, type):
+            data = asdict(obj)
+        else:
+            data = dict(obj)
+        known = {f.name for f in fields(cls)}
+        extra = dict(data.get("extra") or {})
+        extra.update({k: v for k, v in data.items() if k not in known})
+        return cls(**{k: v for k, v in data.items() if k in known and k != "extra"}, extra=extra)
 
 
 @dataclass
@@ -51,6 +70,17 @@ class TokenEmbeddings:
     layers: dict[str, np.ndarray]
     token_spans: np.ndarray
     token_channels: np.ndarray
+
+    @classmethod
+    def from_any(cls, obj: Any) -> TokenEmbeddings:
+        """Build from any object (or mapping) with ``layers``, ``token_spans`` and
+        ``token_channels``; arrays become float32 / int64."""
+        get = obj.get if isinstance(obj, dict) else lambda key: getattr(obj, key)
+        return cls(
+            layers={str(k): np.asarray(v, dtype=np.float32) for k, v in get("layers").items()},
+            token_spans=np.asarray(get("token_spans"), dtype=np.int64),
+            token_channels=np.asarray(get("token_channels"), dtype=np.int64),
+        )
 
     def validate(self, n_windows: int) -> None:
         """Raise ``ValueError`` if shapes disagree with each other or with ``n_windows``."""

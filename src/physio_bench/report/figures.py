@@ -1,0 +1,196 @@
+"""The figure set: which files exist (from the config alone), and drawing them from results.
+
+Every figure kind is one file (``results/figures/<name>.png``, or ``.pdf`` and ``.svg``
+in the publication style), multi-panel across models; the two per-model kinds add the
+model's name. :func:`figure_files` lists them before any result exists, so Snakemake
+rules can declare them as outputs. A figure whose inputs are missing is still written,
+with a "no data" panel, and the reason is logged: the report never fails on a figure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from physio_bench.errors import ConfigError
+from physio_bench.report.style import ModelStyle, check_style, output_paths
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LOG = logging.getLogger("physio_bench.report")
+
+SECTIONS = (
+    "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
+    "layerwise", "downstream",
+)
+SECTION_TITLES = {
+    "signals": "Simulated signals",
+    "feature_independence": "Feature independence",
+    "temporal_dynamics": "Temporal dynamics",
+    "scenario_separation": "Scenario separation",
+    "layerwise": "Layer-wise",
+    "downstream": "Downstream (real recordings)",
+}
+
+
+@dataclass
+class FigureContext:
+    """What every figure may read: config, results folder, style, models (config order)."""
+
+    config: dict[str, Any]
+    results: Path
+    style: str
+    models: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.results = Path(self.results)
+        from physio_bench.config import enabled_models
+
+        self.models = self.models or list(enabled_models(self.config))
+        self.colors = ModelStyle.from_config(self.config)
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """The leaderboard rows of the enabled models (read once). A section's figures use
+        only their own stage's rows, so other stages' CSVs may not exist yet."""
+        from physio_bench.report.leaderboard import read_rows
+
+        return read_rows(self.config, self.results, missing_level=logging.DEBUG)
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """One kind of figure: ``data(ctx, model)`` gathers numbers, ``draw(data, ctx)`` plots."""
+
+    name: str
+    section: str
+    title: str
+    data: Callable[..., dict[str, Any]]
+    draw: Callable[[dict[str, Any], FigureContext], Any]
+    per_model: bool = False
+
+    def stems(self, models: Iterable[str]) -> list[tuple[str, str | None]]:
+        """(file stem, model or None) of every file of this kind."""
+        if self.per_model:
+            return [(f"{self.name}_{m}", m) for m in models]
+        return [(self.name, None)]
+
+
+def figure_kinds() -> list[FigureKind]:
+    """All figure kinds, in report order."""
+    from physio_bench.report import (
+        figures_downstream,
+        figures_feature_independence,
+        figures_layerwise,
+        figures_scenarios,
+        figures_signals,
+        figures_temporal,
+    )
+
+    return [
+        *figures_signals.KINDS, *figures_feature_independence.KINDS, *figures_temporal.KINDS,
+        *figures_scenarios.KINDS, *figures_layerwise.KINDS, *figures_downstream.KINDS,
+    ]
+
+
+def _check_sections(sections: Iterable[str] | None) -> list[str]:
+    chosen = list(SECTIONS if sections is None else sections)
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise ConfigError(f"figure section {unknown[0]!r} is unknown: use one of "
+                          f"{', '.join(SECTIONS)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class FigureEntry:
+    """One figure file: its path, kind, section and model (None: all models)."""
+
+    path: str
+    kind: str
+    section: str
+    title: str
+    model: str | None
+
+
+def figure_entries(config: dict[str, Any], results: str | Path = "results",
+                   sections: Iterable[str] | None = None,
+                   style: str | None = None) -> list[FigureEntry]:
+    """Every figure file the config yields, with what it shows (from the config alone)."""
+    from physio_bench.config import enabled_models
+
+    style = check_style(style or config["report"]["style"])
+    chosen = _check_sections(sections)
+    models = list(enabled_models(config))
+    entries = []
+    for kind in figure_kinds():
+        if kind.section in chosen:
+            for stem, model in kind.stems(models):
+                for path in output_paths(Path(results) / "figures" / stem, style):
+                    entries.append(FigureEntry(str(path), kind.name, kind.section, kind.title,
+                                               model))
+    return entries
+
+
+def figure_files(config: dict[str, Any], results: str | Path = "results",
+                 sections: Iterable[str] | None = None, style: str | None = None) -> list[str]:
+    """Every figure file the config yields (from the config alone: models, style)."""
+    return [e.path for e in figure_entries(config, results, sections, style)]
+
+
+def figure_inputs(config: dict[str, Any], section: str,
+                  results: str | Path = "results") -> list[str]:
+    """The result files a section's figures read (for the Snakemake rules' inputs)."""
+    from physio_bench.config import enabled_models
+
+    _check_sections([section])
+    r = Path(results)
+    models = list(enabled_models(config))
+    probe = {"feature_independence": ["json", "csv"], "temporal_dynamics": ["json", "csv"],
+             "scenario_separation": ["json"]}
+    if section == "signals":
+        return [str(r / "simulated" / s / f) for s in ("factors", "scenarios")
+                for f in ("signals.npy", "labels.parquet", "meta.json")]
+    if section in probe:
+        return [str(r / "probes" / m / f"{section}.{ext}")
+                for m in models for ext in probe[section]]
+    if section == "layerwise":
+        return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
+    return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
+
+
+def draw_figures(config: dict[str, Any], results: str | Path = "results",
+                 sections: Iterable[str] | None = None,
+                 style: str | None = None) -> dict[str, float]:
+    """Draw the figures of ``sections`` into ``results/figures``; return seconds per file stem."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from physio_bench.report.style import rc_params, save_figure
+
+    style = check_style(style or config["report"]["style"])
+    chosen = _check_sections(sections)
+    ctx = FigureContext(config=config, results=Path(results), style=style)
+    timings = {}
+    for kind in figure_kinds():
+        if kind.section not in chosen:
+            continue
+        for stem, model in kind.stems(ctx.models):
+            start = time.perf_counter()
+            with matplotlib.rc_context(rc_params(style)):
+                data = kind.data(ctx, model) if kind.per_model else kind.data(ctx)
+                for reason in data.get("missing", {}).values():
+                    LOG.warning("figure %s: %s", stem, reason)
+                fig = kind.draw(data, ctx)
+            save_figure(fig, output_paths(ctx.results / "figures" / stem, style), style)
+            plt.close(fig)
+            timings[stem] = time.perf_counter() - start
+    return timings

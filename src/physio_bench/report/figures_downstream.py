@@ -1,0 +1,120 @@
+"""Downstream: MAE bars with CIs per real task, and predicted-versus-reference heart rate."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from physio_bench.report.figures import FigureContext, FigureKind
+from physio_bench.report.inputs import downstream as ds
+from physio_bench.report.inputs.common import MissingResult
+from physio_bench.report.plotting import identity_line, new_grid, placeholder, title, unit_of
+from physio_bench.report.style import note_missing
+
+HATCHES = ("", "////", "xx", "..")
+REAL_COLOR = "0.6"
+
+
+def mae_data(ctx: FigureContext) -> dict[str, Any]:
+    """Per target (task without its record-set prefix): prefix -> model -> (value, lo, hi)."""
+    rows = ctx.rows
+    rows = rows[(rows["stage"] == "downstream") & (rows["metric"] == "mae")
+                & (rows["layer"] == "last")]
+    if rows.empty:
+        return {"missing": {"all": "no downstream mae rows (layer last)"}}
+    targets: dict[str, dict[str, dict[str, tuple[float, float, float]]]] = {}
+    for _, row in rows.iterrows():
+        prefix, _, target = row["task"].partition(":")
+        targets.setdefault(target or prefix, {}).setdefault(prefix, {})[row["model"]] = (
+            row["value"], row["ci_low"], row["ci_high"])
+    models = [m for m in ctx.models if m in set(rows["model"])]
+    return {"models": models, "targets": dict(sorted(targets.items())), "missing": {}}
+
+
+def draw_mae(data: dict[str, Any], ctx: FigureContext) -> Any:
+    if "all" in data["missing"]:
+        return placeholder(data["missing"]["all"])
+    import matplotlib.patches as mpatches
+
+    models = data["models"]
+    prefixes = sorted({p for by_prefix in data["targets"].values() for p in by_prefix})
+    hatch = {p: HATCHES[i % len(HATCHES)] for i, p in enumerate(prefixes)}
+    fig, axes = new_grid(len(data["targets"]), 3, (0.5 + 0.45 * len(models), 2.4))
+    for ax, (target, by_prefix) in zip(axes, data["targets"].items(), strict=True):
+        width = 0.8 / len(by_prefix)
+        for p, prefix in enumerate(sorted(by_prefix)):
+            for m, model in enumerate(models):
+                if model not in by_prefix[prefix]:
+                    continue
+                value, low, high = by_prefix[prefix][model]
+                err = [[max(0.0, value - low)], [max(0.0, high - value)]] \
+                    if np.isfinite(low) and np.isfinite(high) else None
+                ax.bar(m - 0.4 + width * (p + 0.5), value, width, color=ctx.colors.color(model),
+                       hatch=hatch[prefix], edgecolor="white", lw=0, yerr=err, capsize=1.5,
+                       error_kw={"lw": 0.6, "ecolor": "0.2"})
+        ax.set_xticks(range(len(models)), models, rotation=45, ha="right", fontsize="x-small")
+        ax.set_title(target, fontsize="small")
+        unit = unit_of(target)
+        ax.set_ylabel(f"MAE ({unit})" if unit else "MAE")
+    legend = [mpatches.Patch(facecolor="0.5", hatch=hatch[p], label=p, edgecolor="white")
+              for p in prefixes]
+    fig.legend(handles=legend, loc="outside lower center", ncol=len(legend), fontsize="small")
+    title(fig, ctx, "Real recordings: mean absolute error with 95% CI (lower is better)")
+    return fig
+
+
+def sim2real_data(ctx: FigureContext) -> dict[str, Any]:
+    """Per model: reference and predicted heart rate (bpm), sim2real and real-trained."""
+    pairs, missing = {}, {}
+    for model in ctx.models:
+        try:
+            data = ds.load(ctx.results, model)
+            found = {"sim2real": ds.task_predictions(data, ds.SIM2REAL_HR_TASK)}
+        except MissingResult as exc:
+            missing[model] = str(exc)
+            continue
+        with contextlib.suppress(MissingResult):  # the real-trained points are optional
+            found["real"] = ds.task_predictions(data, ds.REAL_HR_TASK)
+        pairs[model] = found
+    if not pairs:
+        missing["all"] = "; ".join(missing.values()) or "no models"
+    return {"models": list(ctx.models), "pairs": pairs, "missing": missing}
+
+
+def draw_sim2real(data: dict[str, Any], ctx: FigureContext) -> Any:
+    if "all" in data["missing"]:
+        return placeholder(data["missing"]["all"])
+    fig, axes = new_grid(len(data["models"]), 4, (2.2, 2.2))
+    for ax, model in zip(axes, data["models"], strict=True):
+        if model not in data["pairs"]:
+            note_missing(ax, data["missing"][model])
+            continue
+        found = data["pairs"][model]
+        if "real" in found:
+            ref, pred = found["real"]
+            ax.scatter(ref, pred, s=5, lw=0, color=REAL_COLOR, alpha=0.6, label="trained on real")
+        ref, pred = found["sim2real"]
+        ax.scatter(ref, pred, s=5, lw=0, color=ctx.colors.color(model),
+                   marker=ctx.colors.marker(model), alpha=0.8, label="trained on simulated")
+        identity_line(ax, *(np.concatenate(v) for v in zip(*found.values(), strict=True)))
+        mae = float(np.nanmean(np.abs(pred - ref)))
+        ax.text(0.03, 0.97, f"sim2real MAE = {mae:.1f} bpm", transform=ax.transAxes, va="top",
+                fontsize="x-small", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
+        ax.set_title(model, fontsize="small")
+        ax.set_xlabel("reference heart rate (bpm)", fontsize="x-small")
+        ax.set_ylabel("predicted heart rate (bpm)", fontsize="x-small")
+    first = next((ax for ax in axes if ax.collections), None)
+    if first is not None:
+        first.legend(loc="lower right", fontsize="x-small")
+    title(fig, ctx, "Heart rate on real ECG: decoders trained on simulated windows (sim2real)")
+    return fig
+
+
+KINDS = [
+    FigureKind("ds_mae_bars", "downstream", "Mean absolute error on real recordings",
+               mae_data, draw_mae),
+    FigureKind("ds_sim2real_scatter", "downstream", "Simulation-to-real heart rate",
+               sim2real_data, draw_sim2real),
+]

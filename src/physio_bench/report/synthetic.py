@@ -1,0 +1,224 @@
+"""Synthetic stage outputs in the layout the report reads (for tests and demonstrations).
+
+:func:`write_synthetic_results` fills a results folder with small suites, model.json
+files, probe and downstream JSON/CSV files for the enabled models of a config. The numbers
+are random (seeded) but shaped like real results; this is the executable specification
+of the keys the report reads (see the modules in :mod:`physio_bench.report.inputs`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from physio_bench.config import enabled_models
+from physio_bench.io import save_npy, write_json, write_leaderboard_rows
+
+FACTORS = {
+    "ecg": ["heart_rate_bpm", "heart_rate_std_bpm", "noise_amplitude_au"],
+    "ppg": ["heart_rate_bpm", "noise_amplitude_au"],
+    "rsp": ["resp_rate_bpm", "noise_amplitude_au"],
+    "eda": ["scr_rate_per_min", "noise_amplitude_au"],
+    "emg": ["burst_rate_per_min", "noise_amplitude_au"],
+}
+CHANNELS = ["ecg", "ppg", "rsp", "eda", "emg"]
+SAMPLING_RATE_HZ = 64.0
+
+
+def _rng(seed: int, *names: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32("/".join(names).encode())])
+
+
+def _write_suite(folder: Path, signals: np.ndarray, labels: pd.DataFrame,
+                 channels: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    save_npy(folder / "signals.npy", signals.astype(np.float32))
+    labels.to_parquet(folder / "labels.parquet", index=False)
+    write_json(folder / "meta.json", {
+        "suite": folder.name, "sampling_rate_hz": SAMPLING_RATE_HZ,
+        "window_samples": signals.shape[-1], "n_windows": signals.shape[0],
+        "channel_names": channels,
+    })
+
+
+def write_suites(results: Path, config: dict[str, Any], seed: int, samples: int) -> None:
+    """``simulated/factors`` (4 windows per kind) and ``simulated/scenarios`` (2 per class)."""
+    time_s = np.arange(samples) / SAMPLING_RATE_HZ
+    kinds = list(config["simulate"]["signal_kinds"])
+    rng = _rng(seed, "factors")
+    rows, traces = [], []
+    for kind in kinds:
+        for _ in range(4):
+            values = {f: float(rng.uniform(0.5, 2.0)) for f in FACTORS[kind]}
+            rows.append({"window_id": len(rows), "subject_id": f"s{len(rows)}",
+                         "signal_kind": kind, "scenario": "factors", "dynamics": "steady",
+                         **values})
+            traces.append(np.sin(2 * np.pi * next(iter(values.values())) * time_s)
+                          + 0.1 * rng.standard_normal(samples))
+    _write_suite(results / "simulated" / "factors", np.stack(traces)[:, None, :],
+                 pd.DataFrame(rows), ["signal"])
+    classes = list(config["simulate"]["scenarios"]["classes"])
+    rng = _rng(seed, "scenarios")
+    rows, windows = [], []
+    for c, scenario in enumerate(classes):
+        for _ in range(2):
+            rows.append({"window_id": len(rows), "subject_id": f"{scenario}{len(rows)}",
+                         "signal_kind": "multi", "scenario": scenario, "dynamics": "steady"})
+            windows.append(np.stack([np.sin(2 * np.pi * (1 + c + k) * time_s / 4)
+                                     + 0.1 * rng.standard_normal(samples)
+                                     for k in range(len(CHANNELS))]))
+    _write_suite(results / "simulated" / "scenarios", np.stack(windows), pd.DataFrame(rows),
+                 CHANNELS)
+
+
+def _row(model: str, pretrained: bool, stage: str, task: str, metric: str, layer: str,
+         value: float, n: int) -> dict[str, Any]:
+    return {"model": model, "pretrained": pretrained, "stage": stage, "task": task,
+            "metric": metric, "layer": layer, "value": value, "ci_low": value - 0.05,
+            "ci_high": value + 0.05, "n": n}
+
+
+def _pair(rng: np.random.Generator, n: int, quality: float) -> dict[str, list[float]]:
+    true = rng.uniform(50, 120, n)
+    return {"true": true.tolist(),
+            "predicted": (true + (1 - quality) * 20 * rng.standard_normal(n)).tolist()}
+
+
+def write_model(results: Path, config: dict[str, Any], model: str, seed: int) -> None:
+    """model.json, probe JSON/CSV and downstream JSON/CSV of one model."""
+    options = config["models"][model]
+    pretrained = options.get("weights", "random") not in ("random",) and "weights" in options
+    n_layers = 4 if options["plugin"] in ("moirai", "chronos", "mantis") else 1
+    layers = [f"layer_{i}" for i in range(n_layers)]
+    rng = _rng(seed, model)
+    quality = float(rng.uniform(0.3, 0.95))
+    info = {"name": model, "plugin": options["plugin"], "pretrained": pretrained,
+            "weights_source": options.get("weights", "none"), "weights_sha256": "ab" * 32,
+            "n_parameters": 1000 * n_layers, "layer_names": layers, "token_layers": layers[-1:],
+            "versions": {"numpy": np.__version__}, "device": "cpu", "dtype": "float32",
+            "wall_time_s": 1.5, "windows_per_second": 100.0, "description": "synthetic"}
+    for suite in ("factors", "sweeps", "scenarios", "real"):
+        write_json(results / "embeddings" / model / suite / "model.json", info)
+    probes = results / "probes" / model
+    kinds = list(config["simulate"]["signal_kinds"])
+    curve = lambda top: np.linspace(top / 3, top, n_layers).tolist()  # noqa: E731
+    write_leaderboard_rows(probes / "feature_independence.csv",
+                           _fi_rows(model, pretrained, kinds, quality))
+    write_json(probes / "feature_independence.json", {
+        "layer_names": layers,
+        "kinds": {kind: _fi_kind(rng, kind, quality, curve) for kind in kinds},
+    })
+
+    td_rows = [_row(model, pretrained, "temporal_dynamics", f"factors:{k}", "reconstruction_r2",
+                    "last", quality, 40) for k in [*kinds, "all"]]
+    td_rows += [_row(model, pretrained, "temporal_dynamics", task, "tracking_r2", "last",
+                     quality, 40)
+                for task in ("factors:heart_rate_bpm", "scenarios:ramp_step:heart_rate_bpm")]
+    write_leaderboard_rows(probes / "temporal_dynamics.csv", td_rows)
+    write_json(probes / "temporal_dynamics.json", _td_detail(rng, kinds, layers, quality, curve))
+
+    classes = sorted(config["simulate"]["scenarios"]["classes"])
+    ss_rows = [_row(model, pretrained, "scenario_separation", "scenarios", m, layer, quality, 20)
+               for m in ("balanced_accuracy", "macro_f1", "silhouette")
+               for layer in ("last", "best")]
+    write_leaderboard_rows(probes / "scenario_separation.csv", ss_rows)
+    counts = rng.integers(0, 3, (len(classes), len(classes))) + np.eye(len(classes), dtype=int) * 6
+    labels = [c for c in classes for _ in range(5)]
+    write_json(probes / "scenario_separation.json", {
+        "layer_names": layers, "classes": classes,
+        "per_layer": {"balanced_accuracy": curve(quality), "macro_f1": curve(quality)},
+        "last": {"confusion_matrix": counts.tolist(),
+                 "map_2d": {"method": "PCA of standardised pooled embeddings",
+                            "x": rng.standard_normal(len(labels)).tolist(),
+                            "y": rng.standard_normal(len(labels)).tolist(), "label": labels}},
+    })
+
+    ds_tasks = ("real:ecg:heart_rate_bpm", "sim2real:ecg:heart_rate_bpm",
+                "real:rsp:resp_rate_bpm", "sim2real:rsp:resp_rate_bpm")
+    ds_rows = [_row(model, pretrained, "downstream", task, "mae", "last",
+                    float(rng.uniform(2, 15)), 50) for task in ds_tasks]
+    ds_rows.append(_row(model, pretrained, "downstream", "real:ecg:ectopic_beat",
+                        "balanced_accuracy", "last", quality, 50))
+    write_leaderboard_rows(results / "downstream" / f"{model}.csv", ds_rows)
+    tasks: dict[str, Any] = {"real:ppg:heart_rate_bpm": {"skipped": "no PPG record"}}
+    for task in ds_tasks[:2]:
+        pair = _pair(rng, 25, quality)
+        tasks[task] = {"predictions": {"reference": pair["true"], "last": pair["predicted"],
+                                       "best": pair["predicted"]}}
+    write_json(results / "downstream" / f"{model}.json", {"layer_names": layers, "tasks": tasks})
+
+
+def _fi_rows(model: str, pretrained: bool, kinds: list[str],
+             quality: float) -> list[dict[str, Any]]:
+    tasks = [f"{k}:{f}" for k in kinds for f in FACTORS[k]]
+    stage = "feature_independence"
+    rows = [_row(model, pretrained, stage, t, "r2", layer, quality - 0.1 * i / len(tasks), 40)
+            for i, t in enumerate(tasks) for layer in ("last", "best")]
+    for task in [*kinds, "all"]:
+        rows += [_row(model, pretrained, stage, task, m, "last", quality, 40)
+                 for m in ("dci_disentanglement", "dci_completeness", "dci_informativeness")]
+        rows.append(_row(model, pretrained, stage, task, "spurious_coupling", "last",
+                         1 - quality, 40))
+    return rows
+
+
+def _fi_kind(rng: np.random.Generator, kind: str, quality: float, curve: Any) -> dict[str, Any]:
+    factors = FACTORS[kind]
+    k = len(factors)
+    noise = rng.uniform(-0.2, 0.2, (k, k))
+    decoded = np.eye(k) + (noise + noise.T) / 2 * (1 - np.eye(k))
+    scatter = {}
+    for f in factors:
+        pair = _pair(rng, 30, quality)
+        scatter[f] = {"true": pair["true"], "pred": pair["predicted"]}
+    last = {"scatter": scatter, "coupling_true": np.eye(k).tolist(),
+            "coupling_decoded": decoded.tolist(),
+            "coupling_difference": (decoded - np.eye(k)).tolist()}
+    if k > 1:
+        last["cross_talk"] = {"factors": factors,
+                              "matrix": (np.eye(k) + np.abs(noise) * (1 - np.eye(k))).tolist()}
+    return {"factors": factors, "last": last,
+            "per_layer": {"mean_r2": curve(quality), "dci_disentanglement": curve(quality),
+                          "spurious_coupling": curve(1 - quality)}}
+
+
+def _td_detail(rng: np.random.Generator, kinds: list[str], layers: list[str], quality: float,
+               curve: Any) -> dict[str, Any]:
+    span = 32
+    wave = np.sin(2 * np.pi * np.arange(span) / 16)
+    examples = [{"window": i, "kind": k, "span": [span * i, span * (i + 1)],
+                 "true": wave.tolist(), "pred_last": (quality * wave).tolist()}
+                for i, k in enumerate(kinds)]
+    time_s = np.linspace(0, 8, 16)
+    traces = []
+    for target in ("heart_rate_bpm", "resp_rate_bpm"):
+        for dynamics, shape in (("ramp", np.linspace(60, 90, 16)),
+                                ("step", np.where(time_s < 4, 60.0, 90.0))):
+            scenario = f"{target.removesuffix('_bpm')}_{dynamics}"
+            traces.append({"window": len(traces), "scenario": scenario, "target": target,
+                           "time_s": time_s.tolist(), "channel": ["ecg"] * 16,
+                           "true": shape[:, None].tolist(),
+                           "pred_last": (shape + rng.normal(0, 2, 16))[:, None].tolist()})
+    return {
+        "layer_names": layers, "token_layers": layers,
+        "reconstruction": {"per_layer": {"all": curve(quality)}, "examples": examples},
+        "tracking": {
+            "factors:heart_rate_bpm": {"per_layer": {"factors:heart_rate_bpm": curve(quality)}},
+            "scenarios:heart_rate_bpm": {"traces": traces[:2]},
+            "scenarios:resp_rate_bpm": {"traces": traces[2:]},
+        },
+    }
+
+
+def write_synthetic_results(results: str | Path, config: dict[str, Any], seed: int = 0,
+                            samples: int = 256) -> Path:
+    """Fill ``results`` with synthetic outputs of every stage for the enabled models."""
+    results = Path(results)
+    write_suites(results, config, seed, samples)
+    for model in enabled_models(config):
+        write_model(results, config, model, seed)
+    return results

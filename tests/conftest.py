@@ -1,0 +1,83 @@
+"""Shared fixtures: tiny suite directories of real neurokit2 signals (written via
+physio_bench.io in the on-disk format of docs/architecture.md)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from physio_bench.io import save_npy, write_json
+
+KINDS = ("ecg", "ppg", "rsp", "eda", "emg")
+
+
+def simulate_signal(kind: str, n_samples: int, sampling_rate_hz: float, seed: int,
+                    heart_rate_bpm: float = 70.0, resp_rate_bpm: float = 15.0,
+                    ecg_method: str = "simple") -> np.ndarray:
+    """One neurokit2 signal of ``kind`` (``n_samples`` at ``sampling_rate_hz``), float32.
+
+    ECG uses neurokit2's fast ``simple`` method by default (``ecgsyn`` is realistic but
+    slow, and hangs at some sampling rates such as 100 Hz).
+    """
+    import neurokit2 as nk
+
+    duration = 2 * int(np.ceil(n_samples / sampling_rate_hz)) + 4  # rsp stops at whole breaths
+    common = {"duration": duration, "sampling_rate": int(sampling_rate_hz), "random_state": seed}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "ecg":
+            x = nk.ecg_simulate(heart_rate=heart_rate_bpm, method=ecg_method, **common)
+        elif kind == "ppg":
+            x = nk.ppg_simulate(heart_rate=heart_rate_bpm, **common)
+        elif kind == "rsp":
+            x = nk.rsp_simulate(respiratory_rate=resp_rate_bpm, **common)
+        elif kind == "eda":
+            x = nk.eda_simulate(scr_number=2, **common)
+        else:
+            x = nk.emg_simulate(burst_number=2, **common)
+    x = np.asarray(x, dtype=np.float32)[:n_samples]
+    assert x.size == n_samples, f"{kind} simulation too short"
+    return x
+
+
+def write_suite(path: Path, n_windows: int = 6, n_channels: int = 1, n_samples: int = 512,
+                sampling_rate_hz: float = 100.0, seed: int = 0, suite: str = "factors"
+                ) -> Path:
+    """Write a suite directory: window ``w`` holds kind ``KINDS[w % 5]`` (one channel) or
+    all five kinds as channels (``n_channels=5``); heart rate 60 + 5 w bpm."""
+    signals = np.empty((n_windows, n_channels, n_samples), dtype=np.float32)
+    rows = []
+    for w in range(n_windows):
+        kinds = KINDS[:n_channels] if n_channels > 1 else (KINDS[w % len(KINDS)],)
+        for c, kind in enumerate(kinds):
+            signals[w, c] = simulate_signal(kind, n_samples, sampling_rate_hz, seed + w,
+                                            heart_rate_bpm=60.0 + 5 * w)
+        rows.append({"window_id": w, "subject_id": f"s{w // 2}",
+                     "signal_kind": kinds[0] if n_channels == 1 else "multi",
+                     "scenario": suite, "dynamics": "steady",
+                     "heart_rate_bpm": 60.0 + 5 * w})
+    path.mkdir(parents=True, exist_ok=True)
+    save_npy(path / "signals.npy", signals)
+    pd.DataFrame(rows).to_parquet(path / "labels.parquet", index=False)
+    channel_names = ["signal"] if n_channels == 1 else list(KINDS[:n_channels])
+    write_json(path / "meta.json", {
+        "suite": suite, "sampling_rate_hz": sampling_rate_hz, "window_samples": n_samples,
+        "n_windows": n_windows, "channel_names": channel_names, "seed": seed,
+        "factor_columns": {}, "neurokit2_version": "", "wall_time_s": 0.0,
+    })
+    return path
+
+
+@pytest.fixture
+def make_suite(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``make_suite(name="factors", **write_suite options) -> suite dir``."""
+
+    def factory(name: str = "factors", **options: object) -> Path:
+        return write_suite(tmp_path / "suites" / name, suite=name, **options)
+
+    return factory

@@ -1,0 +1,101 @@
+"""End to end: the real Snakemake workflow on the quick preset, then its report.
+
+One run (module fixture) feeds every test here; it is the same command a user runs as
+`make quick`, in a temporary working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from physio_bench.config import REPO_ROOT
+from physio_bench.io import LEADERBOARD_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "Snakefile")]
+QUICK = REPO_ROOT / "workflow" / "presets" / "quick.yaml"
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--cores", "2", *args],
+        capture_output=True, text=True, env=env, check=check,
+    )
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("quick")
+    result = snakemake(workdir, "all", "--configfile", str(QUICK), check=False)
+    if result.returncode != 0:
+        logs = "\n".join(
+            f"--- {p}\n{p.read_text()[-3000:]}" for p in sorted(workdir.glob("results/logs/**/*.log"))
+        )
+        pytest.fail(f"snakemake failed:\n{result.stderr[-6000:]}\n{logs[-6000:]}")
+    return workdir
+
+
+def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
+    board = pd.read_csv(quick_run / "results" / "leaderboard.csv")
+    assert list(board.columns) == LEADERBOARD_COLUMNS
+    assert set(board["stage"]) >= {
+        "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
+    }
+    assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained"}
+    # The untrained control is never reported as pretrained.
+    assert not board.loc[board["model"] == "moirai-small-untrained", "pretrained"].any()
+    assert board["value"].notna().all()
+    assert ((board["ci_low"] <= board["value"] + 1e-9) & (board["value"] <= board["ci_high"] + 1e-9)).all()
+    assert (quick_run / "results" / "leaderboard.md").read_text().strip()
+
+
+def test_report_builds_with_every_figure(quick_run: Path) -> None:
+    report = quick_run / "results" / "report.html"
+    snakemake(quick_run, "all", "--report", str(report), "--configfile", str(QUICK))
+    assert report.stat().st_size > 10_000
+    figures = sorted((quick_run / "results" / "figures").glob("*.png"))
+    assert figures, "no figures were drawn"
+    html = report.read_text(errors="replace")
+    for figure in figures:
+        assert figure.name in html, f"{figure.name} missing from the report"
+
+
+def test_figures_target_reruns_only_figure_and_table_jobs(quick_run: Path) -> None:
+    dry = snakemake(
+        quick_run, "figures", "-n", "--forcerun", "leaderboard", "--configfile", str(QUICK),
+        "--quiet", "rules",
+    )
+    jobs = {line.split()[0] for line in dry.stdout.splitlines() if line.strip() and "|" in line}
+    heavy = {"simulate", "embed_shard", "merge_embeddings", "probe", "downstream", "real_windows"}
+    assert not (jobs & heavy), dry.stdout
+
+
+def test_second_run_has_nothing_to_do(quick_run: Path) -> None:
+    dry = snakemake(quick_run, "all", "-n", "--configfile", str(QUICK))
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_bad_config_stops_before_any_job(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("simulate:\n  signal_kinds: [ecg, eeg]\n")
+    result = snakemake(tmp_path, "all", "-n", "--configfile", str(bad), check=False)
+    assert result.returncode != 0
+    assert "'simulate.signal_kinds.1' has value 'eeg'" in result.stderr
+    assert not (tmp_path / "results" / "simulated").exists()
+
+
+def test_default_config_lists_the_jobs(tmp_path: Path) -> None:
+    shutil.rmtree(tmp_path / "results", ignore_errors=True)
+    dry = snakemake(tmp_path, "all", "-n")
+    out = dry.stdout
+    for rule in ("simulate", "embed_shard", "merge_embeddings", "probe", "downstream", "leaderboard"):
+        assert rule in out, f"rule {rule} not planned"

@@ -1,0 +1,115 @@
+# Leaderboard tables, model provenance and figures (owned by the report stage).
+# The figure files follow from the config alone (physio_bench.report.figures.figure_entries),
+# so they are declared outputs; each is wrapped in report() with a caption and one report
+# category per stage.  `snakemake figures` redraws every figure and table from existing
+# results (always runs; no simulation, embedding or probe job).
+from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries, figure_inputs
+
+REPORT_CATEGORIES = {
+    "leaderboard": "1. Leaderboard",
+    **{s: f"{i + 2}. {SECTION_TITLES[s]}" for i, s in enumerate(SECTIONS)},
+    "models": f"{len(SECTIONS) + 2}. Models and provenance",
+}
+LEADERBOARD_LABELS = {"figure": "leaderboard", "model": "all models"}
+
+
+def _figure_report(entry):
+    """report() of one figure file: caption per figure kind, labels figure and model."""
+    return report(
+        entry.path,
+        caption=f"../report/{entry.kind}.rst",
+        category=REPORT_CATEGORIES[entry.section],
+        subcategory=entry.title,
+        labels={"figure": entry.title, "model": entry.model or "all models"},
+    )
+
+
+FIGURE_FILES = [e.path for e in figure_entries(config)]
+REPORT_TARGETS = [
+    "results/leaderboard.md",
+    "results/leaderboard_wide.csv",
+    "results/leaderboard.html",
+    "results/models.html",
+    "results/configuration.html",
+    *FIGURE_FILES,
+]
+
+
+rule leaderboard:
+    """Gather every probe's and downstream task's rows into the leaderboard tables."""
+    input:
+        probes=expand("results/probes/{model}/{probe}.csv", model=MODELS, probe=PROBES),
+        downstream=expand("results/downstream/{model}.csv", model=MODELS),
+    output:
+        long=report("results/leaderboard.csv", caption="../report/leaderboard_long.rst",
+                    category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
+                    | {"figure": "long table (CSV)"}),
+        wide=report("results/leaderboard_wide.csv", caption="../report/leaderboard.rst",
+                    category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
+                    | {"figure": "headline table (CSV)"}),
+        markdown=report("results/leaderboard.md", caption="../report/leaderboard.rst",
+                        category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
+                        | {"figure": "headline table (Markdown)"}),
+        html=report("results/leaderboard.html", caption="../report/leaderboard.rst",
+                    category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
+                    | {"figure": "headline table"}),
+    threads: 1
+    log:
+        "results/logs/leaderboard.log",
+    shell:
+        "{PB} leaderboard {CFG} --results results 2> {log}"
+
+
+rule provenance:
+    """Weights provenance, versions and speed of every model in the report."""
+    input:
+        expand("results/embeddings/{model}/{suite}/model.json", model=MODELS, suite=EMBED_SUITES),
+    output:
+        html=report("results/models.html", caption="../report/models.rst",
+                    category=REPORT_CATEGORIES["models"],
+                    labels={"figure": "models", "model": "all models"}),
+        configuration=report("results/configuration.html",
+                             caption="../report/configuration.rst",
+                             category=REPORT_CATEGORIES["models"],
+                             labels={"figure": "configuration", "model": "all models"}),
+        markdown="results/models.md",
+    threads: 1
+    log:
+        "results/logs/provenance.log",
+    shell:
+        "{PB} provenance {CFG} --results results 2> {log}"
+
+
+for _section in SECTIONS:
+
+    rule:
+        name:
+            f"figures_{_section}"
+        input:
+            figure_inputs(config, _section),
+        output:
+            [_figure_report(e) for e in figure_entries(config, sections=[_section])],
+        params:
+            section=_section,
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        log:
+            f"results/logs/figures/{_section}.log",
+        shell:
+            "{PB} figures {CFG} --results results --section {params.section} 2> {log}"
+
+
+rule figures:
+    """Redraw every figure and table from existing results (always runs when targeted)."""
+    input:
+        probes=expand("results/probes/{model}/{probe}.json", model=MODELS, probe=PROBES),
+        downstream=expand("results/downstream/{model}.json", model=MODELS),
+    threads: 1
+    log:
+        "results/logs/figures/all.log",
+    shell:
+        "({PB} leaderboard {CFG} --results results && "
+        "{PB} provenance {CFG} --results results && "
+        "{PB} figures {CFG} --results results) 2> {log}"
