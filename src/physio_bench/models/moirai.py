@@ -1,0 +1,312 @@
+"""Moirai (uni2ts ``MoiraiModule``) as an embedding model.
+
+How a batch of windows (windows x channels x samples) becomes Moirai tokens:
+
+* every channel is one variate; tokens are ordered channel-major (all patches of channel
+  0, then channel 1, ...), so ``token_channels`` is ``[0]*P + [1]*P + ...``;
+* a fixed patch size (option ``patch_size``, default 32 samples; no ``auto`` search);
+  a window whose length is not a multiple of it is left-padded (the uni2ts convention:
+  the padded samples are unobserved and the first token covers fewer real samples);
+* the whole window is context: no prediction tokens (``prediction_mask`` all False), so
+  the embeddings cannot depend on a forecast horizon;
+* ``sample_id`` 1 for every token, ``time_id`` the patch index within its variate,
+  ``variate_id`` the channel.
+
+The forward pass runs the module's own pieces (scaler, ``in_proj``, ``mask_encoding``,
+``encoder.layers``, ``encoder.norm``) exactly as ``MoiraiModule.forward`` does, and stops
+after the encoder (no distribution head). Layers: ``layer_00`` .. ``layer_NN`` (the output
+of each encoder layer, the residual stream) and ``final_norm`` (the RMS-normalised
+encoder output, i.e. what the distribution head reads).
+
+Options: ``size`` (small|base|large), ``version`` (1.0-R|1.1-R, used for the default hub
+id ``Salesforce/moirai-{version}-{size}``), ``weights`` (random | hub id | directory),
+``patch_size`` (8|16|32|64|128), ``batch_size`` (windows per forward pass, default 32),
+``device`` (auto|cpu|cuda), ``dtype`` (float32|bfloat16|float16; reduced precision on CUDA
+only, see :func:`physio_bench.models.torch_utils.resolve_placement`), ``progress``
+(a progress bar on stderr when a call needs several batches). The Moirai-1.x weights
+are licensed CC-BY-NC-4.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from physio_bench.errors import InputError, ModelError
+from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
+from physio_bench.models.torch_utils import (
+    batches,
+    channel_spans,
+    check_choice,
+    check_options,
+    check_positive_int,
+    check_sampling_rate,
+    check_windows,
+    count_parameters,
+    distribution_versions,
+    layer_names,
+    left_pad_spans,
+    resolve_placement,
+    to_numpy,
+)
+from physio_bench.models.weights import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    load_weights,
+    parse_weights,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+PLUGIN = "moirai"
+SIZES = {"small": (384, 6), "base": (768, 12), "large": (1024, 24)}  # d_model, layers
+VERSIONS = ("1.0-R", "1.1-R")
+PATCH_SIZES = (8, 16, 32, 64, 128)
+MAX_SEQ_LEN = 512
+OPTIONS = ("size", "version", "weights", "patch_size", "batch_size", "device", "dtype",
+           "progress")
+
+
+def build_module(size: str) -> Any:
+    """A freshly initialised ``MoiraiModule`` with the Moirai-1.x configuration of ``size``.
+
+    Same hyper-parameters as the published ``config.json`` files: a mixture of Student-t,
+    fixed-scale normal, negative binomial and log-normal outputs, patch sizes 8-128,
+    ``max_seq_len`` 512, no dropout, standard scaling.
+    """
+    from uni2ts.distribution import (
+        LogNormalOutput,
+        MixtureOutput,
+        NegativeBinomialOutput,
+        NormalFixedScaleOutput,
+        StudentTOutput,
+    )
+    from uni2ts.model.moirai.module import MoiraiModule
+
+    d_model, num_layers = SIZES[size]
+    distr_output = MixtureOutput(components=[
+        StudentTOutput(), NormalFixedScaleOutput(), NegativeBinomialOutput(), LogNormalOutput(),
+    ])
+    return MoiraiModule(distr_output=distr_output, d_model=d_model, num_layers=num_layers,
+                        patch_sizes=PATCH_SIZES, max_seq_len=MAX_SEQ_LEN, attn_dropout_p=0.0,
+                        dropout_p=0.0, scaling=True)
+
+
+def load_module(directory: Path) -> Any:
+    """Load a ``MoiraiModule`` checkpoint directory (``config.json`` + safetensors), strictly."""
+    from uni2ts.model.moirai.module import MoiraiModule
+
+    return MoiraiModule.from_pretrained(str(directory), strict=True, map_location="cpu")
+
+
+def size_of(module: Any) -> str | None:
+    """The size name whose (d_model, layers) a module has, or None."""
+    for size, shape in SIZES.items():
+        if shape == (module.d_model, module.num_layers):
+            return size
+    return None
+
+
+@dataclass
+class PackedBatch:
+    """Moirai's packed inputs for a batch of windows (batch x tokens [x max_patch])."""
+
+    target: torch.Tensor
+    observed_mask: torch.Tensor
+    sample_id: torch.Tensor
+    time_id: torch.Tensor
+    variate_id: torch.Tensor
+    prediction_mask: torch.Tensor
+    patch_size: torch.Tensor
+
+    def as_kwargs(self) -> dict[str, torch.Tensor]:
+        return dict(target=self.target, observed_mask=self.observed_mask,
+                    sample_id=self.sample_id, time_id=self.time_id,
+                    variate_id=self.variate_id, prediction_mask=self.prediction_mask,
+                    patch_size=self.patch_size)
+
+
+def pack_windows(windows: np.ndarray, patch_size: int, max_patch: int,
+                 device: str = "cpu") -> PackedBatch:
+    """Pack float32 windows (batch x channels x samples) as Moirai context tokens.
+
+    Left-pads each window to a multiple of ``patch_size`` (padded samples unobserved),
+    cuts it into patches, zero-pads every patch to ``max_patch`` and orders tokens
+    channel-major. No prediction tokens.
+    """
+    import torch
+
+    batch, channels, n_samples = windows.shape
+    pad = (-n_samples) % patch_size
+    n_patches = (n_samples + pad) // patch_size
+    values = torch.zeros((batch, channels, pad + n_samples), dtype=torch.float32)
+    values[..., pad:] = torch.from_numpy(windows)
+    observed = torch.zeros((batch, channels, pad + n_samples), dtype=torch.bool)
+    observed[..., pad:] = True
+    extra = (0, max_patch - patch_size)
+    target = torch.nn.functional.pad(
+        values.reshape(batch, channels * n_patches, patch_size), extra)
+    observed_mask = torch.nn.functional.pad(
+        observed.reshape(batch, channels * n_patches, patch_size), extra)
+    n_tokens = channels * n_patches
+    time_id = torch.arange(n_patches).repeat(channels).expand(batch, n_tokens)
+    variate_id = torch.arange(channels).repeat_interleave(n_patches).expand(batch, n_tokens)
+    packed = PackedBatch(
+        target=target,
+        observed_mask=observed_mask,
+        sample_id=torch.ones((batch, n_tokens), dtype=torch.long),
+        time_id=time_id.contiguous(),
+        variate_id=variate_id.contiguous(),
+        prediction_mask=torch.zeros((batch, n_tokens), dtype=torch.bool),
+        patch_size=torch.full((batch, n_tokens), patch_size, dtype=torch.long),
+    )
+    if device != "cpu":
+        packed = PackedBatch(**{k: v.to(device) for k, v in packed.as_kwargs().items()})
+    return packed
+
+
+def encoder_hidden_states(module: Any, packed: PackedBatch) -> list[torch.Tensor]:
+    """Every encoder layer's output and the final norm, replicating ``MoiraiModule.forward``.
+
+    Same operations in the same order as the module's forward pass up to (and including)
+    ``self.encoder``; the distribution head is not computed.
+    """
+    from uni2ts.common.torch_util import mask_fill, packed_attention_mask
+
+    loc, scale = module.scaler(
+        packed.target,
+        packed.observed_mask * ~packed.prediction_mask.unsqueeze(-1),
+        packed.sample_id,
+        packed.variate_id,
+    )
+    scaled_target = (packed.target - loc) / scale
+    reprs = module.in_proj(scaled_target, packed.patch_size)
+    x = mask_fill(reprs, packed.prediction_mask, module.mask_encoding.weight)
+    encoder = module.encoder
+    if encoder.use_moe:
+        raise ModelError("Moirai-MoE checkpoints are not supported by the moirai plug-in")
+    attn_mask = packed_attention_mask(packed.sample_id)
+    states = []
+    for layer in encoder.layers:
+        x = layer(x, attn_mask, var_id=packed.variate_id, time_id=packed.time_id)
+        states.append(x)
+    states.append(encoder.norm(x))
+    return states
+
+
+class MoiraiModel:
+    """Moirai-1.x encoder hidden states for every layer (see the module docstring)."""
+
+    def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
+                 dtype: str = "float32", **options: Any) -> None:
+        # device and dtype are explicit so that the embed stage passes embed.device/dtype
+        check_options(options, OPTIONS, PLUGIN, name)
+        self.name = name
+        self.seed = int(seed)
+        self.size = check_choice(options.get("size", "small"), tuple(SIZES), "size", name)
+        self.version = check_choice(options.get("version", "1.1-R"), VERSIONS, "version", name)
+        self.patch_size = check_choice(options.get("patch_size", 32), PATCH_SIZES,
+                                       "patch_size", name)
+        self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
+        self.progress = bool(options.get("progress", True))
+        self.placement = resolve_placement(device, dtype, name)
+        spec = parse_weights(options.get("weights", self.default_hub_id), name)
+        loaded = load_weights(spec, name=name, seed=self.seed,
+                              files=(CONFIG_FILE, WEIGHTS_FILE),
+                              init_random=lambda: build_module(self.size),
+                              load_dir=load_module)
+        self._check_architecture(loaded.model, spec.value, "size" in options)
+        self.module = loaded.model.eval().to(self.placement.device)
+        self.weights = loaded
+        self.layer_names = layer_names(self.module.num_layers, final_norm=True)
+
+    @property
+    def default_hub_id(self) -> str:
+        """``Salesforce/moirai-{version}-{size}``."""
+        return f"Salesforce/moirai-{self.version}-{self.size}"
+
+    def _check_architecture(self, module: Any, source: str, size_given: bool) -> None:
+        actual = size_of(module)
+        if size_given and actual != self.size:
+            raise ModelError(
+                f"model {self.name!r}: weights {source} hold a Moirai with d_model "
+                f"{module.d_model} and {module.num_layers} layers ({actual or 'unknown size'}),"
+                f" not size {self.size}; fix size: or weights:")
+        self.size = actual or f"d_model={module.d_model}"
+        if self.patch_size not in tuple(module.patch_sizes):
+            raise ModelError(f"model {self.name!r}: patch_size {self.patch_size} is not one "
+                             f"of the checkpoint's {tuple(module.patch_sizes)}")
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens one window may have (all channels together): the module's max_seq_len."""
+        return int(self.module.max_seq_len)
+
+    def describe(self) -> ModelInfo:
+        """Architecture, exact parameter count, weights provenance and layer names."""
+        module = self.module
+        extra: dict[str, Any] = {
+            "size": self.size,
+            "version": self.version,
+            "patch_size": self.patch_size,
+            "max_tokens": self.max_tokens,
+            "token_order": "channel-major; window left-padded to a multiple of patch_size",
+            **self.weights.extra,
+        }
+        if self.placement.note:
+            extra["dtype_note"] = self.placement.note
+        return ModelInfo(
+            name=self.name,
+            plugin=PLUGIN,
+            architecture=(f"Moirai-1.x {self.size} (uni2ts MoiraiModule): d_model "
+                          f"{module.d_model}, {module.num_layers} encoder layers, patch_size "
+                          f"{self.patch_size}, max_seq_len {module.max_seq_len}"),
+            n_parameters=count_parameters(module),
+            pretrained=self.weights.pretrained,
+            weights_source=self.weights.source,
+            layer_names=list(self.layer_names),
+            weights_sha256=self.weights.sha256,
+            max_window_samples=self.max_tokens * self.patch_size,
+            device=self.placement.device,
+            dtype=self.placement.dtype,
+            versions=distribution_versions("uni2ts"),
+            extra=extra,
+        )
+
+    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
+        """Validate windows before any compute (shape, NaN, token budget)."""
+        array = check_windows(windows, self.name)
+        check_sampling_rate(sampling_rate_hz, self.name)
+        _, channels, n_samples = array.shape
+        n_tokens = channels * -(-n_samples // self.patch_size)
+        if n_tokens > self.max_tokens:
+            raise InputError(
+                f"model {self.name!r}: a window of {n_samples} samples x {channels} channel(s)"
+                f" makes {n_tokens} tokens at patch_size {self.patch_size}, more than "
+                f"Moirai's {self.max_tokens}; use shorter windows, fewer channels or a larger"
+                f" patch_size")
+        return array
+
+    def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> TokenEmbeddings:
+        """Hidden states of every encoder layer for windows x channels x samples."""
+        import torch
+
+        array = self.check_input(windows, sampling_rate_hz)
+        n_windows, channels, n_samples = array.shape
+        spans, token_channels = channel_spans(left_pad_spans(n_samples, self.patch_size),
+                                              channels)
+        max_patch = max(self.module.patch_sizes)
+        outputs = {name: np.empty((n_windows, spans.shape[0], self.module.d_model),
+                                  dtype=np.float32) for name in self.layer_names}
+        with torch.inference_mode(), self.placement.autocast():
+            for part in batches(n_windows, self.batch_size, self.progress, self.name):
+                packed = pack_windows(array[part], self.patch_size, max_patch,
+                                      self.placement.device)
+                states = encoder_hidden_states(self.module, packed)
+                for name, state in zip(self.layer_names, states, strict=True):
+                    outputs[name][part] = to_numpy(state)
+        return TokenEmbeddings(layers=outputs, token_spans=spans, token_channels=token_channels)

@@ -1,0 +1,297 @@
+"""Where a model's weights come from: ``random``, a local directory, or a hub id.
+
+The ``weights`` option of the transformer plug-ins takes one of:
+
+* ``random``: a seeded initialisation of the same architecture (an untrained control,
+  always flagged ``pretrained: false`` and named ``random (seed=N)``);
+* a local directory holding the checkpoint files (``config.json``, ``model.safetensors``);
+* a Hugging Face hub id (``org/name``), looked up in the local Hugging Face cache first
+  (``HF_HUB_CACHE``, else ``HF_HOME/hub``, else ``~/.cache/huggingface/hub``), then, unless
+  ``HF_HUB_OFFLINE=1``, downloaded from the hub. When neither works the error is one line
+  naming the model, the hub id and the command that pre-downloads it on a connected
+  machine.
+
+Checkpoints are data, not code: the adapters load them from safetensors only, and every
+library call gets a local directory, so nothing here reaches the network except the one
+explicit download. Provenance: the SHA-256 of the weights file (for hub files it equals
+the file's LFS object id), or for random weights the SHA-256 of the initial state dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from physio_bench.errors import ModelError
+from physio_bench.models.torch_utils import seeded, stdout_to_stderr
+
+if TYPE_CHECKING:
+    import torch
+
+RANDOM = "random"
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_TRUE = {"1", "on", "yes", "true"}
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """A parsed ``weights`` option.
+
+    Attributes:
+        kind: ``random``, ``local`` or ``hub``.
+        value: ``random``, the directory as given, or the hub id.
+    """
+
+    kind: str
+    value: str
+
+
+@dataclass
+class LoadedWeights(Generic[M]):
+    """A model together with the provenance recorded in ``model.json``."""
+
+    model: M
+    pretrained: bool
+    source: str  # "random (seed=N)", a directory, or a hub id
+    sha256: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_weights(value: Any, name: str) -> WeightsSpec:
+    """Classify a ``weights`` option: ``random``, an existing directory, or a hub id.
+
+    An existing directory wins over a hub id of the same spelling; a value that is
+    neither an existing directory nor shaped like ``org/name`` is a local path that must
+    exist.
+
+    Raises:
+        ModelError: not a string, or a local path that is missing or not a directory.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ModelError(f"model {name!r}: option weights must be 'random', a hub id "
+                         f"(org/name) or a local directory, got {value!r}")
+    if value == RANDOM:
+        return WeightsSpec(RANDOM, RANDOM)
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return WeightsSpec("local", value)
+    if HUB_ID.fullmatch(value) and not path.exists():
+        return WeightsSpec("hub", value)
+    if path.exists():
+        raise ModelError(f"model {name!r}: weights path {value} is a file; point weights: "
+                         f"at the directory that holds {CONFIG_FILE} and {WEIGHTS_FILE}")
+    raise ModelError(f"model {name!r}: weights directory {value} does not exist; set "
+                     f"weights: to random, a hub id (org/name) or an existing checkpoint "
+                     f"directory")
+
+
+def hf_hub_cache() -> Path:
+    """The Hugging Face hub cache, read from the environment at call time."""
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(variable):
+            return Path(os.environ[variable]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(xdg) / "huggingface" / "hub"
+
+
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set to a true value."""
+    return any(os.environ.get(variable, "").strip().lower() in _TRUE
+               for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def download_hint(hub_id: str) -> str:
+    """How to fetch ``hub_id`` on a connected machine and bring it here."""
+    return (f"on a connected machine run `hf download {hub_id}` (older clients: "
+            f"`huggingface-cli download {hub_id}`), copy its Hugging Face cache here and "
+            f"point HF_HOME at it, or set weights: to a local directory with the files")
+
+
+def _missing(directory: Path, files: Sequence[str]) -> list[str]:
+    return [file for file in files if not (directory / file).is_file()]
+
+
+def _cached_snapshot(hub_id: str, files: Sequence[str], cache: Path) -> Path | None:
+    """The cached snapshot directory holding all ``files`` of ``hub_id`` (``main``), if any."""
+    from huggingface_hub import try_to_load_from_cache
+
+    paths = []
+    for file in files:
+        found = try_to_load_from_cache(hub_id, file, cache_dir=cache)
+        if not isinstance(found, str):
+            return None
+        paths.append(Path(found).parent)
+    return paths[0] if len(set(paths)) == 1 else None
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200]}" if text else type(error).__name__
+
+
+def resolve_checkpoint(spec: WeightsSpec, files: Sequence[str], name: str) -> Path:
+    """The local directory holding ``files`` for a local or hub ``spec``.
+
+    Hub ids: the cache first (no network); then, unless offline, one download of the
+    JSON and safetensors files. Raises a one-line ModelError when the files cannot be had.
+    """
+    if spec.kind == "local":
+        directory = Path(spec.value).expanduser()
+        missing = _missing(directory, files)
+        if missing:
+            raise ModelError(f"model {name!r}: weights directory {spec.value} lacks "
+                             f"{', '.join(missing)} (a checkpoint needs {', '.join(files)})")
+        return directory
+    if spec.kind != "hub":
+        raise ValueError(f"not a checkpoint source: {spec}")
+    cache = hf_hub_cache()
+    snapshot = _cached_snapshot(spec.value, files, cache)
+    if snapshot is not None:
+        return snapshot
+    if hub_offline():
+        reason = "HF_HUB_OFFLINE is set"
+    else:
+        try:
+            from huggingface_hub import snapshot_download
+
+            with stdout_to_stderr():
+                downloaded = Path(snapshot_download(
+                    spec.value, cache_dir=cache, allow_patterns=["*.json", "*.safetensors"]))
+        except Exception as error:  # any failure (network, auth, missing repo) -> one line
+            reason = f"the hub is unreachable ({_one_line(error)})"
+        else:
+            missing = _missing(downloaded, files)
+            if not missing:
+                return downloaded
+            raise ModelError(f"model {name!r}: hub repository {spec.value} has no "
+                             f"{', '.join(missing)}; point weights: at a checkpoint with "
+                             f"{', '.join(files)}")
+    raise ModelError(f"model {name!r}: weights {spec.value} are not in the Hugging Face "
+                     f"cache {cache} and {reason}; {download_hint(spec.value)}")
+
+
+def install_into_hf_cache(checkpoint: Path, hub_id: str, cache: Path) -> Path:
+    """Place a local checkpoint directory in a Hugging Face cache under ``hub_id``.
+
+    Writes the layout the hub client reads offline (``models--org--name/blobs/<sha256>``,
+    ``snapshots/<revision>/<file>`` and ``refs/main``), so that ``weights: org/name``
+    finds the files without network: for air-gapped machines that received a checkpoint
+    as plain files, and for the tests. The revision is derived from the files' hashes.
+
+    Returns:
+        The snapshot directory.
+    """
+    import shutil
+
+    if not HUB_ID.fullmatch(hub_id):
+        raise ValueError(f"not a hub id (org/name): {hub_id}")
+    files = sorted(p for p in Path(checkpoint).iterdir() if p.is_file())
+    hashes = {p.name: file_sha256(p) for p in files}
+    revision = hashlib.sha1("".join(f"{k}:{v}\n" for k, v in hashes.items()).encode())
+    repo = Path(cache) / f"models--{hub_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / revision.hexdigest()
+    (repo / "blobs").mkdir(parents=True, exist_ok=True)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        blob = repo / "blobs" / hashes[path.name]
+        if not blob.exists():
+            shutil.copyfile(path, blob)
+        link = snapshot / path.name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(Path("..") / ".." / "blobs" / blob.name)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(revision.hexdigest())
+    return snapshot
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
+    """SHA-256 hex digest of a file (read in 4 MiB chunks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def state_dict_sha256(module: torch.nn.Module) -> str:
+    """SHA-256 over a module's state dict (names, dtypes, shapes and raw bytes, sorted)."""
+    import torch
+
+    digest = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{key}|{flat.dtype}|{tuple(tensor.shape)}\n".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def random_source(seed: int) -> str:
+    """The ``weights_source`` of an untrained model."""
+    return f"random (seed={int(seed)})"
+
+
+def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str],
+                 init_random: Callable[[], M], load_dir: Callable[[Path], M]) -> LoadedWeights[M]:
+    """Build a model from random weights or load it from a checkpoint directory.
+
+    Args:
+        spec: the parsed ``weights`` option.
+        name: the model's config name (for messages).
+        seed: seed of the random initialisation (``torch.manual_seed``, RNG state of the
+            caller left untouched).
+        files: files a checkpoint directory must hold (checked before loading).
+        init_random: builds the architecture with freshly initialised weights.
+        load_dir: loads the model from a local checkpoint directory.
+
+    Raises:
+        ModelError: one line, for missing files or a checkpoint that does not load.
+    """
+    if spec.kind == RANDOM:
+        with seeded(seed):
+            model = init_random()
+        return LoadedWeights(model, False, random_source(seed), state_dict_sha256(model))
+    directory = resolve_checkpoint(spec, files, name)
+    try:
+        with stdout_to_stderr():
+            model = load_dir(directory)
+    except ModelError:
+        raise
+    except Exception as error:
+        raise ModelError(f"model {name!r}: cannot load weights from {directory} "
+                         f"({_one_line(error)}); check that it is a checkpoint of this "
+                         f"plug-in's architecture") from error
+    extra: dict[str, Any] = {}
+    if spec.kind == "hub":
+        extra["weights_revision"] = directory.name
+    return LoadedWeights(model, True, spec.value, file_sha256(directory / WEIGHTS_FILE), extra)
+
+
+def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
+    """Raise ValueError if ``model.safetensors`` lacks tensors of ``module``'s state dict.
+
+    Libraries that tolerate missing keys (transformers initialises them at random) would
+    otherwise hide a wrong checkpoint. Tied tensors count as present when any of their
+    names is in the file.
+    """
+    from safetensors import safe_open
+
+    with safe_open(str(directory / WEIGHTS_FILE), framework="pt") as handle:
+        stored = set(handle.keys())
+    groups: dict[int, list[str]] = {}
+    for key, tensor in module.state_dict(keep_vars=True).items():
+        groups.setdefault(tensor.data_ptr(), []).append(key)
+    missing = [keys[0] for keys in groups.values() if not stored.intersection(keys)]
+    if missing:
+        raise ValueError(f"{WEIGHTS_FILE} lacks {len(missing)} tensor(s), e.g. {missing[0]}")

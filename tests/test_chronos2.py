@@ -1,0 +1,79 @@
+"""Chronos-2 adapter (the real 120M architecture, random weights): group attention across
+channels, agreement with the library's embed(), and the save/load round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from physio_bench.models.chronos import ChronosModel
+from physio_bench.models.weights import file_sha256
+
+N_SAMPLES = 200  # 13 patches of 16 after 8 samples of left padding (short: 120M parameters)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def offline(tmp_path_factory):
+    """No hub, an empty HF cache, and one torch thread (the suite shares 2 busy cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.delenv("HF_HUB_CACHE", raising=False)
+        patch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def windows():
+    rng = np.random.default_rng(5)
+    t = np.arange(N_SAMPLES) / 250.0
+    base = np.sin(2 * np.pi * 0.3 * t)[None, None, :]
+    return (base + 0.1 * rng.standard_normal((2, 2, N_SAMPLES))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def chronos2():
+    return ChronosModel(name="c2", seed=0, weights="random", variant="chronos-2")
+
+
+@pytest.fixture(scope="module")
+def embedded(chronos2, windows):
+    return chronos2.embed(windows, 250.0)
+
+
+def test_chronos2_groups_channels_and_matches_library(chronos2, windows, embedded):
+    from chronos import Chronos2Pipeline
+
+    out = embedded
+    assert list(out.layers) == [f"layer_{i:02d}" for i in range(12)] + ["final_norm"]
+    assert out.layers["final_norm"].shape == (2, 26, 768)
+    assert out.token_spans[:2].tolist() == [[0, 8], [8, 24]]
+    assert out.token_channels.tolist() == [0] * 13 + [1] * 13
+    out.validate(2)
+    # Chronos2Pipeline.embed returns (variates, patches + [REG] + future token, dim)
+    library, _ = Chronos2Pipeline(chronos2.model).embed(windows)
+    assert library[0].shape == (2, 15, 768)
+    np.testing.assert_array_equal(
+        np.stack([item[:, :13].numpy() for item in library]).reshape(2, 26, 768),
+        out.layers["final_norm"])
+    changed = windows.copy()
+    changed[:, 1] *= -2.0
+    moved = chronos2.embed(changed, 250.0).layers["final_norm"]
+    assert not np.allclose(moved[:, :13], out.layers["final_norm"][:, :13])  # group attention
+    info = chronos2.describe()
+    assert info.n_parameters == 119_477_664 and info.max_window_samples == 8192
+    assert (info.pretrained, info.extra["variant"]) == (False, "chronos-2")
+
+
+def test_chronos2_round_trip_local(chronos2, windows, embedded, tmp_path):
+    directory = tmp_path / "c2-ck"
+    chronos2.model.save_pretrained(directory)
+    local = ChronosModel(name="local", weights=str(directory))  # variant read from config
+    assert local.variant == "chronos-2"
+    assert local.describe().weights_sha256 == file_sha256(directory / "model.safetensors")
+    for name, array in local.embed(windows, 250.0).layers.items():
+        np.testing.assert_array_equal(array, embedded.layers[name])
