@@ -22,7 +22,7 @@ rule probe:
         rows="results/probes/{model}/{probe}.csv",
     wildcard_constraints:
         probe="|".join(PROBES),
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=60,

@@ -208,7 +208,9 @@ def _channel_windows(
     targets: dict[str, list[np.ndarray]] = {"heart_rate_bpm": [], "resp_rate_bpm": []}
     dropped = dict.fromkeys(DROP_REASONS, 0)
     starts = window_starts(x.size, size)
-    for start in starts:
+    limit = options.get("max_windows_per_record")
+    considered = starts if limit is None else starts[: int(limit)]
+    for start in considered:
         part = slice(int(start), int(start) + size)
         reason = drop_reason(miss[part], gap[part], x[part], options["max_missing_fraction"])
         if reason is not None:
@@ -247,6 +249,7 @@ def _channel_windows(
         "duration_s": channel.signal.size / channel.fs,
         "missing_samples": int(missing.sum()),
         "windows_total": int(starts.size),
+        "windows_considered": int(considered.size),
         "kept": len(rows),
         "dropped": dropped,
         "unlabelled": int(sum(not np.isfinite(r[label]) for r in rows)),
