@@ -1,0 +1,38 @@
+"""CLI subcommands of the probes stage: ``physio-bench probe``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from physio_bench.cli import add_config_argument, config_from_args
+
+PROBES = ("feature_independence", "temporal_dynamics", "scenario_separation")
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from physio_bench.io import write_json, write_leaderboard_rows
+    from physio_bench.probes.runner import run_probe
+
+    config = config_from_args(args)
+    start = time.perf_counter()
+    detail, rows = run_probe(config, args.probe, args.model, args.results)
+    write_json(args.out_json, detail)
+    write_leaderboard_rows(args.out_csv, rows)
+    print(f"probe {args.probe} of {args.model}: {len(rows)} leaderboard rows in "
+          f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this stage's subcommands to the physio-bench parser."""
+    parser = subparsers.add_parser(
+        "probe", help="run one linear probe on one model's embeddings (all layers)")
+    add_config_argument(parser)
+    parser.add_argument("--model", required=True, help="model name in the config")
+    parser.add_argument("--probe", required=True, choices=PROBES)
+    parser.add_argument("--results", default="results", help="results folder (default: results)")
+    parser.add_argument("--out-json", required=True, help="JSON detail output path")
+    parser.add_argument("--out-csv", required=True, help="leaderboard rows CSV output path")
+    parser.set_defaults(func=_probe)

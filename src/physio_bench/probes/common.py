@@ -1,0 +1,82 @@
+"""Settings and result records shared by the three probes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from physio_bench.probes.stats import Estimate
+
+#: points per scatter plot / map written to the JSON detail (a seeded subsample)
+MAX_SCATTER_POINTS = 300
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """The ``probes`` config section and the global seed."""
+
+    cv_folds: int = 5
+    inner_folds: int = 3
+    bootstrap: int = 1000
+    max_tokens_per_window: int = 64
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ProbeSettings:
+        section = config.get("probes", {})
+        return cls(
+            cv_folds=int(section.get("cv_folds", 5)),
+            inner_folds=int(section.get("inner_folds", 3)),
+            bootstrap=int(section.get("bootstrap", 1000)),
+            max_tokens_per_window=int(section.get("max_tokens_per_window", 64)),
+            seed=int(config.get("seed", 0)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class MetricRow:
+    """One leaderboard entry before the model columns are added."""
+
+    task: str
+    metric: str
+    layer: str  # "last" | "best"
+    estimate: Estimate
+
+    def to_row(self, model: str, pretrained: bool, stage: str) -> dict[str, Any]:
+        e = self.estimate
+        return {
+            "model": model, "pretrained": bool(pretrained), "stage": stage, "task": self.task,
+            "metric": self.metric, "layer": self.layer, "value": e.value,
+            "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n,
+        }
+
+
+def subsample(n: int, k: int, seed: int) -> np.ndarray:
+    """Sorted seeded choice of ``min(n, k)`` indices out of ``n``."""
+    if n <= k:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
+
+
+def mode_layer(chosen: np.ndarray) -> int:
+    """Most frequently chosen layer index (ties: the deeper layer)."""
+    counts = Counter(int(c) for c in chosen)
+    return max(counts, key=lambda layer: (counts[layer], layer))
+
+
+def selection_detail(chosen: np.ndarray, inner_score: np.ndarray,
+                     layer_names: list[str]) -> dict[str, Any]:
+    """JSON record of a per-fold best-layer choice (inner_score: layers x folds)."""
+    return {
+        "chosen_layer_per_fold": [layer_names[int(c)] for c in chosen],
+        "inner_score_per_layer_fold": inner_score,
+        "mode_layer": layer_names[mode_layer(chosen)],
+        "rule": "per outer fold, the layer with the best inner-CV score on that fold's "
+                "training subjects; evaluated on the fold's test subjects",
+    }

@@ -1,0 +1,123 @@
+"""``run_probe``: one probe of one model's embeddings, as JSON detail and leaderboard rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from physio_bench.errors import ConfigError, InputError
+from physio_bench.probes.common import MetricRow, ProbeSettings
+from physio_bench.probes.data import load_embeddings, load_suite
+
+PROBE_SUITES = {
+    "feature_independence": ("factors", "sweeps"),
+    "temporal_dynamics": ("factors", "scenarios"),
+    "scenario_separation": ("scenarios",),
+}
+PROBES = tuple(PROBE_SUITES)
+#: significant digits of floats in the JSON detail (keeps files small and byte-stable)
+JSON_DIGITS = 7
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Arrays -> lists, numpy scalars -> Python, floats rounded, NaN/inf -> None."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.bool_ | bool):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        value = float(obj)
+        return float(f"{value:.{JSON_DIGITS}g}") if math.isfinite(value) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str
+          ) -> list[dict[str, Any]]:
+    """Leaderboard rows; a row with a non-finite number is never emitted."""
+    out = []
+    for row in metric_rows:
+        if not row.estimate.finite:
+            continue
+        record = row.to_row(model, pretrained, probe)
+        for key in ("value", "ci_low", "ci_high"):
+            record[key] = float(f"{record[key]:.{JSON_DIGITS}g}")
+        out.append(record)
+    return out
+
+
+def run_probe(
+    config: dict[str, Any], probe: str, model: str, results_dir: str | Path
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run ``probe`` on ``model``'s embeddings under ``results_dir``.
+
+    Reads ``{results_dir}/simulated/{suite}`` and ``{results_dir}/embeddings/{model}/{suite}``
+    for the probe's suites (:data:`PROBE_SUITES`).
+
+    Returns:
+        ``(detail, rows)``: the JSON-ready detail (everything the figures need) and the
+        leaderboard rows (columns ``physio_bench.io.LEADERBOARD_COLUMNS``).
+
+    Raises:
+        ConfigError: unknown probe. InputError: missing or inconsistent inputs.
+    """
+    if probe not in PROBE_SUITES:
+        raise ConfigError(f"unknown probe '{probe}': use one of {', '.join(PROBES)}")
+    settings = ProbeSettings.from_config(config)
+    suites, embeddings = {}, {}
+    for suite in PROBE_SUITES[probe]:
+        suites[suite] = load_suite(results_dir, suite)
+        embeddings[suite] = load_embeddings(results_dir, model, suite,
+                                            n_windows=len(suites[suite].labels))
+    first = embeddings[PROBE_SUITES[probe][0]]
+    for suite, emb in embeddings.items():
+        if emb.layer_names != first.layer_names:
+            raise InputError(
+                f"embeddings of model '{model}' list different layers for suites "
+                f"{PROBE_SUITES[probe][0]} and {suite}: re-run the embed stage for this model"
+            )
+    function = _probe_function(probe)
+    # Many small BLAS calls: one thread is faster than contended threads. The probe modules
+    # (and the BLAS libraries scikit-learn and SciPy load) are imported first, because
+    # threadpoolctl limits only the libraries already loaded.
+    with threadpool_limits(limits=1):
+        detail, metric_rows = function(suites, embeddings, settings)
+    info = first.info
+    detail.update({
+        "probe": probe, "model": model, "pretrained": first.pretrained,
+        "settings": settings.to_dict(), "suites": list(PROBE_SUITES[probe]),
+        "model_info": {k: info.get(k) for k in ("name", "plugin", "layer_names", "token_layers",
+                                                "weights_source", "pretrained")},
+    })
+    rows = _rows(metric_rows, model, first.pretrained, probe)
+    detail["leaderboard_rows"] = rows
+    return to_jsonable(detail), rows
+
+
+def _probe_function(probe: str) -> Callable[..., tuple[dict[str, Any], list[MetricRow]]]:
+    """``f(suites, embeddings, settings) -> (detail, metric rows)`` of ``probe``."""
+    if probe == "feature_independence":
+        from physio_bench.probes.feature_independence import run_feature_independence
+
+        return lambda su, em, s: run_feature_independence(
+            su["factors"], em["factors"], s, su["sweeps"], em["sweeps"])
+    if probe == "temporal_dynamics":
+        from physio_bench.probes.temporal_dynamics import run_temporal_dynamics
+
+        return lambda su, em, s: run_temporal_dynamics(
+            su["factors"], em["factors"], s, su["scenarios"], em["scenarios"])
+    from physio_bench.probes.scenario_separation import run_scenario_separation
+
+    return lambda su, em, s: run_scenario_separation(su["scenarios"], em["scenarios"], s)

@@ -1,0 +1,307 @@
+"""Scenario separation: can a linear read-out tell the physiological scenarios apart?
+
+On the pooled embeddings of the ``scenarios`` suite (task ``scenarios``):
+
+- ``balanced_accuracy`` and ``macro_f1`` of a multinomial logistic regression
+  (``StandardScaler`` + ``LogisticRegression``, ``C`` chosen by inner CV on balanced
+  accuracy), outer folds grouped by subject and stratified by scenario; chance levels
+  1/K (K classes); confusion matrices (rows true, columns predicted) with class names;
+- ``silhouette``: silhouette score (Euclidean) of the scenario labels in the standardised
+  embedding space (no fitting; chance about 0);
+- ``fisher_ratio``: trace(S_b) / trace(S_w) of *held-out* windows projected onto the
+  K-1 Fisher discriminant directions of each training fold (standardised features,
+  within-class covariance shrunk by Ledoit-Wolf, coordinates whitened so the training
+  within-class covariance is the identity); S_b and S_w are the between- and within-class
+  scatter matrices of the test windows, summed over folds. It is 0 when class means
+  coincide and grows as classes separate; the held-out projection keeps a 384-dimensional
+  LDA from separating noise by overfitting.
+
+``best`` for the classifier and the Fisher ratio is each fold's inner-CV choice of layer;
+the silhouette (which has no folds) uses the layer chosen most often.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.covariance import ledoit_wolf
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from physio_bench.io import Suite
+from physio_bench.probes.common import (
+    MAX_SCATTER_POINTS,
+    MetricRow,
+    ProbeSettings,
+    mode_layer,
+    selection_detail,
+    subsample,
+)
+from physio_bench.probes.cv import inner_splits, nested_folds
+from physio_bench.probes.data import Embeddings
+from physio_bench.probes.stats import (
+    Estimate,
+    balanced_accuracy_from_confusion,
+    bootstrap_counts,
+    classification_estimates,
+    confusion_matrix,
+    derive_seed,
+    estimate_from_samples,
+    group_index,
+    macro_f1_from_confusion,
+)
+
+STAGE = "scenario_separation"
+C_GRID = (0.001, 0.01, 0.1, 1.0)
+#: resamples evaluated per matrix product in the silhouette bootstrap
+_SILHOUETTE_CHUNK = 64
+
+
+def _classifier() -> LogisticRegression:
+    """Multinomial (lbfgs) logistic regression; warm-started along the C grid."""
+    return LogisticRegression(max_iter=200, tol=1e-3, warm_start=True)
+
+
+def _fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                 grid: tuple[float, ...]) -> list[np.ndarray]:
+    """Predictions on ``x_test`` of the standardised classifier for each C in ``grid``
+    (fitted from the smallest C up, each fit starting from the previous solution)."""
+    scaler = StandardScaler().fit(x_train)
+    xs_train, xs_test = scaler.transform(x_train), scaler.transform(x_test)
+    if len(np.unique(y_train)) < 2:
+        return [np.full(len(x_test), y_train[0]) for _ in grid]
+    preds = []
+    model = _classifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for c in sorted(grid):
+            preds.append(model.set_params(C=c).fit(xs_train, y_train).predict(xs_test))
+    order = np.argsort(np.argsort(grid))
+    return [preds[i] for i in order]
+
+
+def nested_logistic(
+    layers: np.ndarray, y: np.ndarray, outer: np.ndarray, inner: np.ndarray, n_classes: int,
+    grid: tuple[float, ...] = C_GRID,
+) -> dict[str, np.ndarray]:
+    """Nested grouped CV over layers (layers x items x dim) and C.
+
+    Returns ``oof`` (layers x items), ``inner_score`` (layers x folds, inner balanced
+    accuracy at the chosen C), ``c`` (layers x folds), ``chosen_layer`` (folds), ``oof_best``.
+    """
+    n_layers, n_folds = layers.shape[0], int(outer.max()) + 1
+    oof = np.zeros((n_layers, len(y)), dtype=np.int64)
+    scores = np.zeros((n_layers, n_folds))
+    chosen_c = np.zeros((n_layers, n_folds))
+    for layer in range(n_layers):
+        x = np.asarray(layers[layer], dtype=np.float64)
+        for k in range(n_folds):
+            conf = np.zeros((len(grid), n_classes, n_classes))
+            for train, test in inner_splits(outer, inner, k):
+                for g, pred in enumerate(_fit_predict(x[train], y[train], x[test], grid)):
+                    conf[g] += confusion_matrix(y[test], pred, n_classes)
+            bal = balanced_accuracy_from_confusion(conf)
+            best = len(grid) - 1 - int(np.argmax(bal[::-1]))  # ties: weaker regularisation
+            scores[layer, k], chosen_c[layer, k] = bal[best], grid[best]
+            test = outer == k
+            oof[layer, test] = _fit_predict(x[~test], y[~test], x[test], (grid[best],))[0]
+    chosen = np.argmax(scores, axis=0)
+    oof_best = np.zeros(len(y), dtype=np.int64)
+    for k, layer in enumerate(chosen):
+        oof_best[outer == k] = oof[layer, outer == k]
+    return {"oof": oof, "inner_score": scores, "c": chosen_c, "chosen_layer": chosen,
+            "oof_best": oof_best}
+
+
+def weighted_silhouette(distances: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                        n_classes: int) -> np.ndarray:
+    """Silhouette score for each row of item ``weights`` (resamples x items).
+
+    A weight is how many times the item is drawn; an item's own copies are left out of its
+    mean intra-class distance, so all-ones weights give scikit-learn's
+    ``silhouette_score(distances, y, metric="precomputed")``.
+    """
+    onehot = np.eye(n_classes)[y]
+    out = np.empty(len(weights))
+    for start in range(0, len(weights), _SILHOUETTE_CHUNK):
+        w = weights[start:start + _SILHOUETTE_CHUNK]
+        b_count = len(w)
+        mass = (w[:, :, None] * onehot[None]).transpose(1, 0, 2).reshape(len(y), -1)
+        sums = (distances @ mass).reshape(len(y), b_count, n_classes).transpose(1, 0, 2)
+        counts = w @ onehot  # B x K
+        own = counts[:, y] - w  # same-class weight without the item's own copies
+        a = np.divide(sums[:, np.arange(len(y)), y], own, out=np.zeros_like(own), where=own > 0)
+        means = np.divide(sums, counts[:, None, :], out=np.full_like(sums, np.inf),
+                          where=counts[:, None, :] > 0)
+        means[:, np.arange(len(y)), y] = np.inf
+        b = means.min(axis=2)
+        denom = np.maximum(a, b)
+        s = np.divide(b - a, denom, out=np.zeros_like(a), where=np.isfinite(b) & (denom > 0))
+        s = np.where(own > 0, s, 0.0)
+        out[start:start + b_count] = (w * s).sum(axis=1) / w.sum(axis=1)
+    return out
+
+
+def _scatter_traces(z: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                    n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Traces of between- and within-class scatter of ``z`` for each weight row."""
+    onehot = np.eye(n_classes)[y]
+    wc = weights @ onehot
+    sums = np.einsum("bn,nk,nm->bkm", weights, onehot, z)
+    sq = weights @ (onehot * (z**2).sum(axis=1)[:, None])
+    norms = (sums**2).sum(axis=2)
+    present = wc > 0
+    ratio = np.divide(norms, wc, out=np.zeros_like(norms), where=present)
+    within = (sq - ratio).sum(axis=1)
+    total_sq = (sums.sum(axis=1) ** 2).sum(axis=1)
+    mass = weights.sum(axis=1)
+    between = ratio.sum(axis=1) - np.divide(total_sq, mass, out=np.zeros_like(mass),
+                                            where=mass > 0)
+    return between, within
+
+
+def shrinkage_lda(x: np.ndarray, y: np.ndarray, n_classes: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Fisher discriminant directions with a Ledoit-Wolf shrunk within-class covariance.
+
+    Returns ``(mean, projection)``: coordinates are ``(x - mean) @ projection`` (at most
+    K - 1 columns), in which the training within-class covariance is the identity.
+    """
+    present = np.unique(y)
+    means = np.stack([x[y == c].mean(axis=0) for c in present])
+    centred = x - means[np.searchsorted(present, y)]
+    within, _ = ledoit_wolf(centred, assume_centered=True)
+    eigval, eigvec = np.linalg.eigh(within)
+    whiten = eigvec / np.sqrt(np.clip(eigval, 1e-12 * eigval.max(), None))[None, :]
+    mean = x.mean(axis=0)
+    weights = np.array([(y == c).mean() for c in present])
+    spread = (means - mean) * np.sqrt(weights)[:, None]
+    between = (spread @ whiten).T @ (spread @ whiten)
+    _, directions = np.linalg.eigh(between)
+    n_out = min(len(present), n_classes) - 1
+    return mean, whiten @ directions[:, ::-1][:, :max(n_out, 1)]
+
+
+def _lda_projections(x: np.ndarray, y: np.ndarray, outer: np.ndarray,
+                     n_classes: int) -> list[np.ndarray]:
+    """Held-out LDA coordinates of each outer fold's test windows."""
+    out = []
+    for k in range(int(outer.max()) + 1):
+        test = outer == k
+        scaler = StandardScaler().fit(x[~test])
+        mean, projection = shrinkage_lda(scaler.transform(x[~test]), y[~test], n_classes)
+        out.append((scaler.transform(x[test]) - mean) @ projection)
+    return out
+
+
+def _fisher(projections: list[np.ndarray], y: np.ndarray, outer: np.ndarray,
+            weights: np.ndarray, n_classes: int) -> np.ndarray:
+    """Fisher ratio per weight row (weights: rows x items), scatter summed over folds."""
+    between = np.zeros(len(weights))
+    within = np.zeros(len(weights))
+    for k, z in enumerate(projections):
+        test = outer == k
+        b, w = _scatter_traces(z, y[test], weights[:, test], n_classes)
+        between, within = between + b, within + w
+    return np.divide(between, within, out=np.full_like(between, np.nan), where=within > 0)
+
+
+def _item_weights(groups: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """(1 + n_boot) x items: all ones, then grouped bootstrap draw counts per item."""
+    index, n_groups = group_index(groups)
+    counts = np.vstack([np.ones((1, n_groups)), bootstrap_counts(n_groups, n_boot, seed)])
+    return counts[:, index]
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    return StandardScaler().fit_transform(np.asarray(x, dtype=np.float64))
+
+
+def _distances(x: np.ndarray) -> np.ndarray:
+    sq = (x**2).sum(axis=1)
+    return np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0.0, None))
+
+
+def _map_2d(x: np.ndarray, classes: list[str], y: np.ndarray, groups: np.ndarray,
+            seed: int) -> dict[str, Any]:
+    pca = PCA(n_components=2, svd_solver="full").fit(x)
+    coords = pca.transform(x)
+    pick = subsample(len(y), 4 * MAX_SCATTER_POINTS, seed)
+    return {"method": "PCA of standardised pooled embeddings", "x": coords[pick, 0],
+            "y": coords[pick, 1], "label": [classes[i] for i in y[pick]],
+            "subject": groups[pick].tolist(),
+            "explained_variance_ratio": pca.explained_variance_ratio_}
+
+
+def run_scenario_separation(
+    suite: Suite, emb: Embeddings, s: ProbeSettings
+) -> tuple[dict[str, Any], list[MetricRow]]:
+    """Run the probe; returns the JSON detail and the leaderboard rows (without model)."""
+    labels = suite.labels
+    classes = sorted(labels["scenario"].astype(str).unique())
+    n_classes = len(classes)
+    y = np.searchsorted(classes, labels["scenario"].astype(str).to_numpy())
+    groups = labels["subject_id"].astype(str).to_numpy()
+    names = emb.layer_names
+    last = len(names) - 1
+    outer, inner = nested_folds(groups, s.cv_folds, s.inner_folds,
+                                derive_seed(s.seed, STAGE, "folds"), strata=y,
+                                what="scenarios suite")
+    pooled = np.asarray(emb.pooled, dtype=np.float64)
+    result = nested_logistic(pooled, y, outer, inner, n_classes)
+    chosen = result["chosen_layer"]
+    mode = mode_layer(chosen)
+    projections = [_lda_projections(pooled[layer], y, outer, n_classes)
+                   for layer in range(len(names))]
+    standardised = [_standardised(pooled[layer]) for layer in range(len(names))]
+    ones = np.ones((1, len(y)))
+    per_layer: dict[str, list[float]] = {"balanced_accuracy": [], "macro_f1": [],
+                                         "silhouette": [], "fisher_ratio": []}
+    distances = {}
+    for layer in range(len(names)):
+        conf = confusion_matrix(y, result["oof"][layer], n_classes)
+        per_layer["balanced_accuracy"].append(float(balanced_accuracy_from_confusion(conf)))
+        per_layer["macro_f1"].append(float(macro_f1_from_confusion(conf)))
+        distances[layer] = _distances(standardised[layer])
+        per_layer["silhouette"].append(
+            float(weighted_silhouette(distances[layer], y, ones, n_classes)[0]))
+        per_layer["fisher_ratio"].append(
+            float(_fisher(projections[layer], y, outer, ones, n_classes)[0]))
+    detail: dict[str, Any] = {
+        "classes": classes, "n_windows": len(y), "n_subjects": len(np.unique(groups)),
+        "layer_names": names, "per_layer": per_layer, "skipped": [],
+        "selection": selection_detail(chosen, result["inner_score"], names),
+        "c_per_layer_fold": result["c"], "c_grid": C_GRID,
+        "chance": {"balanced_accuracy": 1.0 / n_classes, "macro_f1": 1.0 / n_classes,
+                   "silhouette": 0.0},
+    }
+    rows: list[MetricRow] = []
+    for tag in ("last", "best"):
+        seed = derive_seed(s.seed, STAGE, tag)
+        pred = result["oof"][last] if tag == "last" else result["oof_best"]
+        estimates: dict[str, Estimate] = classification_estimates(
+            y, pred, n_classes, groups, s.bootstrap, seed)
+        weights = _item_weights(groups, s.bootstrap, derive_seed(seed, "weights"))
+        sil_layer = last if tag == "last" else mode
+        sil = weighted_silhouette(distances[sil_layer], y, weights, n_classes)
+        estimates["silhouette"] = estimate_from_samples(sil[0], sil[1:], len(y), (-1.0, 1.0))
+        fold_proj = [projections[last if tag == "last" else int(chosen[k])][k]
+                     for k in range(len(chosen))]
+        fisher = _fisher(fold_proj, y, outer, weights, n_classes)
+        estimates["fisher_ratio"] = estimate_from_samples(fisher[0], fisher[1:], len(y),
+                                                          (0.0, np.inf))
+        rows += [MetricRow("scenarios", m, tag, e) for m, e in estimates.items() if e.finite]
+        conf = confusion_matrix(y, pred, n_classes)
+        detail[tag] = {
+            "layer": names[last] if tag == "last" else "per fold",
+            "silhouette_layer": names[sil_layer],
+            "metrics": {m: e.to_dict() for m, e in estimates.items()},
+            "confusion_matrix": conf,
+            "map_2d": _map_2d(standardised[sil_layer], classes, y, groups,
+                              derive_seed(seed, "map")),
+        }
+    return detail, rows
