@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= 2
 SNAKE  := $(VENV)/bin/snakemake --cores $(CORES) --printshellcmds
 
-.PHONY: bench test figures benchmark lint quick clean-results venv
+.PHONY: bench test figures benchmark benchmark-full lint quick clean-results venv
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ figures: $(STAMP)
 ## Speed and memory figures (printed, never asserted)
 benchmark: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## The same, plus the full default pipeline's wall time and peak memory (about 20 minutes)
+benchmark-full: $(STAMP)
+	$(PY) benchmarks/run.py --pipeline full
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks workflow plugins

@@ -33,7 +33,10 @@ def test_default_config_is_valid_and_fills_defaults() -> None:
     [
         ({"sampling_rat_hz": 100}, "unknown config key 'sampling_rat_hz'"),
         ({"simulate": {"factorz": {}}}, "unknown config key 'simulate.factorz'"),
-        ({"simulate": {"signal_kinds": ["ecg", "eeg"]}}, "'simulate.signal_kinds.1' has value 'eeg'"),
+        (
+            {"simulate": {"signal_kinds": ["ecg", "eeg"]}},
+            "'simulate.signal_kinds.1' has value 'eeg'",
+        ),
         ({"window_samples": -2048}, "'window_samples' is invalid"),
         (
             {"simulate": {"factors": {"ranges": {"ecg": {"heart_rate_bpm": [150, 45]}}}}},

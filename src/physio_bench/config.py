@@ -54,7 +54,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     where = _key_path(error)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        extra = sorted(set(instance) - set(allowed))
         name = ".".join([*(str(p) for p in error.absolute_path), extra[0]]) if extra else where
         hint = f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"
         return f"unknown config key '{name}': {hint}"
@@ -141,7 +142,8 @@ def load_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
         try:
             loaded = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}".splitlines()[0]) from exc
+            first_line = f"config file {path} is not valid YAML: {exc}".splitlines()[0]
+            raise ConfigError(first_line) from exc
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of keys to values")
         config = deep_update(config, loaded)

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 # Helpers shared by the rules: how many windows a suite has, hence how many shards.
@@ -19,3 +20,13 @@ def shard_ids(wildcards):
         n = count_windows(config, wildcards.suite)
     size = config["embed"]["shard_size"]
     return [f"{i:04d}" for i in range(max(1, -(-n // size)))]
+
+
+def settings_digest(*parts):
+    """Short hash of the config parts a rule depends on, passed as a param so that
+    Snakemake reruns exactly the jobs whose settings changed (rerun trigger 'params')."""
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+WINDOW_SETTINGS = (config["seed"], config["sampling_rate_hz"], config["window_samples"])

@@ -10,6 +10,8 @@ checkpoint real_windows:
         labels="results/real/labels.parquet",
         targets="results/real/targets.npz",
         meta="results/real/meta.json",
+    params:
+        settings=settings_digest(WINDOW_SETTINGS, config["downstream"]),
     threads: 1
     resources:
         mem_mb=4000,
@@ -29,6 +31,8 @@ rule downstream:
     output:
         detail="results/downstream/{model}.json",
         rows="results/downstream/{model}.csv",
+    params:
+        settings=settings_digest(config["probes"], config["downstream"]),
     threads: 1
     resources:
         mem_mb=8000,

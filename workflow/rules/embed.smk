@@ -8,6 +8,7 @@ rule embed_shard:
         info=temp("results/embeddings/{model}/{suite}/shards/{shard}.json"),
     params:
         suite_dir=lambda w: suite_dir(w.suite),
+        settings=lambda w: settings_digest(config["embed"], config["models"][w.model]),
     wildcard_constraints:
         suite="factors|sweeps|scenarios|real",
         shard=r"\d+",

@@ -20,6 +20,8 @@ rule probe:
     output:
         detail="results/probes/{model}/{probe}.json",
         rows="results/probes/{model}/{probe}.csv",
+    params:
+        settings=settings_digest(config["probes"]),
     wildcard_constraints:
         probe="|".join(PROBES),
     threads: 1

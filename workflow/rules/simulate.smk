@@ -5,6 +5,8 @@ rule simulate:
         labels="results/simulated/{suite}/labels.parquet",
         targets="results/simulated/{suite}/targets.npz",
         meta="results/simulated/{suite}/meta.json",
+    params:
+        settings=settings_digest(WINDOW_SETTINGS, config["simulate"]),
     wildcard_constraints:
         suite="factors|sweeps|scenarios",
     threads: 1

@@ -1,0 +1,452 @@
+"""Speed and memory of physio_bench, printed as tables (never asserted).
+
+    make benchmark                                   # or: .venv/bin/python benchmarks/run.py
+    .venv/bin/python benchmarks/run.py --pipeline quick     # + the quick preset end to end
+    .venv/bin/python benchmarks/run.py --pipeline full      # + the full default benchmark
+    .venv/bin/python benchmarks/run.py --models raw,moirai-small-untrained --sizes 16,32,64,128
+
+What it measures, on the default window (``window_samples`` at ``sampling_rate_hz`` of
+config.yaml, 2048 samples at 250 Hz):
+
+1. simulation: windows per second of each simulated suite (neurokit2, one process);
+2. for each built-in model (the enabled entries of ``models:``):
+   - ``stage``: :func:`physio_bench.models.embed.embed_shard` on a suite directory, end to end
+     (model construction, reading, checks, forward passes, pooling, writing the shard);
+   - ``job``: the same as one Snakemake job runs it (``python -m physio_bench embed``,
+     interpreter start and imports included);
+   - ``bare``: the model's own ``embed()`` on the same batches (``embed.batch_size``);
+   - ``stage/bare``: the stage's windows/s over the bare forward pass's (target >= 0.8);
+   - ``batch 1``: one window per ``embed()`` call, for comparison;
+3. scaling: the stage's wall time at several shard sizes (linear fit, R^2);
+4. with CUDA: the torch models again on the GPU (float32 and bfloat16);
+5. ``--pipeline quick|full``: Snakemake on a preset in a temporary working directory, wall
+   time, the largest process's peak RSS and the peak RSS of all processes together.
+
+Embedding suites hold simulated windows, tiled to the largest size asked for (embedding
+speed does not depend on the signal's content).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TORCH_PLUGINS = ("moirai", "chronos", "mantis")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def timed(func: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall time of ``func()`` in seconds, and its result."""
+    began = time.perf_counter()
+    result = func()
+    return time.perf_counter() - began, result
+
+
+def best_of(repeats: int, func: Callable[[], float], min_total_s: float = 1.0,
+            max_repeats: int = 5) -> float:
+    """The smallest timing returned by ``func``: at least ``repeats`` calls, more (up to
+    ``max_repeats``) while all calls together took under ``min_total_s`` seconds."""
+    timings = [func()]
+    while len(timings) < max(repeats, 1) or (
+            sum(timings) < min_total_s and len(timings) < max_repeats):
+        timings.append(func())
+    return min(timings)
+
+
+def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a plain-text table with right-aligned columns."""
+    cells = [[str(h) for h in header]] + [[fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for k, row in enumerate(cells):
+        print("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+        if k == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+    sys.stdout.flush()
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def machine_line() -> str:
+    import torch
+
+    cpu = os.cpu_count()
+    threads = torch.get_num_threads()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
+    return (f"{platform.node()}: Python {platform.python_version()}, torch {torch.__version__} "
+            f"({threads} threads), {cpu} CPUs, {gpu}")
+
+
+# -------------------------------------------------------------------------- simulation
+
+def small_simulation_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The default config with few windows per suite (same window length and rate)."""
+    small = copy.deepcopy(config)
+    small["simulate"]["factors"]["windows_per_kind"] = 4
+    small["simulate"]["sweeps"]["steps"] = 2
+    small["simulate"]["scenarios"]["subjects_per_scenario"] = 1
+    small["simulate"]["scenarios"]["windows_per_subject"] = 2
+    return small
+
+
+def bench_simulation(config: dict[str, Any], workdir: Path) -> tuple[list[list[Any]], Path]:
+    """Simulate each suite once; rows of (suite, windows, seconds, windows/s)."""
+    import neurokit2  # noqa: F401  (import time is not simulation time)
+
+    from physio_bench.config import SIMULATED_SUITES
+    from physio_bench.simulate import count_windows, simulate_suite
+
+    small = small_simulation_config(config)
+    rows = []
+    for suite in SIMULATED_SUITES:
+        out = workdir / "simulated" / suite
+        seconds, _ = timed(lambda s=suite, o=out: simulate_suite(small, s, o))
+        n = count_windows(small, suite)
+        rows.append([suite, n, seconds, n / seconds])
+    return rows, workdir / "simulated" / "factors"
+
+
+def tiled_suite(source: Path, n_windows: int, out: Path) -> Path:
+    """A suite directory of ``n_windows`` windows: ``source``'s windows repeated."""
+    from physio_bench.io import load_npy, read_json, save_npy, write_json
+
+    signals = np.asarray(load_npy(source / "signals.npy"))
+    reps = -(-n_windows // signals.shape[0])
+    tiled = np.ascontiguousarray(np.concatenate([signals] * reps)[:n_windows])
+    out.mkdir(parents=True, exist_ok=True)
+    save_npy(out / "signals.npy", tiled)
+    meta = read_json(source / "meta.json")
+    write_json(out / "meta.json", {**meta, "suite": "bench", "n_windows": n_windows})
+    return out
+
+
+# ---------------------------------------------------------------------------- embedding
+
+def stage_config(config: dict[str, Any], shard_size: int, model: str,
+                 options: dict[str, Any] | None = None,
+                 batch_size: int | None = None) -> dict[str, Any]:
+    """``config`` with one shard of ``shard_size`` windows and ``model``'s options."""
+    cfg = copy.deepcopy(config)
+    cfg["embed"]["shard_size"] = shard_size
+    if batch_size is not None:
+        cfg["embed"]["batch_size"] = batch_size
+    if options is not None:
+        cfg["models"][model] = options
+    return cfg
+
+
+def run_stage(cfg: dict[str, Any], model: str, suite: Path, out: Path) -> dict[str, float]:
+    """``embed_shard`` once: wall, model-construction and forward seconds."""
+    from physio_bench.models.embed import embed_shard
+
+    wall, sidecar = timed(lambda: embed_shard(cfg, model, suite, 0, out))
+    return {"wall_s": wall, "load_s": float(sidecar["load_s"]),
+            "embed_s": float(sidecar["embed_s"])}
+
+
+def run_job(cfg: dict[str, Any], model: str, suite: Path, workdir: Path) -> float:
+    """``python -m physio_bench embed`` as one Snakemake job runs it; wall seconds."""
+    config_file = workdir / f"job-{model}.yaml"
+    config_file.write_text(yaml.safe_dump({"embed": cfg["embed"], "models": cfg["models"]}))
+    command = [sys.executable, "-m", "physio_bench", "embed", "--configfile", str(config_file),
+               "--model", model, "--suite-dir", str(suite), "--shard", "0",
+               "--out", str(workdir / f"job-{model}.npz")]
+    wall, result = timed(lambda: subprocess.run(command, capture_output=True, text=True,
+                                                check=False))
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1])
+    return wall
+
+
+def run_bare(model: Any, windows: np.ndarray, sampling_rate_hz: float, batch_size: int) -> float:
+    """Seconds for the model's own ``embed()`` over ``windows`` in batches."""
+    began = time.perf_counter()
+    for start in range(0, windows.shape[0], batch_size):
+        batch = np.ascontiguousarray(windows[start:start + batch_size], dtype=np.float32)
+        model.embed(batch, sampling_rate_hz)
+    return time.perf_counter() - began
+
+
+def synchronize() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def bench_model(config: dict[str, Any], name: str, options: dict[str, Any], suite: Path,
+                n_windows: int, batch_size: int, n_single: int, repeats: int,
+                workdir: Path, with_job: bool = True) -> dict[str, float]:
+    """Stage, job, bare and batch-1 windows/s of one model on ``n_windows`` windows."""
+    from physio_bench.io import load_npy, read_json
+    from physio_bench.models.registry import load_model
+
+    cfg = stage_config(config, n_windows, name, options, batch_size)
+    seed = int(config["seed"])
+    rate = float(read_json(suite / "meta.json")["sampling_rate_hz"])
+    windows = np.asarray(load_npy(suite / "signals.npy")[:n_windows])
+    model = load_model(name, options, seed=seed)  # warm: imports, weights cache
+    model.embed(np.ascontiguousarray(windows[:1]), rate)
+    stage: list[dict[str, float]] = []
+
+    def one_stage() -> float:
+        stage.append(run_stage(cfg, name, suite, workdir / f"{name}.npz"))
+        return stage[-1]["wall_s"]
+
+    best_of(repeats, one_stage)
+    stage_wall = min(s["wall_s"] for s in stage)
+    stage_embed = min(s["embed_s"] for s in stage)
+    load = min(s["load_s"] for s in stage)
+    bare = best_of(repeats, lambda: (run_bare(model, windows, rate, batch_size),
+                                     synchronize())[0])
+    single = windows[:n_single]
+    batch1 = best_of(repeats, lambda: run_bare(model, single, rate, 1))
+    close = getattr(model, "close", None)
+    if callable(close):
+        close()
+    job = run_job(cfg, name, suite, workdir) if with_job else float("nan")
+    return {
+        "windows": n_windows,
+        "load_s": load,
+        "stage_wps": n_windows / stage_wall,
+        "stage_forward_wps": n_windows / stage_embed,
+        "job_wps": n_windows / job,
+        "bare_wps": n_windows / bare,
+        "ratio": bare / stage_wall,
+        "ratio_forward": bare / stage_embed,
+        "batch1_wps": n_single / batch1,
+    }
+
+
+def bench_scaling(config: dict[str, Any], name: str, options: dict[str, Any], suite: Path,
+                  sizes: Sequence[int], repeats: int, workdir: Path) -> dict[str, Any]:
+    """Stage wall time at each shard size; least-squares line and its R^2."""
+    seconds = []
+    for n in sizes:
+        cfg = stage_config(config, n, name, options)
+        out = workdir / f"scale-{name}-{n}.npz"
+        seconds.append(best_of(repeats, lambda c=cfg, o=out: run_stage(c, name, suite, o)[
+            "wall_s"]))
+    x, y = np.asarray(sizes, dtype=float), np.asarray(seconds)
+    slope, intercept = np.polyfit(x, y, 1)
+    fitted = slope * x + intercept
+    total = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float(((y - fitted) ** 2).sum()) / total if total > 0 else 1.0
+    return {"sizes": list(sizes), "seconds": seconds, "ms_per_window": 1e3 * slope,
+            "intercept_s": intercept, "r2": r2}
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+MEASURE_CHILD = r"""
+import json, os, resource, subprocess, sys, threading, time
+
+def tree_rss_mb(root):
+    # Resident memory of root and all its descendants (MB), from /proc.
+    children, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/statm") as f:
+                rss[int(entry)] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / 2**20
+
+began = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:])
+peak = 0.0
+while proc.poll() is None:
+    peak = max(peak, tree_rss_mb(proc.pid))
+    time.sleep(0.2)
+wall = time.perf_counter() - began
+largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"returncode": proc.returncode, "wall_s": wall,
+                  "largest_process_peak_mb": largest, "all_processes_peak_mb": peak}))
+"""
+
+
+def bench_pipeline(preset: str, cores: int, workdir: Path) -> dict[str, Any]:
+    """Snakemake ``all`` on ``preset`` (quick|full) in ``workdir``: time and memory."""
+    # The target comes first: --configfile takes every word after it.
+    command = [sys.executable, "-m", "snakemake", "all", "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--cores", str(cores), "--quiet"]
+    if preset == "quick":
+        command += ["--configfile", str(REPO / "workflow" / "presets" / "quick.yaml")]
+    result = subprocess.run([sys.executable, "-c", MEASURE_CHILD, *command],
+                            capture_output=True, text=True, check=False)
+    lines = result.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"pipeline measurement failed: {result.stderr[-2000:]}")
+    measured = json.loads(lines[-1])
+    if measured["returncode"] != 0:
+        measured["error"] = result.stderr.strip().splitlines()[-5:]
+    return measured
+
+
+# ---------------------------------------------------------------------------------- main
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", help="comma-separated model names (default: the enabled "
+                        "entries of models: in config.yaml)")
+    parser.add_argument("--windows", type=int, default=0,
+                        help="windows per stage/bare measurement (default: 128 for torch "
+                        "models, 256 for the others)")
+    parser.add_argument("--sizes", default="16,32,64,128",
+                        help="shard sizes (windows) for the scaling table")
+    parser.add_argument("--single", type=int, default=16,
+                        help="windows for the batch-size-1 loop")
+    parser.add_argument("--repeats", type=int, default=1, help="repeats (best is kept)")
+    parser.add_argument("--no-job", action="store_true",
+                        help="skip the physio-bench embed subprocess measurement")
+    parser.add_argument("--gpu-batch-sizes", default="32,128",
+                        help="batch sizes for the CUDA table")
+    parser.add_argument("--pipeline", choices=["none", "quick", "full"], default="none",
+                        help="also run Snakemake on a preset and report time and memory")
+    parser.add_argument("--cores", type=int, default=2, help="Snakemake --cores for --pipeline")
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    from physio_bench.config import enabled_models, load_config
+
+    config = load_config()
+    models = enabled_models(config)
+    if args.models:
+        wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+        unknown = sorted(set(wanted) - set(config["models"]))
+        if unknown:
+            print(f"benchmark: unknown model(s) {', '.join(unknown)}: use names under models: "
+                  f"in config.yaml ({', '.join(config['models'])})", file=sys.stderr)
+            return 2
+        models = {m: config["models"][m] for m in wanted}
+    sizes = [int(s) for s in args.sizes.split(",")]
+    figures: dict[str, Any] = {"machine": machine_line(),
+                               "window_samples": config["window_samples"],
+                               "sampling_rate_hz": config["sampling_rate_hz"]}
+    print(f"physio_bench benchmark on {figures['machine']}")
+    print(f"window: {config['window_samples']} samples at {config['sampling_rate_hz']} Hz; "
+          f"embed.batch_size {config['embed']['batch_size']}")
+
+    with tempfile.TemporaryDirectory(prefix="physio-bench-benchmark-") as tmp:
+        workdir = Path(tmp)
+        sim_rows, factors_dir = bench_simulation(config, workdir)
+        figures["simulation"] = sim_rows
+        print_table("simulation (neurokit2, one process)",
+                    ["suite", "windows", "seconds", "windows/s"], sim_rows)
+
+        largest = max([*sizes, args.windows or 256])
+        suite = tiled_suite(factors_dir, largest, workdir / "bench")
+        batch = int(config["embed"]["batch_size"])
+        rows, results = [], {}
+        for name, options in models.items():
+            is_torch = options["plugin"] in TORCH_PLUGINS
+            n = args.windows or (128 if is_torch else 256)
+            try:
+                r = bench_model(config, name, dict(options), suite, n, batch, args.single,
+                                args.repeats, workdir, with_job=not args.no_job)
+            except Exception as exc:  # a model that cannot run here is reported, not fatal
+                print(f"  {name}: skipped ({type(exc).__name__}: {exc})")
+                continue
+            results[name] = r
+            rows.append([name, r["windows"], r["load_s"], r["stage_wps"], r["job_wps"],
+                         r["bare_wps"], r["ratio"], r["stage_forward_wps"],
+                         r["ratio_forward"], r["batch1_wps"]])
+        figures["embedding"] = results
+        print_table(
+            f"embedding, windows/s (batch {batch}; stage = embed_shard end to end incl. model "
+            "construction; job = python -m physio_bench embed)",
+            ["model", "windows", "load s", "stage", "job", "bare", "stage/bare",
+             "stage fwd", "fwd/bare", "batch 1"], rows)
+
+        scale_rows, scaling = [], {}
+        for name, options in models.items():
+            if name not in results:
+                continue
+            s = bench_scaling(config, name, dict(options), suite, sizes, args.repeats,
+                              workdir)
+            scaling[name] = s
+            scale_rows.append([name, *s["seconds"], s["ms_per_window"], s["intercept_s"],
+                               s["r2"]])
+        figures["scaling"] = scaling
+        print_table("scaling: embed_shard wall seconds by shard size (windows)",
+                    ["model", *map(str, sizes), "ms/window", "intercept s", "R^2"], scale_rows)
+
+        if torch.cuda.is_available():
+            gpu_rows, gpu = [], {}
+            for name, options in models.items():
+                if options["plugin"] not in TORCH_PLUGINS or name not in results:
+                    continue
+                for dtype in ("float32", "bfloat16"):
+                    for b in (int(x) for x in args.gpu_batch_sizes.split(",")):
+                        opts = {**options, "device": "cuda", "dtype": dtype, "batch_size": b}
+                        r = bench_model(config, name, opts, suite, largest, b, args.single,
+                                        args.repeats, workdir, with_job=False)
+                        gpu[f"{name}/{dtype}/{b}"] = r
+                        gpu_rows.append([name, dtype, b, r["load_s"], r["stage_wps"],
+                                         r["bare_wps"], r["ratio"], r["batch1_wps"]])
+            figures["cuda"] = gpu
+            print_table(f"CUDA ({torch.cuda.get_device_name(0)}), windows/s on {largest} windows",
+                        ["model", "dtype", "batch", "load s", "stage", "bare", "stage/bare",
+                         "batch 1"], gpu_rows)
+
+        if args.pipeline != "none":
+            run_dir = workdir / f"pipeline-{args.pipeline}"
+            run_dir.mkdir()
+            p = bench_pipeline(args.pipeline, args.cores, run_dir)
+            figures["pipeline"] = {args.pipeline: p}
+            print_table(f"pipeline: snakemake --cores {args.cores} all ({args.pipeline})",
+                        ["preset", "exit", "wall s", "largest process MB", "all processes MB"],
+                        [[args.pipeline, p["returncode"], p["wall_s"],
+                          p["largest_process_peak_mb"], p["all_processes_peak_mb"]]])
+            if p.get("error"):
+                print("  " + "\n  ".join(p["error"]))
+
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["benchmark_peak_rss_mb"] = own_peak
+    print(f"\nbenchmark process peak RSS: {own_peak:.0f} MB")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
