@@ -103,7 +103,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """
     config = copy.deepcopy(config)
     schema = load_schema()
-    validator = jsonschema.Draft7Validator(schema)
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
