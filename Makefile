@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CORES  ?= 2
-SNAKE  := $(VENV)/bin/snakemake --cores $(CORES) --printshellcmds
+# Offline at run time: weights come from the HF cache or local folders, never the network.
+SNAKE  := HF_HUB_OFFLINE=1 $(VENV)/bin/snakemake --cores $(CORES) --printshellcmds
 
 .PHONY: bench test figures benchmark benchmark-full lint quick clean-results venv
 

@@ -72,3 +72,28 @@ def test_validate_does_not_mutate_input() -> None:
     checked = validate_config(raw)
     assert raw == {"models": {"raw": {"plugin": "raw"}}}
     assert checked["embed"]["shard_size"] == 512
+
+
+def test_pretrained_weights_must_be_on_disk_before_any_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from physio_bench.config import check_before_run
+    from physio_bench.errors import ModelError
+    from physio_bench.models.moirai import MoiraiModel
+    from physio_bench.models.weights import install_into_hf_cache
+
+    for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    hub_id = "Salesforce/moirai-1.1-R-small"
+    config = load_config([_write(tmp_path, {"models": {"moirai-1.1-R-small": {"enabled": True}}})])
+    with pytest.raises(ModelError) as info:
+        check_before_run(config)
+    message = str(info.value)
+    assert f"{hub_id} are not in the Hugging Face cache" in message
+    assert f"hf download {hub_id}" in message
+    assert "\n" not in message
+    # A checkpoint written by save_pretrained and placed in the cache passes the check.
+    MoiraiModel(name="m", seed=0, weights="random").module.save_pretrained(tmp_path / "ckpt")
+    install_into_hf_cache(tmp_path / "ckpt", hub_id, tmp_path / "hf" / "hub")
+    check_before_run(config)

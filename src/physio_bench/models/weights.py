@@ -295,3 +295,27 @@ def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
     missing = [keys[0] for keys in groups.values() if not stored.intersection(keys)]
     if missing:
         raise ValueError(f"{WEIGHTS_FILE} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
+
+
+def check_weights_on_disk(model_name: str, options: dict[str, Any]) -> None:
+    """Before any job runs: a model's ``weights`` must be usable without network.
+
+    ``random`` always is; a local directory must exist; a hub id must already be in the
+    Hugging Face cache, since the workflow never downloads at run time. Cheap: no model
+    is built and no torch is imported.
+
+    Raises:
+        ModelError: one line naming the model, the weights and how to fetch them.
+    """
+    if "weights" not in options:
+        return  # the plug-in's default; checked when the model loads
+    spec = parse_weights(options["weights"], model_name)
+    if spec.kind != "hub":
+        return
+    cache = hf_hub_cache()
+    if _cached_snapshot(spec.value, (WEIGHTS_FILE,), cache) is None:
+        raise ModelError(
+            f"model {model_name!r}: pretrained weights {spec.value} are not in the Hugging "
+            f"Face cache ({cache}) and the benchmark does not download at run time; "
+            f"{download_hint(spec.value)}"
+        )
