@@ -144,7 +144,7 @@ def pack_windows(windows: np.ndarray, patch_size: int, max_patch: int,
     pad = (-n_samples) % patch_size
     n_patches = (n_samples + pad) // patch_size
     values = torch.zeros((batch, channels, pad + n_samples), dtype=torch.float32)
-    values[..., pad:] = torch.from_numpy(windows)
+    values[..., pad:] = torch.as_tensor(np.asarray(windows, dtype=np.float32).copy())
     observed = torch.zeros((batch, channels, pad + n_samples), dtype=torch.bool)
     observed[..., pad:] = True
     extra = (0, max_patch - patch_size)
