@@ -18,9 +18,11 @@ and ``model.json``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,40 @@ def save_npy(path: str | Path, array: np.ndarray) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """An uncompressed ``.npz`` (readable by ``np.load``), written atomically.
+
+    Arrays stream into the archive one at a time, never pickled, and the zip entries
+    carry a fixed timestamp, so the same arrays give the same bytes (``np.savez`` stamps
+    the current time).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(
+            handle, "w", compression=zipfile.ZIP_STORED
+        ) as archive:
+            for key, array in arrays.items():
+                entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                with archive.open(entry, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(
+                        member, np.ascontiguousarray(array), allow_pickle=False
+                    )
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_parquet(path: str | Path, frame: pd.DataFrame) -> None:
+    """``frame`` as Parquet without its index, written atomically."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load_npy(path: str | Path, mmap: bool = True) -> np.ndarray:

@@ -20,7 +20,6 @@ models scale their inputs themselves, as they do for the simulated suites.
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,7 +40,7 @@ from physio_bench.downstream.records import (
     read_channel,
 )
 from physio_bench.errors import InputError
-from physio_bench.io import atomic_write_bytes, save_npy, write_json
+from physio_bench.io import save_npy, save_npz, save_parquet, write_json
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
 LABEL_COLUMNS = {"ecg": ["heart_rate_bpm", "ectopic"], "ppg": ["heart_rate_bpm", "ectopic"],
@@ -258,18 +257,6 @@ def _channel_windows(
     return rows, signals, targets, counts_info
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def build_real_windows(
     config: dict[str, Any],
 ) -> tuple[np.ndarray, pd.DataFrame, dict[str, np.ndarray], dict[str, Any]]:
@@ -351,8 +338,8 @@ def make_real_suite(config: dict[str, Any], out_dir: str | Path) -> dict[str, An
     if not np.isfinite(signals).all():  # guaranteed by fill_gaps; checked all the same
         raise InputError("a real window still holds NaN after gap filling: please report")
     save_npy(out_dir / "signals.npy", signals)
-    _write_parquet(out_dir / "labels.parquet", labels)
-    _write_npz(out_dir / "targets.npz", targets)
+    save_parquet(out_dir / "labels.parquet", labels)
+    save_npz(out_dir / "targets.npz", targets)
     meta["wall_time_s"] = round(time.perf_counter() - began, 3)
     write_json(out_dir / "meta.json", meta)
     return meta

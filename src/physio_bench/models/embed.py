@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from physio_bench.errors import InputError, ModelError, PhysioBenchError
-from physio_bench.io import load_npy, read_json, save_npy, write_json
+from physio_bench.io import load_npy, read_json, save_npy, save_npz, write_json
 from physio_bench.models.pooling import pool_layers, select_token_layers
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.registry import (
@@ -155,18 +155,6 @@ def _versions(options: dict[str, Any], info: ModelInfo) -> dict[str, str]:
     return {**found, **{str(k): str(v) for k, v in info.versions.items()}}
 
 
-def _atomic_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def sidecar_path(shard_path: str | Path) -> Path:
     """The ``.json`` written next to a shard's ``.npz``."""
     return Path(shard_path).with_suffix(".json")
@@ -283,7 +271,7 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
     arrays.update(window_ids=np.arange(start, stop, dtype=np.int64),
                   layer_names=np.array(info.layer_names), token_layers=np.array(kept))
     out_path = Path(out_path)
-    _atomic_npz(out_path, arrays)
+    save_npz(out_path, arrays)
     sidecar = {
         "model": model_name, "plugin": options["plugin"], "suite": suite,
         "shard": int(shard_index), "window_start": start, "window_stop": stop,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from physio_bench.io import atomic_write_bytes, save_npy, write_json
+from physio_bench.io import save_npy, save_npz, save_parquet, write_json
 from physio_bench.simulate.factors import SCENARIO_CHANNELS, all_factor_columns, factor_columns
 from physio_bench.simulate.plan import WindowPlan, plan_suite
 from physio_bench.simulate.result import WindowResult
@@ -66,24 +64,6 @@ def labels_frame(suite: str, plans: list[WindowPlan], results: list[WindowResult
     return frame
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An uncompressed ``.npz`` (as ``np.savez``) with fixed zip timestamps: byte-reproducible."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for key, array in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
-                             member.getvalue())
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def simulate_suite(config: dict[str, Any], suite: str, out_dir: str | Path) -> None:
     """Simulate ``suite`` under the validated ``config`` and write it to ``out_dir``.
 
@@ -102,8 +82,8 @@ def simulate_suite(config: dict[str, Any], suite: str, out_dir: str | Path) -> N
     }
     labels = labels_frame(suite, plans, results)
     save_npy(out / "signals.npy", signals)
-    _write_parquet(out / "labels.parquet", labels)
-    _write_npz(out / "targets.npz", targets)
+    save_parquet(out / "labels.parquet", labels)
+    save_npz(out / "targets.npz", targets)
     if suite == "scenarios":
         from physio_bench.simulate.scenarios import SCENARIO_COLUMNS
 
