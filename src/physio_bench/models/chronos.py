@@ -41,8 +41,6 @@ from physio_bench.models.torch_utils import (
     check_positive_int,
     check_sampling_rate,
     check_windows,
-    count_parameters,
-    distribution_versions,
     layer_names,
     left_pad_spans,
     resolve_placement,
@@ -53,6 +51,7 @@ from physio_bench.models.weights import (
     WEIGHTS_FILE,
     check_checkpoint_covers,
     load_weights,
+    loaded_model_info,
     parse_weights,
 )
 
@@ -206,25 +205,18 @@ class ChronosModel:
             "context_length": self.context_length,
             "token_order": ("channel-major; [REG] and future tokens dropped; window "
                             "left-padded to a multiple of patch_size"),
-            **self.weights.extra,
         }
-        if self.placement.note:
-            extra["dtype_note"] = self.placement.note
-        return ModelInfo(
+        return loaded_model_info(
             name=self.name,
             plugin=PLUGIN,
             architecture=(f"{kind} {self.variant}: d_model {config.d_model}, "
                           f"{len(self.model.encoder.block)} encoder layers, patch_size "
                           f"{self.patch_size}, context {self.context_length}"),
-            n_parameters=count_parameters(self.model),
-            pretrained=self.weights.pretrained,
-            weights_source=self.weights.source,
-            layer_names=list(self.layer_names),
-            weights_sha256=self.weights.sha256,
+            weights=self.weights,
+            placement=self.placement,
+            layer_names=self.layer_names,
             max_window_samples=self.context_length,
-            device=self.placement.device,
-            dtype=self.placement.dtype,
-            versions=distribution_versions("chronos", "transformers"),
+            packages=("chronos", "transformers"),
             extra=extra,
         )
 

@@ -37,13 +37,16 @@ from physio_bench.models.torch_utils import (
     check_positive_int,
     check_sampling_rate,
     check_windows,
-    count_parameters,
-    distribution_versions,
     layer_names,
     resolve_placement,
     to_numpy,
 )
-from physio_bench.models.weights import WEIGHTS_FILE, load_weights, parse_weights
+from physio_bench.models.weights import (
+    WEIGHTS_FILE,
+    load_weights,
+    loaded_model_info,
+    parse_weights,
+)
 
 PLUGIN = "mantis"
 DEFAULT_HUB_ID = "paris-noah/Mantis-8M"
@@ -137,25 +140,18 @@ class MantisModel:
             "n_patches": self.n_patches,
             "resampling": f"linear interpolation of every window to {self.seq_len} samples",
             "token_order": "channel-major; CLS token dropped",
-            **self.weights.extra,
         }
-        if self.placement.note:
-            extra["dtype_note"] = self.placement.note
-        return ModelInfo(
+        return loaded_model_info(
             name=self.name,
             plugin=PLUGIN,
             architecture=(f"Mantis (mantis-tsfm MantisV1): {len(self.layer_names)} "
                           f"transformer layers, {self.dim} dims, {self.n_patches} patches of "
                           f"a window resampled to {self.seq_len} samples, univariate"),
-            n_parameters=count_parameters(self.network),
-            pretrained=self.weights.pretrained,
-            weights_source=self.weights.source,
-            layer_names=list(self.layer_names),
-            weights_sha256=self.weights.sha256,
+            weights=self.weights,
+            placement=self.placement,
+            layer_names=self.layer_names,
             max_window_samples=None,
-            device=self.placement.device,
-            dtype=self.placement.dtype,
-            versions=distribution_versions("mantis", "einops"),
+            packages=("mantis", "einops"),
             extra=extra,
         )
 

@@ -45,8 +45,6 @@ from physio_bench.models.torch_utils import (
     check_positive_int,
     check_sampling_rate,
     check_windows,
-    count_parameters,
-    distribution_versions,
     layer_names,
     left_pad_spans,
     resolve_placement,
@@ -56,6 +54,7 @@ from physio_bench.models.weights import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     load_weights,
+    loaded_model_info,
     parse_weights,
 )
 
@@ -255,25 +254,18 @@ class MoiraiModel:
             "patch_size": self.patch_size,
             "max_tokens": self.max_tokens,
             "token_order": "channel-major; window left-padded to a multiple of patch_size",
-            **self.weights.extra,
         }
-        if self.placement.note:
-            extra["dtype_note"] = self.placement.note
-        return ModelInfo(
+        return loaded_model_info(
             name=self.name,
             plugin=PLUGIN,
             architecture=(f"Moirai-1.x {self.size} (uni2ts MoiraiModule): d_model "
                           f"{module.d_model}, {module.num_layers} encoder layers, patch_size "
                           f"{self.patch_size}, max_seq_len {module.max_seq_len}"),
-            n_parameters=count_parameters(module),
-            pretrained=self.weights.pretrained,
-            weights_source=self.weights.source,
-            layer_names=list(self.layer_names),
-            weights_sha256=self.weights.sha256,
+            weights=self.weights,
+            placement=self.placement,
+            layer_names=self.layer_names,
             max_window_samples=self.max_tokens * self.patch_size,
-            device=self.placement.device,
-            dtype=self.placement.dtype,
-            versions=distribution_versions("uni2ts"),
+            packages=("uni2ts",),
             extra=extra,
         )
 

@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from physio_bench.errors import ModelError
-from physio_bench.models.torch_utils import seeded, stdout_to_stderr
+from physio_bench.models.protocol import ModelInfo
+from physio_bench.models.torch_utils import (
+    Placement,
+    count_parameters,
+    distribution_versions,
+    seeded,
+    stdout_to_stderr,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -64,6 +71,45 @@ class LoadedWeights(Generic[M]):
     source: str  # "random (seed=N)", a directory, or a hub id
     sha256: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def loaded_model_info(
+    *,
+    name: str,
+    plugin: str,
+    architecture: str,
+    weights: LoadedWeights[Any],
+    placement: Placement,
+    layer_names: Sequence[str],
+    max_window_samples: int | None,
+    packages: Sequence[str],
+    extra: dict[str, Any],
+) -> ModelInfo:
+    """``ModelInfo`` of an adapter whose module came from :func:`load_weights`.
+
+    Provenance (pretrained flag, source, SHA-256 and ``weights.extra``), placement
+    (device, dtype, and the note when the dtype was changed), the exact parameter count
+    of the loaded module and the versions of ``packages`` are filled in here, so every
+    adapter reports them the same way; ``extra`` holds the adapter's own details.
+    """
+    extra = {**extra, **weights.extra}
+    if placement.note:
+        extra["dtype_note"] = placement.note
+    return ModelInfo(
+        name=name,
+        plugin=plugin,
+        architecture=architecture,
+        n_parameters=count_parameters(weights.model),
+        pretrained=weights.pretrained,
+        weights_source=weights.source,
+        layer_names=list(layer_names),
+        weights_sha256=weights.sha256,
+        max_window_samples=max_window_samples,
+        device=placement.device,
+        dtype=placement.dtype,
+        versions=distribution_versions(*packages),
+        extra=extra,
+    )
 
 
 def parse_weights(value: Any, name: str) -> WeightsSpec:
