@@ -81,3 +81,32 @@ def make_suite(tmp_path: Path) -> Callable[..., Path]:
         return write_suite(tmp_path / "suites" / name, suite=name, **options)
 
     return factory
+
+
+@pytest.fixture(scope="module")
+def offline_hub(tmp_path_factory: pytest.TempPathFactory):
+    """No hub, an empty HF cache, and one torch thread (the suite shares 2 busy cores).
+
+    Module-scoped; a test module opts in with
+    ``pytestmark = pytest.mark.usefixtures("offline_hub")``.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        patch.delenv("HF_HUB_CACHE", raising=False)
+        patch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+        yield
+    torch.set_num_threads(threads)
+
+
+def noisy_sine_windows(n_windows: int, n_channels: int, n_samples: int, frequency_hz: float,
+                       seed: int, sampling_rate_hz: float = 250.0) -> np.ndarray:
+    """float32 windows x channels x samples: one sine (``frequency_hz``) plus 0.1 noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_samples) / sampling_rate_hz
+    base = np.sin(2 * np.pi * frequency_hz * t)[None, None, :]
+    noise = 0.1 * rng.standard_normal((n_windows, n_channels, n_samples))
+    return (base + noise).astype(np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import noisy_sine_windows
 
 from physio_bench.models.chronos import ChronosModel
 from physio_bench.models.weights import file_sha256
@@ -12,27 +13,12 @@ from physio_bench.models.weights import file_sha256
 N_SAMPLES = 200  # 13 patches of 16 after 8 samples of left padding (short: 120M parameters)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def offline(tmp_path_factory):
-    """No hub, an empty HF cache, and one torch thread (the suite shares 2 busy cores)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        patch.delenv("HF_HUB_CACHE", raising=False)
-        patch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
-        yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
 @pytest.fixture(scope="module")
 def windows():
-    rng = np.random.default_rng(5)
-    t = np.arange(N_SAMPLES) / 250.0
-    base = np.sin(2 * np.pi * 0.3 * t)[None, None, :]
-    return (base + 0.1 * rng.standard_normal((2, 2, N_SAMPLES))).astype(np.float32)
+    return noisy_sine_windows(2, 2, N_SAMPLES, 0.3, seed=5)
 
 
 @pytest.fixture(scope="module")
