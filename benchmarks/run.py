@@ -346,7 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from physio_bench.config import enabled_models, load_config
+    from physio_bench.config import enabled_models
+    from physio_bench.preflight import load_config
 
     config = load_config()
     models = enabled_models(config)

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from physio_bench.cli import main
-from physio_bench.config import enabled_models, load_config, validate_config
+from physio_bench.config import enabled_models
 from physio_bench.errors import ConfigError
+from physio_bench.preflight import load_config, validate_config
 
 
 def _write(tmp_path: Path, data: dict) -> Path:
@@ -77,10 +78,10 @@ def test_validate_does_not_mutate_input() -> None:
 def test_pretrained_weights_must_be_on_disk_before_any_job(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from physio_bench.config import check_before_run
     from physio_bench.errors import ModelError
     from physio_bench.models.moirai import MoiraiModel
     from physio_bench.models.weights import install_into_hf_cache
+    from physio_bench.preflight import check_before_run
 
     for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
         monkeypatch.delenv(variable, raising=False)

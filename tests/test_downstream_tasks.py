@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from physio_bench.cli import main
-from physio_bench.config import load_config
 from physio_bench.downstream import run_downstream
 from physio_bench.io import LEADERBOARD_COLUMNS, save_npy, write_json
+from physio_bench.preflight import load_config
 
 DIM = 6
 

@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from physio_bench.cli import main
-from physio_bench.config import load_config
 from physio_bench.errors import ConfigError, InputError, ModelError
 from physio_bench.io import load_npy, save_npy
 from physio_bench.models.baselines import RawModel, SpectralModel
 from physio_bench.models.embed import embed_shard, merge_embeddings
 from physio_bench.models.store import read_embeddings
+from physio_bench.preflight import load_config
 
 MODELS = {
     "raw": {"plugin": "raw"},

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from physio_bench.config import load_config
 from physio_bench.errors import InputError
 from physio_bench.io import LEADERBOARD_COLUMNS, write_leaderboard_rows
+from physio_bench.preflight import load_config
 from physio_bench.report.leaderboard import (
     HEADLINES,
     Headline,
@@ -115,7 +115,8 @@ def test_select_prefers_summary_task_and_exact_layer() -> None:
         ["m", True, "feature_independence", "ecg", "dci_completeness", "last", 0.2, 0.1, 0.3, 9],
         ["m", True, "feature_independence", "rsp", "dci_completeness", "last", 0.4, 0.3, 0.5, 9],
         ["m", True, "feature_independence", "all", "dci_completeness", "best", 0.9, 0.8, 1.0, 9],
-    ], columns=LEADERBOARD_COLUMNS), ["m"])
+    ], columns=LEADERBOARD_COLUMNS[:10]).assign(
+        n_subjects=9, chance=float("nan"), direction="higher", note=""), ["m"])
     headline = Headline("c", "C", "feature_independence", "dci_completeness",
                         ("all", "*"))
     value, low, high, k = select(rows, headline)

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physio_bench.config import load_config
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.embed import embed_shard, merge_embeddings
 from physio_bench.models.registry import available_plugins, distribution_of
 from physio_bench.models.store import read_embeddings
 from physio_bench.models.subprocess_plugin import SubprocessModel
+from physio_bench.preflight import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "plugins" / "physio-bench-example"

@@ -13,12 +13,13 @@ import wfdb
 import yaml
 
 from physio_bench.cli import main
-from physio_bench.config import REPO_ROOT, load_config
+from physio_bench.config import REPO_ROOT
 from physio_bench.downstream import check_records, make_real_suite
 from physio_bench.downstream.records import record_specs
 from physio_bench.downstream.windows import fill_gaps, resample
 from physio_bench.errors import InputError
 from physio_bench.io import read_suite
+from physio_bench.preflight import load_config
 
 FS_OUT = 100.0
 WINDOW = 400  # 4 s windows at 100 Hz

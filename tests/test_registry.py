@@ -7,10 +7,10 @@ import copy
 import pytest
 
 from physio_bench.cli import main
-from physio_bench.config import load_config
 from physio_bench.errors import ModelError
 from physio_bench.models.baselines import RawModel
 from physio_bench.models.registry import available_plugins, check_models, load_model
+from physio_bench.preflight import load_config
 
 BUILT_IN = ("chronos", "handcrafted", "mantis", "moirai", "raw", "spectral", "subprocess")
 

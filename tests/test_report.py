@@ -15,8 +15,8 @@ import yaml
 from PIL import Image
 
 from physio_bench.cli import main
-from physio_bench.config import load_config
 from physio_bench.io import save_npy
+from physio_bench.preflight import load_config
 from physio_bench.report.figures import (
     FigureContext,
     draw_figures,

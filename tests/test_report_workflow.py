@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from physio_bench.config import REPO_ROOT, load_config
+from physio_bench.config import REPO_ROOT
+from physio_bench.preflight import load_config
 from physio_bench.report.figures import figure_files
 from physio_bench.report.synthetic import write_synthetic_results
 
@@ -27,7 +28,8 @@ SMALL = {
 }
 SNAKEFILE = f"""
 import sys
-from physio_bench.config import enabled_models, validate_config
+from physio_bench.config import enabled_models
+from physio_bench.preflight import validate_config
 
 configfile: "{REPO_ROOT / 'config.yaml'}"
 report: "{REPO_ROOT / 'workflow' / 'report' / 'workflow.rst'}"

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from physio_bench.cli import main
-from physio_bench.config import load_config
 from physio_bench.errors import ConfigError
 from physio_bench.io import read_suite
+from physio_bench.preflight import load_config
 from physio_bench.simulate import FACTORS, count_windows, simulate_suite, window_seed
 from physio_bench.simulate.factors import factor_ranges
 from physio_bench.simulate.plan import plan_factors
@@ -127,7 +127,8 @@ def test_count_windows_is_cheap_and_matches(factors_suite: Any, tmp_path: Path) 
     assert count_windows(config, "factors") == factors_suite.meta["n_windows"] == 60
     assert count_windows(config, "sweeps") == 12 * sum(len(FACTORS[k]) for k in ALL_KINDS)
     assert count_windows(config, "scenarios") == 13 * 8 * 4
-    code = ("import sys, physio_bench.simulate as s; from physio_bench.config import load_config;"
+    code = ("import sys, physio_bench.simulate as s; "
+            "from physio_bench.preflight import load_config;"
             "print(s.count_windows(load_config(), 'scenarios'), 'neurokit2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["416", "False"]

@@ -38,14 +38,15 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Load and validate the configuration named by ``--configfile``."""
-    from physio_bench.config import load_config
+    from physio_bench.preflight import load_config
 
     return load_config(args.configfile)
 
 
 def _check_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    from physio_bench.config import check_before_run, enabled_models
+    from physio_bench.config import enabled_models
+    from physio_bench.preflight import check_before_run
 
     check_before_run(config)
 

@@ -1,8 +1,12 @@
-"""Load and check a physio_bench configuration before any expensive work starts.
+"""Read a physio_bench configuration and check it against the schema.
 
 The schema lives in ``workflow/schemas/config.schema.yaml`` and is shared with the
 Snakemake workflow (``snakemake.utils.validate``). Errors are one line that names the
 offending key and says how to fix it.
+
+This module imports no stage: checks that need a stage's knowledge (factor ranges, model
+plug-ins, weights, records) live in :mod:`physio_bench.preflight`, which every entry point
+(CLI, Snakefile) calls.
 """
 
 from __future__ import annotations
@@ -95,8 +99,8 @@ def _check_ranges(config: dict[str, Any]) -> None:
                 )
 
 
-def validate_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Check ``config`` against the schema and semantic rules; return it with defaults filled.
+def validate_schema(config: dict[str, Any]) -> dict[str, Any]:
+    """Check ``config`` against the schema and generic rules; return it with defaults filled.
 
     Raises:
         ConfigError: one line naming the key and the fix.
@@ -118,14 +122,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     for name, options in config["models"].items():
         if not isinstance(options, dict) or "plugin" not in options:
             raise ConfigError(f"config key 'models.{name}' needs a 'plugin' entry")
-    from physio_bench.simulate.factors import check_simulate_config  # lazy: avoids a cycle
-
-    check_simulate_config(config)
     return config
 
 
-def load_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
-    """Load ``config.yaml`` merged with each file in ``paths`` (later wins), then validate.
+def read_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
+    """Read ``config.yaml`` merged with each file in ``paths`` (later wins), unvalidated.
 
     ``paths=None`` loads the default ``config.yaml`` alone.
     """
@@ -147,7 +148,7 @@ def load_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of keys to values")
         config = deep_update(config, loaded)
-    return validate_config(config)
+    return config
 
 
 def enabled_models(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -167,21 +168,3 @@ def write_resolved_config(config: dict[str, Any], path: str | Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return str(path)
-
-
-def check_before_run(config: dict[str, Any]) -> None:
-    """Cheap checks of what the config points to, before any job runs.
-
-    Every enabled model's plug-in must be installed, its pretrained weights already on
-    disk (hub cache or local folder), and every real record must exist with the named
-    channels and be longer than a window (headers only).
-    """
-    from physio_bench.downstream.records import check_records
-    from physio_bench.models.registry import check_models
-    from physio_bench.models.weights import check_weights_on_disk
-
-    check_models(config)
-    for name, options in enabled_models(config).items():
-        if options["plugin"] != "subprocess":  # another interpreter resolves its own weights
-            check_weights_on_disk(name, options)
-    check_records(config)

@@ -32,6 +32,15 @@ import pandas as pd
 
 LEADERBOARD_COLUMNS = [
     "model", "pretrained", "stage", "task", "metric", "layer", "value", "ci_low", "ci_high", "n",
+    "n_subjects", "chance", "direction", "note",
+]
+#: leaderboard columns a producer may leave out, and what they default to
+LEADERBOARD_DEFAULTS: dict[str, Any] = {
+    "n_subjects": pd.NA, "chance": float("nan"), "direction": "", "note": "",
+}
+#: one row per (task, metric, layer, repeat, item, target) of out-of-fold predictions
+PREDICTION_COLUMNS = [
+    "task", "metric", "layer", "repeat", "item", "subject", "target", "y_true", "y_pred",
 ]
 STAGES = (
     "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
@@ -171,10 +180,50 @@ def read_suite(path: str | Path, mmap: bool = True) -> Suite:
 
 
 def write_leaderboard_rows(path: str | Path, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Write leaderboard rows (columns ``LEADERBOARD_COLUMNS``) to a CSV, atomically."""
-    frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
-    missing = [c for c in LEADERBOARD_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"leaderboard rows lack columns {missing}")
+    """Write leaderboard rows (columns ``LEADERBOARD_COLUMNS``) to a CSV, atomically.
+
+    Columns of :data:`LEADERBOARD_DEFAULTS` may be absent from a row (they take their
+    default); any other missing column is an error.
+    """
+    required = [c for c in LEADERBOARD_COLUMNS if c not in LEADERBOARD_DEFAULTS]
+    for row in rows:
+        missing = [c for c in required if c not in row]
+        if missing:
+            raise ValueError(f"leaderboard rows lack columns {missing}")
+    filled = [{**LEADERBOARD_DEFAULTS, **row} for row in rows]
+    frame = pd.DataFrame(filled, columns=LEADERBOARD_COLUMNS)
     atomic_write_bytes(Path(path), frame.to_csv(index=False).encode())
+    return frame
+
+
+def save_predictions(path: str | Path, frame: pd.DataFrame) -> None:
+    """Out-of-fold predictions (columns :data:`PREDICTION_COLUMNS`) as Parquet, atomically.
+
+    One row per held-out item and target: ``task``/``metric``/``layer`` name the result
+    the predictions belong to (as in the leaderboard), ``repeat`` the cross-validation
+    repetition (0 when there is one), ``item`` the window (or token, beat) index in its
+    suite, ``subject`` the group the item's folds and resamples are drawn by, ``target``
+    the target's name (a factor, ``sin``/``cos`` of a phase, a class index), and
+    ``y_true``/``y_pred`` the values (class indices for classifiers). Paired comparisons
+    between models match rows on every column but ``y_pred``.
+    """
+    missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"prediction table lacks columns {missing}")
+    table = frame[PREDICTION_COLUMNS].copy()
+    for column in ("task", "metric", "layer", "subject", "target"):
+        table[column] = table[column].astype(str)
+    for column in ("repeat", "item"):
+        table[column] = table[column].astype("int64")
+    for column in ("y_true", "y_pred"):
+        table[column] = table[column].astype("float64")
+    save_parquet(path, table)
+
+
+def read_predictions(path: str | Path) -> pd.DataFrame:
+    """A prediction table written by :func:`save_predictions`."""
+    frame = pd.read_parquet(path)
+    missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} is not a prediction table: it lacks {missing}")
     return frame

@@ -32,6 +32,7 @@ import pandas as pd
 from physio_bench.downstream import cv
 from physio_bench.errors import InputError
 from physio_bench.io import read_json
+from physio_bench.metrics import direction_of
 
 
 @dataclass(frozen=True)
@@ -353,5 +354,7 @@ def leaderboard_rows(
                 "task": name, "metric": detail["metric"], "layer": layer,
                 "value": result["value"], "ci_low": result["ci_low"],
                 "ci_high": result["ci_high"], "n": result["n"],
+                "n_subjects": len(detail["windows_per_record"]),
+                "chance": float("nan"), "direction": direction_of(detail["metric"]), "note": "",
             })
     return rows

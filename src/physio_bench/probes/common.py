@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from physio_bench.metrics import chance_of, direction_of
 from physio_bench.probes.stats import Estimate
 
 #: points per scatter plot / map written to the JSON detail (a seeded subsample)
@@ -47,6 +48,8 @@ class MetricRow:
     metric: str
     layer: str  # "last" | "best"
     estimate: Estimate
+    chance: float | None = None  # overrides the metric's registered chance level (e.g. 1/K)
+    note: str = ""
 
     def to_row(self, model: str, pretrained: bool, stage: str) -> dict[str, Any]:
         e = self.estimate
@@ -54,6 +57,9 @@ class MetricRow:
             "model": model, "pretrained": bool(pretrained), "stage": stage, "task": self.task,
             "metric": self.metric, "layer": self.layer, "value": e.value,
             "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n,
+            "n_subjects": e.n_subjects,
+            "chance": chance_of(self.metric) if self.chance is None else float(self.chance),
+            "direction": direction_of(self.metric), "note": self.note,
         }
 
 

@@ -288,13 +288,17 @@ def run_scenario_separation(
         weights = _item_weights(groups, s.bootstrap, derive_seed(seed, "weights"))
         sil_layer = last if tag == "last" else mode
         sil = weighted_silhouette(distances[sil_layer], y, weights, n_classes)
-        estimates["silhouette"] = estimate_from_samples(sil[0], sil[1:], len(y), (-1.0, 1.0))
+        n_subjects = len(np.unique(groups))
+        estimates["silhouette"] = estimate_from_samples(sil[0], sil[1:], len(y), (-1.0, 1.0),
+                                                        n_subjects=n_subjects)
         fold_proj = [projections[last if tag == "last" else int(chosen[k])][k]
                      for k in range(len(chosen))]
         fisher = _fisher(fold_proj, y, outer, weights, n_classes)
         estimates["fisher_ratio"] = estimate_from_samples(fisher[0], fisher[1:], len(y),
-                                                          (0.0, np.inf))
-        rows += [MetricRow("scenarios", m, tag, e) for m, e in estimates.items() if e.finite]
+                                                          (0.0, np.inf), n_subjects=n_subjects)
+        chance = {"balanced_accuracy": 1.0 / n_classes, "macro_f1": 1.0 / n_classes}
+        rows += [MetricRow("scenarios", m, tag, e, chance=chance.get(m))
+                 for m, e in estimates.items() if e.finite]
         conf = confusion_matrix(y, pred, n_classes)
         detail[tag] = {
             "layer": names[last] if tag == "last" else "per fold",

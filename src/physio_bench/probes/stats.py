@@ -31,7 +31,8 @@ def derive_seed(seed: int, *parts: object) -> int:
 
 @dataclass
 class Estimate:
-    """A metric value, its 95% bootstrap interval, and the number of test items ``n``.
+    """A metric value, its 95% bootstrap interval, the number of test items ``n`` and of
+    independent subjects (resampling clusters) ``n_subjects`` (None when unknown).
 
     ``samples`` (the bootstrap distribution) is kept in memory so that estimates can be
     combined (e.g. averaged over signal kinds); it is not written to JSON.
@@ -42,9 +43,11 @@ class Estimate:
     ci_high: float
     n: int
     samples: np.ndarray | None = field(default=None, repr=False, compare=False)
+    n_subjects: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high, "n": self.n}
+        return {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "n": self.n, "n_subjects": self.n_subjects}
 
     @property
     def finite(self) -> bool:
@@ -82,7 +85,8 @@ def bc_interval(value: float, samples: np.ndarray) -> tuple[float, float]:
 
 
 def estimate_from_samples(value: float, samples: np.ndarray, n: int,
-                          bounds: tuple[float, float] = (-np.inf, np.inf)) -> Estimate:
+                          bounds: tuple[float, float] = (-np.inf, np.inf),
+                          n_subjects: int | None = None) -> Estimate:
     """Estimate with the :func:`bc_interval` of the bootstrap ``samples``.
 
     Should the estimate still fall outside, the interval is extended to it, so that
@@ -92,7 +96,8 @@ def estimate_from_samples(value: float, samples: np.ndarray, n: int,
     if np.isfinite(low):
         low, high = min(low, float(value)), max(high, float(value))
         low, high = max(low, bounds[0]), min(high, bounds[1])
-    return Estimate(float(value), low, high, int(n), np.asarray(samples, dtype=float))
+    return Estimate(float(value), low, high, int(n), np.asarray(samples, dtype=float),
+                    None if n_subjects is None else int(n_subjects))
 
 
 def group_index(groups: np.ndarray) -> tuple[np.ndarray, int]:
@@ -164,7 +169,8 @@ def r2_estimates(
     scale = np.maximum(ss_tot[:1], 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 1e-12 * scale, 1.0 - ss_res / ss_tot, np.nan)
-    results = [estimate_from_samples(r2[0, j], r2[1:, j], len(y_true), bounds=(-np.inf, 1.0))
+    results = [estimate_from_samples(r2[0, j], r2[1:, j], len(y_true), bounds=(-np.inf, 1.0),
+                                     n_subjects=n_groups)
                for j in range(r2.shape[1])]
     return results[0] if pooled else results
 
@@ -181,7 +187,9 @@ def mean_estimate(estimates: list[Estimate], n: int | None = None,
         raise ValueError("mean_estimate needs estimates that carry their bootstrap samples")
     value = float(np.mean([e.value for e in estimates]))
     samples = np.mean(np.stack([e.samples for e in estimates]), axis=0)
-    return estimate_from_samples(value, samples, estimates[0].n if n is None else n, bounds)
+    subjects = [e.n_subjects for e in estimates if e.n_subjects is not None]
+    return estimate_from_samples(value, samples, estimates[0].n if n is None else n, bounds,
+                                 n_subjects=min(subjects) if subjects else None)
 
 
 def weighted_mean_estimate(
@@ -193,7 +201,7 @@ def weighted_mean_estimate(
     stats = _group_sums(np.column_stack([np.ones_like(values), values]), index, n_groups)
     sums = _weights(index, n_groups, n_boot, seed) @ stats
     means = sums[:, 1] / sums[:, 0]
-    return estimate_from_samples(means[0], means[1:], len(values))
+    return estimate_from_samples(means[0], means[1:], len(values), n_subjects=n_groups)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -241,7 +249,8 @@ def classification_estimates(
     for name, fn in (("balanced_accuracy", balanced_accuracy_from_confusion),
                      ("macro_f1", macro_f1_from_confusion)):
         values = fn(conf)
-        out[name] = estimate_from_samples(values[0], values[1:], len(y_true), bounds=(0.0, 1.0))
+        out[name] = estimate_from_samples(values[0], values[1:], len(y_true), bounds=(0.0, 1.0),
+                                          n_subjects=n_groups)
     return out
 
 

@@ -11,92 +11,38 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from physio_bench.errors import ConfigError
-from physio_bench.report.style import ModelStyle, check_style, output_paths
+from physio_bench.report import (
+    figures_downstream,
+    figures_feature_independence,
+    figures_layerwise,
+    figures_scenarios,
+    figures_signals,
+    figures_temporal,
+)
+from physio_bench.report.kinds import SECTION_TITLES, SECTIONS, FigureContext, FigureKind
+from physio_bench.report.style import check_style, output_paths
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["SECTIONS", "SECTION_TITLES", "FigureContext", "FigureKind", "draw_figures",
+           "figure_entries", "figure_files", "figure_inputs", "figure_kinds"]
 
 LOG = logging.getLogger("physio_bench.report")
 
-SECTIONS = (
-    "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
-    "layerwise", "downstream",
+#: Figure modules in report order; each defines ``KINDS``.
+FIGURE_MODULES = (
+    figures_signals, figures_feature_independence, figures_temporal, figures_scenarios,
+    figures_layerwise, figures_downstream,
 )
-SECTION_TITLES = {
-    "signals": "Simulated signals",
-    "feature_independence": "Feature independence",
-    "temporal_dynamics": "Temporal dynamics",
-    "scenario_separation": "Scenario separation",
-    "layerwise": "Layer-wise",
-    "downstream": "Downstream (real recordings)",
-}
-
-
-@dataclass
-class FigureContext:
-    """What every figure may read: config, results folder, style, models (config order)."""
-
-    config: dict[str, Any]
-    results: Path
-    style: str
-    models: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.results = Path(self.results)
-        from physio_bench.config import enabled_models
-
-        self.models = self.models or list(enabled_models(self.config))
-        self.colors = ModelStyle.from_config(self.config)
-
-    @cached_property
-    def rows(self) -> pd.DataFrame:
-        """The leaderboard rows of the enabled models (read once). A section's figures use
-        only their own stage's rows, so other stages' CSVs may not exist yet."""
-        from physio_bench.report.leaderboard import read_rows
-
-        return read_rows(self.config, self.results, missing_level=logging.DEBUG)
-
-
-@dataclass(frozen=True)
-class FigureKind:
-    """One kind of figure: ``data(ctx, model)`` gathers numbers, ``draw(data, ctx)`` plots."""
-
-    name: str
-    section: str
-    title: str
-    data: Callable[..., dict[str, Any]]
-    draw: Callable[[dict[str, Any], FigureContext], Any]
-    per_model: bool = False
-
-    def stems(self, models: Iterable[str]) -> list[tuple[str, str | None]]:
-        """(file stem, model or None) of every file of this kind."""
-        if self.per_model:
-            return [(f"{self.name}_{m}", m) for m in models]
-        return [(self.name, None)]
 
 
 def figure_kinds() -> list[FigureKind]:
     """All figure kinds, in report order."""
-    from physio_bench.report import (
-        figures_downstream,
-        figures_feature_independence,
-        figures_layerwise,
-        figures_scenarios,
-        figures_signals,
-        figures_temporal,
-    )
-
-    return [
-        *figures_signals.KINDS, *figures_feature_independence.KINDS, *figures_temporal.KINDS,
-        *figures_scenarios.KINDS, *figures_layerwise.KINDS, *figures_downstream.KINDS,
-    ]
+    return [kind for module in FIGURE_MODULES for kind in module.KINDS]
 
 
 def _check_sections(sections: Iterable[str] | None) -> list[str]:

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.report.figures import FigureContext, FigureKind
 from physio_bench.report.inputs import downstream as ds
 from physio_bench.report.inputs.common import MissingResult
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import identity_line, new_grid, placeholder, title, unit_of
 from physio_bench.report.style import note_missing
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.report.figures import FigureContext, FigureKind
 from physio_bench.report.inputs import feature_independence as fi
 from physio_bench.report.inputs.common import MissingResult
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.leaderboard import AGGREGATE, FI, Headline, select
 from physio_bench.report.plotting import (
     axis_label,

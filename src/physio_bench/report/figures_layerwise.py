@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.report.figures import FigureContext, FigureKind
 from physio_bench.report.inputs import feature_independence as fi
 from physio_bench.report.inputs import scenario_separation as ss
 from physio_bench.report.inputs import temporal_dynamics as td
 from physio_bench.report.inputs.common import MissingResult
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.report.figures import FigureContext, FigureKind
 from physio_bench.report.inputs import scenario_separation as ss
 from physio_bench.report.inputs.common import MissingResult
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import new_grid, placeholder, subsample, title
 from physio_bench.report.style import MARKERS, OKABE_ITO, SEQUENTIAL_CMAP, note_missing
 

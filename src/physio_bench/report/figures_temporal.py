@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from physio_bench.report.figures import FigureContext, FigureKind
 from physio_bench.report.inputs import temporal_dynamics as td
 from physio_bench.report.inputs.common import MissingResult
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import axis_label, new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 

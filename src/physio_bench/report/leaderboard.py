@@ -120,7 +120,11 @@ def normalise(frame: pd.DataFrame, model_order: list[str]) -> pd.DataFrame:
     frame["pretrained"] = [bool(parse_bool(v)) for v in frame["pretrained"]]
     for column in ("value", "ci_low", "ci_high"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    frame["n"] = pd.to_numeric(frame["n"], errors="coerce").astype("Int64")
+    for column in ("n", "n_subjects"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    frame["chance"] = pd.to_numeric(frame["chance"], errors="coerce").astype(float)
+    for column in ("direction", "note"):
+        frame[column] = frame[column].fillna("").astype(str)
     rank = {m: i for i, m in enumerate(model_order)}
     stage_rank = {s: i for i, s in enumerate(STAGES)}
     keys = pd.DataFrame({

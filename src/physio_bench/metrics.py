@@ -1,0 +1,116 @@
+"""Every metric the benchmark reports: direction, chance (null) level, bounds, definition.
+
+One registry read by the probes and downstream stages (to fill the ``direction`` and
+``chance`` columns of their leaderboard rows) and by the report (arrows, chance lines,
+the one-sentence explanation of each metric). This module imports no stage.
+
+``chance`` is the value a representation that encodes nothing is expected to score, when
+that value does not depend on the task (``None`` otherwise: a row then carries its own
+chance level, e.g. 1/K for a K-class balanced accuracy, or none at all).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+HIGHER = "higher"
+LOWER = "lower"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How to read one metric.
+
+    Attributes:
+        name: the ``metric`` column of leaderboard rows.
+        direction: ``higher`` or ``lower`` is better.
+        definition: one sentence, with units.
+        chance: expected value for a representation that encodes nothing (None: task
+            dependent or undefined; rows may carry their own).
+        bounds: the metric's range (closed), ``(-inf, inf)`` when unbounded.
+        null: how the chance level is obtained (e.g. ``1/K``, ``permutation``).
+    """
+
+    name: str
+    direction: str
+    definition: str
+    chance: float | None = None
+    bounds: tuple[float, float] = (-math.inf, math.inf)
+    null: str = ""
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == HIGHER
+
+
+_SPECS = (
+    MetricSpec("r2", HIGHER, "Cross-validated coefficient of determination of a factor "
+               "decoded linearly from the pooled embedding (1 - SS_res / SS_tot).",
+               0.0, (-math.inf, 1.0), "a decoder of noise predicts the training mean: 0"),
+    MetricSpec("dci_disentanglement", HIGHER, "DCI disentanglement (Eastwood & Williams "
+               "2018): how much each embedding dimension's importance concentrates on one "
+               "factor.", None, (0.0, 1.0)),
+    MetricSpec("dci_completeness", HIGHER, "DCI completeness: how much each factor's "
+               "importance concentrates on few embedding dimensions.", None, (0.0, 1.0)),
+    MetricSpec("dci_informativeness", HIGHER, "Mean cross-validated R² of the factors "
+               "(DCI informativeness).", 0.0, (-math.inf, 1.0)),
+    MetricSpec("spurious_coupling", LOWER, "Mean |off-diagonal| of corr(decoded factors) - "
+               "corr(true factors) over held-out windows.", 0.0, (0.0, 2.0)),
+    MetricSpec("cross_talk", LOWER, "How far a decoded factor moves when only another "
+               "factor is swept, as a share of its range.", 0.0, (0.0, math.inf)),
+    MetricSpec("reconstruction_r2", HIGHER, "R² of a token's own z-scored samples "
+               "reconstructed linearly from the token.", 0.0, (-math.inf, 1.0)),
+    MetricSpec("tracking_r2", HIGHER, "R² of the time-varying ground truth (rate or phase) "
+               "over each token's span, decoded linearly from the token.", 0.0,
+               (-math.inf, 1.0)),
+    MetricSpec("tracking_within_r2", HIGHER, "R² of the change of a rate within a window "
+               "(window means removed), decoded linearly from the tokens.", 0.0,
+               (-math.inf, 1.0)),
+    MetricSpec("autocorrelation_agreement", HIGHER, "Correlation across lags between the "
+               "signal's autocorrelation and the similarity of token embeddings.", 0.0,
+               (-1.0, 1.0)),
+    MetricSpec("balanced_accuracy", HIGHER, "Mean per-class recall of a linear classifier "
+               "on held-out subjects.", None, (0.0, 1.0), "1/K for K classes"),
+    MetricSpec("macro_f1", HIGHER, "Mean per-class F1 of a linear classifier on held-out "
+               "subjects.", None, (0.0, 1.0), "about 1/K for K balanced classes"),
+    MetricSpec("silhouette", HIGHER, "Silhouette score of the scenario labels in the "
+               "standardised embedding space.", 0.0, (-1.0, 1.0)),
+    MetricSpec("fisher_ratio", HIGHER, "Between- over within-class scatter of held-out "
+               "windows projected on the training folds' Fisher directions.", None,
+               (0.0, math.inf), "permutation of the class labels"),
+    MetricSpec("mae", LOWER, "Mean absolute error of a linear decoder on held-out records, "
+               "in the target's unit (bpm, breaths/min).", None, (0.0, math.inf),
+               "the training mean's MAE (reported beside it)"),
+)
+
+METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def register(spec: MetricSpec) -> MetricSpec:
+    """Add ``spec`` to the registry (``ValueError`` if its name is taken by another spec)."""
+    existing = METRICS.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ValueError(f"metric {spec.name!r} is already registered differently")
+    METRICS[spec.name] = spec
+    return spec
+
+
+def metric_spec(name: str) -> MetricSpec:
+    """The spec of ``name`` (``KeyError`` naming the known metrics)."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}: known metrics are "
+                       f"{', '.join(sorted(METRICS))}") from None
+
+
+def direction_of(name: str) -> str:
+    """``higher`` or ``lower`` (better) for a registered metric."""
+    return metric_spec(name).direction
+
+
+def chance_of(name: str) -> float:
+    """The task-independent chance level of ``name``, NaN when it has none."""
+    chance = metric_spec(name).chance
+    return math.nan if chance is None else float(chance)
