@@ -289,7 +289,8 @@ def random_source(seed: int) -> str:
 
 
 def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str],
-                 init_random: Callable[[], M], load_dir: Callable[[Path], M]) -> LoadedWeights[M]:
+                 init_random: Callable[[], M], load_dir: Callable[[Path], M],
+                 weights_file: str = WEIGHTS_FILE) -> LoadedWeights[M]:
     """Build a model from random weights or load it from a checkpoint directory.
 
     Args:
@@ -300,6 +301,8 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
         files: files a checkpoint directory must hold (checked before loading).
         init_random: builds the architecture with freshly initialised weights.
         load_dir: loads the model from a local checkpoint directory.
+        weights_file: the file whose SHA-256 is the provenance (``model.safetensors``
+            unless a library publishes another format, e.g. TiRex's ``model.ckpt``).
 
     Raises:
         ModelError: one line, for missing files or a checkpoint that does not load.
@@ -321,7 +324,7 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
     extra: dict[str, Any] = {}
     if spec.kind == "hub":
         extra["weights_revision"] = directory.name
-    return LoadedWeights(model, True, spec.value, file_sha256(directory / WEIGHTS_FILE), extra)
+    return LoadedWeights(model, True, spec.value, file_sha256(directory / weights_file), extra)
 
 
 def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
