@@ -28,6 +28,7 @@ from physio_bench.models.subprocess_plugin import SubprocessModel, resolve_pytho
 class _OwnEnvironmentModel(SubprocessModel):
     plugin: ClassVar[str]
     default_input_hz: ClassVar[float]
+    weights_files: ClassVar[tuple[str, ...]] = ("config.json", "model.safetensors")
 
     def __init__(self, name: str, seed: int = 0, python: str | None = None,
                  **options: Any) -> None:

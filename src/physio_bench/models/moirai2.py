@@ -109,6 +109,7 @@ class Moirai2Model:
     """Moirai 2.0 decoder hidden states for every layer (see the module docstring)."""
 
     default_input_hz = 50.0
+    weights_files = (CONFIG_FILE, WEIGHTS_FILE)  # what a checkpoint directory must hold
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:

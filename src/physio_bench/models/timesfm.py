@@ -128,6 +128,7 @@ class TimesFMModel:
     """TimesFM 2.5 transformer-layer outputs (see the module docstring)."""
 
     default_input_hz = 50.0
+    weights_files = (WEIGHTS_FILE,)  # what a checkpoint directory must hold
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:

@@ -120,6 +120,7 @@ class TiRexModel:
     """TiRex sLSTM block outputs for every layer (see the module docstring)."""
 
     default_input_hz = 64.0
+    weights_files = (CHECKPOINT_FILE,)  # what a checkpoint directory must hold
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
