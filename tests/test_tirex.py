@@ -139,8 +139,6 @@ def test_errors(model, tmp_path, monkeypatch):
     assert str(error.value) == ("model 'tx': windows of 257 samples are longer than TiRex's "
                                 "context of 256 samples; use shorter windows or a lower "
                                 "input_hz")
-    with pytest.raises(ModelError, match="TiRex's torch backend fixes its own precision"):
-        TiRexModel(name="m", weights="random", dtype="bfloat16")
     with pytest.raises(ModelError, match=r"unknown option\(s\) backend"):
         TiRexModel(name="m", weights="random", backend="cuda")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty"))

@@ -36,7 +36,8 @@ containers only, never arbitrary pickled objects.
 
 Options: ``weights`` (random | hub id | directory holding ``model.ckpt``; default
 ``NX-AI/TiRex``), ``batch_size`` (series per forward pass, default 64), ``device``,
-``dtype`` (float32 only: see Precision), ``progress``.
+``dtype`` (reduced precision on CUDA only, as for Moirai; the recurrence is bfloat16
+whatever it says: see Precision), ``progress``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import InputError
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
@@ -127,9 +128,6 @@ class TiRexModel:
         check_options(options, OPTIONS, PLUGIN, name)
         self.name = name
         self.seed = int(seed)
-        if dtype != "float32":
-            raise ModelError(f"model {name!r}: TiRex's torch backend fixes its own precision "
-                             f"(bfloat16 recurrence); use dtype: float32")
         self.batch_size = check_positive_int(options.get("batch_size", 64), "batch_size", name)
         self.progress = bool(options.get("progress", True))
         self.placement = resolve_placement(device, dtype, name)
@@ -199,7 +197,7 @@ class TiRexModel:
         rows_all = array.reshape(n_windows * channels, n_samples)
         outputs = {name: np.empty((n_windows * channels, n_patches, self.dim), dtype=np.float32)
                    for name in self.layer_names}
-        with torch.inference_mode():
+        with torch.inference_mode(), self.placement.autocast():
             for part in batches(rows_all.shape[0], self.batch_size, self.progress, self.name):
                 rows = torch.from_numpy(rows_all[part]).to(self.placement.device)
                 for name, state in zip(self.layer_names, self.hidden_states(rows), strict=True):
