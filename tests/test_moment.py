@@ -124,6 +124,24 @@ def test_deterministic_across_workers(embedded, windows, checkpoint):
             np.testing.assert_array_equal(array, embedded.layers[name])
 
 
+def test_default_hub_id_from_the_cache(embedded, windows, checkpoint):
+    """The hub id is resolved in the worker from the same Hugging Face cache (HF_HOME is
+    inherited), offline; the revision is recorded."""
+    import os
+    from pathlib import Path
+
+    from physio_bench.models.weights import install_into_hf_cache
+
+    snapshot = install_into_hf_cache(checkpoint, "AutonLab/MOMENT-1-large",
+                                     Path(os.environ["HF_HOME"]) / "hub")
+    with MomentModel(name="hub", python=str(PYTHON)) as hub:
+        info = hub.describe()
+        assert info.weights_source == "AutonLab/MOMENT-1-large"
+        assert info.extra["weights_revision"] == snapshot.name
+        np.testing.assert_array_equal(hub.embed(windows, 16.0).layers["final_norm"],
+                                      embedded.layers["final_norm"])
+
+
 def test_safetensors_only_and_complete(checkpoint, tmp_path):
     pickled = tmp_path / "pickled"
     pickled.mkdir()
@@ -144,7 +162,8 @@ save_file(tensors, sys.argv[2] + "/model.safetensors")
         MomentModel(name="m", weights=str(partial), python=str(PYTHON))
 
 
-def test_errors(model, tmp_path):
+def test_errors(model, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty"))
     with pytest.raises(InputError, match="windows of 513 samples are longer than MOMENT's "
                                          "input of 512"):
         model.embed(np.zeros((1, 1, 513), np.float32), 16.0)
