@@ -111,19 +111,19 @@ class MomentModel:
 
     def __init__(self, name: str, seed: int = 0, weights: str = DEFAULT_WEIGHTS,
                  device: str = "auto", batch_size: int = 16) -> None:
-        import torch
-        from momentfm import MOMENTPipeline
-
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"model {name!r}: device must be auto, cpu or cuda, got {device!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"model {name!r}: batch_size must be a positive integer")
         self.name, self.weights, self.seed = name, weights, int(seed)
         self.batch_size = batch_size
+        directory, self.revision = checkpoint_directory(weights, name)  # cheap: first
+        import torch
+        from momentfm import MOMENTPipeline
+
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        directory, self.revision = checkpoint_directory(weights, name)
         try:
             model = MOMENTPipeline.from_pretrained(
                 str(directory), model_kwargs={"task_name": "embedding"})

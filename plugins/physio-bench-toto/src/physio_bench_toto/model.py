@@ -105,9 +105,6 @@ class TotoModel:
     def __init__(self, name: str, seed: int = 0, weights: str = DEFAULT_WEIGHTS,
                  device: str = "auto", batch_size: int = 8,
                  max_samples: int = MAX_SAMPLES) -> None:
-        import torch
-        from toto.model.toto import Toto
-
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"model {name!r}: device must be auto, cpu or cuda, got {device!r}")
         for option, value in (("batch_size", batch_size), ("max_samples", max_samples)):
@@ -115,9 +112,12 @@ class TotoModel:
                 raise ValueError(f"model {name!r}: {option} must be a positive integer")
         self.name, self.weights, self.seed = name, weights, int(seed)
         self.batch_size, self.max_samples = batch_size, max_samples
+        directory, self.revision = checkpoint_directory(weights, name)  # cheap: first
+        import torch
+        from toto.model.toto import Toto
+
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" \
             else device
-        directory, self.revision = checkpoint_directory(weights, name)
         try:
             toto = Toto.load_from_checkpoint(str(directory), map_location="cpu", strict=True)
         except Exception as exc:

@@ -113,17 +113,17 @@ class TTMModel:
 
     def __init__(self, name: str, seed: int = 0, weights: str = DEFAULT_WEIGHTS,
                  device: str = "auto", batch_size: int = 64) -> None:
-        import torch
-        from tsfm_public.models.tinytimemixer import TinyTimeMixerForPrediction
-
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"model {name!r}: device must be auto, cpu or cuda, got {device!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"model {name!r}: batch_size must be a positive integer")
         self.name, self.weights, self.seed, self.batch_size = name, weights, int(seed), batch_size
+        directory, self.revision = checkpoint_directory(weights, name)  # cheap: first
+        import torch
+        from tsfm_public.models.tinytimemixer import TinyTimeMixerForPrediction
+
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" \
             else device
-        directory, self.revision = checkpoint_directory(weights, name)
         try:
             model = TinyTimeMixerForPrediction.from_pretrained(str(directory),
                                                                use_safetensors=True)
