@@ -15,7 +15,11 @@ from conftest import noisy_sine_windows
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.tirex import TiRexModel, build_model
 from physio_bench.models.torch_utils import seeded
-from physio_bench.models.weights import file_sha256, install_into_hf_cache
+from physio_bench.models.weights import (
+    check_weights_on_disk,
+    file_sha256,
+    install_into_hf_cache,
+)
 
 TINY = {
     "model_config": {
@@ -110,7 +114,11 @@ def test_determinism_and_hub_cache(windows, embedded, checkpoint):
     again = TiRexModel(name="again", weights=str(checkpoint)).embed(windows.copy(), 64.0)
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(again.layers[name], array)
+    options = {"plugin": "tirex", "weights": "NX-AI/TiRex"}
+    with pytest.raises(ModelError, match="are not in the Hugging Face cache"):
+        check_weights_on_disk("tirex", options)  # the pre-flight before any job runs
     install_into_hf_cache(checkpoint, "NX-AI/TiRex", Path(os.environ["HF_HOME"]) / "hub")
+    check_weights_on_disk("tirex", options)  # model.ckpt is what TiRex needs, and is there
     hub = TiRexModel(name="hub")  # default weights: NX-AI/TiRex
     np.testing.assert_array_equal(hub.embed(windows, 64.0).layers["layer_01"],
                                   embedded.layers["layer_01"])
