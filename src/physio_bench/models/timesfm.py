@@ -26,9 +26,9 @@ token is 0.64 s and a 32-s window 50 tokens per channel; the band below 25 Hz ke
 heart and breathing rhythms and most PPG/ECG energy. Compute is the concern: 200M
 parameters per token.
 
-Pretraining data: about 100B time points from Google Trends, Wikipedia page views,
-synthetic series and public benchmarks (TimesFM paper, Das et al. 2024; 2.5 adds GIFT-Eval
-pretraining data); no physiological recordings named. Weights
+Pretraining data: the TimesFM corpus of about 100B time points from Google Trends,
+Wikipedia page views, synthetic series and public benchmarks (Das et al. 2024; the 2.5
+model card describes its additions); no physiological recordings named. Weights
 ``google/timesfm-2.5-200m-pytorch`` (``model.safetensors``) are licensed Apache-2.0.
 
 Options: ``weights`` (random | hub id | directory holding ``model.safetensors``; default

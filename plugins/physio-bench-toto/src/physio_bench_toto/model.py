@@ -22,9 +22,9 @@ Input assumptions: any number of channels; at most ``max_samples`` samples per w
 Recommended input rate (``default_input_hz``): **128 Hz**, so that a 32-s window is exactly
 4096 samples (64 tokens of 0.5 s) and ECG/PPG morphology below 64 Hz survives.
 
-Pretraining data: about 2.36 trillion points, mostly Datadog's own observability metrics
-plus public sets (GIFT-Eval pretraining, Chronos data) and synthetic series (Toto paper,
-Cohen et al. 2025); no physiological recordings named. Weights
+Pretraining data: about 2.36 trillion points, a large share of them Datadog's own
+observability metrics, plus public sets (GIFT-Eval pretraining, Chronos data) and
+synthetic series (Toto paper, Cohen et al. 2025); no physiological recordings named. Weights
 ``Datadog/Toto-Open-Base-1.0`` (151M parameters) are licensed Apache-2.0 and read from
 ``model.safetensors`` only (with ``config.json``), strictly.
 
