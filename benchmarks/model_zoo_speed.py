@@ -104,7 +104,7 @@ def main_env(name: str, windows: int, batch: int) -> dict:
     model = factory(name=name, seed=0, weights="random", device="cpu", batch_size=batch,
                     progress=False)
     rate = factory.default_input_hz
-    samples = int(round(WINDOW_S * rate))
+    samples = round(WINDOW_S * rate)
     x = np.random.default_rng(0).standard_normal((windows, 1, samples)).astype(np.float32)
     model.embed(x[:batch], rate)
     start = time.perf_counter()
@@ -119,7 +119,7 @@ def own_env(name: str, windows: int, batch: int, threads: int) -> dict:
     if not python.exists():
         return {"error": "environment not built (make plugin-envs)"}
     rate = DEFAULT_HZ[name]
-    samples = int(round(WINDOW_S * rate))
+    samples = round(WINDOW_S * rate)
     script = "import json\n" + CHILD_RUN.replace("SETUP", CHILD_SETUP[name]).replace(
         "THREADS", str(threads)).replace("BATCH", str(batch)).replace(
         "WINDOWS", str(windows)).replace("SAMPLES", str(samples)).replace("RATE", str(rate))
