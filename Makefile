@@ -7,7 +7,7 @@ CORES  ?= 2
 # Offline at run time: weights come from the HF cache or local folders, never the network.
 SNAKE  := HF_HUB_OFFLINE=1 $(VENV)/bin/snakemake --cores $(CORES) --printshellcmds
 
-.PHONY: bench test figures benchmark benchmark-full lint quick clean-results venv
+.PHONY: bench test figures benchmark benchmark-full lint quick clean-results venv plugin-envs
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,13 +17,21 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 venv: $(STAMP)
 
+## Own environments of the plug-ins whose pins conflict with ours (MOMENT, Toto, TTM):
+## exact versions from plugins/*/requirements.lock, CPU torch from the local wheel
+PLUGIN_ENVS := $(foreach p,moment toto ttm,plugins/physio-bench-$(p)/.venv/.installed)
+plugins/physio-bench-%/.venv/.installed: plugins/physio-bench-%/requirements.lock plugins/physio-bench-%/pyproject.toml plugins/build-env.sh
+	plugins/build-env.sh plugins/physio-bench-$*
+
+plugin-envs: $(PLUGIN_ENVS)
+
 ## The full default benchmark, offline; ends with results/report.html
 bench: $(STAMP)
 	$(SNAKE) all
 	$(SNAKE) all --report results/report.html
 
 ## The test suite (unit, known-answer and real Snakemake runs on small configs)
-test: $(STAMP)
+test: $(STAMP) $(PLUGIN_ENVS)
 	$(VENV)/bin/ruff check src tests benchmarks workflow plugins
 	$(VENV)/bin/pytest -q
 

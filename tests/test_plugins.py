@@ -219,16 +219,24 @@ def test_moment_plugin_declares_its_entry_point() -> None:
 
 
 def test_moment_window_preparation(monkeypatch) -> None:
+    """MOMENT sees a patch only when all 8 samples are observed: a half-padded patch is
+    never a token, and spans cover fully observed window samples only."""
     monkeypatch.syspath_prepend(str(MOMENT / "src"))
+    from physio_bench_moment.prepare import InputError as MomentInputError
     from physio_bench_moment.prepare import prepare_windows
 
-    long = prepare_windows(np.ones((2, 3, 2048), np.float32), input_samples=512, patch=8)
-    assert long.values.shape == (2, 3, 512) and long.factor == 4
-    assert long.mask.all() and long.token_patches.tolist() == list(range(64))
-    np.testing.assert_array_equal(long.spans[:2], [[0, 32], [32, 64]])
+    full = prepare_windows(np.ones((2, 3, 512), np.float32), input_samples=512, patch=8)
+    assert full.values.shape == (2, 3, 512) and full.mask.all()
+    assert full.token_patches.tolist() == list(range(64))
+    np.testing.assert_array_equal(full.spans[:2], [[0, 8], [8, 16]])
     short = prepare_windows(np.arange(300, dtype=np.float32)[None, None], 512, 8)
-    assert short.factor == 1 and int(short.mask.sum()) == 300
+    assert int(short.mask.sum()) == 300
     assert short.values[0, 0, 212] == 0.0 and short.values[0, 0, -1] == 299.0
-    assert short.token_patches[0] == 26  # padded samples 208..215 hold window samples 0..3
-    np.testing.assert_array_equal(short.spans[:2], [[0, 4], [4, 12]])
+    # padded samples 208..215 hold window samples 0..3: patch 26 is half padded, so MOMENT
+    # masks it; the first token is patch 27, samples 4..11
+    assert short.token_patches[0] == 27 and short.token_patches.size == 37
+    np.testing.assert_array_equal(short.spans[:2], [[4, 12], [12, 20]])
     assert short.spans[-1].tolist() == [292, 300]
+    assert (short.spans[:, 1] - short.spans[:, 0] == 8).all() and short.spans.min() >= 0
+    with pytest.raises(MomentInputError, match="longer than MOMENT's input of 512"):
+        prepare_windows(np.ones((1, 1, 2048), np.float32), 512, 8)

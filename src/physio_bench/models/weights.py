@@ -289,7 +289,8 @@ def random_source(seed: int) -> str:
 
 
 def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str],
-                 init_random: Callable[[], M], load_dir: Callable[[Path], M]) -> LoadedWeights[M]:
+                 init_random: Callable[[], M], load_dir: Callable[[Path], M],
+                 weights_file: str = WEIGHTS_FILE) -> LoadedWeights[M]:
     """Build a model from random weights or load it from a checkpoint directory.
 
     Args:
@@ -300,6 +301,8 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
         files: files a checkpoint directory must hold (checked before loading).
         init_random: builds the architecture with freshly initialised weights.
         load_dir: loads the model from a local checkpoint directory.
+        weights_file: the file whose SHA-256 is the provenance (``model.safetensors``
+            unless a library publishes another format, e.g. TiRex's ``model.ckpt``).
 
     Raises:
         ModelError: one line, for missing files or a checkpoint that does not load.
@@ -321,7 +324,7 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
     extra: dict[str, Any] = {}
     if spec.kind == "hub":
         extra["weights_revision"] = directory.name
-    return LoadedWeights(model, True, spec.value, file_sha256(directory / WEIGHTS_FILE), extra)
+    return LoadedWeights(model, True, spec.value, file_sha256(directory / weights_file), extra)
 
 
 def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
@@ -343,12 +346,26 @@ def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
         raise ValueError(f"{WEIGHTS_FILE} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
 
 
+def required_files(model_name: str, options: dict[str, Any]) -> tuple[str, ...]:
+    """The files a checkpoint of this model's plug-in must hold: the factory's
+    ``weights_files`` attribute (e.g. TiRex's ``model.ckpt``), else ``model.safetensors``.
+    Importing a factory is cheap (adapters import torch lazily)."""
+    from physio_bench.models.registry import load_factory
+
+    try:
+        files = getattr(load_factory(model_name, options), "weights_files", None)
+    except ModelError:
+        files = None
+    return tuple(files) if files else (WEIGHTS_FILE,)
+
+
 def check_weights_on_disk(model_name: str, options: dict[str, Any]) -> None:
     """Before any job runs: a model's ``weights`` must be usable without network.
 
     ``random`` always is; a local directory must exist; a hub id must already be in the
-    Hugging Face cache, since the workflow never downloads at run time. Cheap: no model
-    is built and no torch is imported.
+    Hugging Face cache with every file its plug-in needs (:func:`required_files`), since
+    the workflow never downloads at run time. Cheap: no model is built and no torch is
+    imported.
 
     Raises:
         ModelError: one line naming the model, the weights and how to fetch them.
@@ -359,7 +376,7 @@ def check_weights_on_disk(model_name: str, options: dict[str, Any]) -> None:
     if spec.kind != "hub":
         return
     cache = hf_hub_cache()
-    if _cached_snapshot(spec.value, (WEIGHTS_FILE,), cache) is None:
+    if _cached_snapshot(spec.value, required_files(model_name, options), cache) is None:
         raise ModelError(
             f"model {model_name!r}: pretrained weights {spec.value} are not in the Hugging "
             f"Face cache ({cache}) and the benchmark does not download at run time; "

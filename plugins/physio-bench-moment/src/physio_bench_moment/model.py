@@ -1,20 +1,40 @@
 """MOMENT encoder hidden states per layer, through ``momentfm.MOMENTPipeline``.
 
-Options: ``weights`` (hub id such as ``AutonLab/MOMENT-1-large`` or a local directory
-written by ``save_pretrained``; default ``AutonLab/MOMENT-1-large``), ``device`` (auto |
-cpu | cuda), ``batch_size`` (windows per forward pass, default 16), ``long_windows``
-(``downsample``, the default: block-average windows longer than 512 samples, see
-:mod:`.prepare`; ``error``: refuse them).
+How windows become tokens: each channel is embedded independently (MOMENT is
+channel-independent; ``MOMENT.embed`` folds channels into the batch); a window of at most
+512 samples is left-padded and masked to MOMENT's input of 512 samples, standardised by
+MOMENT's RevIN over its observed samples, and cut into 64 patches of 8 samples; only
+fully observed patches are exported as tokens (see :mod:`.prepare`). Tokens are
+channel-major. Attention is bidirectional over the observed patches of one channel.
 
-Each channel is embedded independently (MOMENT is channel-independent); tokens are
-channel-major. Layers: ``block_00`` .. ``block_NN`` (output of every T5 encoder block,
-read with forward hooks) and ``output`` (the encoder's final, layer-normed state, i.e.
-``MOMENT.embed(..., reduction="none")``).
+Layers: ``layer_00`` .. ``layer_NN`` (output of every T5 encoder block, read with forward
+hooks during ``MOMENT.embed``) and ``final_norm`` (the encoder's final layer-normed state,
+which is ``MOMENT.embed(..., reduction="none")``, the library's embedding API).
+
+Input assumptions: at most 512 samples (longer windows: an error; the core resamples to
+``input_hz`` and feeds 512-sample chunks), any number of channels, float32. Recommended
+input rate (``default_input_hz``): **16 Hz**, so that a 32-s window is exactly MOMENT's
+512 samples (64 tokens of 0.5 s); the band below 8 Hz keeps heart rate (up to 480 bpm),
+breathing and EDA but not ECG/PPG morphology: for morphology use a higher ``input_hz``
+and let the core feed 32-s windows as consecutive 512-sample chunks.
+
+Pretraining data: the Time-series Pile (Informer long-horizon sets, Monash, UCR/UEA
+classification archives, TSB-UAD anomaly sets; the UCR/UEA part includes ECG and other
+physiological recordings). Weights ``AutonLab/MOMENT-1-{small,base,large}`` are MIT
+licensed. Weights are read from ``model.safetensors`` only: a checkpoint that has only
+``pytorch_model.bin`` (a pickle) is refused, and the file must hold every tensor of the
+model (the library's hub loader is not strict).
+
+Options: ``weights`` (hub id such as ``AutonLab/MOMENT-1-large``, read from the local
+Hugging Face cache only, or a local directory written by ``save_pretrained``; default
+``AutonLab/MOMENT-1-large``), ``device`` (auto | cpu | cuda), ``batch_size`` (windows per
+forward pass, default 16).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +45,10 @@ from physio_bench_moment.prepare import prepare_windows
 INPUT_SAMPLES = 512
 PATCH = 8
 DEFAULT_WEIGHTS = "AutonLab/MOMENT-1-large"
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+SAFETENSORS = "model.safetensors"
+PICKLE = "pytorch_model.bin"
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+DEFAULT_INPUT_HZ = 16.0
 
 
 def _sha256(path: Path) -> str:
@@ -36,71 +59,112 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _weights_file(weights: str) -> Path | None:
-    """The weights file of a local directory or of the hub cache, if there is one."""
-    if Path(weights).is_dir():
-        found = [Path(weights) / f for f in WEIGHT_FILES if (Path(weights) / f).exists()]
-        return found[0] if found else None
-    from huggingface_hub import try_to_load_from_cache
+def checkpoint_directory(weights: str, name: str) -> tuple[Path, str | None]:
+    """The local checkpoint directory of ``weights`` and its hub revision (None if local).
 
-    for file in WEIGHT_FILES:
-        cached = try_to_load_from_cache(weights, file)
-        if isinstance(cached, str):
-            return Path(cached)
-    return None
+    Never downloads: a hub id must already be in the Hugging Face cache.
+    """
+    if not isinstance(weights, str) or not weights:
+        raise ValueError(f"model {name!r}: option weights must be a hub id or a directory")
+    path = Path(weights).expanduser()
+    if path.is_dir():
+        directory, revision = path, None
+    elif HUB_ID.fullmatch(weights) and not path.exists():
+        from huggingface_hub import snapshot_download
+
+        try:
+            directory = Path(snapshot_download(weights, local_files_only=True))
+        except Exception:
+            raise ValueError(
+                f"model {name!r}: weights {weights} are not in the Hugging Face cache and the "
+                f"benchmark does not download at run time; on a connected machine run "
+                f"`huggingface-cli download {weights}` with this environment's python (or "
+                f"set HF_HOME to a cache that has them)") from None
+        revision = directory.name
+    else:
+        raise ValueError(f"model {name!r}: weights directory {weights} does not exist")
+    if not (directory / "config.json").is_file():
+        raise ValueError(f"model {name!r}: {directory} lacks config.json")
+    if not (directory / SAFETENSORS).is_file():
+        if (directory / PICKLE).exists():
+            raise ValueError(f"model {name!r}: {directory} has only {PICKLE} (a pickle, which "
+                             f"can run code when loaded); convert it to {SAFETENSORS}")
+        raise ValueError(f"model {name!r}: {directory} lacks {SAFETENSORS}")
+    return directory, revision
+
+
+def check_covers(model: Any, path: Path) -> None:
+    """Raise ValueError unless the safetensors file holds every tensor of ``model``."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        stored = set(handle.keys())
+    missing = sorted(set(model.state_dict()) - stored)
+    if missing:
+        raise ValueError(f"{path.name} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
 
 
 class MomentModel:
     """MOMENT as an embedding model (see the module docstring)."""
 
+    default_input_hz = DEFAULT_INPUT_HZ
+
     def __init__(self, name: str, seed: int = 0, weights: str = DEFAULT_WEIGHTS,
-                 device: str = "auto", batch_size: int = 16,
-                 long_windows: str = "downsample") -> None:
+                 device: str = "auto", batch_size: int = 16) -> None:
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"model {name!r}: device must be auto, cpu or cuda, got {device!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"model {name!r}: batch_size must be a positive integer")
+        self.name, self.weights, self.seed = name, weights, int(seed)
+        self.batch_size = batch_size
+        directory, self.revision = checkpoint_directory(weights, name)  # cheap: first
         import torch
         from momentfm import MOMENTPipeline
 
-        if long_windows not in ("downsample", "error"):
-            raise ValueError(f"model {name!r}: long_windows must be downsample or error")
-        self.name, self.weights, self.long_windows = name, weights, long_windows
-        self.batch_size = int(batch_size)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        torch.manual_seed(seed)
         try:
-            model = MOMENTPipeline.from_pretrained(weights, model_kwargs={"task_name": "embedding"})
+            model = MOMENTPipeline.from_pretrained(
+                str(directory), model_kwargs={"task_name": "embedding"})
+            check_covers(model, directory / SAFETENSORS)
         except Exception as exc:
-            raise RuntimeError(
-                f"model {name!r}: cannot load MOMENT weights {weights!r} ({type(exc).__name__})"
-                f": on a connected machine run `huggingface-cli download {weights}` with this "
-                "environment's python, or give a local directory as weights"
-            ) from exc
+            first = (str(exc).splitlines() or [""])[0]
+            raise ValueError(f"model {name!r}: cannot load MOMENT weights from {directory} "
+                             f"({type(exc).__name__}: {first})") from exc
         model.init()
         self.model = model.to(device).eval()
         self.blocks = list(self.model.encoder.block)
-        self.layer_names = [f"block_{i:02d}" for i in range(len(self.blocks))] + ["output"]
-        weights_file = _weights_file(weights)
-        self.sha256 = _sha256(weights_file) if weights_file is not None else None
+        self.layer_names = [f"layer_{i:02d}" for i in range(len(self.blocks))] + ["final_norm"]
+        self.sha256 = _sha256(directory / SAFETENSORS)
 
     def describe(self) -> dict[str, Any]:
         from importlib.metadata import version
 
         n_parameters = sum(p.numel() for p in self.model.parameters())
+        extra: dict[str, Any] = {
+            "input_samples": INPUT_SAMPLES, "patch_size": PATCH,
+            "default_input_hz": self.default_input_hz,
+            "token_order": ("channel-major; left-padded to 512 samples; only fully observed "
+                            "patches are tokens"),
+        }
+        if self.revision is not None:
+            extra["weights_revision"] = self.revision
         return {
             "name": self.name, "plugin": "moment",
-            "architecture": (f"MOMENT (T5 encoder, {len(self.blocks)} blocks, d_model "
+            "architecture": (f"MOMENT (momentfm, T5 encoder, {len(self.blocks)} blocks, d_model "
                              f"{self.model.config.d_model}), input {INPUT_SAMPLES}, "
-                             f"patch {PATCH}"),
+                             f"patch {PATCH}, channel-independent"),
             "n_parameters": int(n_parameters), "pretrained": True,
             "weights_source": self.weights, "weights_sha256": self.sha256,
             "layer_names": list(self.layer_names),
-            "max_window_samples": INPUT_SAMPLES if self.long_windows == "error" else None,
+            "max_window_samples": INPUT_SAMPLES,
             "device": self.device, "dtype": "float32",
-            "versions": {p: version(p) for p in ("momentfm", "torch", "transformers")},
-            "extra": {"long_windows": self.long_windows, "token_order": "channel-major"},
+            "versions": {p: version(p) for p in ("momentfm", "torch", "transformers", "numpy")},
+            "extra": extra,
         }
 
-    def _forward(self, values: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+    def forward(self, values: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
         """Hidden states (windows x channels x patches x dim) of every layer."""
         import torch
 
@@ -121,15 +185,13 @@ class MomentModel:
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> dict[str, Any]:
         windows = np.asarray(windows, dtype=np.float32)
-        n_windows, n_channels, n_samples = windows.shape
-        if self.long_windows == "error" and n_samples > INPUT_SAMPLES:
-            raise ValueError(f"model {self.name!r} takes at most {INPUT_SAMPLES} samples")
+        n_windows, n_channels, _ = windows.shape
         prepared = prepare_windows(windows, INPUT_SAMPLES, PATCH)
         keep = prepared.token_patches
         layers: dict[str, list[np.ndarray]] = {name: [] for name in self.layer_names}
         for start in range(0, n_windows, self.batch_size):
             part = slice(start, start + self.batch_size)
-            states = self._forward(prepared.values[part], prepared.mask[part])
+            states = self.forward(prepared.values[part], prepared.mask[part])
             for name, state in zip(self.layer_names, states, strict=True):
                 tokens = state[:, :, keep, :]
                 layers[name].append(tokens.reshape(tokens.shape[0], -1, tokens.shape[-1]))

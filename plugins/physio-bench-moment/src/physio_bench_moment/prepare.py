@@ -1,13 +1,19 @@
 """Fit windows to MOMENT's fixed input of ``input_samples`` (512) samples (numpy only).
 
-- A window longer than the input is block-averaged by the integer factor
-  ``ceil(n / input_samples)`` (a box anti-alias filter; e.g. 2048 samples at 250 Hz become
-  512 samples at 62.5 Hz); samples after the last whole block are dropped.
-- A shorter (or decimated) window is left-padded with zeros and the padding masked out
-  (``input_mask`` 0), MOMENT's own convention.
+MOMENT (``momentfm``) reads 512 samples in patches of 8 and treats a patch as observed only
+when *all* its samples are (``Masking.convert_seq_to_patch_view``: its mask is
+``[0,0,0,0,1,1,1,1]`` -> unobserved): such a patch gets the mask embedding and no other
+token attends to it. So:
 
-Tokens are MOMENT's patches of ``patch`` samples; patches that hold only padding are
-dropped, and each kept token's span is mapped back to samples of the original window.
+- a window of ``n <= 512`` samples is left-padded with zeros to 512 and the padding masked
+  (``input_mask`` 0), MOMENT's own convention;
+- only patches whose 8 samples are all window samples become tokens; when ``n`` is not a
+  multiple of 8, the first ``n mod 8`` samples sit in a half-padded patch that MOMENT does
+  not see, and no token covers them (token spans cover fully observed samples only);
+- windows longer than 512 samples are refused: resampling is the core's job (``input_hz``,
+  anti-aliased with ``scipy.signal.resample_poly``) and so is cutting long windows into
+  consecutive chunks (``max_window_samples``). The old block average (a box filter that
+  let a 50 Hz tone through at 0.19 of its amplitude) is gone.
 """
 
 from __future__ import annotations
@@ -17,32 +23,38 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class InputError(ValueError):
+    """A window MOMENT cannot take (its name is what the subprocess plug-in maps to
+    physio_bench's InputError)."""
+
+
 @dataclass
 class Prepared:
     values: np.ndarray  # float32, windows x channels x input_samples
     mask: np.ndarray  # int64, windows x input_samples (1 observed, 0 padding)
-    factor: int  # decimation factor
-    token_patches: np.ndarray  # int64: indices of the patches kept as tokens
-    spans: np.ndarray  # int64, kept patches x 2: [start, stop) in original samples
+    token_patches: np.ndarray  # int64: indices of the (fully observed) patches kept as tokens
+    spans: np.ndarray  # int64, kept patches x 2: [start, stop) in window samples
 
 
 def prepare_windows(windows: np.ndarray, input_samples: int = 512, patch: int = 8
                     ) -> Prepared:
+    """Left-pad windows (windows x channels x samples) to ``input_samples`` and list the
+    fully observed patches with their spans in the window."""
     windows = np.asarray(windows, dtype=np.float32)
     n_windows, n_channels, n_samples = windows.shape
-    factor = max(1, -(-n_samples // input_samples))
-    length = n_samples // factor
-    if length == 0:
-        raise ValueError(f"windows of {n_samples} samples are too short for MOMENT")
-    decimated = windows[:, :, : length * factor].reshape(n_windows, n_channels, length, factor)
-    decimated = decimated.mean(axis=-1, dtype=np.float64).astype(np.float32)
-    pad = input_samples - length
+    if n_samples > input_samples:
+        raise InputError(f"windows of {n_samples} samples are longer than MOMENT's input of "
+                         f"{input_samples}; set input_hz so that a window fits, or let the "
+                         f"core feed {input_samples}-sample chunks")
+    if n_samples < patch:
+        raise InputError(f"windows of {n_samples} samples are shorter than one MOMENT patch "
+                         f"({patch} samples)")
+    pad = input_samples - n_samples
     values = np.zeros((n_windows, n_channels, input_samples), dtype=np.float32)
-    values[:, :, pad:] = decimated
+    values[:, :, pad:] = windows
     mask = np.zeros((n_windows, input_samples), dtype=np.int64)
     mask[:, pad:] = 1
     starts = np.arange(input_samples // patch, dtype=np.int64) * patch - pad
-    stops = starts + patch
-    keep = stops > 0
-    spans = np.stack([np.clip(starts[keep], 0, None), stops[keep]], axis=1) * factor
-    return Prepared(values, mask, factor, np.flatnonzero(keep).astype(np.int64), spans)
+    keep = starts >= 0
+    spans = np.stack([starts[keep], starts[keep] + patch], axis=1)
+    return Prepared(values, mask, np.flatnonzero(keep).astype(np.int64), spans)

@@ -1,0 +1,234 @@
+"""TinyTimeMixer (TTM, ``granite-tsfm``'s ``tsfm_public``) backbone states per block.
+
+How windows become tokens (``TinyTimeMixerModel.forward``, the backbone that
+``TinyTimeMixerForPrediction`` runs before its decoder and head):
+
+* a window of ``n <= context_length`` samples (512 for the published TTM-R2 default) is
+  right-aligned in the context and left-padded with zeros whose ``past_observed_mask`` is
+  0, so the scaler (``std``: mean and standard deviation per channel) ignores them;
+* the context is cut into ``num_patches`` patches of ``patch_length`` samples (stride
+  ``patch_stride``; 8 patches of 64 for TTM-R2 512) and each channel is mixed on its own
+  (``mode: common_channel``, the published models), so tokens are channel-major and
+  channel-independent;
+* TTM is an MLP-Mixer: every block mixes *all* patches of a channel (no causal or masked
+  attention), so padding patches influence the others. Patches that hold no window sample
+  are not exported; a partly padded first patch is (its span starts at sample 0).
+
+Layers: ``layer_00`` .. ``layer_NN`` (the output of every block of
+``encoder.mlp_mixer_encoder.mixers``: with adaptive patching, each level mixes at its own
+resolution and returns to ``num_patches`` x ``d_model``, which is what is exported); the
+last is the backbone's ``last_hidden_state``, what the decoder reads (TTM has no final
+norm in the backbone).
+
+Input assumptions: at most ``context_length`` samples (longer windows are refused; the
+core resamples to ``input_hz`` and feeds chunks), any number of channels. Recommended
+input rate (``default_input_hz``): **16 Hz**, so that a 32-s window is exactly the
+512-sample context of TTM-R2 (8 tokens of 4 s per channel); the band below 8 Hz keeps
+heart and breathing rates and EDA but not ECG/PPG morphology (the 1024- and 1536-sample
+TTM-R2 variants allow 32 and 48 Hz).
+
+Pretraining data: about 1B samples from the Monash archive, LibCity and other public
+forecasting sets, augmented by downsampling (TTM paper, Ekambaram et al. 2024; R2 adds
+more public data); no physiological recordings named. Weights
+``ibm-granite/granite-timeseries-ttm-r2`` are licensed Apache-2.0 and read from
+``model.safetensors`` only, strictly (every tensor of the model must be in the file).
+
+Options: ``weights`` (hub id, read from the local Hugging Face cache only, or a local
+directory written by ``save_pretrained``; default
+``ibm-granite/granite-timeseries-ttm-r2``), ``device`` (auto | cpu | cuda), ``batch_size``
+(windows per forward pass, default 64).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULT_WEIGHTS = "ibm-granite/granite-timeseries-ttm-r2"
+SAFETENSORS = "model.safetensors"
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+DEFAULT_INPUT_HZ = 16.0
+
+
+class InputError(ValueError):
+    """A window TTM cannot take (mapped to physio_bench's InputError by name)."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_directory(weights: str, name: str) -> tuple[Path, str | None]:
+    """The local checkpoint directory of ``weights`` and its hub revision (None if local).
+
+    Never downloads: a hub id must already be in the Hugging Face cache.
+    """
+    if not isinstance(weights, str) or not weights:
+        raise ValueError(f"model {name!r}: option weights must be a hub id or a directory")
+    path = Path(weights).expanduser()
+    if path.is_dir():
+        directory, revision = path, None
+    elif HUB_ID.fullmatch(weights) and not path.exists():
+        from huggingface_hub import snapshot_download
+
+        try:
+            directory = Path(snapshot_download(weights, local_files_only=True))
+        except Exception:
+            raise ValueError(
+                f"model {name!r}: weights {weights} are not in the Hugging Face cache and the "
+                f"benchmark does not download at run time; on a connected machine run "
+                f"`hf download {weights}` (or set HF_HOME to a cache that has them)") from None
+        revision = directory.name
+    else:
+        raise ValueError(f"model {name!r}: weights directory {weights} does not exist")
+    for file in ("config.json", SAFETENSORS):
+        if not (directory / file).is_file():
+            raise ValueError(f"model {name!r}: {directory} lacks {file}")
+    return directory, revision
+
+
+def patch_spans(n_samples: int, context: int, length: int, stride: int, n_patches: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the patches holding window samples, their ``[start, stop)`` in the
+    window), for a window right-aligned in a context of ``context`` samples."""
+    first = context - (length + stride * (n_patches - 1))  # TinyTimeMixerPatchify
+    starts = first + np.arange(n_patches, dtype=np.int64) * stride - (context - n_samples)
+    stops = starts + length
+    keep = np.flatnonzero(stops > 0).astype(np.int64)
+    return keep, np.stack([np.maximum(starts[keep], 0), stops[keep]], axis=1)
+
+
+class TTMModel:
+    """TinyTimeMixer backbone as an embedding model (see the module docstring)."""
+
+    default_input_hz = DEFAULT_INPUT_HZ
+
+    def __init__(self, name: str, seed: int = 0, weights: str = DEFAULT_WEIGHTS,
+                 device: str = "auto", batch_size: int = 64) -> None:
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"model {name!r}: device must be auto, cpu or cuda, got {device!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"model {name!r}: batch_size must be a positive integer")
+        self.name, self.weights, self.seed, self.batch_size = name, weights, int(seed), batch_size
+        directory, self.revision = checkpoint_directory(weights, name)  # cheap: first
+        import torch
+        from tsfm_public.models.tinytimemixer import TinyTimeMixerForPrediction
+
+        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" \
+            else device
+        try:
+            model = TinyTimeMixerForPrediction.from_pretrained(str(directory),
+                                                               use_safetensors=True)
+            self._check_covers(model, directory / SAFETENSORS)
+        except Exception as exc:
+            first = (str(exc).splitlines() or [""])[0]
+            raise ValueError(f"model {name!r}: cannot load TTM weights from {directory} "
+                             f"({type(exc).__name__}: {first})") from exc
+        config = model.config
+        unsupported = [key for key in ("resolution_prefix_tuning", "register_tokens",
+                                       "fft_length") if getattr(config, key, None)]
+        if config.mode != "common_channel":
+            unsupported.append(f"mode {config.mode}")
+        if unsupported:
+            raise ValueError(f"model {name!r}: TTM checkpoints with {', '.join(unsupported)} "
+                             f"are not supported (extra tokens without a time span, or "
+                             f"channel mixing this adapter does not document)")
+        self.model = model.to(self.device).eval()
+        self.config = config
+        self.mixers = list(self.model.backbone.encoder.mlp_mixer_encoder.mixers)
+        self.layer_names = [f"layer_{i:02d}" for i in range(len(self.mixers))]
+        self.sha256 = _sha256(directory / SAFETENSORS)
+
+    @staticmethod
+    def _check_covers(model: Any, path: Path) -> None:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            stored = set(handle.keys())
+        missing = sorted(set(model.state_dict()) - stored)
+        if missing:
+            raise ValueError(f"{path.name} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
+
+    def describe(self) -> dict[str, Any]:
+        from importlib.metadata import version
+
+        config = self.config
+        extra: dict[str, Any] = {
+            "context_length": config.context_length, "patch_length": config.patch_length,
+            "patch_stride": config.patch_stride, "num_patches": config.num_patches,
+            "adaptive_patching_levels": config.adaptive_patching_levels,
+            "default_input_hz": self.default_input_hz,
+            "token_order": ("channel-major; window right-aligned in the context, padding "
+                            "unobserved; patches without window samples dropped"),
+        }
+        if self.revision is not None:
+            extra["weights_revision"] = self.revision
+        return {
+            "name": self.name, "plugin": "ttm",
+            "architecture": (f"TinyTimeMixer (granite-tsfm TinyTimeMixerModel backbone): "
+                             f"{len(self.mixers)} blocks, d_model {config.d_model}, "
+                             f"{config.num_patches} patches of {config.patch_length}, context "
+                             f"{config.context_length}, channel-independent"),
+            "n_parameters": int(sum(p.numel() for p in self.model.backbone.parameters())),
+            "pretrained": True, "weights_source": self.weights, "weights_sha256": self.sha256,
+            "layer_names": list(self.layer_names),
+            "max_window_samples": int(config.context_length),
+            "device": self.device, "dtype": "float32",
+            "versions": {p: version(p) for p in ("granite-tsfm", "torch", "transformers",
+                                                 "numpy")},
+            "extra": extra,
+        }
+
+    def forward(self, windows: np.ndarray) -> list[np.ndarray]:
+        """Every block's output (windows x channels x patches x d_model)."""
+        import torch
+
+        context = int(self.config.context_length)
+        n_windows, n_channels, n_samples = windows.shape
+        values = np.zeros((n_windows, context, n_channels), dtype=np.float32)
+        values[:, context - n_samples:] = windows.transpose(0, 2, 1)
+        observed = np.zeros_like(values)
+        observed[:, context - n_samples:] = 1.0
+        captured: dict[int, Any] = {}
+        hooks = [mixer.register_forward_hook(
+            lambda _m, _i, out, index=index: captured.__setitem__(
+                index, out[0] if isinstance(out, tuple) else out))
+            for index, mixer in enumerate(self.mixers)]
+        try:
+            with torch.inference_mode():
+                self.model.backbone(torch.from_numpy(values).to(self.device),
+                                    past_observed_mask=torch.from_numpy(observed).to(self.device))
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return [captured[index].float().cpu().numpy() for index in range(len(self.mixers))]
+
+    def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> dict[str, Any]:
+        windows = np.ascontiguousarray(windows, dtype=np.float32)
+        n_windows, n_channels, n_samples = windows.shape
+        config = self.config
+        if n_samples > config.context_length:
+            raise InputError(f"windows of {n_samples} samples are longer than TTM's context of "
+                             f"{config.context_length}; set input_hz so that a window fits, "
+                             f"or let the core feed chunks")
+        keep, spans = patch_spans(n_samples, config.context_length, config.patch_length,
+                                  config.patch_stride, config.num_patches)
+        layers: dict[str, list[np.ndarray]] = {name: [] for name in self.layer_names}
+        for start in range(0, n_windows, self.batch_size):
+            states = self.forward(windows[start:start + self.batch_size])
+            for name, state in zip(self.layer_names, states, strict=True):
+                tokens = state[:, :, keep, :]
+                layers[name].append(tokens.reshape(tokens.shape[0], -1, tokens.shape[-1]))
+        return {
+            "layers": {k: np.concatenate(v).astype(np.float32) for k, v in layers.items()},
+            "token_spans": np.tile(spans, (n_channels, 1)),
+            "token_channels": np.repeat(np.arange(n_channels, dtype=np.int64), keep.size),
+        }

@@ -1,0 +1,131 @@
+"""Toto (toto-ts 0.2.0) for real, in its own interpreter (``make plugin-envs``): a tiny
+checkpoint written there in the hub layout (config.json + model.safetensors), loaded
+through physio_bench's ``toto`` plug-in, layers equal to the library's own forward,
+causality along time, channels mixed by the space-wise layers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import noisy_sine_windows
+from own_env import child_run, own_env_python
+
+from physio_bench.errors import InputError, ModelError
+from physio_bench.models.external import TotoModel
+
+PYTHON = own_env_python("toto")
+pytestmark = pytest.mark.usefixtures("offline_hub")
+
+TINY = {"patch_size": 16, "stride": 16, "embed_dim": 32, "num_layers": 2, "num_heads": 2,
+        "mlp_hidden_dim": 64, "dropout": 0.1, "spacewise_every_n_layers": 2,
+        "scaler_cls": "<class 'model.scaler.CausalPatchStdMeanScaler'>",
+        "output_distribution_classes": ["<class 'model.distribution.MixtureOfStudentTsOutput'>"],
+        "output_distribution_kwargs": {"k_components": 2}, "spacewise_first": True,
+        "use_memory_efficient_attention": True}
+WRITE = """
+import json, sys, torch
+from safetensors.torch import save_file
+from toto.model.toto import Toto
+config = json.loads(sys.argv[2])
+torch.manual_seed(0)
+model = Toto(**{**config, "use_memory_efficient_attention": False})
+import pathlib; pathlib.Path(sys.argv[1]).mkdir(parents=True)
+json.dump(config, open(sys.argv[1] + "/config.json", "w"))
+save_file(model.state_dict(), sys.argv[1] + "/model.safetensors")
+"""
+# The library's own inference path: TotoForecaster's left padding (pad_array) and the
+# backbone's transformer, whose output feeds the output distribution.
+REFERENCE = """
+import sys, numpy as np, torch
+from toto.data.util.dataset import pad_array
+from toto.model.toto import Toto
+model = Toto.load_from_checkpoint(sys.argv[1], map_location="cpu", strict=True).model.eval()
+x = torch.from_numpy(np.load(sys.argv[2] + "/x.npy"))
+valid = pad_array(torch.ones_like(x, dtype=torch.bool), model.patch_embed.stride)
+series = pad_array(x, model.patch_embed.stride)
+ids = torch.zeros_like(series, dtype=torch.int)
+with torch.inference_mode():
+    scaled, _, _ = model.scaler(series, weights=torch.ones_like(series),
+                                padding_mask=valid, prefix_length=None)
+    embedded, reduced = model.patch_embed(scaled, ids)
+    out = model.transformer(embedded, reduced, None)
+np.save(sys.argv[2] + "/out.npy", out.numpy())
+"""
+N_SAMPLES = 100  # 7 patches of 16 after 12 samples of padding
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("toto") / "ck"
+    child_run(PYTHON, WRITE, str(directory), json.dumps(TINY))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def windows():
+    return noisy_sine_windows(3, 2, N_SAMPLES, 4.0, seed=10, sampling_rate_hz=128.0)
+
+
+@pytest.fixture(scope="module")
+def model(checkpoint):
+    with TotoModel(name="toto-tiny", weights=str(checkpoint), python=str(PYTHON)) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def embedded(model, windows):
+    return model.embed(windows, 128.0)
+
+
+def test_shapes_spans_and_description(model, embedded):
+    assert list(embedded.layers) == ["layer_00", "layer_01"]
+    for array in embedded.layers.values():
+        assert array.shape == (3, 14, 32)
+    assert embedded.token_spans[:2].tolist() == [[0, 4], [4, 20]]
+    assert embedded.token_spans[6].tolist() == [84, 100]
+    assert embedded.token_channels.tolist() == [0] * 7 + [1] * 7
+    info = model.describe()
+    assert (info.plugin, info.pretrained, info.max_window_samples) == ("toto", True, 4096)
+    assert info.architecture.startswith("Toto (toto-ts TotoBackbone): 2 layers (1 space-wise)")
+    assert info.versions["worker:numpy"] == "1.26.4"
+    assert info.extra["default_input_hz"] == TotoModel.default_input_hz == 128.0
+
+
+def test_last_layer_equals_the_library_forward(embedded, windows, checkpoint, tmp_path):
+    np.save(tmp_path / "x.npy", windows)
+    child_run(PYTHON, REFERENCE, str(checkpoint), str(tmp_path))
+    reference = np.load(tmp_path / "out.npy")  # windows x channels x patches x dim
+    np.testing.assert_array_equal(embedded.layers["layer_01"], reference.reshape(3, 14, 32))
+
+
+def test_causal_in_time_mixed_across_channels(model, windows, embedded):
+    changed = windows.copy()
+    changed[:, :, -16:] *= 3.0  # the last patch only: causal scaler and attention
+    moved = model.embed(changed, 128.0).layers["layer_01"]
+    before = embedded.layers["layer_01"]
+    keep = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+    np.testing.assert_allclose(moved[:, keep], before[:, keep], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(moved[:, 6], before[:, 6])
+    other = windows.copy()
+    other[:, 1] *= -2.0  # channel 1 only: channel 0's tokens see it (space-wise layer)
+    crossed = model.embed(other, 128.0).layers["layer_01"]
+    assert not np.allclose(crossed[:, :7], before[:, :7])
+
+
+def test_deterministic_and_errors(model, embedded, windows, checkpoint, tmp_path):
+    with TotoModel(name="again", weights=str(checkpoint), python=str(PYTHON)) as again:
+        np.testing.assert_array_equal(again.embed(windows, 128.0).layers["layer_00"],
+                                      embedded.layers["layer_00"])
+    with pytest.raises(InputError, match="windows of 4097 samples are longer than Toto's "
+                                         "context of 4096"):
+        model.embed(np.zeros((1, 1, 4097), np.float32), 128.0)
+    with pytest.raises(ModelError, match=r"Datadog/Toto-Open-Base-1.0 are not in the Hugging "
+                                         r"Face cache"):
+        TotoModel(name="m", python=str(PYTHON))
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match=r"lacks model\.safetensors"):
+        TotoModel(name="m", weights=str(tmp_path), python=str(PYTHON))
+    with pytest.raises(ModelError, match=r"unexpected keyword argument 'context'"):
+        TotoModel(name="m", weights=str(tmp_path), python=str(PYTHON), context=3)
