@@ -10,11 +10,11 @@ import pytest
 from test_moment import TINY as MOMENT_TINY
 from test_moment import WRITE as MOMENT_WRITE
 
-from physio_bench.preflight import load_config
 from physio_bench.models.embed import embed_shard, merge_embeddings
 from physio_bench.models.moirai2 import Moirai2Model
 from physio_bench.models.registry import available_plugins
 from physio_bench.models.store import read_embeddings
+from physio_bench.preflight import load_config
 
 pytestmark = pytest.mark.usefixtures("offline_hub")
 ZOO = ("moirai2", "timesfm", "tirex", "toto", "ttm", "moment")
