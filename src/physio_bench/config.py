@@ -21,7 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config.yaml"
 
-SIMULATED_SUITES = ("factors", "sweeps", "scenarios")
+SIMULATED_SUITES = ("factors", "sweeps", "scenarios", "training")
+#: The simulated suites that every model is embedded and probed on (``training`` feeds
+#: the finetune stage only).
+EVALUATION_SUITES = ("factors", "sweeps", "scenarios")
 
 
 def load_schema() -> dict[str, Any]:
@@ -172,14 +175,17 @@ def write_resolved_config(config: dict[str, Any], path: str | Path) -> str:
 def check_before_run(config: dict[str, Any]) -> None:
     """Cheap checks of what the config points to, before any job runs.
 
-    Every enabled model's plug-in must be installed, its pretrained weights already on
+    The evaluation suites must fit the window (breaths, SCRs and bursts per window),
+    every enabled model's plug-in must be installed, its pretrained weights already on
     disk (hub cache or local folder), and every real record must exist with the named
     channels and be longer than a window (headers only).
     """
     from physio_bench.downstream.records import check_records
     from physio_bench.models.registry import check_models
     from physio_bench.models.weights import check_weights_on_disk
+    from physio_bench.simulate.factors import check_simulation
 
+    check_simulation(config, EVALUATION_SUITES)
     check_models(config)
     for name, options in enabled_models(config).items():
         if options["plugin"] != "subprocess":  # another interpreter resolves its own weights
