@@ -14,10 +14,11 @@ the labels. Each measurement uses a standard detector where one exists (neurokit
   each resampled at 4 Hz and passed through ``rsp_clean`` + ``rsp_peaks``;
 - SCRs: responses of at least 0.02 uS after a 1-Hz low-pass;
 - drift: least-squares slope of the EDA tonic component (``eda_phasic``, high-pass);
-- apnea duration: the longest gap between detected end-inspirations minus the median
-  breath length;
+- apnea duration: the longest gap between detected inspiration onsets minus the median
+  of the other gaps;
 - change time: the split that best fits a two-level step to the detected
   instantaneous rate;
+- EMG background: robust SD (MAD / 0.6745) of the samples outside detected activity;
 - ectopic beats: beats whose RR interval is < 85 % of the window's median RR (the
   usual prematurity criterion);
 - pulse height: systolic peak minus the minimum in the 0.35 s before it;
@@ -187,12 +188,13 @@ def premature_count(peaks_s: np.ndarray) -> float:
     return float(np.sum(rr < PREMATURE_FRACTION * np.median(rr)))
 
 
-def apnea_duration(peaks_s: np.ndarray, window_s: float) -> float:
-    """Longest end-inspiration gap minus the median gap (0 if it is under 5 s longer)."""
-    gaps = np.diff(gt.inside(peaks_s, 0, window_s))
+def apnea_duration(onsets_s: np.ndarray, window_s: float) -> float:
+    """Longest gap between detected inspiration onsets minus the median of the other gaps
+    (0 if it is under 5 s longer)."""
+    gaps = np.sort(np.diff(gt.inside(onsets_s, 0, window_s)))
     if len(gaps) < 2:
         return float("nan")
-    excess = float(gaps.max() - np.median(gaps))
+    excess = float(gaps[-1] - np.median(gaps[:-1]))
     return excess if excess > 5.0 else 0.0
 
 
@@ -228,9 +230,11 @@ def measure_single(kind: str, x: np.ndarray, fs: float) -> dict[str, float]:
     quiet = np.ones(len(x), bool)
     for a, b in zip(onsets, offsets, strict=False):
         quiet[int(a * fs):int(b * fs) + 1] = False
+    rest = x[quiet] - np.median(x[quiet]) if quiet.any() else np.zeros(0)
     return {"burst_number_count": float(len(onsets)),
             "burst_duration_s": float(np.mean(offsets - onsets)) if len(onsets) else np.nan,
-            "noise_amplitude_mv": float(np.std(x[quiet])) if quiet.any() else np.nan}
+            "noise_amplitude_mv": float(np.median(np.abs(rest)) / 0.6745) if rest.size
+            else np.nan}
 
 
 def measure_scenario(x: np.ndarray, fs: float, step: str | None = None) -> dict[str, float]:
@@ -238,7 +242,7 @@ def measure_scenario(x: np.ndarray, fs: float, step: str | None = None) -> dict[
     (``heart`` or ``resp``) names the rate whose step time is measured."""
     window_s = x.shape[-1] / fs
     r = r_peaks(x[0], fs)
-    onsets, ends = breaths(x[2], fs)
+    onsets, _ = breaths(x[2], fs)
     pulses = ppg_peaks(x[1], fs)
     heights = visible_pulses(pulse_heights(x[1], fs, pulses))
     bursts, _ = emg_bursts(x[4], fs)
@@ -249,7 +253,7 @@ def measure_scenario(x: np.ndarray, fs: float, step: str | None = None) -> dict[
         "resp_rate_change_bpm": gt.rate_change(onsets, 0, window_s),
         "rr_interval_cv": gt.interval_cv(r, 0, window_s),
         "ectopic_beat_count": premature_count(r),
-        "apnea_duration_s": apnea_duration(ends, window_s),
+        "apnea_duration_s": apnea_duration(onsets, window_s),
         "pulse_amplitude_au": float(np.mean(heights)) if heights.size else np.nan,
         "pulse_amplitude_cv": (float(np.std(heights, ddof=1) / np.mean(heights))
                                if heights.size > 1 else np.nan),

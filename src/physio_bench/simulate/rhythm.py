@@ -139,7 +139,9 @@ def insert_apnea(
     latest_s: float, kind: str, effort_ratio: float, recovery_gain: float,
 ) -> Apnea:
     """Pause breathing for ``duration_s`` from an end-expiration chosen at random among
-    those in ``[earliest_s, latest_s]`` (the closest one if there is none)."""
+    those in ``[earliest_s, latest_s]`` (the closest one if there is none); obstructive
+    efforts have ``effort_ratio`` of the tidal volume, and the first breath after the
+    pause ``recovery_gain`` times its own."""
     onsets = breaths.onsets_s
     candidates = np.flatnonzero((onsets >= earliest_s) & (onsets <= latest_s))
     if len(candidates):

@@ -136,8 +136,8 @@ def _breaths(p: dict[str, Any], dynamics: str, subject: Subject, grid: Grid,
     if p["apnea_s"] > 0:
         period = 60.0 / p["rr_start"]
         rhythm.insert_apnea(breaths, rngs["apnea"], p["apnea_s"], period,
-                            window_s - p["apnea_s"] - period, p["apnea_kind"],
-                            effort_ratio=rngs["apnea"].uniform(0.1, 0.25),
+                            window_s - p["apnea_s"] - 2 * period, p["apnea_kind"],
+                            effort_ratio=rngs["apnea"].uniform(0.08, 0.2),
                             recovery_gain=rngs["apnea"].uniform(1.3, 1.6))
     return breaths
 
