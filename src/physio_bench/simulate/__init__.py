@@ -13,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from physio_bench.simulate.classes import SIGNATURES as CLASS_SIGNATURES
 from physio_bench.simulate.factors import FACTORS, check_simulate_config, check_simulation
-from physio_bench.simulate.plan import count_windows
+from physio_bench.simulate.plan import count_windows, suite_settings
 from physio_bench.simulate.seeds import window_seed
 
 __all__ = [
-    "FACTORS", "check_simulate_config", "check_simulation", "count_windows", "simulate_suite",
-    "window_seed",
+    "CLASS_SIGNATURES", "FACTORS", "check_simulate_config", "check_simulation", "count_windows",
+    "simulate_suite", "suite_settings", "window_seed",
 ]
 
 

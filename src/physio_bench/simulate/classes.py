@@ -105,6 +105,45 @@ SCENARIO_CLASSES: dict[str, ScenarioClass] = {
 }
 #: For ``atrial_flutter`` the ``heart_rate_bpm`` range is the *atrial* (F-wave) rate.
 
+#: One line per class: what to look for in its figure (and in the report's caption).
+SIGNATURES: dict[str, str] = {
+    "normal_sinus": "60-95 bpm, 12-18 breaths/min; a P wave before every QRS, constant PR; "
+                    "RSA (faster beats in inspiration) and slow Mayer waves in the RR "
+                    "intervals; R amplitude and PPG baseline follow the breathing.",
+    "sinus_tachycardia": "Sinus rhythm at 105-140 bpm: short T-P segment, QT shortened by "
+                         "Fridericia's law, P waves close to the preceding T.",
+    "sinus_bradycardia": "Sinus rhythm at 40-55 bpm: long T-P segment, long QT, tall pulses "
+                         "after long filling.",
+    "irregular_rhythm": "Atrial fibrillation: irregularly irregular RR (CV 0.15-0.3), no P "
+                        "waves, fibrillatory f-waves (4.5-8 Hz, wandering), pulse heights "
+                        "varying with the preceding RR.",
+    "atrial_flutter": "Sawtooth F waves at 240-320 /min instead of P waves; every 2nd, 3rd or "
+                      "4th F wave conducts (fixed or variable block).",
+    "av_block": "Second-degree AV block, Mobitz I: the PR interval lengthens beat by beat "
+                "until a P wave is not followed by a QRS (no pulse, a pause).",
+    "premature_ventricular": "2-6 PVCs (V): early, wide bizarre QRS without P wave, "
+                             "discordant T, compensatory pause; small or absent pulse.",
+    "premature_atrial": "2-6 PACs (S): early P' wave of another shape, narrow QRS, "
+                        "non-compensatory pause; smaller pulse after the short RR.",
+    "tachypnea": "Breathing at 26-35 /min with a normal heart rate.",
+    "bradypnea": "Breathing at 6-9 /min: long breaths, strong RSA.",
+    "apnea": "A 10-15 s pause in breathing (central: flat; obstructive: small efforts "
+             "continue); the heart slows during it, then speeds up with a large recovery "
+             "breath.",
+    "hypovolemia": "Compensated shock: tachycardia, tachypnea with shallow breaths, low HRV, "
+                   "small PPG pulses falling across the window with large respiratory "
+                   "pulse-amplitude variation.",
+    "stress_arousal": "85-110 bpm, 16-22 breaths/min, reduced HRV, 4-7 skin conductance "
+                      "responses, some EMG.",
+    "motion_artifact": "Normal physiology under motion: baseline swings and transients on "
+                       "ECG, PPG and RSP, EMG bursts.",
+    "heart_rate_ramp": "The heart rate moves by 25-45 bpm linearly across the window.",
+    "heart_rate_step": "The heart rate steps by 25-45 bpm mid-window with a 2-5 s time "
+                       "constant.",
+    "resp_rate_ramp": "The breathing rate moves by 8-14 /min linearly across the window.",
+    "resp_rate_step": "The breathing rate steps by 8-14 /min mid-window (next breath).",
+}
+
 RAMP_CLASSES = ("heart_rate_ramp", "resp_rate_ramp")
 STEP_CLASSES = ("heart_rate_step", "resp_rate_step")
 

@@ -65,6 +65,19 @@ def _check_suite(suite: str) -> None:
         raise ConfigError(f"unknown suite '{suite}': use one of {', '.join(SIMULATED_SUITES)}")
 
 
+def suite_settings(config: dict[str, Any], suite: str) -> dict[str, Any]:
+    """The part of the ``simulate`` config that ``suite`` depends on (for rerun triggers:
+    changing the training suite's size does not rerun the evaluation suites)."""
+    _check_suite(suite)
+    sim = config["simulate"]
+    if suite == "factors":
+        return {"signal_kinds": sim["signal_kinds"], "factors": sim["factors"]}
+    if suite == "sweeps":
+        return {"signal_kinds": sim["signal_kinds"], "ranges": sim["factors"].get("ranges", {}),
+                "sweeps": sim["sweeps"]}
+    return {suite: sim[suite]}
+
+
 def population(section: dict[str, Any]) -> tuple[int, int]:
     """(number of subjects, classes per subject) of a scenarios/training config section."""
     n_classes = len(section["classes"])
