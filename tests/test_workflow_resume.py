@@ -34,6 +34,7 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "
 
 # Merged over config.yaml and the quick preset: every stage on few windows, one model.
 SMALL_CONFIG = {
+    "sampling_rate_hz": 32,  # 32-s windows (>= 3 breaths at 6 /min) of 1024 samples
     "window_samples": 1024,
     "simulate": {
         "factors": {"windows_per_kind": 6},

@@ -278,14 +278,12 @@ def premature_beats(
     classes = np.full(len(r), "N", dtype=object)
     p_onsets = r - qrs_s / 2 - pr_s
     p_kind = np.full(len(r), "sinus", dtype=object)
-    keep = np.ones(len(r), bool)
     for k in chosen:
         rr = r[k] - r[k - 1]
         early = r[k - 1] + (coupling + rng.uniform(-0.03, 0.03)) * rr
-        if kind == "V":
+        if kind == "V":  # sinus beat k is lost in the PVC's refractory period
             r[k] = early
             classes[k] = "V"
-            keep[k] = True
             p_onsets[k] = np.nan
         else:
             shift = r[k] - early
@@ -297,8 +295,8 @@ def premature_beats(
             p_onsets[k] = early - qrs_s / 2 - pac_pr_s
             p_kind[k] = "ectopic"
     has_p = np.isfinite(p_onsets)
-    return Beats(r_s=r[keep], classes=classes[keep].astype(str),
-                 p_onsets_s=p_onsets[keep & has_p], p_kind=p_kind[keep & has_p].astype(str))
+    return Beats(r_s=r, classes=classes.astype(str), p_onsets_s=p_onsets[has_p],
+                 p_kind=p_kind[has_p].astype(str))
 
 
 def af_beats(
