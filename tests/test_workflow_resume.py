@@ -39,7 +39,7 @@ SMALL_CONFIG = {
     "simulate": {
         "factors": {"windows_per_kind": 6},
         "sweeps": {"steps": 2},
-        "scenarios": {"subjects_per_scenario": 3, "windows_per_subject": 2,
+        "scenarios": {"subjects_per_scenario": 6, "windows_per_subject": 1,
                       "classes": ["normal_sinus", "sinus_tachycardia", "apnea"]},
     },
     "embed": {"shard_size": 128, "batch_size": 32},
