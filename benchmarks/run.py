@@ -6,9 +6,9 @@
     .venv/bin/python benchmarks/run.py --models raw,moirai-small-untrained --sizes 16,32,64,128
 
 What it measures, on the default window (``window_samples`` at ``sampling_rate_hz`` of
-config.yaml, 2048 samples at 250 Hz):
+config.yaml, 4000 samples at 125 Hz):
 
-1. simulation: windows per second of each simulated suite (neurokit2, one process);
+1. simulation: windows per second of each simulated suite (one process);
 2. for each built-in model (the enabled entries of ``models:``):
    - ``stage``: :func:`physio_bench.models.embed.embed_shard` on a suite directory, end to end
      (model construction, reading, checks, forward passes, pooling, writing the shard);
@@ -106,8 +106,10 @@ def small_simulation_config(config: dict[str, Any]) -> dict[str, Any]:
     small = copy.deepcopy(config)
     small["simulate"]["factors"]["windows_per_kind"] = 4
     small["simulate"]["sweeps"]["steps"] = 2
-    small["simulate"]["scenarios"]["subjects_per_scenario"] = 1
-    small["simulate"]["scenarios"]["windows_per_subject"] = 2
+    small["simulate"]["sweeps"]["subjects"] = 1
+    for suite in ("scenarios", "training"):
+        small["simulate"][suite]["subjects_per_scenario"] = 1
+        small["simulate"][suite]["windows_per_subject"] = 2
     return small
 
 

@@ -21,8 +21,8 @@ def _write(tmp_path: Path, data: dict) -> Path:
 
 def test_default_config_is_valid_and_fills_defaults() -> None:
     config = load_config()
-    assert config["sampling_rate_hz"] == 250
-    assert config["window_samples"] == 2048
+    assert config["sampling_rate_hz"] == 125
+    assert config["window_samples"] == 4000
     assert "moirai-small-untrained" in enabled_models(config)
     # Pretrained models are listed but switched off: the default run is offline.
     assert "moirai-1.1-R-small" not in enabled_models(config)
@@ -44,7 +44,7 @@ def test_default_config_is_valid_and_fills_defaults() -> None:
             "'simulate.factors.ranges.ecg.heart_rate_bpm' has min 150 > max 45",
         ),
         ({"embed": {"device": "tpu"}}, "'embed.device' has value 'tpu'"),
-        ({"window_samples": 256}, "use at least 2 s"),
+        ({"window_samples": 200}, "use at least 2 s"),
     ],
 )
 def test_bad_config_fails_with_one_line(tmp_path: Path, override: dict, expected: str) -> None:

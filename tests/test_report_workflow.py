@@ -73,7 +73,8 @@ def test_report_rules_build_tables_figures_and_html(tmp_path: Path) -> None:
     for name in tables:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     figures = figure_files(config)
-    assert len(figures) == 13  # 11 figure kinds, two of them once per model (one model here)
+    # 11 figure kinds, two of them once per model (one model here), + one per class (2)
+    assert len(figures) == 15
     for path in figures:
         assert (tmp_path / path).stat().st_size > 1000, path
 

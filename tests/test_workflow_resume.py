@@ -34,11 +34,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "
 
 # Merged over config.yaml and the quick preset: every stage on few windows, one model.
 SMALL_CONFIG = {
+    "sampling_rate_hz": 32,  # 32-s windows (>= 3 breaths at 6 /min) of 1024 samples
     "window_samples": 1024,
     "simulate": {
         "factors": {"windows_per_kind": 6},
         "sweeps": {"steps": 2},
-        "scenarios": {"subjects_per_scenario": 3, "windows_per_subject": 2,
+        "scenarios": {"subjects_per_scenario": 6, "windows_per_subject": 1,
                       "classes": ["normal_sinus", "sinus_tachycardia", "apnea"]},
     },
     "embed": {"shard_size": 128, "batch_size": 32},

@@ -25,7 +25,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config.yaml"
 
-SIMULATED_SUITES = ("factors", "sweeps", "scenarios")
+SIMULATED_SUITES = ("factors", "sweeps", "scenarios", "training")
+#: The simulated suites that every model is embedded and probed on (``training`` feeds
+#: the finetune stage only).
+EVALUATION_SUITES = ("factors", "sweeps", "scenarios")
 
 
 def load_schema() -> dict[str, Any]:

@@ -12,7 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from physio_bench.config import enabled_models, read_config, validate_schema
+from physio_bench.config import (
+    EVALUATION_SUITES,
+    enabled_models,
+    read_config,
+    validate_schema,
+)
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -39,14 +44,17 @@ def load_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
 def check_before_run(config: dict[str, Any]) -> None:
     """Cheap checks of what the config points to, before any job runs.
 
-    Every enabled model's plug-in must be installed, its pretrained weights already on
+    The evaluation suites must fit the window (breaths, SCRs and bursts per window),
+    every enabled model's plug-in must be installed, its pretrained weights already on
     disk (hub cache or local folder), and every real record must exist with the named
     channels and be longer than a window (headers only).
     """
     from physio_bench.downstream.records import check_records
     from physio_bench.models.registry import check_models
     from physio_bench.models.weights import check_weights_on_disk
+    from physio_bench.simulate import check_simulation
 
+    check_simulation(config, EVALUATION_SUITES)
     check_models(config)
     for name, options in enabled_models(config).items():
         if options["plugin"] != "subprocess":  # another interpreter resolves its own weights

@@ -2,7 +2,7 @@ import hashlib
 import json
 
 # Helpers shared by the rules: how many windows a suite has, hence how many shards.
-from physio_bench.simulate import count_windows
+from physio_bench.simulate import count_windows, suite_settings
 
 EMBED_SUITES = SIM_SUITES + ["real"]
 

@@ -1,14 +1,15 @@
 rule simulate:
-    """Simulate one suite with neurokit2 (factors, sweeps or scenarios)."""
+    """Simulate one suite (factors, sweeps, scenarios; training for the finetune stage)."""
     output:
         signals="results/simulated/{suite}/signals.npy",
         labels="results/simulated/{suite}/labels.parquet",
         targets="results/simulated/{suite}/targets.npz",
+        events="results/simulated/{suite}/events.parquet",
         meta="results/simulated/{suite}/meta.json",
     params:
-        settings=settings_digest(WINDOW_SETTINGS, config["simulate"]),
+        settings=lambda w: settings_digest(WINDOW_SETTINGS, suite_settings(config, w.suite)),
     wildcard_constraints:
-        suite="factors|sweeps|scenarios",
+        suite="factors|sweeps|scenarios|training",
     threads: 1
     resources:
         mem_mb=4000,

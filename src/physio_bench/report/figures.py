@@ -76,7 +76,7 @@ def figure_entries(config: dict[str, Any], results: str | Path = "results",
     models = list(enabled_models(config))
     entries = []
     for kind in figure_kinds():
-        if kind.section in chosen:
+        if kind.section in chosen and kind.applies_to(config):
             for stem, model in kind.stems(models):
                 for path in output_paths(Path(results) / "figures" / stem, style):
                     entries.append(FigureEntry(str(path), kind.name, kind.section, kind.title,
@@ -102,7 +102,8 @@ def figure_inputs(config: dict[str, Any], section: str,
              "scenario_separation": ["json"]}
     if section == "signals":
         return [str(r / "simulated" / s / f) for s in ("factors", "scenarios")
-                for f in ("signals.npy", "labels.parquet", "meta.json")]
+                for f in ("signals.npy", "labels.parquet", "meta.json")] + [
+            str(r / "simulated" / "scenarios" / "events.parquet")]
     if section in probe:
         return [str(r / "probes" / m / f"{section}.{ext}")
                 for m in models for ext in probe[section]]
@@ -127,7 +128,7 @@ def draw_figures(config: dict[str, Any], results: str | Path = "results",
     ctx = FigureContext(config=config, results=Path(results), style=style)
     timings = {}
     for kind in figure_kinds():
-        if kind.section not in chosen:
+        if kind.section not in chosen or not kind.applies_to(config):
             continue
         for stem, model in kind.stems(ctx.models):
             start = time.perf_counter()

@@ -1,7 +1,11 @@
-"""Example windows: one of every simulated signal kind, and one of every scenario."""
+"""Example windows: one of every simulated signal kind, one of every scenario, and one
+figure per scenario class with its signature annotated from the realised events."""
 
 from __future__ import annotations
 
+import math
+import textwrap
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,8 +15,15 @@ from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import new_grid, placeholder, title
 from physio_bench.report.style import note_missing
+from physio_bench.simulate import CLASS_SIGNATURES
 
 TRACE_COLOR = "0.15"
+#: AAMI beat classes; P-wave kinds; other events
+BEAT_COLORS = {"N": "0.45", "S": "#0072B2", "V": "#D55E00", "F": "#CC79A7", "Q": "0.7"}
+P_COLORS = {"sinus": "#F0E442", "ectopic": "#56B4E9", "blocked": "#D55E00"}
+EVENT_COLOR = "#009E73"
+APNEA_COLOR = "#E69F00"
+DETAIL_S = 8.0
 
 
 def kinds_data(ctx: FigureContext) -> dict[str, Any]:
@@ -89,9 +100,187 @@ def draw_scenarios(data: dict[str, Any], ctx: FigureContext) -> Any:
     return fig
 
 
+def class_data(ctx: FigureContext, scenario: str) -> dict[str, Any]:
+    """The first window of ``scenario`` with its labels and realised events."""
+    try:
+        example = suites.class_example(ctx.results, scenario)
+    except MissingResult as exc:
+        return {"scenario": scenario, "missing": {"all": str(exc)}}
+    missing = {}
+    if example["events"] is None:
+        missing["events"] = "scenarios/events.parquet is missing: no annotations"
+    return {"scenario": scenario, **example, "missing": missing}
+
+
+def _events(data: dict[str, Any], name: str) -> Any:
+    """The window's realised events called ``name`` (a DataFrame), or None without events."""
+    import pandas as pd
+
+    events = data.get("events")
+    if events is None:
+        return None
+    frame = pd.DataFrame(events)
+    return frame[frame["event"] == name]
+
+
+def _detail_start(data: dict[str, Any], window_s: float) -> float:
+    """Start of the ECG detail: 2 s before the first premature beat, blocked P wave or
+    apnea in the window, else 4 s in."""
+    start = 4.0
+    beats, p_waves = _events(data, "beat"), _events(data, "p_wave")
+    candidates = []
+    if beats is not None:
+        odd = beats[(beats["label"] != "N") & (beats["start_s"] > 2)]
+        candidates += list(odd["start_s"])
+    if p_waves is not None:
+        candidates += list(p_waves.loc[(p_waves["label"] == "blocked")
+                                       & (p_waves["start_s"] > 2), "start_s"])
+    if candidates:
+        start = min(candidates) - 2.0
+    return float(np.clip(start, 0.0, max(0.0, window_s - DETAIL_S)))
+
+
+def _mark_beats(ax: Any, beats: Any, lo: float, hi: float, top: float, text: bool) -> None:
+    inside = beats[(beats["start_s"] >= lo) & (beats["start_s"] < hi)]
+    for t, cls in zip(inside["start_s"], inside["label"], strict=True):
+        color = BEAT_COLORS.get(cls, "0.5")
+        if text:
+            ax.text(t, top, cls, color=color, ha="center", va="bottom", fontsize=6,
+                    fontweight="bold" if cls != "N" else "normal")
+        else:
+            ax.plot([t, t], [top, top * 0.98], color=color, lw=0.8)
+
+
+def _ecg_detail(ax: Any, data: dict[str, Any], lo: float) -> None:
+    t, ecg = data["time_s"], data["window"][0]
+    hi = lo + DETAIL_S
+    span = (t >= lo) & (t < hi)
+    ax.plot(t[span], ecg[span], lw=0.7, color=TRACE_COLOR)
+    top = float(np.max(ecg[span])) if span.any() else 1.0
+    p_waves, f_waves, beats = _events(data, "p_wave"), _events(data, "f_wave"), _events(
+        data, "beat")
+    if p_waves is not None:
+        for a, b, kind in zip(p_waves["start_s"], p_waves["stop_s"], p_waves["label"],
+                              strict=True):
+            if lo <= a < hi:
+                ax.axvspan(a, b, color=P_COLORS.get(kind, "0.8"), alpha=0.35, lw=0)
+    if f_waves is not None:
+        inside = f_waves[(f_waves["start_s"] >= lo) & (f_waves["start_s"] < hi)]
+        ax.plot(inside["start_s"], np.full(len(inside), float(np.min(ecg[span]))), "|",
+                color=EVENT_COLOR, ms=5)
+    if beats is not None:
+        _mark_beats(ax, beats, lo, hi, top * 1.05, text=True)
+    ax.set_xlim(lo, hi)
+    ax.set_ylabel("ECG (mV)")
+    ax.set_title("ECG detail: beats by AAMI class (N, S, V); P waves shaded "
+                 "(yellow sinus, blue ectopic P', red blocked)", loc="left", fontsize="small")
+
+
+def _full_channel(ax: Any, data: dict[str, Any], channel: int, name: str) -> None:
+    t, x = data["time_s"], data["window"][channel]
+    ax.plot(t, x, lw=0.5, color=TRACE_COLOR)
+    units = data.get("units")
+    unit = units[channel] if isinstance(units, list) and channel < len(units) else ""
+    ax.set_ylabel(f"{name.upper()} ({unit})" if unit else name.upper())
+    low, high = float(np.min(x)), float(np.max(x))
+    artifacts = _events(data, "artifact")
+    if artifacts is not None:
+        for a, b, where in zip(artifacts["start_s"], artifacts["stop_s"], artifacts["label"],
+                               strict=True):
+            if where == name:
+                ax.axvspan(a, b, color="0.6", alpha=0.3, lw=0)
+    if name == "ecg" and _events(data, "beat") is not None:
+        _mark_beats(ax, _events(data, "beat"), t[0], t[-1] + 1e-9, high, text=False)
+    if name == "ppg" and _events(data, "pulse") is not None:
+        pulses = _events(data, "pulse")
+        peaks = pulses["stop_s"][(pulses["stop_s"] >= 0) & (pulses["stop_s"] <= t[-1])]
+        ax.plot(peaks, np.interp(peaks, t, x), ".", ms=2.5, color=EVENT_COLOR)
+    if name == "rsp":
+        for event, style in (("breath", "-"), ("effort", ":")):
+            found = _events(data, event)
+            if found is not None:
+                for onset in found["start_s"][(found["start_s"] >= 0)
+                                              & (found["start_s"] <= t[-1])]:
+                    ax.axvline(onset, color=EVENT_COLOR, lw=0.6, ls=style)
+        apneas = _events(data, "apnea")
+        if apneas is not None:
+            for a, b, kind in zip(apneas["start_s"], apneas["stop_s"], apneas["label"],
+                                  strict=True):
+                ax.axvspan(a, b, color=APNEA_COLOR, alpha=0.3, lw=0)
+                ax.text((a + b) / 2, high, f"{kind} apnea", ha="center", va="top",
+                        fontsize=6)
+    if name == "eda" and _events(data, "scr") is not None:
+        onsets = _events(data, "scr")["start_s"]
+        ax.plot(onsets, np.interp(onsets, t, x), "^", ms=4, color=EVENT_COLOR)
+    if name == "emg" and _events(data, "emg_burst") is not None:
+        for a, b in zip(_events(data, "emg_burst")["start_s"],
+                        _events(data, "emg_burst")["stop_s"], strict=True):
+            ax.axvspan(a, b, color=EVENT_COLOR, alpha=0.2, lw=0)
+    ax.set_ylim(low - 0.05 * (high - low + 1e-9), high + 0.12 * (high - low + 1e-9))
+
+
+def _label_line(labels: dict[str, Any]) -> str:
+    shown = [("heart_rate_bpm", "HR {:.0f} bpm"), ("resp_rate_bpm", "RR {:.1f} /min"),
+             ("rr_interval_cv", "RR-interval CV {:.2f}"), ("ectopic_beat_count", "{:.0f} ectopic"),
+             ("apnea_duration_s", "apnea {:.1f} s"), ("pulse_amplitude_au", "pulse {:.2f} a.u."),
+             ("pulse_amplitude_cv", "pulse CV {:.2f}"), ("scr_number_count", "{:.0f} SCRs"),
+             ("burst_number_count", "{:.0f} EMG bursts"),
+             ("heart_rate_change_bpm", "HR change {:+.0f} bpm"),
+             ("resp_rate_change_bpm", "RR change {:+.1f} /min")]
+    parts = []
+    for column, text in shown:
+        value = labels.get(column)
+        if isinstance(value, int | float) and math.isfinite(value) and (
+                value != 0 or column in ("heart_rate_bpm", "resp_rate_bpm")):
+            parts.append(text.format(value))
+    return "labels: " + ", ".join(parts)
+
+
+def draw_class(data: dict[str, Any], ctx: FigureContext) -> Any:
+    """ECG detail on top, then the whole window of every channel, events marked."""
+    if "all" in data["missing"]:
+        return placeholder(data["missing"]["all"])
+    import matplotlib.pyplot as plt
+
+    channels = data["channels"]
+    heights = [1.4] + [1.0] * len(channels)
+    fig, axes = plt.subplots(len(channels) + 1, 1, figsize=(7.5, 1.25 * sum(heights) + 0.9),
+                             gridspec_kw={"height_ratios": heights})
+    window_s = float(data["time_s"][-1])
+    lo = _detail_start(data, window_s)
+    if "ecg" in channels:
+        _ecg_detail(axes[0], data, lo)
+    else:
+        note_missing(axes[0], "no ECG channel")
+    for ax, (c, name) in zip(axes[1:], enumerate(channels), strict=True):
+        _full_channel(ax, data, c, name)
+        if name == "ecg":
+            ax.axvspan(lo, lo + DETAIL_S, color="0.85", alpha=0.5, lw=0, zorder=0)
+    axes[-1].set_xlabel("time (s)")
+    for ax in axes[1:-1]:
+        ax.tick_params(labelbottom=False)
+    scenario = data["scenario"]
+    axes[1].set_title(textwrap.fill(_label_line(data.get("labels", {})), 120), loc="left",
+                      fontsize="small")
+    signature = CLASS_SIGNATURES.get(scenario, "")
+    title(fig, ctx, textwrap.fill(f"{scenario.replace('_', ' ')} ({data.get('subject_id', '?')}):"
+                                  f" {signature}", 110))
+    fig.align_ylabels(axes)
+    return fig
+
+
+def _class_kind(scenario: str) -> FigureKind:
+    return FigureKind(
+        f"signals_class_{scenario}", "signals", f"Class signature: {scenario.replace('_', ' ')}",
+        partial(class_data, scenario=scenario), draw_class,
+        applies=lambda config: scenario in config["simulate"]["scenarios"]["classes"],
+    )
+
+
 KINDS = [
     FigureKind("signals_by_kind", "signals", "Example windows per signal kind",
                kinds_data, draw_kinds),
     FigureKind("signals_by_scenario", "signals", "Example windows per scenario",
                scenarios_data, draw_scenarios),
+    *(_class_kind(scenario) for scenario in CLASS_SIGNATURES),
 ]

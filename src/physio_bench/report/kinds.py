@@ -68,6 +68,11 @@ class FigureKind:
     data: Callable[..., dict[str, Any]]
     draw: Callable[[dict[str, Any], FigureContext], Any]
     per_model: bool = False
+    #: whether the config asks for this figure at all (None: always)
+    applies: Callable[[dict[str, Any]], bool] | None = None
+
+    def applies_to(self, config: dict[str, Any]) -> bool:
+        return self.applies is None or bool(self.applies(config))
 
     def stems(self, models: Iterable[str]) -> list[tuple[str, str | None]]:
         """(file stem, model or None) of every file of this kind."""

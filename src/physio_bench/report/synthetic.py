@@ -73,6 +73,12 @@ def write_suites(results: Path, config: dict[str, Any], seed: int, samples: int)
                                      for k in range(len(CHANNELS))]))
     _write_suite(results / "simulated" / "scenarios", np.stack(windows), pd.DataFrame(rows),
                  CHANNELS)
+    window_s = samples / SAMPLING_RATE_HZ
+    events = [(w, event, float(t), float(t), label) for w in range(len(rows))
+              for event, period, label in (("beat", 0.8, "N"), ("breath", 4.0, ""))
+              for t in np.arange(0.3, window_s, period)]
+    pd.DataFrame(events, columns=["window_id", "event", "start_s", "stop_s", "label"]).to_parquet(
+        results / "simulated" / "scenarios" / "events.parquet", index=False)
 
 
 def _row(model: str, pretrained: bool, stage: str, task: str, metric: str, layer: str,

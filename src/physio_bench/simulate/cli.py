@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import resource
 
 from physio_bench.cli import add_config_argument, config_from_args
 from physio_bench.config import SIMULATED_SUITES
@@ -13,7 +14,9 @@ def _simulate(args: argparse.Namespace) -> int:
     from physio_bench.simulate import count_windows, simulate_suite
 
     simulate_suite(config, args.suite, args.out)
-    print(f"simulated {count_windows(config, args.suite)} {args.suite} windows into {args.out}")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"simulated {count_windows(config, args.suite)} {args.suite} windows into {args.out} "
+          f"(peak memory {peak_mib:.0f} MiB)")
     return 0
 
 
@@ -21,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
     parser = subparsers.add_parser(
         "simulate",
-        help="simulate one suite of physiological windows with neurokit2",
-        description="Simulate one suite (factors, sweeps or scenarios) into --out: "
-        "signals.npy, labels.parquet, targets.npz, meta.json.",
+        help="simulate one suite of physiological windows with known events",
+        description="Simulate one suite (factors, sweeps, scenarios or training) into --out: "
+        "signals.npy, labels.parquet, targets.npz, events.parquet, meta.json.",
     )
     add_config_argument(parser)
     parser.add_argument("--suite", required=True, choices=SIMULATED_SUITES,

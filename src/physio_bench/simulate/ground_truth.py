@@ -1,15 +1,27 @@
-"""Time-varying ground truth from event times (beats, breaths); pure numpy.
+"""Ground truth measured on the events placed in a window; pure numpy.
 
-Definitions used for every suite:
+Conventions shared by every suite (times in seconds from the window's first sample,
+the window being ``[0, W)``):
 
-- instantaneous rate at a sample (bpm) = 60 / length in seconds of the event interval
-  (R-R, pulse-pulse, trough-trough) that contains the sample;
-- respiratory phase (rad) = 0 at each trough (start of inspiration of a volume signal),
-  pi at each peak, linear in time in between, wrapped to [0, 2 pi);
-- measured rate (bpm) of a window = 60 * (n - 1) / (t_last - t_first) over the events from
-  the last one at or before the window's start to the first one at or after its end.
-
-Samples not bracketed by events are NaN (the simulators add margins so this is rare).
+- **Respiration is volume-like** (a belt, impedance pneumography or lung volume): the
+  RSP channel rises through inspiration and falls through expiration. The **respiratory
+  phase** (rad, [0, 2 pi)) is 0 at each inspiration onset (end-expiratory trough), pi at
+  end-inspiration (peak), linear in time over inspiration and over expiration, and held
+  at 0 during an apnea. Breath events are inspiration onsets.
+- **Instantaneous rate** at a sample (bpm, or breaths/min) = 60 / length of the event
+  interval (R-R, onset-onset) that contains the sample; NaN where no two events bracket
+  it (the simulators add margins, so this does not happen in simulated windows).
+- **Window rate** (the ``heart_rate_bpm`` and ``resp_rate_bpm`` labels) =
+  ``60 (n - 1) / (t_n - t_1)`` over the n events inside the window: what a detector
+  that sees only the window can measure. Windows carrying respiration hold >= 3 breath
+  onsets (see ``check_simulation``).
+- **Rate SD** (``heart_rate_std_bpm``) = sample SD (ddof 1) of ``60 / RR`` over the RR
+  intervals inside the window; **RR CV** (``rr_interval_cv``) = SD / mean of those RR.
+- **Rate change** (``*_change_bpm``) = mean rate of the intervals inside the window whose
+  midpoint is in its last third minus the same for its first third.
+- **Change time** (``change_time_s``, step windows) = when the rate has made half of its
+  step: ``t0 + tau ln 2`` for the first-order heart-rate step, the first breath onset
+  at or after ``t0`` for the idealised breathing step.
 """
 
 from __future__ import annotations
@@ -17,55 +29,65 @@ from __future__ import annotations
 import numpy as np
 
 
+def inside(events_s: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
+    """The sorted events in ``[start_s, stop_s)``."""
+    events = np.sort(np.asarray(events_s, dtype=float))
+    return events[(events >= start_s) & (events < stop_s)]
+
+
+def window_rate(events_s: np.ndarray, start_s: float, stop_s: float) -> float:
+    """``60 (n - 1) / (t_n - t_1)`` over the events inside the window; NaN if n < 2."""
+    events = inside(events_s, start_s, stop_s)
+    if len(events) < 2:
+        return float("nan")
+    return float(60.0 * (len(events) - 1) / (events[-1] - events[0]))
+
+
+def rate_sd(events_s: np.ndarray, start_s: float, stop_s: float) -> float:
+    """Sample SD (ddof 1) of 60 / interval over the intervals inside the window."""
+    intervals = np.diff(inside(events_s, start_s, stop_s))
+    if len(intervals) < 2:
+        return float("nan")
+    return float(np.std(60.0 / intervals, ddof=1))
+
+
+def interval_cv(events_s: np.ndarray, start_s: float, stop_s: float) -> float:
+    """Coefficient of variation (SD ddof 1 / mean) of the intervals inside the window."""
+    intervals = np.diff(inside(events_s, start_s, stop_s))
+    if len(intervals) < 2:
+        return float("nan")
+    return float(np.std(intervals, ddof=1) / np.mean(intervals))
+
+
 def rate_per_sample(event_times_s: np.ndarray, t_s: np.ndarray) -> np.ndarray:
-    """Instantaneous rate (events per minute) at times ``t_s`` from sorted event times."""
-    events = np.asarray(event_times_s, dtype=float)
+    """Instantaneous rate (events per minute) at times ``t_s`` from event times."""
+    events = np.sort(np.asarray(event_times_s, dtype=float))
     rate = np.full(len(t_s), np.nan)
     if len(events) < 2:
         return rate
     idx = np.searchsorted(events, t_s, side="right") - 1
-    inside = (idx >= 0) & (idx < len(events) - 1)
-    rate[inside] = 60.0 / np.diff(events)[idx[inside]]
+    ok = (idx >= 0) & (idx < len(events) - 1)
+    rate[ok] = 60.0 / np.diff(events)[idx[ok]]
     return rate
 
 
-def bracketing_rate(event_times_s: np.ndarray, start_s: float, stop_s: float) -> float:
-    """Mean rate (per minute) over the events that bracket ``[start_s, stop_s]``; NaN if < 2."""
-    events = np.sort(np.asarray(event_times_s, dtype=float))
-    if len(events) < 2:
+def rate_change(events_s: np.ndarray, start_s: float, stop_s: float) -> float:
+    """Mean rate (60 / interval) of the intervals inside the window whose midpoint lies in
+    its last third, minus the same over its first third (the last or first interval when
+    a third holds no midpoint); NaN with fewer than 2 intervals."""
+    events = inside(events_s, start_s, stop_s)
+    if len(events) < 3:
         return float("nan")
-    first = max(int(np.searchsorted(events, start_s, side="right")) - 1, 0)
-    last = min(int(np.searchsorted(events, stop_s, side="left")), len(events) - 1)
-    if last - first < 1:
-        return float("nan")
-    return float(60.0 * (last - first) / (events[last] - events[first]))
+    rates = 60.0 / np.diff(events)
+    mids = (events[1:] + events[:-1]) / 2
+    third = (stop_s - start_s) / 3
+    first = rates[mids < start_s + third]
+    last = rates[mids >= stop_s - third]
+    return float((last.mean() if last.size else rates[-1])
+                 - (first.mean() if first.size else rates[0]))
 
 
-def alternate_landmarks(
-    troughs_s: np.ndarray, peaks_s: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Merge troughs and peaks into one alternating sequence (times, phase in rad, unwrapped).
-
-    Repeated landmarks of the same type keep the first; the sequence starts at a trough.
-    """
-    times = np.concatenate([np.asarray(troughs_s, float), np.asarray(peaks_s, float)])
-    is_peak = np.concatenate([np.zeros(len(troughs_s), bool), np.ones(len(peaks_s), bool)])
-    order = np.argsort(times, kind="stable")
-    times, is_peak = times[order], is_peak[order]
-    keep = np.ones(len(times), bool)
-    keep[1:] = is_peak[1:] != is_peak[:-1]
-    times, is_peak = times[keep], is_peak[keep]
-    if len(times) and is_peak[0]:
-        times, is_peak = times[1:], is_peak[1:]
-    return times, np.pi * np.arange(len(times), dtype=float)
-
-
-def phase_per_sample(troughs_s: np.ndarray, peaks_s: np.ndarray, t_s: np.ndarray) -> np.ndarray:
-    """Respiratory phase (rad, [0, 2 pi)) at ``t_s``: 0 at troughs, pi at peaks; NaN outside."""
-    times, phase = alternate_landmarks(troughs_s, peaks_s)
-    out = np.full(len(t_s), np.nan)
-    if len(times) < 2:
-        return out
-    inside = (t_s >= times[0]) & (t_s <= times[-1])
-    out[inside] = np.mod(np.interp(t_s[inside], times, phase), 2 * np.pi)
-    return out
+def overlap_s(start_s: float, stop_s: float, window_start_s: float, window_stop_s: float
+              ) -> float:
+    """Seconds of ``[start_s, stop_s)`` inside ``[window_start_s, window_stop_s)``."""
+    return float(max(0.0, min(stop_s, window_stop_s) - max(start_s, window_start_s)))

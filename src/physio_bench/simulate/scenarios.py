@@ -1,134 +1,74 @@
-"""Clinically motivated scenario classes: five channels (ECG, PPG, RSP, EDA, EMG) per window.
+"""Scenario windows: five channels (ECG, PPG, RSP, EDA, EMG) of one subject in one class.
 
-A subject is its own seed and baseline (heart and breathing rate within the class's range,
-ECG wave amplitudes, pulse transit time, pulse shape, inspiration fraction, respiratory
-sinus arrhythmia, noise level, EDA tonic level, EMG gain); each of its windows varies the
-rates slightly around that baseline. ECG, PPG and RSP share one beat and one breath
-sequence (see :mod:`physio_bench.simulate.cardiorespiratory`); EDA and EMG come from
-neurokit2's ``eda_simulate`` and ``emg_simulate``.
+Subjects and classes (see :mod:`physio_bench.simulate.plan`): the ``scenarios`` and
+``training`` suites draw a population of subjects, each with its own seed and hence its
+own morphology and physiology (:mod:`physio_bench.simulate.physiology`), and put every
+subject in several classes (by default all of them): a class is a state the person is
+in, so subject identity and class are crossed, not confounded. ``subject_id`` names the
+person, ``scenario`` the class.
 
-Label columns of a scenario window (units in the names): the requested mean heart and
-respiratory rate over the window, their change from the window's start to its end
-(ramps and steps), the step time, the RR-interval coefficient of variation requested for
-AF-like rhythm, the SCR and EMG-burst counts, the length of breathing pause inside the
-window, the motion and noise amplitudes and the pulse transit time.
+One window: the class's ranges (:mod:`physio_bench.simulate.classes`) and the subject's
+quantiles give the requested rates; breaths are placed, then the heart rate (base
+trajectory + LF + RSA + apnea response) and the beats of the class's rhythm, then every
+waveform on those events (:mod:`physio_bench.simulate.waveforms`). ECG, PPG and RSP
+share one heart and one breathing; EDA and EMG carry their own events.
+
+Label columns (each measured on the events placed in the window; definitions in
+:mod:`physio_bench.simulate.ground_truth`): ``heart_rate_bpm``, ``heart_rate_change_bpm``,
+``resp_rate_bpm``, ``resp_rate_change_bpm``, ``change_time_s`` (step windows, else NaN),
+``rr_interval_cv``, ``ectopic_beat_count`` (S and V beats in the window),
+``apnea_duration_s``, ``pulse_amplitude_au``, ``pulse_amplitude_cv`` and
+``pulse_arrival_time_s`` (R peak to systolic peak; over the window's visible pulses),
+``scr_number_count`` (SCR onsets in the window), ``burst_number_count`` (EMG bursts).
+The generator's inputs are kept as ``requested_*`` columns.
+
+Noise: each channel gets white Gaussian noise of the subject's SD in the channel's
+unit (ECG mV, PPG a.u., RSP L, EDA uS, EMG mV); motion artefacts scale with each
+channel's typical amplitude (R wave, pulse, tidal volume), so ``motion_amplitude_au`` is
+relative: the same value is the same signal-to-artefact ratio in every subject.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from physio_bench.simulate import cardiorespiratory as cr
-from physio_bench.simulate.ground_truth import bracketing_rate, rate_per_sample
-from physio_bench.simulate.plan import WindowPlan
-from physio_bench.simulate.result import WindowResult, exact_length
+from physio_bench.simulate import ground_truth as gt
+from physio_bench.simulate import rhythm, waveforms
+from physio_bench.simulate.classes import (
+    HEART_RATE_LIMITS,
+    RESP_RATE_LIMITS,
+    SCENARIO_CLASSES,
+    Range,
+    ScenarioClass,
+)
+from physio_bench.simulate.factors import EMG_GAP_S, SCR_GAP_S
+from physio_bench.simulate.physiology import Subject, rsa_sd_bpm
+from physio_bench.simulate.result import Event, WindowResult, interval_events, point_events
 from physio_bench.simulate.seeds import child_seeds
+from physio_bench.simulate.window import (
+    EVENT_MARGIN_S,
+    Grid,
+    beat_events,
+    breath_events,
+    breathing_targets,
+    pulse_labels,
+    white_noise,
+)
 
-Range = tuple[float, float]
-MARGIN_S = 15.0  # simulated before and after each window (>= 1.5 breaths at 6 /min)
-HEART_RATE_LIMITS = (40.0, 160.0)
-RESP_RATE_LIMITS = (6.0, 35.0)
-
-
-@dataclass(frozen=True)
-class ScenarioClass:
-    """Ranges (uniform draws) that define one class."""
-
-    heart_rate_bpm: Range = (60, 95)
-    resp_rate_bpm: Range = (12, 18)
-    heart_rate_change_bpm: Range = (0, 0)
-    resp_rate_change_bpm: Range = (0, 0)
-    rr_interval_cv: Range = (0, 0)
-    scr_number_count: Range = (0, 1)
-    emg_burst_count: Range = (0, 0)
-    apnea_fraction: Range = (0, 0)
-    motion_amplitude_au: Range = (0, 0)
+#: Streams of one window's randomness (separate generators, so that changing one part of
+#: a window's design leaves the other parts' random draws unchanged).
+STREAMS = ("params", "breaths", "apnea", "hrv", "beats", "ecg", "eda", "emg", "noise",
+           "motion")
 
 
-SCENARIO_CLASSES: dict[str, ScenarioClass] = {
-    "normal_sinus": ScenarioClass(),
-    "sinus_tachycardia": ScenarioClass(heart_rate_bpm=(105, 140), resp_rate_bpm=(14, 20)),
-    "sinus_bradycardia": ScenarioClass(heart_rate_bpm=(40, 55), resp_rate_bpm=(10, 16)),
-    "irregular_rhythm": ScenarioClass(heart_rate_bpm=(80, 120), rr_interval_cv=(0.15, 0.3)),
-    "tachypnea": ScenarioClass(heart_rate_bpm=(70, 95), resp_rate_bpm=(26, 35)),
-    "bradypnea": ScenarioClass(heart_rate_bpm=(55, 80), resp_rate_bpm=(6, 9)),
-    "apnea": ScenarioClass(heart_rate_bpm=(60, 90), apnea_fraction=(0.4, 0.6)),
-    "stress_arousal": ScenarioClass(
-        heart_rate_bpm=(85, 110), resp_rate_bpm=(16, 22), scr_number_count=(4, 7),
-        emg_burst_count=(0, 1),
-    ),
-    "motion_artifact": ScenarioClass(motion_amplitude_au=(0.5, 1.0), emg_burst_count=(1, 3)),
-    "heart_rate_ramp": ScenarioClass(heart_rate_bpm=(60, 100), heart_rate_change_bpm=(25, 45)),
-    "heart_rate_step": ScenarioClass(heart_rate_bpm=(60, 100), heart_rate_change_bpm=(25, 45)),
-    "resp_rate_ramp": ScenarioClass(heart_rate_bpm=(60, 90), resp_rate_bpm=(10, 20),
-                                    resp_rate_change_bpm=(8, 14)),
-    "resp_rate_step": ScenarioClass(heart_rate_bpm=(60, 90), resp_rate_bpm=(10, 20),
-                                    resp_rate_change_bpm=(8, 14)),
-}
-
-SCENARIO_COLUMNS = [
-    "heart_rate_bpm", "heart_rate_change_bpm", "resp_rate_bpm", "resp_rate_change_bpm",
-    "change_time_s", "rr_interval_cv", "scr_number_count", "burst_number_count",
-    "apnea_duration_s", "motion_amplitude_au", "noise_amplitude_au", "pulse_transit_time_s",
-]
-
-
-@dataclass(frozen=True)
-class Subject:
-    """Per-subject baseline parameters (drawn once from the subject's seed)."""
-
-    heart_rate_bpm: float
-    resp_rate_bpm: float
-    wave_gains: np.ndarray
-    ecg_gain_mv: float
-    rsa_fraction: float
-    inspiration_fraction: float
-    pulse_transit_time_s: float
-    pulse_shape: cr.PulseShape
-    rsp_amplitude_au: float
-    noise_amplitude_au: float
-    eda_tonic_us: float
-    eda_scr_gain_us: float
-    eda_drift_us_per_s: float
-    emg_gain_au: float
-    emg_noise_au: float
-    template_seed: int
-
-
-def draw_subject(name: str, seed: int) -> Subject:
-    """Baseline parameters of one subject of class ``name``."""
-    spec = SCENARIO_CLASSES[name]
-    rng = np.random.default_rng(seed)
-    irregular = spec.rr_interval_cv[1] > 0
-    gains = rng.uniform(0.8, 1.2, 5)
-    if irregular:
-        gains[0] = 0.0  # atrial fibrillation: no P wave
-    notch = rng.uniform(0.45, 0.55)
-    return Subject(
-        heart_rate_bpm=rng.uniform(*spec.heart_rate_bpm),
-        resp_rate_bpm=rng.uniform(*spec.resp_rate_bpm),
-        wave_gains=gains,
-        ecg_gain_mv=rng.uniform(0.7, 1.3),
-        rsa_fraction=0.0 if irregular else rng.uniform(0.02, 0.06),
-        inspiration_fraction=rng.uniform(0.35, 0.45),
-        pulse_transit_time_s=rng.uniform(0.15, 0.3),
-        pulse_shape=cr.PulseShape(
-            systolic_fraction=rng.uniform(0.15, 0.2), notch_ratio=notch,
-            diastolic_ratio=notch + rng.uniform(0.01, 0.05),
-            systolic_height=rng.uniform(1.2, 1.8),
-        ),
-        rsp_amplitude_au=rng.uniform(0.5, 1.0),
-        noise_amplitude_au=rng.uniform(0.02, 0.08),
-        eda_tonic_us=rng.uniform(2, 10),
-        eda_scr_gain_us=rng.uniform(0.3, 1.0),
-        eda_drift_us_per_s=rng.uniform(-0.01, 0.01),
-        emg_gain_au=rng.uniform(0.5, 1.5),
-        emg_noise_au=rng.uniform(0.005, 0.02),
-        template_seed=int(rng.integers(0, 2**32 - 1)),
-    )
+def _in_range(rng: np.random.Generator, bounds: Range, quantile: float, spread: float = 0.05
+              ) -> float:
+    """A value at ``quantile`` of ``bounds`` moved by N(0, spread x width), kept inside."""
+    low, high = float(bounds[0]), float(bounds[1])
+    value = low + quantile * (high - low) + rng.normal(0, spread * (high - low))
+    return float(np.clip(value, low, high))
 
 
 def _changed(rng: np.random.Generator, start: float, size: Range, limits: Range) -> float:
@@ -144,166 +84,232 @@ def _uniform_int(rng: np.random.Generator, bounds: Range) -> int:
 
 
 def window_parameters(
-    name: str, dynamics: str, subject: Subject, rng: np.random.Generator, window_s: float
-) -> dict[str, float]:
-    """Requested rates and event counts of one window (drawn around the subject's baseline)."""
-    spec = SCENARIO_CLASSES[name]
-    hr0 = float(np.clip(subject.heart_rate_bpm + rng.normal(0, 2), *spec.heart_rate_bpm))
-    rr0 = float(np.clip(subject.resp_rate_bpm + rng.normal(0, 0.7), *spec.resp_rate_bpm))
+    spec: ScenarioClass, dynamics: str, subject: Subject, rng: np.random.Generator,
+    window_s: float,
+) -> dict[str, Any]:
+    """The requested values of one window (drawn around the subject's place in the class)."""
+    hr0 = _in_range(rng, spec.heart_rate_bpm, subject.heart_rate_quantile)
+    rr0 = _in_range(rng, spec.resp_rate_bpm, subject.resp_rate_quantile)
     hr1, rr1 = hr0, rr0
     if spec.heart_rate_change_bpm[1] > 0:
         hr1 = _changed(rng, hr0, spec.heart_rate_change_bpm, HEART_RATE_LIMITS)
     if spec.resp_rate_change_bpm[1] > 0:
         rr1 = _changed(rng, rr0, spec.resp_rate_change_bpm, RESP_RATE_LIMITS)
-    change_s = rng.uniform(0.35, 0.65) * window_s if dynamics == "step" else float("nan")
+    u = rng.uniform
+    ratio = int(rng.choice([2, 3, 4], p=[0.5, 0.15, 0.35]))
     return {
-        "hr_start": hr0, "hr_end": hr1, "rr_start": rr0, "rr_end": rr1, "change_s": change_s,
-        "rr_interval_cv": rng.uniform(*spec.rr_interval_cv),
-        "scr_number_count": _uniform_int(rng, spec.scr_number_count),
-        "burst_number_count": _uniform_int(rng, spec.emg_burst_count),
-        "apnea_duration_s": rng.uniform(*spec.apnea_fraction) * window_s,
-        "apnea_near_s": rng.uniform(0.15, 0.35) * window_s,
-        "motion_amplitude_au": rng.uniform(*spec.motion_amplitude_au),
-        "heart_phase": rng.uniform(), "breath_phase": rng.uniform(),
+        "hr_start": hr0, "hr_end": hr1, "rr_start": rr0, "rr_end": rr1,
+        "change_s": u(0.35, 0.65) * window_s if dynamics == "step" else float("nan"),
+        "rr_interval_cv": u(*spec.rr_interval_cv),
+        "ectopic_count": _uniform_int(rng, spec.ectopic_count),
+        "hrv_scale": u(*spec.hrv_scale),
+        "scr_count": _uniform_int(rng, spec.scr_number_count),
+        "burst_count": _uniform_int(rng, spec.emg_burst_count),
+        "apnea_s": u(*spec.apnea_s),
+        "apnea_kind": str(rng.choice(["central", "obstructive"])),
+        "motion": u(*spec.motion_amplitude_au),
+        "pulse_scale": u(*spec.pulse_amplitude_scale),
+        "pulse_decline": u(*spec.pulse_amplitude_decline),
+        "riav": u(*spec.riav_frac) if spec.riav_frac else float("nan"),
+        "tidal_scale": u(*spec.tidal_scale),
+        "heart_phase": u(), "flutter_ratio": ratio, "flutter_variable": bool(u() < 0.3),
+        "av_delay_s": u(0.18, 0.28), "wenckebach_ratio": int(rng.integers(3, 6)),
+        "pr_increment_s": u(0.08, 0.14), "eda_drift": u(-0.01, 0.01),
     }
 
 
-def _mean_over_window(t: np.ndarray, values: np.ndarray, window_s: float) -> float:
-    inside = (t >= 0) & (t < window_s)
-    return float(np.mean(values[inside]))
+def _breaths(p: dict[str, Any], dynamics: str, subject: Subject, grid: Grid,
+             rngs: dict[str, np.random.Generator]) -> rhythm.Breaths:
+    window_s = grid.window_s
+    t = grid.t_s
+
+    def rate(time_s: float) -> float:
+        if dynamics == "ramp":
+            frac = float(np.clip(time_s / window_s, 0, 1))
+            return p["rr_start"] + (p["rr_end"] - p["rr_start"]) * frac
+        if dynamics == "step":
+            return p["rr_end"] if time_s >= p["change_s"] else p["rr_start"]
+        return p["rr_start"]
+
+    breaths = rhythm.breath_train(rngs["breaths"], t[0], t[-1], rate, subject.breath_jitter,
+                                  subject.inspiration_fraction, subject.tidal_cv)
+    if p["apnea_s"] > 0:
+        period = 60.0 / p["rr_start"]
+        rhythm.insert_apnea(breaths, rngs["apnea"], p["apnea_s"], period,
+                            window_s - p["apnea_s"] - 2 * period, p["apnea_kind"],
+                            effort_ratio=rngs["apnea"].uniform(0.08, 0.2),
+                            recovery_gain=rngs["apnea"].uniform(1.3, 1.6))
+    return breaths
 
 
-def _distort(x: np.ndarray, fs: int, noise: float, motion: float, seed: int) -> np.ndarray:
-    """Sensor noise (Laplace, 5/10/100 Hz) plus, for motion, slow swings and short bursts."""
-    import neurokit2 as nk
-
-    rng = np.random.default_rng(seed)
-    noise_seed, motion_seed = child_seeds(rng, 2)
-    x = nk.signal_distort(x, sampling_rate=fs, noise_amplitude=noise,
-                          noise_frequency=[5, 10, 100], noise_shape="laplace",
-                          random_state=noise_seed, silent=True)
-    if motion > 0:
-        x = nk.signal_distort(x, sampling_rate=fs, noise_amplitude=[motion, motion / 2],
-                              noise_frequency=[0.5, 2.0], noise_shape="laplace",
-                              artifacts_amplitude=2 * motion, artifacts_frequency=20,
-                              artifacts_number=int(rng.integers(3, 7)),
-                              random_state=motion_seed, silent=True)
-    return np.asarray(x, dtype=float)
-
-
-def _eda_emg(
-    params: dict[str, float], subject: Subject, seeds: list[int], fs: int, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    import neurokit2 as nk
-
-    eda = nk.eda_simulate(
-        duration=n / fs, length=n, sampling_rate=fs, noise=0.01,
-        scr_number=int(params["scr_number_count"]), drift=subject.eda_drift_us_per_s,
-        random_state=seeds[0], random_state_distort=seeds[1],
-    )
-    eda = exact_length(eda, n, "eda_simulate")
-    eda = subject.eda_tonic_us + subject.eda_scr_gain_us * (eda - 1.0)
-    bursts = int(params["burst_number_count"])
-    duration = min(0.8, 0.5 * n / fs / max(bursts, 1))
-    emg = nk.emg_simulate(
-        duration=n / fs, length=n, sampling_rate=fs, noise=subject.emg_noise_au,
-        burst_number=bursts, burst_duration=duration, random_state=seeds[2],
-    )
-    return eda, subject.emg_gain_au * exact_length(emg, n, "emg_simulate")
+def _heart_rate(p: dict[str, Any], dynamics: str, name: str, subject: Subject, grid: Grid,
+                breaths: rhythm.Breaths, rngs: dict[str, np.random.Generator]) -> np.ndarray:
+    t = grid.t_s
+    hr_dynamics = dynamics if name.startswith("heart_rate") else "steady"
+    base = rhythm.base_rate(t, p["hr_start"], p["hr_end"], hr_dynamics, grid.window_s,
+                            p["change_s"], subject.step_tau_s)
+    for apnea in breaths.apneas:  # bradycardic drift, then tachycardic overshoot
+        rng = rngs["apnea"]
+        during = (t >= apnea.start_s) & (t < apnea.stop_s)
+        base[during] -= rng.uniform(4, 10) * (t[during] - apnea.start_s) / apnea.duration_s
+        after = t >= apnea.stop_s
+        base[after] += rng.uniform(8, 15) * np.exp(-(t[after] - apnea.stop_s) / 6.0)
+    hrv = p["hrv_scale"]
+    return rhythm.heart_rate(base, t, breaths.phase(t), subject.lf_sd_bpm * hrv,
+                             rsa_sd_bpm(subject, p["rr_start"]) * hrv, subject.mayer_hz,
+                             rngs["hrv"])
 
 
-def simulate_scenario(
-    plan: WindowPlan, subject: Subject, template: np.ndarray, fs: int, n: int
-) -> WindowResult:
-    """One five-channel window of ``plan.scenario`` for ``subject``."""
-    import neurokit2 as nk
+def _beats(spec: ScenarioClass, p: dict[str, Any], subject: Subject, grid: Grid,
+           hr: np.ndarray, rng: np.random.Generator) -> rhythm.Beats:
+    t, ecg = grid.t_s, subject.ecg
+    if spec.rhythm == "af":
+        return rhythm.af_beats(rng, t[0], t[-1], p["hr_start"], p["rr_interval_cv"])
+    if spec.rhythm == "flutter":
+        ratios = [2, 4] if p["flutter_variable"] else [p["flutter_ratio"]]
+        return rhythm.flutter_beats(rng, t[0], t[-1], p["hr_start"], ratios,
+                                    p["flutter_variable"], p["av_delay_s"])
+    nodes = rhythm.integral_crossings(t, hr, p["heart_phase"])
+    if spec.rhythm == "av_block":
+        return rhythm.wenckebach_beats(nodes - ecg.qrs_s / 2 - ecg.pr_s, p["wenckebach_ratio"],
+                                       ecg.pr_s, p["pr_increment_s"], ecg.qrs_s, rng)
+    if spec.rhythm in ("pvc", "pac"):
+        kind, coupling = ("V", ecg.pvc_coupling) if spec.rhythm == "pvc" else (
+            "S", ecg.pac_coupling)
+        return rhythm.premature_beats(nodes, kind, p["ectopic_count"], coupling, rng,
+                                      (0.5, grid.window_s - 0.5), ecg.pr_s, ecg.qrs_s,
+                                      ecg.pac_pr_s)
+    return rhythm.sinus_beats(nodes, ecg.pr_s, ecg.qrs_s)
 
-    rng = np.random.default_rng(plan.seed)
-    window_s = n / fs
-    p = window_parameters(plan.scenario, plan.dynamics, subject, rng, window_s)
-    seeds = child_seeds(rng, 8)
-    lead = round(MARGIN_S * fs)
-    t = (np.arange(-lead, n + lead)) / fs
-    win = slice(lead, lead + n)
 
-    rr_traj = cr.rate_trajectory(t, p["rr_start"], p["rr_end"], plan.dynamics, window_s,
-                                 p["change_s"])
-    breath = cr.breathing(t, rr_traj, subject.inspiration_fraction, p["breath_phase"],
-                          p["apnea_near_s"] if p["apnea_duration_s"] > 0 else None,
-                          p["apnea_duration_s"])
-    hr_traj = cr.rate_trajectory(t, p["hr_start"], p["hr_end"], plan.dynamics, window_s,
-                                 p["change_s"])
-    if p["rr_interval_cv"] > 0:
-        beats = cr.irregular_beats(np.random.default_rng(seeds[0]), t[0], t[-1],
-                                   p["hr_start"], p["rr_interval_cv"])
-    else:
-        hr_inst = hr_traj * (1 + subject.rsa_fraction * np.sin(breath.phase_rad))
-        beats = cr.sinus_beats(t, hr_inst, p["heart_phase"])
+def _eda(p: dict[str, Any], subject: Subject, grid: Grid, rng: np.random.Generator
+         ) -> tuple[np.ndarray, np.ndarray, float]:
+    """EDA over the window, SCR onsets, SCR onset-to-peak time."""
+    window_s = grid.window_s
+    onsets = rhythm.spaced_onsets(rng, np.zeros(p["scr_count"]), 0.5, window_s - 3.0,
+                                  SCR_GAP_S)
+    amps = subject.scr_amplitude_us * np.exp(0.3 * rng.standard_normal(len(onsets)))
+    t = grid.crop(grid.t_s)
+    eda = waveforms.render_eda(t, subject.eda_tonic_us, p["eda_drift"], onsets, amps,
+                               subject.scr_rise_tau_s, subject.scr_decay_tau_s)
+    return eda, onsets, waveforms.scr_peak_time(subject.scr_rise_tau_s, subject.scr_decay_tau_s)
 
-    ecg = subject.ecg_gain_mv * cr.render_ecg(t, beats, template)
-    if p["rr_interval_cv"] > 0:  # fibrillatory f-waves at 4-8 Hz replace the P waves
-        f_rng = np.random.default_rng(seeds[1])
-        ecg = ecg + f_rng.uniform(0.03, 0.06) * np.sin(
-            2 * np.pi * f_rng.uniform(4, 8) * t + f_rng.uniform(0, 2 * np.pi))
-    ppg = cr.render_ppg(t, beats + subject.pulse_transit_time_s, subject.pulse_shape,
-                        np.random.default_rng(seeds[2]))
-    rsp = cr.render_rsp(breath, subject.rsp_amplitude_au
-                        * (1 + 0.08 * np.random.default_rng(seeds[3]).standard_normal(64)))
 
-    measured = {
-        "measured_heart_rate_bpm": bracketing_rate(_detect_r_peaks(nk, ecg, fs, t), 0, t[win][-1]),
-        "measured_resp_rate_bpm": bracketing_rate(_detect_troughs(nk, rsp, fs, t), 0, t[win][-1]),
-    }
-    noise, motion = subject.noise_amplitude_au, p["motion_amplitude_au"]
-    eda, emg = _eda_emg(p, subject, seeds[4:7], fs, n)
-    noise_seeds = child_seeds(np.random.default_rng(seeds[7]), 3)
-    channels = [
-        _distort(ecg[win], fs, noise, motion, noise_seeds[0]),
-        _distort(ppg[win], fs, noise, motion, noise_seeds[1]),
-        _distort(rsp[win], fs, noise, motion, noise_seeds[2]),
-        eda, emg,
-    ]
-    labels = {
-        "heart_rate_bpm": _mean_over_window(t, hr_traj, window_s),
-        "heart_rate_change_bpm": p["hr_end"] - p["hr_start"],
-        "resp_rate_bpm": _mean_over_window(t, rr_traj, window_s),
-        "resp_rate_change_bpm": p["rr_end"] - p["rr_start"],
-        "change_time_s": p["change_s"],
-        "rr_interval_cv": p["rr_interval_cv"],
-        "scr_number_count": float(p["scr_number_count"]),
-        "burst_number_count": float(p["burst_number_count"]),
-        "apnea_duration_s": breath.pause_inside(0.0, window_s),
-        "motion_amplitude_au": motion,
-        "noise_amplitude_au": noise,
-        "pulse_transit_time_s": subject.pulse_transit_time_s,
-    }
+def _emg(p: dict[str, Any], subject: Subject, grid: Grid, rng: np.random.Generator
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    durations = rng.uniform(0.3, 1.0, p["burst_count"])
+    onsets = rhythm.spaced_onsets(rng, durations, 0.5, grid.window_s - 0.5, EMG_GAP_S)
+    emg, _ = waveforms.render_emg(grid.crop(grid.t_s), grid.fs, onsets, durations,
+                                  subject.emg_burst_mv, subject.emg_noise_mv, rng)
+    return emg, onsets, durations
+
+
+def _motion(channels: list[np.ndarray], scales: list[float], names: list[str], motion: float,
+            grid: Grid, rng: np.random.Generator) -> list[Event]:
+    """Add motion artefacts in place; return their transients as ``artifact`` events."""
+    events: list[Event] = []
+    if motion <= 0:
+        return events
+    for x, scale, name in zip(channels, scales, names, strict=True):
+        art, spans = waveforms.motion_artifact(grid.n, grid.fs, motion * scale, rng,
+                                               int(rng.integers(3, 7)))
+        x += art
+        events += [("artifact", a, b, name) for a, b in spans]
+    return events
+
+
+def simulate_scenario(name: str, dynamics: str, subject: Subject, seed: int, fs: float,
+                      n: int) -> WindowResult:
+    """One five-channel window of class ``name`` for ``subject``."""
+    spec = SCENARIO_CLASSES[name]
+    grid = Grid.for_window(fs, n)
+    rngs = {k: np.random.default_rng(s) for k, s in zip(
+        STREAMS, child_seeds(np.random.default_rng(seed), len(STREAMS)), strict=True)}
+    p = window_parameters(spec, dynamics, subject, rngs["params"], grid.window_s)
+    window_s, t = grid.window_s, grid.t_s
+
+    breaths = _breaths(p, dynamics, subject, grid, rngs)
+    modulation = breaths.normalised_volume(t)
+    hr = _heart_rate(p, dynamics, name, subject, grid, breaths, rngs)
+    beats = _beats(spec, p, subject, grid, hr, rngs["beats"])
+    default_rr = 60.0 / (p["hr_start"] if spec.rhythm != "flutter" else 80.0)
+
+    ecg = waveforms.render_ecg(grid.t0_s, fs, grid.total, beats, subject.ecg, modulation,
+                               default_rr, rngs["ecg"])
+    decline = 1 - p["pulse_decline"] * np.clip(beats.r_s / window_s, 0, 1)
+    riav = None if np.isnan(p["riav"]) else p["riav"]
+    ppg, feet, peaks = waveforms.render_ppg(grid.t0_s, fs, grid.total, beats, subject.pulse,
+                                            modulation, default_rr, p["pulse_scale"] * decline,
+                                            riav)
+    tidal_l = subject.tidal_volume_l * p["tidal_scale"]
+    rsp = tidal_l * breaths.volume(t)
+    labels = pulse_labels(ppg, grid, beats, feet, peaks)
+    eda, scr_onsets, scr_peak = _eda(p, subject, grid, rngs["eda"])
+    emg, burst_onsets, burst_durations = _emg(p, subject, grid, rngs["emg"])
+
+    noise = rngs["noise"]
+    channels = [grid.crop(ecg) + white_noise(noise, subject.ecg_noise_mv, n)[0],
+                grid.crop(ppg) + white_noise(noise, subject.ppg_noise_au, n)[0],
+                grid.crop(rsp) + white_noise(noise, subject.rsp_noise_l, n)[0],
+                eda + white_noise(noise, subject.eda_noise_us, n)[0], emg]
+    artifacts = _motion(channels[:3], [subject.ecg.r_mv, subject.pulse.amplitude_au, tidal_l],
+                        ["ecg", "ppg", "rsp"], p["motion"], grid, rngs["motion"])
+
+    hr_target = gt.rate_per_sample(beats.r_s, grid.crop(t))
+    rr_target, phase = breathing_targets(breaths, grid)
+    labels.update(_rate_labels(beats, breaths, p, dynamics, name, subject, window_s))
+    labels.update({
+        "apnea_duration_s": sum(gt.overlap_s(a.start_s, a.stop_s, 0, window_s)
+                                for a in breaths.apneas),
+        "scr_number_count": float(len(gt.inside(scr_onsets, 0, window_s))),
+        "burst_number_count": float(len(gt.inside(burst_onsets, 0, window_s))),
+    })
+    events = (beat_events(beats, subject.ecg.p_duration_s, window_s)
+              + interval_events("pulse", feet, peaks, "", -EVENT_MARGIN_S,
+                                window_s + EVENT_MARGIN_S)
+              + breath_events(breaths, window_s)
+              + interval_events("scr", scr_onsets, scr_onsets + scr_peak)
+              + interval_events("emg_burst", burst_onsets, burst_onsets + burst_durations)
+              + artifacts)
+    if beats.atrial == "flutter":
+        events += point_events("f_wave", beats.flutter_s, "", -EVENT_MARGIN_S,
+                               window_s + EVENT_MARGIN_S)
     return WindowResult(
-        signals=np.stack(channels),
-        heart_rate_bpm=rate_per_sample(beats, t[win]),
-        resp_rate_bpm=rate_per_sample(breath.troughs_s, t[win]),
-        resp_phase_rad=breath.phase_rad[win],
-        measured=measured, labels=labels,
+        signals=np.stack(channels), heart_rate_bpm=hr_target, resp_rate_bpm=rr_target,
+        resp_phase_rad=phase, labels=labels, requested=_requested(p, dynamics, name),
+        events=events,
     )
 
 
-def _finite(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
-    ok = np.flatnonzero(np.isfinite(x))
-    return x[ok[0]:ok[-1] + 1], t[ok[0]]
+def _rate_labels(beats: rhythm.Beats, breaths: rhythm.Breaths, p: dict[str, Any],
+                 dynamics: str, name: str, subject: Subject, window_s: float
+                 ) -> dict[str, float]:
+    change_time = float("nan")
+    if dynamics == "step" and name.startswith("heart_rate"):
+        change_time = p["change_s"] + subject.step_tau_s * np.log(2)
+    elif dynamics == "step":
+        after = breaths.onsets_s[breaths.onsets_s >= p["change_s"]]
+        change_time = float(after[0]) if len(after) else float("nan")
+    in_window = (beats.r_s >= 0) & (beats.r_s < window_s)
+    return {
+        "heart_rate_bpm": gt.window_rate(beats.r_s, 0, window_s),
+        "heart_rate_change_bpm": gt.rate_change(beats.r_s, 0, window_s),
+        "resp_rate_bpm": gt.window_rate(breaths.onsets_s, 0, window_s),
+        "resp_rate_change_bpm": gt.rate_change(breaths.onsets_s, 0, window_s),
+        "change_time_s": change_time,
+        "rr_interval_cv": gt.interval_cv(beats.r_s, 0, window_s),
+        "ectopic_beat_count": float(np.isin(beats.classes[in_window], ["S", "V"]).sum()),
+    }
 
 
-def _detect_r_peaks(nk: Any, ecg: np.ndarray, fs: int, t: np.ndarray) -> np.ndarray:
-    """R-peak times (s) found by ``nk.ecg_peaks`` in the noise-free ECG."""
-    x, t0 = _finite(ecg, t)
-    return t0 + np.asarray(nk.ecg_peaks(x, sampling_rate=fs)[1]["ECG_R_Peaks"], float) / fs
-
-
-def _detect_troughs(nk: Any, rsp: np.ndarray, fs: int, t: np.ndarray) -> np.ndarray:
-    """Inspiration onsets (s): ``nk.rsp_clean`` then ``nk.rsp_peaks`` on the noise-free RSP."""
-    x, t0 = _finite(rsp, t)
-    cleaned = nk.rsp_clean(x, sampling_rate=fs)
-    return t0 + np.asarray(nk.rsp_peaks(cleaned, sampling_rate=fs)[1]["RSP_Troughs"], float) / fs
-
-
-def ecg_template_for(subject: Subject, fs: int) -> np.ndarray:
-    """The subject's ECG beat template (ECGSYN at its baseline rate)."""
-    return cr.ecg_template(subject.heart_rate_bpm, fs, subject.template_seed, subject.wave_gains)
+def _requested(p: dict[str, Any], dynamics: str, name: str) -> dict[str, float]:
+    return {
+        "heart_rate_bpm": p["hr_start"], "heart_rate_change_bpm": p["hr_end"] - p["hr_start"],
+        "resp_rate_bpm": p["rr_start"], "resp_rate_change_bpm": p["rr_end"] - p["rr_start"],
+        "change_time_s": p["change_s"], "rr_interval_cv": p["rr_interval_cv"],
+        "ectopic_beat_count": float(p["ectopic_count"]), "apnea_duration_s": p["apnea_s"],
+        "scr_number_count": float(p["scr_count"]),
+        "burst_number_count": float(p["burst_count"]),
+        "motion_amplitude_au": p["motion"], "hrv_scale": p["hrv_scale"],
+        "pulse_amplitude_scale": p["pulse_scale"],
+    }

@@ -29,5 +29,5 @@ def window_rng(global_seed: int, suite: str, index: int | str) -> np.random.Gene
 
 
 def child_seeds(rng: np.random.Generator, n: int) -> list[int]:
-    """``n`` independent 32-bit seeds drawn from ``rng`` (for neurokit2's random_state args)."""
+    """``n`` independent 32-bit seeds drawn from ``rng`` (one per random stream of a window)."""
     return [int(s) for s in rng.integers(0, 2**32 - 1, size=n)]

@@ -1,169 +1,195 @@
-"""One-channel windows for the ``factors`` and ``sweeps`` suites, straight from neurokit2.
+"""One-channel windows for the ``factors`` and ``sweeps`` suites.
 
-Each kind calls its neurokit2 simulator with the window's factor values. ECG, PPG and
-RSP are simulated with margins before and after the window, because neurokit2's ECGSYN
-starts on an R peak, ppg_simulate ends flat after its last beat, and a slow breath does
-not fit in one window: ECG and PPG get 3 s plus a random offset of up to one beat (so
-windows do not all start on a beat), RSP at least 2.5 breaths (``rsp_peaks`` drops the
-first and last breath). The ground truth comes from events detected (``ecg_peaks``,
-``ppg_findpeaks``, ``rsp_clean`` + ``rsp_peaks``) on the noise-free extended signal; the
-stored window is the noisy signal cut out of it.
+Each window is one simulated person (morphology and physiology drawn from the window's
+own subject seed, :mod:`physio_bench.simulate.physiology`) with the requested factor
+values; the events are placed first and the waveform is rendered on them
+(:mod:`physio_bench.simulate.rhythm`, :mod:`physio_bench.simulate.waveforms`), exactly as
+in the scenario windows. Every label column is then *measured* on the placed events
+(definitions in :mod:`physio_bench.simulate.ground_truth`); the requested values are
+kept as ``requested_*`` columns.
 
-Noise: ECG and RSP are simulated with ``noise=0`` and then distorted with exactly the
-``signal_distort`` call that ``ecg_simulate``/``rsp_simulate`` make themselves (Laplace
-noise at 5, 10 and 100 Hz; 100 Hz is skipped by neurokit2 below 1000 Hz sampling), which
-saves a second ECGSYN integration. PPG is simulated twice with the same seeds, once
-without distortions (ground truth) and once with drift and motion. Every call gets
-explicit ``random_state`` (and ``random_state_distort``) seeds.
+- ECG (mV) and PPG (a.u.): sinus rhythm at the requested heart rate with HRV of the
+  requested SD, split at random between LF (Mayer waves) and HF (RSA at the breathing
+  rate); the breathing (at the requested ``resp_rate_bpm``) also modulates the
+  amplitude and baseline with the subject's strengths, so the breathing rate is in the
+  signal and is a factor. Labels: ``heart_rate_bpm``, ``heart_rate_std_bpm``,
+  ``resp_rate_bpm`` (window rates of the beats and breaths), noise SD.
+- RSP (L): volume-like breathing at the requested rate; labels ``resp_rate_bpm``, noise.
+- EDA (uS): SCRs at random onsets (``scr_number_count`` onsets in the window), linear
+  drift ``drift_us_per_s``, noise ``noise_amplitude_us``.
+- EMG (mV): ``burst_number_count`` bursts at random onsets with durations around
+  ``burst_duration_s`` (label: their mean), background noise ``noise_amplitude_mv``.
+
+Noise is white and Gaussian, its SD in the channel's unit; the label is the SD of the
+noise actually added in the window. For ECG (mV), RSP (L), EDA (uS) and EMG (mV) that is
+a physical amplitude: the signal-to-noise ratio then also depends on the subject's
+amplitudes (R wave 0.6-1.8 mV, tidal volume 0.35-0.8 L, ...), and a model that
+normalises each window sees the ratio, not the amplitude. PPG has no physical unit
+(a.u., pulse height 0.6-1.6 a.u. by subject), so its noise is in those a.u.
+
+Each component draws from its own random stream, so along a sweep (same seed, one
+factor moved) everything not caused by the moved factor stays the same.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from physio_bench.simulate.ground_truth import (
-    bracketing_rate,
-    phase_per_sample,
-    rate_per_sample,
-)
-from physio_bench.simulate.result import WindowResult, exact_length, nan_target
+from physio_bench.simulate import ground_truth as gt
+from physio_bench.simulate import rhythm, waveforms
+from physio_bench.simulate.factors import EMG_GAP_S, SCR_GAP_S
+from physio_bench.simulate.physiology import Subject, draw_subject
+from physio_bench.simulate.result import WindowResult, interval_events, nan_target
 from physio_bench.simulate.seeds import child_seeds
+from physio_bench.simulate.window import (
+    EVENT_MARGIN_S,
+    Grid,
+    beat_events,
+    breath_events,
+    breathing_targets,
+    white_noise,
+)
 
-ECG_METHOD = "ecgsyn"  # McSharry et al. 2003 dynamical model (about 0.1 s per window)
-RSP_METHOD = "breathmetrics"  # neurokit2's default, with breath-to-breath variability
-CARDIAC_MARGIN_S = 3.0
+STREAMS = ("subject", "breaths", "hrv", "beats", "noise", "events", "split")
+#: Each EMG burst lasts the requested mean duration times U(1 - x, 1 + x).
+BURST_DURATION_SPREAD = 0.2
 
 
-def _nk():
-    import neurokit2
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    seeds = child_seeds(np.random.default_rng(seed), len(STREAMS))
+    return {k: np.random.default_rng(s) for k, s in zip(STREAMS, seeds, strict=True)}
 
-    return neurokit2
+
+def _subject(rngs: dict[str, np.random.Generator]) -> Subject:
+    return draw_subject(int(rngs["subject"].integers(0, 2**63 - 1)))
 
 
-def _distort(signal: np.ndarray, fs: int, amplitude: float, seed: int) -> np.ndarray:
-    """The noise step of ``ecg_simulate``/``rsp_simulate``/``eda_simulate`` (Laplace)."""
-    if amplitude <= 0:
-        return signal
-    return _nk().signal_distort(
-        signal, sampling_rate=fs, noise_amplitude=amplitude, noise_frequency=[5, 10, 100],
-        noise_shape="laplace", random_state=seed, silent=True,
+def _breathing(subject: Subject, rate_bpm: float, grid: Grid,
+               rng: np.random.Generator) -> rhythm.Breaths:
+    t = grid.t_s
+    return rhythm.breath_train(rng, t[0], t[-1], lambda _t: rate_bpm, subject.breath_jitter,
+                               subject.inspiration_fraction, subject.tidal_cv)
+
+
+def _cardiac(kind: str, factors: dict[str, float], seed: int, fs: float, n: int
+             ) -> WindowResult:
+    rngs = _streams(seed)
+    subject = _subject(rngs)
+    grid = Grid.for_window(fs, n)
+    t, window_s = grid.t_s, grid.window_s
+    breaths = _breathing(subject, factors["resp_rate_bpm"], grid, rngs["breaths"])
+    modulation = breaths.normalised_volume(t)
+    hr_bpm = factors["heart_rate_bpm"]
+    hf_share = rngs["split"].uniform(0.2, 0.8)
+    sd = factors["heart_rate_std_bpm"]
+    hr = rhythm.heart_rate(np.full(len(t), hr_bpm), t, breaths.phase(t),
+                           sd * np.sqrt(1 - hf_share), sd * np.sqrt(hf_share),
+                           subject.mayer_hz, rngs["hrv"])
+    beats = rhythm.sinus_beats(rhythm.integral_crossings(t, hr, rngs["beats"].uniform()),
+                               subject.ecg.pr_s, subject.ecg.qrs_s)
+    default_rr = 60.0 / hr_bpm
+    events = beat_events(beats, subject.ecg.p_duration_s, window_s)
+    events += breath_events(breaths, window_s)
+    if kind == "ecg":
+        clean = waveforms.render_ecg(grid.t0_s, fs, grid.total, beats, subject.ecg, modulation,
+                                     default_rr, rngs["events"])
+        noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_mv"], n)
+        events_s, noise_column = beats.r_s, "noise_amplitude_mv"
+    else:
+        clean, feet, peaks = waveforms.render_ppg(grid.t0_s, fs, grid.total, beats,
+                                                  subject.pulse, modulation, default_rr)
+        noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_au"], n)
+        events_s, noise_column = peaks, "noise_amplitude_au"
+        events += interval_events("pulse", feet, peaks, "", -EVENT_MARGIN_S,
+                                  window_s + EVENT_MARGIN_S)
+    rr_target, phase = breathing_targets(breaths, grid)
+    return WindowResult(
+        signals=(grid.crop(clean) + noise)[None],
+        heart_rate_bpm=gt.rate_per_sample(events_s, grid.crop(t)),
+        resp_rate_bpm=rr_target, resp_phase_rad=phase,
+        labels={
+            "heart_rate_bpm": gt.window_rate(events_s, 0, window_s),
+            "heart_rate_std_bpm": gt.rate_sd(events_s, 0, window_s),
+            "resp_rate_bpm": gt.window_rate(breaths.onsets_s, 0, window_s),
+            noise_column: noise_sd,
+        },
+        events=events,
     )
 
 
-def _cardiac_margins(rng: np.random.Generator, heart_rate_bpm: float, fs: int) -> tuple[int, int]:
-    """(samples before, samples after) the window: 3 s, plus up to one beat before."""
-    margin = round(CARDIAC_MARGIN_S * fs)
-    offset = int(rng.integers(0, max(1, round(60.0 / heart_rate_bpm * fs))))
-    return margin + offset, margin
+def simulate_ecg(factors: dict[str, float], seed: int, fs: float, n: int) -> WindowResult:
+    """ECG window (mV): heart rate, its SD, breathing rate (modulation), noise SD (mV)."""
+    return _cardiac("ecg", factors, seed, fs, n)
 
 
-def _cardiac_result(
-    noisy: np.ndarray, beats_s: np.ndarray, lead: int, n: int, fs: int
-) -> WindowResult:
-    t = (lead + np.arange(n)) / fs
-    start, stop = lead / fs, (lead + n - 1) / fs
+def simulate_ppg(factors: dict[str, float], seed: int, fs: float, n: int) -> WindowResult:
+    """PPG window (a.u.): heart rate, its SD, breathing rate (modulation), noise SD (a.u.)."""
+    return _cardiac("ppg", factors, seed, fs, n)
+
+
+def simulate_rsp(factors: dict[str, float], seed: int, fs: float, n: int) -> WindowResult:
+    """Volume-like respiration (L) at ``resp_rate_bpm`` with white noise (L)."""
+    rngs = _streams(seed)
+    subject = _subject(rngs)
+    grid = Grid.for_window(fs, n)
+    breaths = _breathing(subject, factors["resp_rate_bpm"], grid, rngs["breaths"])
+    clean = subject.tidal_volume_l * breaths.volume(grid.t_s)
+    noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_l"], n)
+    rr_target, phase = breathing_targets(breaths, grid)
     return WindowResult(
-        signals=noisy[None, lead:lead + n],
-        heart_rate_bpm=rate_per_sample(beats_s, t),
+        signals=(grid.crop(clean) + noise)[None], heart_rate_bpm=nan_target(n),
+        resp_rate_bpm=rr_target, resp_phase_rad=phase,
+        labels={"resp_rate_bpm": gt.window_rate(breaths.onsets_s, 0, grid.window_s),
+                "noise_amplitude_l": noise_sd},
+        events=breath_events(breaths, grid.window_s),
+    )
+
+
+def simulate_eda(factors: dict[str, float], seed: int, fs: float, n: int) -> WindowResult:
+    """EDA window (uS): SCRs at random onsets, linear drift (uS/s), noise (uS)."""
+    rngs = _streams(seed)
+    subject = _subject(rngs)
+    grid = Grid.for_window(fs, n)
+    window_s = grid.window_s
+    count = int(factors["scr_number_count"])
+    onsets = rhythm.spaced_onsets(rngs["events"], np.zeros(count), 0.5, window_s - 3.0,
+                                  SCR_GAP_S)
+    amps = subject.scr_amplitude_us * np.exp(0.3 * rngs["events"].standard_normal(count))
+    t = grid.crop(grid.t_s)
+    clean = waveforms.render_eda(t, subject.eda_tonic_us, factors["drift_us_per_s"], onsets,
+                                 amps, subject.scr_rise_tau_s, subject.scr_decay_tau_s)
+    noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_us"], n)
+    peak = waveforms.scr_peak_time(subject.scr_rise_tau_s, subject.scr_decay_tau_s)
+    return WindowResult(
+        signals=(clean + noise)[None], heart_rate_bpm=nan_target(n),
         resp_rate_bpm=nan_target(n), resp_phase_rad=nan_target(n),
-        measured={"measured_heart_rate_bpm": bracketing_rate(beats_s, start, stop)},
+        labels={"scr_number_count": float(len(gt.inside(onsets, 0, window_s))),
+                "drift_us_per_s": float(factors["drift_us_per_s"]),
+                "noise_amplitude_us": noise_sd},
+        events=interval_events("scr", onsets, onsets + peak),
     )
 
 
-def simulate_ecg(factors: dict[str, float], seed: int, fs: int, n: int) -> WindowResult:
-    """ECG window (ECGSYN) with heart rate (bpm), its standard deviation (bpm) and noise."""
-    nk = _nk()
-    rng = np.random.default_rng(seed)
-    sim_seed, noise_seed = child_seeds(rng, 2)
-    lead, tail = _cardiac_margins(rng, factors["heart_rate_bpm"], fs)
-    total = lead + n + tail
-    clean = exact_length(nk.ecg_simulate(
-        duration=None, length=total, sampling_rate=fs, noise=0,
-        heart_rate=factors["heart_rate_bpm"], heart_rate_std=factors["heart_rate_std_bpm"],
-        method=ECG_METHOD, random_state=sim_seed, random_state_distort=noise_seed,
-    ), total, "ecg_simulate")
-    _, info = nk.ecg_peaks(clean, sampling_rate=fs)
-    beats_s = np.asarray(info["ECG_R_Peaks"], dtype=float) / fs
-    noisy = _distort(clean, fs, factors["noise_amplitude_au"], noise_seed)
-    return _cardiac_result(noisy, beats_s, lead, n, fs)
-
-
-def simulate_ppg(factors: dict[str, float], seed: int, fs: int, n: int) -> WindowResult:
-    """PPG window (``ppg_simulate``) with heart rate, IBI randomness, drift, motion."""
-    nk = _nk()
-    rng = np.random.default_rng(seed)
-    sim_seed, noise_seed = child_seeds(rng, 2)
-    lead, tail = _cardiac_margins(rng, factors["heart_rate_bpm"], fs)
-    total = lead + n + tail
-
-    def run(drift: float, motion: float) -> np.ndarray:
-        return exact_length(nk.ppg_simulate(
-            duration=total / fs, sampling_rate=fs, heart_rate=factors["heart_rate_bpm"],
-            frequency_modulation=0.0, ibi_randomness=factors["ibi_randomness_frac"],
-            drift=drift, motion_amplitude=motion, powerline_amplitude=0.0,
-            burst_number=0, burst_amplitude=0.0,
-            random_state=sim_seed, random_state_distort=noise_seed,
-        ), total, "ppg_simulate")
-
-    clean = run(0.0, 0.0)
-    noisy = run(factors["drift_amplitude_au"], factors["motion_amplitude_au"])
-    peaks = nk.ppg_findpeaks(clean, sampling_rate=fs)["PPG_Peaks"]
-    return _cardiac_result(noisy, np.asarray(peaks, dtype=float) / fs, lead, n, fs)
-
-
-def simulate_rsp(factors: dict[str, float], seed: int, fs: int, n: int) -> WindowResult:
-    """RSP window (``rsp_simulate``, breathmetrics) with ``resp_rate_bpm``, noise."""
-    nk = _nk()
-    rng = np.random.default_rng(seed)
-    sim_seed, noise_seed = child_seeds(rng, 2)
-    breath_s = 60.0 / factors["resp_rate_bpm"]
-    margin = round(max(CARDIAC_MARGIN_S, 2.5 * breath_s) * fs)
-    lead = margin + int(rng.integers(0, max(1, round(breath_s * fs))))
-    total = lead + n + margin
-    clean = exact_length(nk.rsp_simulate(
-        duration=total / fs, length=total, sampling_rate=fs, noise=0,
-        respiratory_rate=factors["resp_rate_bpm"], method=RSP_METHOD,
-        random_state=sim_seed, random_state_distort=noise_seed,
-    ), total, "rsp_simulate")
-    _, info = nk.rsp_peaks(nk.rsp_clean(clean, sampling_rate=fs), sampling_rate=fs)
-    troughs_s = np.asarray(info["RSP_Troughs"], dtype=float) / fs
-    peaks_s = np.asarray(info["RSP_Peaks"], dtype=float) / fs
-    noisy = _distort(clean, fs, factors["noise_amplitude_au"], noise_seed)
-    t = (lead + np.arange(n)) / fs
+def simulate_emg(factors: dict[str, float], seed: int, fs: float, n: int) -> WindowResult:
+    """EMG window (mV): bursts at random onsets, their mean duration (s), background SD."""
+    rngs = _streams(seed)
+    subject = _subject(rngs)
+    grid = Grid.for_window(fs, n)
+    count = int(factors["burst_number_count"])
+    durations = factors["burst_duration_s"] * rngs["events"].uniform(
+        1 - BURST_DURATION_SPREAD, 1 + BURST_DURATION_SPREAD, count)
+    onsets = rhythm.spaced_onsets(rngs["events"], durations, 0.5, grid.window_s - 0.5,
+                                  EMG_GAP_S)
+    emg, background = waveforms.render_emg(grid.crop(grid.t_s), fs, onsets, durations,
+                                           subject.emg_burst_mv, factors["noise_amplitude_mv"],
+                                           rngs["noise"])
     return WindowResult(
-        signals=noisy[None, lead:lead + n],
-        heart_rate_bpm=nan_target(n),
-        resp_rate_bpm=rate_per_sample(troughs_s, t),
-        resp_phase_rad=phase_per_sample(troughs_s, peaks_s, t),
-        measured={"measured_resp_rate_bpm": bracketing_rate(troughs_s, t[0], t[-1])},
-    )
-
-
-def simulate_eda(factors: dict[str, float], seed: int, fs: int, n: int) -> WindowResult:
-    """EDA window (``eda_simulate``) with SCR count, drift (uS/s) and noise."""
-    sim_seed, noise_seed = child_seeds(np.random.default_rng(seed), 2)
-    eda = _nk().eda_simulate(
-        duration=n / fs, length=n, sampling_rate=fs, noise=factors["noise_amplitude_au"],
-        scr_number=int(factors["scr_number_count"]), drift=factors["drift_us_per_s"],
-        random_state=sim_seed, random_state_distort=noise_seed,
-    )
-    return WindowResult(
-        signals=exact_length(eda, n, "eda_simulate")[None], heart_rate_bpm=nan_target(n),
-        resp_rate_bpm=nan_target(n), resp_phase_rad=nan_target(n),
-    )
-
-
-def simulate_emg(factors: dict[str, float], seed: int, fs: int, n: int) -> WindowResult:
-    """EMG window (``emg_simulate``) with burst count, burst duration (s) and noise."""
-    (sim_seed,) = child_seeds(np.random.default_rng(seed), 1)
-    emg = _nk().emg_simulate(
-        duration=n / fs, length=n, sampling_rate=fs, noise=factors["noise_amplitude_au"],
-        burst_number=int(factors["burst_number_count"]),
-        burst_duration=factors["burst_duration_s"], random_state=sim_seed,
-    )
-    return WindowResult(
-        signals=exact_length(emg, n, "emg_simulate")[None], heart_rate_bpm=nan_target(n),
-        resp_rate_bpm=nan_target(n), resp_phase_rad=nan_target(n),
+        signals=emg[None], heart_rate_bpm=nan_target(n), resp_rate_bpm=nan_target(n),
+        resp_phase_rad=nan_target(n),
+        labels={"burst_number_count": float(count),
+                "burst_duration_s": float(np.mean(durations)) if count else float("nan"),
+                "noise_amplitude_mv": float(np.std(background))},
+        events=interval_events("emg_burst", onsets, onsets + durations),
     )
 
 
@@ -173,8 +199,7 @@ SIMULATORS = {
 }
 
 
-def simulate_single(
-    kind: str, factors: dict[str, float], seed: int, fs: int, n: int
-) -> WindowResult:
+def simulate_single(kind: str, factors: dict[str, float], seed: int, fs: float, n: int
+                    ) -> WindowResult:
     """Simulate one ``kind`` window of ``n`` samples at ``fs`` Hz with these factor values."""
     return SIMULATORS[kind](factors, seed, fs, n)

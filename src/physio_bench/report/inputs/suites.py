@@ -2,8 +2,10 @@
 
 Files read: ``signals.npy`` (memory-mapped), ``labels.parquet`` (columns ``window_id``,
 ``signal_kind``, ``scenario`` and the factor columns), ``meta.json`` (``sampling_rate_hz``,
-``channel_names``). The example of a kind or scenario is its window with the lowest
-``window_id``, so the choice is a pure function of the suite.
+``channel_names``, ``channel_units``), ``events.parquet`` of the scenarios suite (optional:
+``window_id``, ``event``, ``start_s``, ``stop_s``, ``label``). The example of a kind or
+scenario is its window with the lowest ``window_id``, so the choice is a pure function of
+the suite.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def _factor_note(row: pd.Series) -> str:
     skip = {"window_id", "subject_id", "signal_kind", "scenario", "dynamics"}
     parts = []
     for column, value in row.items():
-        if column in skip or str(column).startswith("measured_"):
+        if column in skip or str(column).startswith(("measured_", "requested_")):
             continue
         if isinstance(value, int | float | np.number) and not math.isnan(float(value)):
             parts.append(f"{column}={float(value):.3g}")
@@ -81,3 +83,32 @@ def scenario_examples(results: str | Path, scenarios: list[str]) -> dict[str, An
             windows[scenario] = np.asarray(signals[row], dtype=np.float64)
     return {"time_s": np.arange(signals.shape[-1]) / rate, "channels": channels,
             "windows": windows}
+
+
+def class_example(results: str | Path, scenario: str) -> dict[str, Any]:
+    """The first window of ``scenario`` in the ``scenarios`` suite: every channel, its label
+    row and its realised events (``events.parquet`` columns as arrays; None when absent)."""
+    signals, labels, meta = _open(results, "scenarios")
+    row = _first_window(labels, "scenario", scenario)
+    if row is None:
+        raise MissingResult(f"no {scenario} window in the scenarios suite")
+    rate = float(meta["sampling_rate_hz"])
+    events_path = suite_dir(results, "scenarios") / "events.parquet"
+    events = None
+    if events_path.exists():
+        window_id = int(labels["window_id"].iloc[row]) if "window_id" in labels.columns else row
+        table = pd.read_parquet(events_path)
+        table = table[table["window_id"] == window_id]
+        events = {"event": table["event"].astype(str).tolist(),
+                  "start_s": table["start_s"].to_numpy(float),
+                  "stop_s": table["stop_s"].to_numpy(float),
+                  "label": table["label"].astype(str).tolist()}
+    return {
+        "time_s": np.arange(signals.shape[-1]) / rate,
+        "channels": [str(c) for c in meta.get("channel_names", range(signals.shape[1]))],
+        "units": meta.get("channel_units"),
+        "window": np.asarray(signals[row], dtype=np.float64),
+        "labels": labels.iloc[row].to_dict(),
+        "subject_id": str(labels["subject_id"].iloc[row]) if "subject_id" in labels else "",
+        "events": events,
+    }

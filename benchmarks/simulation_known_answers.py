@@ -1,0 +1,135 @@
+"""Known-answer table of the simulated suites: every label column against a detector.
+
+    .venv/bin/python benchmarks/simulation_known_answers.py                  # default window
+    .venv/bin/python benchmarks/simulation_known_answers.py --windows 100 --subjects 10
+
+Simulates a sample of the ``factors`` suite (``--windows`` per kind) and of the
+``scenarios`` suite (``--subjects`` subjects in every default class) under config.yaml
+(plus ``--configfile`` overrides), measures every label column with the detectors of
+:mod:`physio_bench.simulate.detectors` on the stored noisy signals, and prints a table
+``suite x label -> n, median |detected - label|, 90th percentile`` (printed, never
+asserted; the tests assert the tolerances). Motion-artefact windows are left out of the
+cardiac and respiratory rows (the detectors are not meant to work through them), the
+breathing rate of ECG/PPG windows is compared only where the heart beats at least twice
+per breath (the detectors read it from beat-to-beat series), change time and apnea
+duration only in their classes, ectopic counts only in sinus-based classes;
+count labels are also shown as the fraction of exact matches. The sweeps suite is made
+of the same single-channel windows as the factors suite, and the training suite of the
+same scenario windows, so their rows would repeat these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from physio_bench.io import read_suite
+from physio_bench.preflight import load_config
+from physio_bench.simulate import simulate_suite
+from physio_bench.simulate.detectors import measure_scenario, measure_single
+from physio_bench.simulate.factors import FACTORS
+
+#: Scenario labels not measured in motion-artefact windows.
+MOTION_EXCLUDED = {"heart_rate_bpm", "heart_rate_change_bpm", "resp_rate_bpm",
+                   "resp_rate_change_bpm", "rr_interval_cv", "ectopic_beat_count",
+                   "apnea_duration_s", "pulse_amplitude_au", "pulse_amplitude_cv",
+                   "pulse_arrival_time_s"}
+#: Labels compared only in the classes where they are defined or where the detector
+#: assumes a regular underlying rhythm.
+ONLY_IN = {
+    "change_time_s": ("heart_rate_step", "resp_rate_step"),
+    "apnea_duration_s": ("apnea",),
+    "ectopic_beat_count": ("normal_sinus", "premature_ventricular", "premature_atrial",
+                           "sinus_tachycardia", "sinus_bradycardia"),
+}
+
+
+def factors_errors(suite) -> pd.DataFrame:
+    fs = suite.sampling_rate_hz
+    rows = []
+    for i, row in suite.labels.iterrows():
+        kind = row["signal_kind"]
+        found = measure_single(kind, np.asarray(suite.signals[i, 0], float), fs)
+        for spec in FACTORS[kind]:
+            if spec.column == "resp_rate_bpm" and kind in ("ecg", "ppg") and (
+                    row["heart_rate_bpm"] < 2 * row["resp_rate_bpm"]):
+                continue  # a beat-to-beat series cannot carry breathing above half its rate
+            rows.append({"suite": "factors", "kind": kind, "label": spec.column,
+                         "truth": row[spec.column], "detected": found[spec.column]})
+    return pd.DataFrame(rows)
+
+
+def scenario_errors(suite) -> pd.DataFrame:
+    fs = suite.sampling_rate_hz
+    rows = []
+    for i, row in suite.labels.iterrows():
+        name = row["scenario"]
+        step = None
+        if row["dynamics"] == "step":
+            step = "heart" if name.startswith("heart_rate") else "resp"
+        found = measure_scenario(np.asarray(suite.signals[i], float), fs, step)
+        for label, value in found.items():
+            if name == "motion_artifact" and label in MOTION_EXCLUDED:
+                continue
+            if label in ONLY_IN and name not in ONLY_IN[label]:
+                continue
+            rows.append({"suite": "scenarios", "kind": "multi", "label": label,
+                         "truth": row[label], "detected": value, "scenario": name})
+    return pd.DataFrame(rows)
+
+
+def summarise(errors: pd.DataFrame) -> pd.DataFrame:
+    errors = errors.copy()
+    errors["error"] = (errors["detected"] - errors["truth"]).abs()
+    out = []
+    for (suite, kind, label), group in errors.groupby(["suite", "kind", "label"], sort=False):
+        both = group[np.isfinite(group["truth"]) & np.isfinite(group["detected"])]
+        missing = len(group) - len(both)
+        out.append({
+            "suite": suite, "kind": kind, "label": label, "n": len(both),
+            "undetected": missing,
+            "median_abs_error": both["error"].median(),
+            "p90_abs_error": both["error"].quantile(0.9),
+            "exact": (both["error"] < 0.5).mean() if label.endswith("_count") else np.nan,
+            "label_range": f"{both['truth'].min():.3g}..{both['truth'].max():.3g}",
+        })
+    return pd.DataFrame(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--windows", type=int, default=100, help="factors windows per kind")
+    parser.add_argument("--subjects", type=int, default=10, help="scenario subjects per class")
+    parser.add_argument("--configfile", action="append", default=[])
+    parser.add_argument("--csv", help="also write the table here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        override = Path(tmp) / "override.yaml"
+        override.write_text(yaml.safe_dump({"simulate": {
+            "factors": {"windows_per_kind": args.windows},
+            "scenarios": {"subjects_per_scenario": args.subjects}}}))
+        config = load_config([*args.configfile, override])
+        start = time.perf_counter()
+        simulate_suite(config, "factors", Path(tmp) / "factors")
+        simulate_suite(config, "scenarios", Path(tmp) / "scenarios")
+        print(f"simulated in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        errors = pd.concat([factors_errors(read_suite(Path(tmp) / "factors")),
+                            scenario_errors(read_suite(Path(tmp) / "scenarios"))])
+    table = summarise(errors)
+    print(f"window: {config['window_samples']} samples at {config['sampling_rate_hz']} Hz")
+    with pd.option_context("display.width", 200, "display.max_rows", 200):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,311 @@
+"""Physiology of the simulated signals: what a clinician would check, measured.
+
+Beat morphology (fixed QRS and PR, QT from the preceding RR by Fridericia), PPG
+upstroke and pulse height, SCR shape and random onsets, AF f-waves, HRV with LF and HF,
+respiratory modulation, premature beats and their pauses, apnea types and the heart's
+response, the heart-rate step's time constant, flutter, AV block, hypovolemia, and
+subjects recognisable across classes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.signal import welch
+
+from physio_bench.io import read_suite
+from physio_bench.preflight import load_config
+from physio_bench.simulate import rhythm, simulate_suite, waveforms
+from physio_bench.simulate.physiology import draw_subject
+
+FS = 125
+
+
+def _suite(tmp: Path, classes: list[str], subjects: int) -> tuple[Any, pd.DataFrame]:
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump({"simulate": {"scenarios": {
+        "subjects_per_scenario": subjects, "classes": classes}}}))
+    simulate_suite(load_config([path]), "scenarios", tmp / "s")
+    return read_suite(tmp / "s"), pd.read_parquet(tmp / "s" / "events.parquet")
+
+
+@pytest.fixture(scope="module")
+def rhythms(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, pd.DataFrame]:
+    return _suite(tmp_path_factory.mktemp("rhythms"), [
+        "normal_sinus", "premature_ventricular", "premature_atrial", "atrial_flutter",
+        "av_block", "apnea", "heart_rate_step", "hypovolemia", "sinus_tachycardia"], 6)
+
+
+def _window_events(events: pd.DataFrame, window: int, name: str) -> pd.DataFrame:
+    return events[(events["window_id"] == window) & (events["event"] == name)]
+
+
+def _render(r_s: np.ndarray, fs: int, with_p: bool = True) -> tuple:
+    subject = draw_subject(3)
+    morph = subject.ecg
+    p_onsets = r_s - morph.qrs_s / 2 - morph.pr_s if with_p else np.zeros(0)
+    beats = rhythm.Beats(r_s=r_s, classes=np.full(len(r_s), "N"), p_onsets_s=p_onsets,
+                         p_kind=np.full(len(p_onsets), "sinus"))
+    n = int((r_s[-1] + 2) * fs)
+    ecg = waveforms.render_ecg(0.0, fs, n, beats, morph, np.zeros(n), 1.0,
+                               np.random.default_rng(0))
+    return ecg, subject
+
+
+def test_qrs_and_pr_are_fixed_and_qt_follows_the_preceding_rr() -> None:
+    """Beats after RR = 0.7 s and 1.3 s: same QRS width and P-to-R time; the T peak moves
+    by QTc (1.3^(1/3) - 0.7^(1/3)) (Fridericia), not in proportion to RR."""
+    fs = 500
+    r = np.array([1.0, 2.3, 3.0, 4.3, 5.0, 6.3])  # preceding RR alternates 1.3 / 0.7 s
+    ecg, subject = _render(r, fs)
+    p_only = ecg - _render(r, fs, with_p=False)[0]  # the P waves alone
+    morph = subject.ecg
+    t = np.arange(len(ecg)) / fs
+
+    def half_width(rr: float) -> float:
+        i = int(rr * fs)
+        half = ecg[i] / 2
+        left = i - np.argmax(ecg[i::-1] < half)
+        right = i + np.argmax(ecg[i:] < half)
+        return (right - left) / fs
+
+    def t_peak(rr: float) -> float:
+        lo, hi = int((rr + 0.15) * fs), int((rr + 0.5) * fs)
+        return t[lo + np.argmax(ecg[lo:hi] * np.sign(morph.t_mv))] - rr
+
+    def p_peak(rr: float) -> float:
+        lo, hi = int((rr - 0.5) * fs), int(rr * fs)
+        return rr - t[lo + np.argmax(p_only[lo:hi])]
+
+    after_long, after_short = [2.3, 4.3, 6.3], [3.0, 5.0]
+    widths = [half_width(x) for x in after_long + after_short]
+    assert np.ptp(widths) <= 2 / fs
+    prs = [p_peak(x) for x in after_long + after_short]
+    assert np.ptp(prs) <= 2 / fs
+    shift = np.mean([t_peak(x) for x in after_long]) - np.mean([t_peak(x) for x in after_short])
+    expected = morph.qtc_s * (np.cbrt(1.3) - np.cbrt(0.7))
+    assert shift == pytest.approx(expected, abs=3 / fs)
+    assert shift < 0.5 * 0.6 * 0.4  # far less than stretching the beat with RR would give
+
+
+def test_ppg_upstroke_is_constant_and_height_follows_the_preceding_rr() -> None:
+    fs = 500
+    r = np.array([1.0, 2.0, 2.3, 3.3, 4.3, 4.9, 5.9])  # RR: 1.0, 0.3, 1.0, 1.0, 0.6, 1.0
+    subject = draw_subject(5)
+    beats = rhythm.Beats(r_s=r, classes=np.full(len(r), "N"), p_onsets_s=r - 0.2,
+                         p_kind=np.full(len(r), "sinus"))
+    n = int(8 * fs)
+    ppg, feet, peaks = waveforms.render_ppg(0.0, fs, n, beats, subject.pulse, np.zeros(n), 1.0)
+    t = np.arange(n) / fs
+    rise = []
+    for foot in feet[1:]:
+        i = int(foot * fs)
+        j = i + np.argmax(ppg[i:i + int(0.3 * fs)])
+        rise.append(t[j] - foot)
+    assert np.ptp(rise) <= 0.02  # upstroke time does not scale with the RR interval
+    height = ppg[(peaks * fs).astype(int)] - ppg[(feet * fs).astype(int)]
+    assert height[2] < 0.3 * height[1]  # 0.3-s RR: pulse deficit
+    assert height[2] < height[5] < height[3]  # 0.3 s < 0.6 s < 1.0 s
+
+
+def test_scr_shape_and_random_onsets(tmp_path: Path) -> None:
+    """Bi-exponential SCRs: 1-3 s onset-to-peak, 2-10 s half-recovery (neurokit2's were
+    0.2 s and 0.5 s), at random onsets (not evenly spaced)."""
+    t = np.arange(0, 40, 1 / FS)
+    for seed in range(40):
+        s = draw_subject(seed)
+        scr = waveforms.render_eda(t, 0.0, 0.0, np.array([1.0]), np.array([1.0]),
+                                   s.scr_rise_tau_s, s.scr_decay_tau_s)
+        peak = int(np.argmax(scr))
+        half = peak + int(np.argmax(scr[peak:] < 0.5))
+        assert 0.9 <= t[peak] - 1.0 <= 3.0
+        assert 2.0 <= t[half] - t[peak] <= 10.0
+        assert scr.max() == pytest.approx(1.0, abs=1e-3)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"simulate": {"signal_kinds": ["eda"], "factors": {
+        "windows_per_kind": 12, "ranges": {"eda": {"scr_number_count": [4, 4]}}}}}))
+    simulate_suite(load_config([path]), "factors", tmp_path / "eda")
+    events = pd.read_parquet(tmp_path / "eda" / "events.parquet")
+    first = events.groupby("window_id")["start_s"].min()
+    gaps = events.groupby("window_id")["start_s"].apply(lambda x: np.ptp(np.diff(np.sort(x))))
+    assert first.std() > 1.0 and (gaps > 0.5).mean() > 0.8
+
+
+def test_af_f_waves_are_narrow_band_noise_not_a_line() -> None:
+    t = np.arange(0, 64, 1 / FS)
+    for seed in range(5):
+        f = waveforms.fibrillatory_waves(t, 0.1, np.random.default_rng(seed))
+        freqs, power = welch(f, fs=FS, nperseg=4096)
+        peak = freqs[np.argmax(power)]
+        assert 4.0 <= peak <= 9.0
+        band = (freqs >= 3) & (freqs <= 10)
+        assert power[band].sum() / power.sum() > 0.9
+        near = np.abs(freqs - peak) <= 0.1
+        assert power[near].sum() / power[band].sum() < 0.6  # a sinusoid would put ~all here
+        envelope = np.abs(f[: 64 * FS])
+        assert np.ptp([envelope[i:i + 4 * FS].max() for i in range(0, 60 * FS, 4 * FS)]) > 0.01
+
+
+def test_heart_rate_variability_has_lf_and_hf_components() -> None:
+    """300 s of sinus rhythm breathing at 15 /min: the beat-to-beat rate has power near the
+    Mayer frequency (0.04-0.15 Hz) and at the breathing frequency (RSA)."""
+    subject = draw_subject(11)
+    t = np.arange(0, 300, 1 / FS)
+    breaths = rhythm.breath_train(np.random.default_rng(1), 0, 300, lambda _t: 15.0, 0.0,
+                                  0.4, 0.0)
+    hr = rhythm.heart_rate(np.full(len(t), 70.0), t, breaths.phase(t), 3.0, 3.0,
+                           subject.mayer_hz, np.random.default_rng(2))
+    beats = rhythm.integral_crossings(t, hr, 0.3)
+    grid = np.arange(10, 290, 0.25)
+    series = np.interp(grid, beats[1:], 60 / np.diff(beats))
+    freqs, power = welch(series - series.mean(), fs=4, nperseg=512)
+    lf = power[(freqs >= 0.04) & (freqs < 0.15)].sum()
+    hf = power[(freqs >= 0.2) & (freqs <= 0.3)].sum()
+    total = power[freqs >= 0.02].sum()
+    assert lf / total > 0.25 and hf / total > 0.25
+    # RSA: the rate rises through inspiration (phase 0..pi)
+    phase = breaths.phase(beats)
+    rate = np.concatenate([[np.nan], 60 / np.diff(beats)])
+    assert np.nanmean(rate[(phase > 2.0) & (phase < 3.5)]) > np.nanmean(rate[phase < 0.5])
+
+
+def test_respiration_modulates_ecg_and_ppg(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """R-wave amplitude and PPG baseline follow the breath's volume (RSP channel)."""
+    s, events = rhythms
+    corr_r, corr_ppg = [], []
+    for i in s.labels.index[s.labels["scenario"] == "normal_sinus"]:
+        r = _window_events(events, i, "beat")["start_s"].to_numpy()
+        r = r[(r >= 0) & (r < 32)]
+        idx = (r * FS).astype(int)
+        rsp = s.signals[i, 2][idx]
+        corr_r.append(np.corrcoef(s.signals[i, 0][idx], rsp)[0, 1])
+        feet = _window_events(events, i, "pulse")["start_s"].to_numpy()
+        feet = feet[(feet >= 0) & (feet < 32)]
+        corr_ppg.append(np.corrcoef(s.signals[i, 1][(feet * FS).astype(int)],
+                                    s.signals[i, 2][(feet * FS).astype(int)])[0, 1])
+    assert np.median(corr_r) > 0.5 and np.median(corr_ppg) > 0.5
+
+
+def test_premature_beats_and_their_pauses(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """PVC (V): no P wave, compensatory pause (RR before + after = 2 sinus cycles);
+    PAC (S): own P' wave, non-compensatory pause (shorter than 2 cycles)."""
+    s, events = rhythms
+    seen = {"V": 0, "S": 0}
+    for scenario, cls in (("premature_ventricular", "V"), ("premature_atrial", "S")):
+        for i in s.labels.index[s.labels["scenario"] == scenario]:
+            beats = _window_events(events, i, "beat")
+            times, classes = beats["start_s"].to_numpy(), beats["label"].to_numpy()
+            p = _window_events(events, i, "p_wave")
+            normal_rr = np.median(np.diff(times))
+            for k in np.flatnonzero(classes == cls):
+                if k == 0 or k == len(times) - 1:
+                    continue
+                seen[cls] += 1
+                pair = times[k + 1] - times[k - 1]
+                before = p[(p["start_s"] > times[k] - 0.35) & (p["start_s"] < times[k])]
+                assert times[k] - times[k - 1] < 0.85 * normal_rr
+                if cls == "V":
+                    assert pair == pytest.approx(2 * normal_rr, rel=0.12)
+                    assert len(before) == 0
+                else:
+                    assert pair < 1.95 * normal_rr
+                    assert list(before["label"]) == ["ectopic"]
+    assert seen["V"] >= 6 and seen["S"] >= 6
+
+
+def test_apnea_types_and_heart_response(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """Obstructive apneas keep small efforts, central ones are flat; the heart slows
+    through the pause and speeds up when breathing resumes (medians over windows)."""
+    s, events = rhythms
+    drift, overshoot = [], []
+    for i in s.labels.index[s.labels["scenario"] == "apnea"]:
+        apnea = _window_events(events, i, "apnea").iloc[0]
+        efforts = _window_events(events, i, "effort")["start_s"]
+        inside = efforts[(efforts >= apnea["start_s"]) & (efforts < apnea["stop_s"])]
+        assert (len(inside) > 0) == (apnea["label"] == "obstructive")
+        assert apnea["stop_s"] - apnea["start_s"] >= 10
+        hr = s.targets["heart_rate_bpm"][i]
+        a, b = int(apnea["start_s"] * FS), int(apnea["stop_s"] * FS)
+        drift.append(hr[b - 2 * FS:b].mean() - hr[a:a + 2 * FS].mean())
+        overshoot.append(hr[b + 2 * FS:b + 5 * FS].mean() - hr[b - 2 * FS:b].mean())
+        smooth = np.convolve(s.signals[i, 2], np.ones(FS // 2) / (FS // 2), mode="same")
+        if apnea["label"] == "central":  # flat but for sensor noise
+            assert np.ptp(smooth[a + FS:b - FS]) < 0.1 * np.ptp(smooth)
+    assert np.median(drift) < 0 and np.median(overshoot) > 5
+
+
+def test_heart_rate_step_has_a_time_constant(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """First-order step: the label (half-change time) lies tau ln 2 after the requested
+    step, tau being 2-5 s."""
+    s, _ = rhythms
+    rows = s.labels[s.labels["scenario"] == "heart_rate_step"]
+    delay = rows["change_time_s"] - rows["requested_change_time_s"]
+    assert delay.between(2 * np.log(2) - 1e-9, 5 * np.log(2) + 1e-9).all()
+
+
+def test_flutter_and_av_block(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    s, events = rhythms
+    for i in s.labels.index[s.labels["scenario"] == "atrial_flutter"]:
+        f = _window_events(events, i, "f_wave")["start_s"].to_numpy()
+        cycle = np.median(np.diff(f))
+        assert 60 / 320 - 1e-6 <= cycle <= 60 / 240 + 1e-6
+        rr = np.diff(_window_events(events, i, "beat")["start_s"].to_numpy())
+        ratios = rr / cycle
+        assert np.allclose(ratios, np.round(ratios), atol=0.02)
+        assert set(np.round(ratios).astype(int)) <= {2, 3, 4}
+        assert len(_window_events(events, i, "p_wave")) == 0
+    for i in s.labels.index[s.labels["scenario"] == "av_block"]:
+        p = _window_events(events, i, "p_wave")
+        r = _window_events(events, i, "beat")["start_s"].to_numpy()
+        assert (p["label"] == "blocked").sum() >= 3
+        conducted = p[p["label"] == "sinus"]["start_s"].to_numpy()
+        pr = np.array([r[r > x][0] - x for x in conducted if (r > x).any()])
+        blocked = p[p["label"] == "blocked"]["start_s"].to_numpy()
+        # within a Wenckebach group PR grows; it resets after the blocked P wave
+        for b in blocked:
+            before = pr[(conducted[: len(pr)] < b) & (conducted[: len(pr)] > b - 4)]
+            if len(before) >= 2:
+                assert np.all(np.diff(before[-2:]) > 0)
+
+
+def test_hypovolemia_differs_from_the_same_subjects_normal_state(
+    rhythms: tuple[Any, pd.DataFrame]
+) -> None:
+    """Same subjects: faster heart and breathing, smaller pulse, larger respiratory pulse
+    variation, lower HRV."""
+    s, _ = rhythms
+    labels = s.labels.set_index(["subject_id", "scenario"])
+    subjects = s.labels["subject_id"].unique()
+    normal = labels.xs("normal_sinus", level="scenario").loc[subjects]
+    shock = labels.xs("hypovolemia", level="scenario").loc[subjects]
+    assert (shock["heart_rate_bpm"] > normal["heart_rate_bpm"]).all()
+    assert (shock["resp_rate_bpm"] > normal["resp_rate_bpm"]).all()
+    assert (shock["pulse_amplitude_au"] < 0.8 * normal["pulse_amplitude_au"]).all()
+    assert (shock["pulse_amplitude_cv"] > normal["pulse_amplitude_cv"]).mean() >= 0.8
+
+
+def test_subjects_are_recognisable_across_classes(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """The mean QRS of a subject in two classes matches better than two subjects' QRS."""
+    s, events = rhythms
+
+    def mean_qrs(i: int) -> np.ndarray:
+        r = _window_events(events, i, "beat")
+        r = r[(r["label"] == "N") & (r["start_s"] > 1) & (r["start_s"] < 31)]["start_s"]
+        idx = (r.to_numpy() * FS).astype(int)
+        return np.mean([s.signals[i, 0][j - 6:j + 7] for j in idx], axis=0)
+
+    labels = s.labels
+    qrs = {(row.subject_id, row.scenario): mean_qrs(i) for i, row in labels.iterrows()
+           if row.scenario in ("normal_sinus", "sinus_tachycardia")}
+    subjects = sorted(labels["subject_id"].unique())
+    same = [np.corrcoef(qrs[(x, "normal_sinus")], qrs[(x, "sinus_tachycardia")])[0, 1]
+            for x in subjects]
+    other = [np.corrcoef(qrs[(x, "normal_sinus")], qrs[(y, "sinus_tachycardia")])[0, 1]
+             for x in subjects for y in subjects if x != y]
+    assert np.median(same) > np.median(other)
+    assert np.median(same) > 0.95
