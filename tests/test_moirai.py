@@ -17,6 +17,7 @@ from physio_bench.models.torch_utils import capture_outputs
 from physio_bench.models.weights import file_sha256, install_into_hf_cache
 
 N_SAMPLES = 1000  # not a multiple of the patch size: the first patch is left-padded
+PATCH = 32  # not the default (64): 32 tokens per channel
 
 
 pytestmark = pytest.mark.usefixtures("offline_hub")
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("offline_hub")
 
 @pytest.fixture(scope="module")
 def model():
-    return MoiraiModel(name="moirai-test", seed=0, weights="random")
+    return MoiraiModel(name="moirai-test", seed=0, weights="random", patch_size=PATCH)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +62,11 @@ def test_identical_inputs_identical_embeddings(model, windows, embedded):
     again = model.embed(windows.copy(), 250.0)
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(again.layers[name], array)
-    same_seed = MoiraiModel(name="other", seed=0, weights="random")
+    same_seed = MoiraiModel(name="other", seed=0, weights="random", patch_size=PATCH)
     assert same_seed.describe().weights_sha256 == model.describe().weights_sha256
     np.testing.assert_array_equal(same_seed.embed(windows, 250.0).layers["final_norm"],
                                   embedded.layers["final_norm"])
-    other_seed = MoiraiModel(name="other", seed=1, weights="random")
+    other_seed = MoiraiModel(name="other", seed=1, weights="random", patch_size=PATCH)
     assert other_seed.describe().weights_sha256 != model.describe().weights_sha256
 
 
@@ -133,7 +134,8 @@ def test_windows_are_independent_and_channels_are_packed(model, windows, embedde
 def test_save_load_round_trip_local_and_hub_cache(model, windows, embedded, tmp_path):
     directory = tmp_path / "moirai-ck"
     model.module.save_pretrained(directory)
-    local = MoiraiModel(name="local", seed=99, weights=str(directory), size="small")
+    local = MoiraiModel(name="local", seed=99, weights=str(directory), size="small",
+                        patch_size=PATCH)
     np.testing.assert_array_equal(local.embed(windows, 250.0).layers["final_norm"],
                                   embedded.layers["final_norm"])
     info = local.describe()
@@ -145,7 +147,7 @@ def test_save_load_round_trip_local_and_hub_cache(model, windows, embedded, tmp_
 
     install_into_hf_cache(directory, "Salesforce/moirai-1.1-R-small",
                           Path(os.environ["HF_HOME"]) / "hub")
-    hub = MoiraiModel(name="hub", seed=5)  # default weights: Salesforce/moirai-1.1-R-small
+    hub = MoiraiModel(name="hub", seed=5, patch_size=PATCH)  # Salesforce/moirai-1.1-R-small
     hub_layers = hub.embed(windows, 250.0).layers
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(hub_layers[name], array)

@@ -27,7 +27,7 @@ LOG = logging.getLogger("physio_bench.report")
 
 SECTIONS = (
     "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
-    "layerwise", "downstream",
+    "layerwise", "downstream", "sensitivity",
 )
 SECTION_TITLES = {
     "signals": "Simulated signals",
@@ -36,6 +36,7 @@ SECTION_TITLES = {
     "scenario_separation": "Scenario separation",
     "layerwise": "Layer-wise",
     "downstream": "Downstream (real recordings)",
+    "sensitivity": "Input-rate sensitivity",
 }
 
 
@@ -74,6 +75,11 @@ class FigureKind:
     data: Callable[..., dict[str, Any]]
     draw: Callable[[dict[str, Any], FigureContext], Any]
     per_model: bool = False
+    applies: Callable[[dict[str, Any]], bool] | None = None  # None: every config
+
+    def used_by(self, config: dict[str, Any]) -> bool:
+        """Whether ``config`` draws this kind at all (e.g. the sensitivity study runs)."""
+        return self.applies is None or self.applies(config)
 
     def stems(self, models: Iterable[str]) -> list[tuple[str, str | None]]:
         """(file stem, model or None) of every file of this kind."""
@@ -89,6 +95,7 @@ def figure_kinds() -> list[FigureKind]:
         figures_feature_independence,
         figures_layerwise,
         figures_scenarios,
+        figures_sensitivity,
         figures_signals,
         figures_temporal,
     )
@@ -96,6 +103,7 @@ def figure_kinds() -> list[FigureKind]:
     return [
         *figures_signals.KINDS, *figures_feature_independence.KINDS, *figures_temporal.KINDS,
         *figures_scenarios.KINDS, *figures_layerwise.KINDS, *figures_downstream.KINDS,
+        *figures_sensitivity.KINDS,
     ]
 
 
@@ -130,7 +138,7 @@ def figure_entries(config: dict[str, Any], results: str | Path = "results",
     models = list(enabled_models(config))
     entries = []
     for kind in figure_kinds():
-        if kind.section in chosen:
+        if kind.section in chosen and kind.used_by(config):
             for stem, model in kind.stems(models):
                 for path in output_paths(Path(results) / "figures" / stem, style):
                     entries.append(FigureEntry(str(path), kind.name, kind.section, kind.title,
@@ -162,6 +170,10 @@ def figure_inputs(config: dict[str, Any], section: str,
                 for m in models for ext in probe[section]]
     if section == "layerwise":
         return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
+    if section == "sensitivity":
+        from physio_bench.report.figures_sensitivity import figure_inputs as sensitivity_inputs
+
+        return sensitivity_inputs(config, r)
     return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
 
 
@@ -181,7 +193,7 @@ def draw_figures(config: dict[str, Any], results: str | Path = "results",
     ctx = FigureContext(config=config, results=Path(results), style=style)
     timings = {}
     for kind in figure_kinds():
-        if kind.section not in chosen:
+        if kind.section not in chosen or not kind.used_by(config):
             continue
         for stem, model in kind.stems(ctx.models):
             start = time.perf_counter()
