@@ -219,21 +219,25 @@ class InputPlan:
         }
 
 
+def _mode(values: np.ndarray) -> int:
+    """The most common value (ties: the largest)."""
+    found, counts = np.unique(values, return_counts=True)
+    return int(found[counts == counts.max()].max())
+
+
 def token_geometry(spans: np.ndarray, channels: np.ndarray, input_hz: float
                    ) -> dict[str, float | int | None]:
     """Tokens per channel, patch duration and token stride (seconds) from the token spans
-    at the input rate: medians over tokens (the left-padded first token of a window, or of
-    a chunk, is shorter than the others), the stride between consecutive tokens of one
-    channel (None when no channel has two tokens)."""
+    at the input rate: the most common span length and the most common step between the
+    ends of consecutive tokens of one channel (a left-padded first token, of a window or a
+    chunk, is shorter than the others); stride None when no channel has two tokens."""
     spans = np.asarray(spans, dtype=np.int64)
     channels = np.asarray(channels, dtype=np.int64)
-    strides = []
-    for channel in np.unique(channels):
-        starts = np.sort(spans[channels == channel, 0])
-        strides.extend(np.diff(starts).tolist())
+    steps = [np.diff(np.sort(spans[channels == c, 1])) for c in np.unique(channels)]
+    steps = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
     n_channels = max(len(np.unique(channels)), 1)
     return {
         "tokens_per_channel": int(spans.shape[0] // n_channels),
-        "patch_duration_s": float(np.median(spans[:, 1] - spans[:, 0])) / float(input_hz),
-        "token_stride_s": float(np.median(strides)) / float(input_hz) if strides else None,
+        "patch_duration_s": _mode(spans[:, 1] - spans[:, 0]) / float(input_hz),
+        "token_stride_s": _mode(steps) / float(input_hz) if steps.size else None,
     }
