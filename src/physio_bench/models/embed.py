@@ -355,11 +355,11 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
         plan = input_plan(options, info, model, signals.shape[1:],
                           float(meta["sampling_rate_hz"]))
         kept = select_token_layers(embed_config["token_layers"], info.layer_names, model_name)
-        loaded = time.perf_counter()
+        loaded, cpu_loaded = time.perf_counter(), time.process_time()
         arrays = run_model(model, info, signals[start:stop], plan,
                            int(embed_config["batch_size"]), kept, embed_config["token_dtype"],
                            desc=f"{model_name} {suite} shard {int(shard_index)}")
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
     finally:
         close = getattr(model, "close", None)
         if callable(close):
@@ -372,6 +372,7 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
         "model": model_name, "plugin": options["plugin"], "suite": suite,
         "shard": int(shard_index), "window_start": start, "window_stop": stop,
         "n_windows": stop - start, "load_s": loaded - began, "embed_s": done - loaded,
+        "embed_cpu_s": cpu_done - cpu_loaded,
         "windows_per_second": (stop - start) / max(done - loaded, 1e-9),
         "sampling_rate_hz": float(meta["sampling_rate_hz"]),
         "token_dtype": embed_config["token_dtype"], "token_layers": kept,
@@ -485,6 +486,7 @@ def merge_embeddings(config: dict[str, Any], model_name: str,
         "dtype": info.get("dtype", "float32"),
         "wall_time_s": sum(float(s[1]["load_s"]) + float(s[1]["embed_s"]) for s in shards),
         "windows_per_second": n_windows / max(embed_s, 1e-9),
+        "embed_cpu_s": sum(float(s[1].get("embed_cpu_s", "nan")) for s in shards),
         "description": description, "architecture": info["architecture"],
         "n_windows": n_windows, "n_tokens": int(first["token_spans"].shape[0]),
         "dim": int(first["pooled"].shape[2]), "token_dtype": meta["token_dtype"],

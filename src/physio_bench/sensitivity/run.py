@@ -9,7 +9,9 @@ as they read ``results/``):
   input rate, resampling, patch duration and cost);
 - ``probes/{variant}.csv``: the probes' leaderboard rows (model = the variant), with the
   columns ``base_model``, ``input_hz``, ``patch_size``, ``tokens_per_channel``,
-  ``patch_duration_s`` and ``embed_windows_per_second`` added;
+  ``patch_duration_s``, ``embed_windows_per_second`` (wall clock) and
+  ``embed_cpu_ms_per_window`` (CPU time of the embedding process, less sensitive to a
+  busy machine) added;
 - ``summary.csv``: every variant's rows, in study order (drawn by the report's
   ``sensitivity_input_rate`` figure).
 """
@@ -36,7 +38,7 @@ from physio_bench.sensitivity.plan import (
 
 STUDY_DIR = "sensitivity"
 VARIANT_COLUMNS = ["base_model", "input_hz", "patch_size", "tokens_per_channel",
-                   "patch_duration_s", "embed_windows_per_second"]
+                   "patch_duration_s", "embed_windows_per_second", "embed_cpu_ms_per_window"]
 
 
 def study_dir(results: str | Path) -> Path:
@@ -103,9 +105,10 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
     root = study_dir(results)
     frames, seconds = [], {}
     for probe, reads in probes_for(suites):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         _, rows = run_probe(config, probe, variant.name, root, suites=reads)
-        seconds[probe] = time.perf_counter() - began
+        seconds[probe] = {"wall_s": time.perf_counter() - began,
+                          "cpu_s": time.process_time() - cpu}
         frames.append(pd.DataFrame(rows))
     info = read_json(root / "embeddings" / variant.name / suites[0] / "model.json")
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -115,6 +118,7 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
         "tokens_per_channel": info["tokens"]["tokens_per_channel"],
         "patch_duration_s": info["tokens"]["patch_duration_s"],
         "embed_windows_per_second": info["windows_per_second"],
+        "embed_cpu_ms_per_window": 1e3 * info["embed_cpu_s"] / max(info["n_windows"], 1),
     }
     for column in VARIANT_COLUMNS:
         table[column] = extra[column]
