@@ -118,7 +118,8 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
         "tokens_per_channel": info["tokens"]["tokens_per_channel"],
         "patch_duration_s": info["tokens"]["patch_duration_s"],
         "embed_windows_per_second": info["windows_per_second"],
-        "embed_cpu_ms_per_window": 1e3 * info["embed_cpu_s"] / max(info["n_windows"], 1),
+        "embed_cpu_ms_per_window": 1e3 * float(info.get("embed_cpu_s", np.nan)) / max(
+            info["n_windows"], 1),
     }
     for column in VARIANT_COLUMNS:
         table[column] = extra[column]
