@@ -38,7 +38,7 @@ def test_default_study_and_variant_names():
     config = load_config()
     names = [v.name for v in variants(config)]
     assert names == [f"moirai-small-untrained@{hz}hz-p{p}" for hz in (25, 50, 100)
-                     for p in (32, 64)]
+                     for p in (16, 32, 64)]
     variant = find_variant(config, "moirai-small-untrained@50hz-p32")
     options = variant.options(config)
     assert (options["input_hz"], options["patch_size"], options["weights"]) == (

@@ -255,7 +255,6 @@ def embed_batch(model: Any, info: ModelInfo, batch: np.ndarray, plan: InputPlan,
                         result.token_spans + bounds[j][0], result.token_channels)
     if len(parts) == 1:
         layers, spans, channels = parts[0]
-        order = None
     else:
         spans = np.concatenate([p[1] for p in parts])
         channels = np.concatenate([p[2] for p in parts])

@@ -21,9 +21,10 @@ encoder output, i.e. what the distribution head reads).
 **Input rate and patch size (defaults: 100 Hz, patch 64).** uni2ts chooses patch sizes
 from the data's frequency (``uni2ts.transform.patch.DefaultPatchSizeConstraints``): 64-128
 for second-level data, 32-128 for minutes, 32-64 hours, 16-32 days; 32 belongs to the
-minute/hour range. Its table ends at seconds, the finest data Moirai was pretrained on
-(LOTSA), so physiological signals (10-1000 Hz) fall beyond it and we apply its finest row:
-patch 64 (:func:`uni2ts_patch_sizes`), the smallest it allows there. The input rate then
+minute/hour range. Its table ends at seconds (the finest frequency it knows; LOTSA, the
+pretraining data, runs from yearly to second-level series), so physiological signals
+(10-1000 Hz) fall beyond it and we apply its finest row: patch 64
+(:func:`uni2ts_patch_sizes`), the smallest it allows there. The input rate then
 sets the token duration and count: at 100 Hz a token is 0.64 s (about one heartbeat at
 94 bpm; a breath at 15/min spans 6 tokens) and a 32-s window is 50 tokens per channel, so
 the five-channel scenario windows (250 tokens) fit Moirai's 512-token context in one
