@@ -8,12 +8,6 @@ SENSITIVITY_VARIANTS = [v.name for v in _sensitivity_variants(config)]
 SENSITIVITY_SUITES = list(SENSITIVITY["suites"])
 
 
-def sensitivity_settings(variant):
-    """What a variant's embedding depends on (its model entry, the study, the embed section)."""
-    model = variant.split("@", 1)[0]
-    return settings_digest(config["models"][model], SENSITIVITY, config["embed"])
-
-
 rule sensitivity_subset:
     """The study's subset of one suite (whole subjects, windows_per_group per group)."""
     input:
@@ -47,7 +41,9 @@ rule sensitivity_embed:
         pooled="results/sensitivity/embeddings/{variant}/{suite}/pooled.npy",
         info="results/sensitivity/embeddings/{variant}/{suite}/model.json",
     params:
-        settings=lambda w: sensitivity_settings(w.variant),
+        # what a variant's embedding depends on: its model's entry, the study, embed:
+        settings=lambda w: settings_digest(
+            config["models"][w.variant.split("@", 1)[0]], SENSITIVITY, config["embed"]),
     wildcard_constraints:
         suite="factors|scenarios",
         variant="[^/]+@[^/]+",

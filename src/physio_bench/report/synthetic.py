@@ -245,8 +245,7 @@ def write_sensitivity_summary(results: Path, config: dict[str, Any], seed: int) 
                                     100),
                              "base_model": variant.model, "input_hz": variant.input_hz,
                              "patch_size": variant.patch_size, "tokens_per_channel": 50,
-                             "patch_duration_s": 0.64, "embed_windows_per_second": 10.0,
-                             "embed_cpu_ms_per_window": 100.0})
+                             "patch_duration_s": 0.64})
     if rows:
         atomic_write_bytes(results / "sensitivity" / "summary.csv",
                            pd.DataFrame(rows).to_csv(index=False).encode())

@@ -8,10 +8,12 @@ as they read ``results/``):
 - ``embeddings/{variant}/{suite}/``: the variant's embeddings (``model.json`` records its
   input rate, resampling, patch duration and cost);
 - ``probes/{variant}.csv``: the probes' leaderboard rows (model = the variant), with the
-  columns ``base_model``, ``input_hz``, ``patch_size``, ``tokens_per_channel``,
-  ``patch_duration_s``, ``embed_windows_per_second`` (wall clock) and
-  ``embed_cpu_ms_per_window`` (CPU time of the embedding process, less sensitive to a
-  busy machine) added;
+  columns ``base_model``, ``input_hz``, ``patch_size``, ``tokens_per_channel`` and
+  ``patch_duration_s`` added (byte-reproducible: no timings);
+- ``probes/{variant}.json``: the variant, its embeddings' ``model.json`` and the cost:
+  ``embed_windows_per_second`` (wall clock), ``embed_cpu_ms_per_window`` (CPU time of
+  the embedding process, less sensitive to a busy machine) and each probe's wall and CPU
+  seconds;
 - ``summary.csv``: every variant's rows, in study order (drawn by the report's
   ``sensitivity_input_rate`` figure).
 """
@@ -38,7 +40,7 @@ from physio_bench.sensitivity.plan import (
 
 STUDY_DIR = "sensitivity"
 VARIANT_COLUMNS = ["base_model", "input_hz", "patch_size", "tokens_per_channel",
-                   "patch_duration_s", "embed_windows_per_second", "embed_cpu_ms_per_window"]
+                   "patch_duration_s"]
 
 
 def study_dir(results: str | Path) -> Path:
@@ -117,13 +119,16 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
         "patch_size": variant.patch_size if variant.patch_size is not None else np.nan,
         "tokens_per_channel": info["tokens"]["tokens_per_channel"],
         "patch_duration_s": info["tokens"]["patch_duration_s"],
-        "embed_windows_per_second": info["windows_per_second"],
-        "embed_cpu_ms_per_window": 1e3 * float(info.get("embed_cpu_s", np.nan)) / max(
-            info["n_windows"], 1),
     }
     for column in VARIANT_COLUMNS:
         table[column] = extra[column]
-    detail = {"variant": variant.name, **extra, "probe_seconds": seconds,
+    cost = {
+        "embed_windows_per_second": info["windows_per_second"],
+        "embed_cpu_ms_per_window": 1e3 * float(info.get("embed_cpu_s", np.nan)) / max(
+            info["n_windows"], 1),
+        "probe_seconds": seconds,
+    }
+    detail = {"variant": variant.name, **extra, "cost": cost,
               "embeddings": {s: read_json(root / "embeddings" / variant.name / s / "model.json")
                              for s in suites}}
     return detail, table
