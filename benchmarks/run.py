@@ -393,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = validate_config(config)
     models = dict(enabled_models(config))
     if args.random_weights:
-        for name, options in config["models"].items():
+        for name, options in list(config["models"].items()):
             if name not in models and "weights" in options:
                 models[f"{name}-random"] = {**options, "weights": "random", "enabled": True}
                 config["models"][f"{name}-random"] = models[f"{name}-random"]
