@@ -395,7 +395,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.random_weights:
         for name, options in list(config["models"].items()):
             if name not in models and "weights" in options:
-                models[f"{name}-random"] = {**options, "weights": "random", "enabled": True}
+                extra = {}
+                if options["plugin"] == "chronos" and "variant" not in options:
+                    # the variant is read from a checkpoint; random weights need it named
+                    extra["variant"] = options["weights"].split("/")[-1].replace(
+                        "chronos-bolt-", "bolt-")
+                models[f"{name}-random"] = {**options, **extra, "weights": "random",
+                                            "enabled": True}
                 config["models"][f"{name}-random"] = models[f"{name}-random"]
     if args.models:
         wanted = [m.strip() for m in args.models.split(",") if m.strip()]
