@@ -53,6 +53,10 @@ def test_requirements_include_plugin_defaults():
     assert weights_requirement("x", {"plugin": "mantis"}) == (
         "paris-noah/Mantis-8M", ("config.json", "model.safetensors"))
     assert weights_requirement("r", {"plugin": "raw"}) is None
+    with pytest.raises(ModelError, match=r"^model 'old': weights Salesforce/moirai-1.0-R-small "
+                                         r"are Moirai 1.0-R, but option version is 1.1-R"):
+        weights_requirement("old", {"plugin": "moirai", "version": "1.1-R",
+                                    "weights": "Salesforce/moirai-1.0-R-small"})
 
 
 @pytest.mark.parametrize("entry", [

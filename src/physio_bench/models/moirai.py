@@ -300,10 +300,12 @@ class MoiraiModel:
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)
 
     @staticmethod
-    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    def weights_files(options: dict[str, Any], name: str = "moirai"
+                      ) -> tuple[str, tuple[str, ...]]:
         """The weights a config entry resolves to (default hub id included) and the files
-        the loader reads (for the pre-flight; no torch, no uni2ts)."""
-        _, weights = resolve_version(options, "?")
+        the loader reads (for the pre-flight; no torch, no uni2ts). A ``version`` that
+        contradicts the weights is a ModelError here already."""
+        _, weights = resolve_version(options, name)
         return weights, (CONFIG_FILE, WEIGHTS_FILE)
 
     def _check_architecture(self, module: Any, source: str, size_given: bool) -> None:

@@ -95,9 +95,9 @@ def loaded_model_info(
 
     Provenance (pretrained flag, source, SHA-256 and ``weights.extra``), placement
     (device, dtype, the TF32 state and the note when the dtype was changed), the exact
-    parameter count
-    of the loaded module and the versions of ``packages`` are filled in here, so every
-    adapter reports them the same way; ``extra`` holds the adapter's own details.
+    parameter count of the loaded module and the versions of ``packages`` are filled in
+    here, so every adapter reports them the same way; ``extra`` holds the adapter's own
+    details.
     """
     extra = {**extra, **weights.extra, "tf32": placement.tf32()}
     if placement.note:
@@ -376,12 +376,15 @@ def weights_requirement(model_name: str, options: dict[str, Any]
     ``weights`` option needs ``model.safetensors``. Imports the plug-in's module, not
     torch.
     """
+    import inspect
+
     from physio_bench.models.registry import load_factory, plugin_options
 
     factory = load_factory(model_name, options)
     method = getattr(factory, "weights_files", None)
     if callable(method):
-        found = method(plugin_options(options))
+        named = "name" in inspect.signature(method).parameters  # for its error messages
+        found = method(plugin_options(options), **({"name": model_name} if named else {}))
         return None if found is None else (str(found[0]), tuple(found[1]))
     if "weights" in options:
         return str(options["weights"]), (WEIGHTS_FILE,)
