@@ -41,6 +41,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/downstream.smk"
+include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/report.smk"
 
 

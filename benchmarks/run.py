@@ -6,15 +6,25 @@
     .venv/bin/python benchmarks/run.py --models raw,moirai-small-untrained --sizes 16,32,64,128
 
 What it measures, on the default window (``window_samples`` at ``sampling_rate_hz`` of
-config.yaml, 4000 samples at 125 Hz):
+config.yaml, or ``--sampling-rate-hz`` / ``--window-samples``; the default benchmark
+window is 32 s at 125 Hz, 4,000 samples):
 
-1. simulation: windows per second of each simulated suite (one process);
-2. for each built-in model (the enabled entries of ``models:``):
+1. simulation: windows per second of each simulated suite (neurokit2, one process);
+2. for each built-in model (the enabled entries of ``models:``; with
+   ``--random-weights`` also every disabled pretrained entry, built with
+   ``weights: random``: the same architecture, hence the same speed, without the
+   download):
+   - ``input``: the model's input rate (Hz) and tokens per channel after the core's input
+     adaptation (resampling to ``input_hz``, chunks);
    - ``stage``: :func:`physio_bench.models.embed.embed_shard` on a suite directory, end to end
-     (model construction, reading, checks, forward passes, pooling, writing the shard);
+     (model construction, reading, checks, resampling, forward passes, pooling, writing);
+   - ``cpu ms``: CPU milliseconds per window of the stage's embedding loop (all threads;
+     much less sensitive than wall time to other processes on a shared machine);
    - ``job``: the same as one Snakemake job runs it (``python -m physio_bench embed``,
      interpreter start and imports included);
-   - ``bare``: the model's own ``embed()`` on the same batches (``embed.batch_size``);
+   - ``bare``: the model's forward passes alone on the same batches (``embed.batch_size``),
+     on windows resampled beforehand (chunks and span mapping included);
+   - ``resample ms``: milliseconds per window of the anti-aliased resampling;
    - ``stage/bare``: the stage's windows/s over the bare forward pass's (target >= 0.8);
    - ``batch 1``: one window per ``embed()`` call, for comparison;
 3. scaling: the stage's wall time at several shard sizes (linear fit, R^2);
@@ -165,7 +175,9 @@ def run_stage(cfg: dict[str, Any], model: str, suite: Path, out: Path) -> dict[s
 
     wall, sidecar = timed(lambda: embed_shard(cfg, model, suite, 0, out))
     return {"wall_s": wall, "load_s": float(sidecar["load_s"]),
-            "embed_s": float(sidecar["embed_s"])}
+            "embed_s": float(sidecar["embed_s"]), "cpu_s": float(sidecar["embed_cpu_s"]),
+            "input_hz": float(sidecar["input"]["input_hz"]),
+            "tokens_per_channel": int(sidecar["tokens"]["tokens_per_channel"])}
 
 
 def run_job(cfg: dict[str, Any], model: str, suite: Path, workdir: Path) -> float:
@@ -182,12 +194,14 @@ def run_job(cfg: dict[str, Any], model: str, suite: Path, workdir: Path) -> floa
     return wall
 
 
-def run_bare(model: Any, windows: np.ndarray, sampling_rate_hz: float, batch_size: int) -> float:
-    """Seconds for the model's own ``embed()`` over ``windows`` in batches."""
+def run_bare(model: Any, info: Any, windows: np.ndarray, plan: Any, batch_size: int) -> float:
+    """Seconds for the model's forward passes over ``windows`` (already at the input
+    rate) in batches, through the core's chunking and span mapping (``plan``)."""
+    from physio_bench.models.embed import embed_batch
+
     began = time.perf_counter()
     for start in range(0, windows.shape[0], batch_size):
-        batch = np.ascontiguousarray(windows[start:start + batch_size], dtype=np.float32)
-        model.embed(batch, sampling_rate_hz)
+        embed_batch(model, info, windows[start:start + batch_size], plan)
     return time.perf_counter() - began
 
 
@@ -203,14 +217,24 @@ def bench_model(config: dict[str, Any], name: str, options: dict[str, Any], suit
                 workdir: Path, with_job: bool = True) -> dict[str, float]:
     """Stage, job, bare and batch-1 windows/s of one model on ``n_windows`` windows."""
     from physio_bench.io import load_npy, read_json
+    from physio_bench.models.embed import input_plan
+    from physio_bench.models.protocol import ModelInfo
     from physio_bench.models.registry import load_model
+    from physio_bench.models.resampling import InputPlan, resample
 
     cfg = stage_config(config, n_windows, name, options, batch_size)
     seed = int(config["seed"])
     rate = float(read_json(suite / "meta.json")["sampling_rate_hz"])
     windows = np.asarray(load_npy(suite / "signals.npy")[:n_windows])
     model = load_model(name, options, seed=seed)  # warm: imports, weights cache
-    model.embed(np.ascontiguousarray(windows[:1]), rate)
+    info = ModelInfo.from_any(model.describe())
+    plan = input_plan(options, info, model, windows.shape[1:], rate)
+    resample_s = best_of(repeats, lambda: timed(
+        lambda: resample(windows, plan.up, plan.down))[0]) if plan.resampled else 0.0
+    at_input = resample(windows, plan.up, plan.down) if plan.resampled else windows
+    native = InputPlan.build(plan.input_hz, plan.input_samples, None, "suite rate",
+                             plan.context_samples)
+    run_bare(model, info, at_input[:1], native, 1)
     stage: list[dict[str, float]] = []
 
     def one_stage() -> float:
@@ -220,17 +244,22 @@ def bench_model(config: dict[str, Any], name: str, options: dict[str, Any], suit
     best_of(repeats, one_stage)
     stage_wall = min(s["wall_s"] for s in stage)
     stage_embed = min(s["embed_s"] for s in stage)
+    stage_cpu = min(s["cpu_s"] for s in stage)
     load = min(s["load_s"] for s in stage)
-    bare = best_of(repeats, lambda: (run_bare(model, windows, rate, batch_size),
+    bare = best_of(repeats, lambda: (run_bare(model, info, at_input, native, batch_size),
                                      synchronize())[0])
-    single = windows[:n_single]
-    batch1 = best_of(repeats, lambda: run_bare(model, single, rate, 1))
+    single = at_input[:n_single]
+    batch1 = best_of(repeats, lambda: run_bare(model, info, single, native, 1))
     close = getattr(model, "close", None)
     if callable(close):
         close()
     job = run_job(cfg, name, suite, workdir) if with_job else float("nan")
     return {
         "windows": n_windows,
+        "input_hz": stage[-1]["input_hz"],
+        "tokens_per_channel": stage[-1]["tokens_per_channel"],
+        "cpu_ms_per_window": 1e3 * stage_cpu / n_windows,
+        "resample_ms_per_window": 1e3 * resample_s / n_windows,
         "load_s": load,
         "stage_wps": n_windows / stage_wall,
         "stage_forward_wps": n_windows / stage_embed,
@@ -340,6 +369,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="also run Snakemake on a preset and report time and memory")
     parser.add_argument("--cores", type=int, default=2, help="Snakemake --cores for --pipeline")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument("--sampling-rate-hz", type=float,
+                        help="simulation rate (default: config.yaml's sampling_rate_hz)")
+    parser.add_argument("--window-samples", type=int,
+                        help="samples per window (default: config.yaml's window_samples)")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="also time every disabled pretrained model, built with "
+                        "weights: random (same architecture and speed, no download)")
     return parser.parse_args(argv)
 
 
@@ -352,7 +388,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from physio_bench.preflight import load_config
 
     config = load_config()
-    models = enabled_models(config)
+    if args.sampling_rate_hz or args.window_samples:
+        from physio_bench.preflight import validate_config
+
+        config["sampling_rate_hz"] = args.sampling_rate_hz or config["sampling_rate_hz"]
+        config["window_samples"] = args.window_samples or config["window_samples"]
+        config = validate_config(config)
+    models = dict(enabled_models(config))
+    if args.random_weights:
+        for name, options in list(config["models"].items()):
+            if name not in models and "weights" in options:
+                extra = {}
+                if options["plugin"] == "chronos" and "variant" not in options:
+                    # the variant is read from a checkpoint; random weights need it named
+                    extra["variant"] = options["weights"].split("/")[-1].replace(
+                        "chronos-bolt-", "bolt-")
+                models[f"{name}-random"] = {**options, **extra, "weights": "random",
+                                            "enabled": True}
+                config["models"][f"{name}-random"] = models[f"{name}-random"]
     if args.models:
         wanted = [m.strip() for m in args.models.split(",") if m.strip()]
         unknown = sorted(set(wanted) - set(config["models"]))
@@ -390,15 +443,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {name}: skipped ({type(exc).__name__}: {exc})")
                 continue
             results[name] = r
-            rows.append([name, r["windows"], r["load_s"], r["stage_wps"], r["job_wps"],
-                         r["bare_wps"], r["ratio"], r["stage_forward_wps"],
-                         r["ratio_forward"], r["batch1_wps"]])
+            rows.append([name, r["input_hz"], r["tokens_per_channel"], r["windows"],
+                         r["load_s"], r["stage_wps"], r["cpu_ms_per_window"], r["job_wps"],
+                         r["bare_wps"], r["resample_ms_per_window"], r["ratio"],
+                         r["stage_forward_wps"], r["ratio_forward"], r["batch1_wps"]])
         figures["embedding"] = results
         print_table(
             f"embedding, windows/s (batch {batch}; stage = embed_shard end to end incl. model "
-            "construction; job = python -m physio_bench embed)",
-            ["model", "windows", "load s", "stage", "job", "bare", "stage/bare",
-             "stage fwd", "fwd/bare", "batch 1"], rows)
+            "construction; job = python -m physio_bench embed; -random = pretrained "
+            "architecture with random weights)",
+            ["model", "input Hz", "tokens/ch", "windows", "load s", "stage", "cpu ms/win",
+             "job", "bare", "resample ms/win", "stage/bare", "stage fwd", "fwd/bare",
+             "batch 1"], rows)
 
         scale_rows, scaling = [], {}
         for name, options in models.items():

@@ -54,7 +54,7 @@ def test_shapes_spans_and_description(model, embedded):
 
 def test_layers_agree_with_the_library_forward(model, windows):
     network = model.network
-    series = resample(torch.from_numpy(windows.reshape(4, 1, N_SAMPLES)), 512)
+    series = torch.from_numpy(resample(windows.reshape(4, 1, N_SAMPLES), 512))
     assert series.shape == (4, 1, 512)
     with torch.inference_mode():
         states = hidden_states(network, series)
@@ -99,7 +99,7 @@ def test_legacy_mantis8m_checkpoint_loads(windows, tmp_path):
         legacy = Mantis8M(device="cpu").eval()
     legacy.save_pretrained(tmp_path / "legacy")  # parameter names vit_unit.*
     loaded = MantisModel(name="legacy", weights=str(tmp_path / "legacy"))
-    series = resample(torch.from_numpy(windows[:, :1].copy()), 512)
+    series = torch.from_numpy(resample(windows[:, :1], 512))
     with torch.inference_mode():
         assert torch.equal(loaded.network(series), legacy(series))
 
@@ -114,7 +114,7 @@ def test_errors(model, tmp_path, monkeypatch):
         MantisModel(name="mantis-8m")
     message = str(error.value)
     assert "\n" not in message and "`hf download paris-noah/Mantis-8M`" in message
-    with pytest.raises(ModelError, match=r"lacks model\.safetensors"):
+    with pytest.raises(ModelError, match=r"lacks config\.json, model\.safetensors"):
         MantisModel(name="m", weights=str(tmp_path))
     with pytest.raises(ModelError, match=r"unknown option\(s\) seq_len"):
         MantisModel(name="m", weights="random", seq_len=256)

@@ -17,6 +17,7 @@ from physio_bench.models.torch_utils import capture_outputs
 from physio_bench.models.weights import file_sha256, install_into_hf_cache
 
 N_SAMPLES = 1000  # not a multiple of the patch size: the first patch is left-padded
+PATCH = 32  # not the default (64): 32 tokens per channel
 
 
 pytestmark = pytest.mark.usefixtures("offline_hub")
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("offline_hub")
 
 @pytest.fixture(scope="module")
 def model():
-    return MoiraiModel(name="moirai-test", seed=0, weights="random")
+    return MoiraiModel(name="moirai-test", seed=0, weights="random", patch_size=PATCH)
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +62,11 @@ def test_identical_inputs_identical_embeddings(model, windows, embedded):
     again = model.embed(windows.copy(), 250.0)
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(again.layers[name], array)
-    same_seed = MoiraiModel(name="other", seed=0, weights="random")
+    same_seed = MoiraiModel(name="other", seed=0, weights="random", patch_size=PATCH)
     assert same_seed.describe().weights_sha256 == model.describe().weights_sha256
     np.testing.assert_array_equal(same_seed.embed(windows, 250.0).layers["final_norm"],
                                   embedded.layers["final_norm"])
-    other_seed = MoiraiModel(name="other", seed=1, weights="random")
+    other_seed = MoiraiModel(name="other", seed=1, weights="random", patch_size=PATCH)
     assert other_seed.describe().weights_sha256 != model.describe().weights_sha256
 
 
@@ -133,7 +134,8 @@ def test_windows_are_independent_and_channels_are_packed(model, windows, embedde
 def test_save_load_round_trip_local_and_hub_cache(model, windows, embedded, tmp_path):
     directory = tmp_path / "moirai-ck"
     model.module.save_pretrained(directory)
-    local = MoiraiModel(name="local", seed=99, weights=str(directory), size="small")
+    local = MoiraiModel(name="local", seed=99, weights=str(directory), size="small",
+                        patch_size=PATCH)
     np.testing.assert_array_equal(local.embed(windows, 250.0).layers["final_norm"],
                                   embedded.layers["final_norm"])
     info = local.describe()
@@ -145,7 +147,7 @@ def test_save_load_round_trip_local_and_hub_cache(model, windows, embedded, tmp_
 
     install_into_hf_cache(directory, "Salesforce/moirai-1.1-R-small",
                           Path(os.environ["HF_HOME"]) / "hub")
-    hub = MoiraiModel(name="hub", seed=5)  # default weights: Salesforce/moirai-1.1-R-small
+    hub = MoiraiModel(name="hub", seed=5, patch_size=PATCH)  # Salesforce/moirai-1.1-R-small
     hub_layers = hub.embed(windows, 250.0).layers
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(hub_layers[name], array)
@@ -196,3 +198,51 @@ def test_bad_windows_fail_before_compute(model):
     nan[1, 0, 5] = np.nan
     with pytest.raises(InputError, match=r"1 window\(s\) contain NaN"):
         model.embed(nan, 250.0)
+
+
+def test_version_comes_from_the_weights(model, tmp_path):
+    from physio_bench.models.moirai import checkpoint_version, resolve_version
+
+    assert checkpoint_version("Salesforce/moirai-1.0-R-small") == ("1.0-R", "small")
+    assert checkpoint_version("/hub/models--Salesforce--moirai-1.1-R-base/snapshots/ab12"
+                              ) == ("1.1-R", "base")
+    assert checkpoint_version("/ckpt/my-moirai") is None
+    assert resolve_version({"weights": "Salesforce/moirai-1.0-R-small"}, "m") == (
+        "1.0-R", "Salesforce/moirai-1.0-R-small")
+    assert resolve_version({"size": "base"}, "m") == ("1.1-R", "Salesforce/moirai-1.1-R-base")
+    assert resolve_version({"version": "1.0-R"}, "m") == ("1.0-R",
+                                                          "Salesforce/moirai-1.0-R-small")
+    assert resolve_version({"weights": "random"}, "m") == (None, "random")
+    with pytest.raises(ModelError, match=r"^model 'm': weights Salesforce/moirai-1.0-R-small "
+                                         r"are Moirai 1.0-R, but option version is 1.1-R; "
+                                         r"remove version: or fix it$"):
+        resolve_version({"weights": "Salesforce/moirai-1.0-R-small", "version": "1.1-R"}, "m")
+    assert model.describe().extra["version"] is None  # random weights: no version
+
+    import os
+    from pathlib import Path
+
+    directory = tmp_path / "ck"
+    model.module.save_pretrained(directory)
+    install_into_hf_cache(directory, "Salesforce/moirai-1.0-R-small",
+                          Path(os.environ["HF_HOME"]) / "hub")
+    old = MoiraiModel(name="moirai-1.0-R-small", weights="Salesforce/moirai-1.0-R-small",
+                      size="small", patch_size=PATCH)
+    assert old.describe().extra["version"] == "1.0-R"  # not the default 1.1-R
+    assert MoiraiModel(name="local", weights=str(directory), patch_size=PATCH
+                       ).describe().extra["version"] == "unknown"
+
+
+def test_default_patch_follows_uni2ts_rules_at_the_default_rate():
+    from physio_bench.models.moirai import (
+        DEFAULT_INPUT_HZ,
+        DEFAULT_PATCH_SIZE,
+        uni2ts_patch_sizes,
+    )
+
+    assert uni2ts_patch_sizes(DEFAULT_INPUT_HZ) == (64, 128)  # finest row: seconds, 64-128
+    assert uni2ts_patch_sizes(DEFAULT_INPUT_HZ)[0] == DEFAULT_PATCH_SIZE
+    assert uni2ts_patch_sizes(1 / 300) == (32, 64, 128)  # 5-minute data: 32-128
+    assert uni2ts_patch_sizes(1 / 86400) == (16, 32)  # daily data
+    # 32 tokens-per-second budget: a 32-s window at 100 Hz is 50 tokens per channel
+    assert -(-32 * int(DEFAULT_INPUT_HZ) // DEFAULT_PATCH_SIZE) == 50

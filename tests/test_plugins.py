@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import ModelError
 from physio_bench.models.embed import embed_shard, merge_embeddings
 from physio_bench.models.registry import available_plugins, distribution_of
 from physio_bench.models.store import read_embeddings
@@ -120,16 +120,28 @@ def test_third_party_plugin_is_discovered_and_embeds(example_site, make_suite, t
     assert (info["plugin"], info["n_parameters"], info["pretrained"]) == ("example", 80, False)
 
 
-def test_too_long_windows_are_refused_before_embedding(example_site, make_suite, tmp_path,
-                                                      monkeypatch) -> None:
+def test_too_long_windows_are_embedded_in_chunks(example_site, make_suite, tmp_path,
+                                                 monkeypatch) -> None:
+    """A plug-in's max_window_samples is its context: the core feeds 256-sample windows to
+    a 100-sample model as chunks [0, 56), [56, 156), [156, 256), spans in the window."""
     monkeypatch.syspath_prepend(str(example_site))
-    suite = make_suite("factors", n_windows=2, n_samples=256)
-    config = make_config({"proj": {"plugin": "example", "max_window_samples": 128}})
-    with pytest.raises(InputError, match=(
-            r"^model 'proj' takes windows of at most 128 samples but suite 'factors' has "
-            r"256-sample windows: lower window_samples")):
-        embed_shard(config, "proj", suite, 0, tmp_path / "x.npz")
-    assert not (tmp_path / "x.npz").exists()
+    suite = make_suite("factors", n_windows=5, n_samples=256)  # two shards of 3
+    config = make_config({"proj": {"plugin": "example", "max_window_samples": 100,
+                                   **EXAMPLE_OPTIONS}})
+    info = embed_suite(config, "proj", suite, tmp_path / "emb")
+    stored = read_embeddings(tmp_path / "emb")
+    windows = np.load(suite / "signals.npy")
+    parts = [direct_example(windows[..., a:b], monkeypatch) for a, b in
+             ((0, 56), (56, 156), (156, 256))]
+    for layer in ("projection", "output"):
+        np.testing.assert_array_equal(stored.tokens(layer), np.concatenate(
+            [p["layers"][layer] for p in parts], axis=1))
+    # 16-sample patches of each chunk; the samples after a chunk's last whole patch are
+    # left out, as the plug-in does for a whole window
+    assert stored.token_spans.tolist() == [[0, 16], [16, 32], [32, 48]] + [
+        [56 + 16 * k, 72 + 16 * k] for k in range(6)] + [[156 + 16 * k, 172 + 16 * k]
+                                                         for k in range(6)]
+    assert info["input"]["chunks"] == [[0, 56], [56, 156], [156, 256]]
 
 
 def test_embed_settings_reach_plugins_that_take_them(example_site, make_suite, tmp_path,

@@ -44,7 +44,7 @@ EXPECTED_STEMS = [
     "fi_decoded_vs_true_moirai-1.1-R-small", "fi_coupling_raw",
     "fi_coupling_moirai-small-untrained", "fi_coupling_moirai-1.1-R-small",
     "td_reconstruction", "td_tracking", "ss_confusion", "ss_embedding_map", "layerwise_curves",
-    "ds_mae_bars", "ds_sim2real_scatter",
+    "ds_mae_bars", "ds_sim2real_scatter", "sensitivity_input_rate",
 ]
 
 

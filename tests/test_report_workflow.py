@@ -85,7 +85,7 @@ def test_report_rules_build_tables_figures_and_html(tmp_path: Path) -> None:
             assert name in html, name
     for category in ("1. Leaderboard", "2. Simulated signals", "3. Feature independence",
                      "4. Temporal dynamics", "5. Scenario separation", "6. Layer-wise",
-                     "7. Downstream (real recordings)", "8. Models and provenance"):
+                     "7. Downstream (real recordings)", "9. Models and provenance"):
         assert category in html, category
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)  # self-contained
 

@@ -205,3 +205,23 @@ def test_capture_outputs_removes_hooks():
         out = layer(torch.ones(1, 2))
     assert torch.equal(captured["a"], out)
     assert not layer._forward_hooks
+
+
+def test_tf32_recorded_as_not_applicable_on_cpu():
+    placement = resolve_placement("cpu", "float32", "m")
+    assert placement.tf32() == "not applicable (cpu)"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_tf32_is_off_and_recorded_on_gpu():
+    torch.backends.cuda.matmul.allow_tf32 = True  # as some libraries set it on import
+    torch.backends.cudnn.allow_tf32 = True
+    placement = resolve_placement("cuda", "float32", "m")
+    with placement.autocast():
+        assert not torch.backends.cuda.matmul.allow_tf32
+        assert not torch.backends.cudnn.allow_tf32
+        a = torch.randn(512, 512, device="cuda", dtype=torch.float32)
+        exact = (a.double() @ a.double()).float()
+        assert torch.allclose(a @ a, exact, rtol=1e-5, atol=1e-4)  # TF32 would miss this
+    assert placement.tf32() == ("off (torch.backends.cuda.matmul.allow_tf32=False, "
+                                "torch.backends.cudnn.allow_tf32=False)")

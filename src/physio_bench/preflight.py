@@ -44,14 +44,18 @@ def load_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
 def check_before_run(config: dict[str, Any]) -> None:
     """Cheap checks of what the config points to, before any job runs.
 
-    The evaluation suites must fit the window (breaths, SCRs and bursts per window),
+    The evaluation suites must fit the window (breaths, SCRs and bursts per window);
     every enabled model's plug-in must be installed, its pretrained weights already on
-    disk (hub cache or local folder), and every real record must exist with the named
-    channels and be longer than a window (headers only).
+    disk (hub cache or local folder, every file its loader reads, default hub ids
+    included), its ``input_hz`` an exact small ratio of the simulation rate; the models of
+    ``sensitivity.models`` must be configured; every real record must exist with the
+    named channels and be longer than a window (headers only).
     """
     from physio_bench.downstream.records import check_records
     from physio_bench.models.registry import check_models
+    from physio_bench.models.resampling import rate_ratio
     from physio_bench.models.weights import check_weights_on_disk
+    from physio_bench.sensitivity import variants
     from physio_bench.simulate import check_simulation
 
     check_simulation(config, EVALUATION_SUITES)
@@ -59,4 +63,10 @@ def check_before_run(config: dict[str, Any]) -> None:
     for name, options in enabled_models(config).items():
         if options["plugin"] != "subprocess":  # another interpreter resolves its own weights
             check_weights_on_disk(name, options)
+        if options.get("input_hz") is not None:
+            rate_ratio(config["sampling_rate_hz"], options["input_hz"],
+                       f"config key 'models.{name}.input_hz'")
+    for variant in variants(config):  # names under models:, rates with a small exact ratio
+        rate_ratio(config["sampling_rate_hz"], variant.input_hz,
+                   "config key 'sensitivity.input_hz'")
     check_records(config)

@@ -8,9 +8,9 @@
 
 ``spectral``
     The same token grid as ``raw``, but each token is described by its log10 band powers.
-    A 32-sample patch (0.128 s at 250 Hz, 7.8 Hz resolution) is too short to resolve
+    A 32-sample patch (0.256 s at 125 Hz, 3.9 Hz resolution) is too short to resolve
     heart rate (~1-3 Hz), so the spectrum of each token is computed over a *context* of
-    ``context_samples`` samples (default 512: 2.05 s at 250 Hz, 0.49 Hz resolution)
+    ``context_samples`` samples (default 512: 4.1 s at 125 Hz, 0.24 Hz resolution)
     centred on the token and shifted inwards at the window edges (so the first and last
     few tokens share a context). The context is demeaned, Hann-tapered and its power
     spectrum summed in octave bands of FFT bins ``[1, 2), [2, 4), [4, 8), ...`` up to the
@@ -19,6 +19,9 @@
     rates below 0.5 Hz.
 
 Both have one layer, ``output``, no parameters, and describe themselves as untrained.
+They have no ``default_input_hz``: the embed stage gives them windows at the suite's rate
+(125 Hz by default), so they show what the signal itself holds; an entry's ``input_hz``
+resamples them like any model.
 """
 
 from __future__ import annotations

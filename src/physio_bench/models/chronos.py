@@ -15,6 +15,16 @@ block's output with forward hooks plus the final layer norm (= the encoder outpu
   ``encode`` always appends one masked future patch; that token is fixed (one output
   patch, no covariates) and dropped, so embeddings cannot depend on a horizon.
 
+**Input rate (default 50 Hz).** Chronos was pretrained on series of unspecified rate
+(mostly hourly to daily public data and KernelSynth series whose periods span about 7 to
+730 steps), so the rate sets how many steps a physiological cycle takes: at 50 Hz a
+heartbeat (40-150 bpm) spans 20-75 steps and a breath (6-30/min) 100-500, inside that
+range; a token (16 samples) is 0.32 s; a 32-s window is 1,600 samples (100 tokens per
+channel), within Chronos-Bolt's 2,048-step context, so no window is chunked; and the
+resampler keeps 0-20 Hz (ECG rate and rhythm, PPG, respiration, EDA; EMG and the upper
+QRS band are lost). Set ``input_hz`` in the model's entry to change it (the sensitivity
+study measures the effect).
+
 The ``[REG]`` token and the future token are not exported (they have no time span);
 ``token_spans`` are the patches' spans. Options: ``variant`` (bolt-tiny|bolt-mini|
 bolt-small|bolt-base|chronos-2; default: read from the checkpoint, ``bolt-small`` for
@@ -70,6 +80,7 @@ DEFAULT_VARIANT = "bolt-small"
 BOLT_QUANTILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 CHRONOS2_QUANTILES = [0.01, 0.05, *[round(0.1 + 0.05 * i, 2) for i in range(17)], 0.95, 0.99]
 OPTIONS = ("variant", "weights", "batch_size", "device", "dtype", "progress")
+DEFAULT_INPUT_HZ = 50.0
 
 
 def family(variant: str) -> str:
@@ -186,6 +197,12 @@ class ChronosModel:
         self.context_length = int(self.model.chronos_config.context_length)
         self.layer_names = layer_names(len(self.model.encoder.block), final_norm=True)
 
+    @staticmethod
+    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to and the files the loader reads."""
+        variant = options.get("variant") or DEFAULT_VARIANT
+        return options.get("weights", default_hub_id(variant)), (CONFIG_FILE, WEIGHTS_FILE)
+
     def _check_variant(self, model: Any, requested: str | None, source: str) -> str:
         actual = variant_of(model)
         if requested is not None and actual != requested:
@@ -216,6 +233,7 @@ class ChronosModel:
             placement=self.placement,
             layer_names=self.layer_names,
             max_window_samples=self.context_length,
+            default_input_hz=DEFAULT_INPUT_HZ,
             packages=("chronos", "transformers"),
             extra=extra,
         )

@@ -1,11 +1,25 @@
 """The embed stage: one model, one shard of a suite's windows -> token and pooled arrays.
 
-``embed_shard`` checks the input (finite values, window length) before the model runs,
-embeds the shard batch by batch, validates every batch's shapes, mean-pools every layer
-centrally (:mod:`physio_bench.models.pooling`) and writes an uncompressed ``.npz`` plus a
-``.json`` sidecar (timings, model description). ``merge_embeddings`` joins a model's
-shards of one suite into the embedding directory read by
-:func:`physio_bench.models.store.read_embeddings`.
+``embed_shard`` checks the input (finite values) before the model runs, embeds the shard
+batch by batch, validates every batch's shapes, mean-pools every layer centrally
+(:mod:`physio_bench.models.pooling`) and writes an uncompressed ``.npz`` plus a ``.json``
+sidecar (timings, model description). ``merge_embeddings`` joins a model's shards of one
+suite into the embedding directory read by :func:`physio_bench.models.store.read_embeddings`.
+
+Input adaptation (:mod:`physio_bench.models.resampling`): each batch is resampled from the
+suite's rate to the model's input rate (the entry's ``input_hz``, else the plug-in's
+``ModelInfo.default_input_hz``, else the suite's rate), cut into consecutive chunks when
+it is longer than the model's context (``model.context_samples(n_channels)`` when the
+plug-in has it, else ``ModelInfo.max_window_samples``), and the token spans the model
+returns are mapped back to samples of the original window. Chunks of equal length go to
+the model in one ``embed()`` call; tokens are ordered by channel, then chunk, then the
+model's own order. ``model.json`` records the plan (``input``) and the token geometry
+(``tokens``: tokens per channel, patch duration and stride in seconds).
+
+Pooled arrays: ``pooled`` is the mean over all tokens; when a suite has several channels
+and every token belongs to one channel, ``pooled_by_channel`` (layers x windows x
+(channels * dim)) concatenates the per-channel means in channel order, so that
+channel-independent models do not mix ECG, PPG, RSP, EDA and EMG features.
 
 Shard ``i`` holds windows ``[i * shard_size, (i + 1) * shard_size)``. Models see one
 batch (``embed.batch_size`` windows) per ``embed()`` call. Settings of the ``embed:``
@@ -32,7 +46,7 @@ import numpy as np
 
 from physio_bench.errors import InputError, ModelError, PhysioBenchError
 from physio_bench.io import load_npy, read_json, save_npy, save_npz, write_json
-from physio_bench.models.pooling import pool_layers, select_token_layers
+from physio_bench.models.pooling import pool_by_channel, pool_layers, select_token_layers
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.registry import (
     available_plugins,
@@ -41,6 +55,7 @@ from physio_bench.models.registry import (
     load_factory,
     load_model,
 )
+from physio_bench.models.resampling import InputPlan, map_spans_back, resample, token_geometry
 
 EMBED_SETTINGS_FOR_PLUGINS = ("device", "dtype")
 LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -91,14 +106,36 @@ def check_finite(signals: np.ndarray, start: int, stop: int, suite: str,
             )
 
 
-def check_window_length(info: ModelInfo, n_samples: int, suite: str) -> None:
-    limit = info.max_window_samples
-    if limit is not None and n_samples > limit:
-        raise InputError(
-            f"model {info.name!r} takes windows of at most {limit} samples but suite "
-            f"{suite!r} has {n_samples}-sample windows: lower window_samples or use another "
-            "model configuration"
-        )
+def context_samples(model: Any, info: ModelInfo, n_channels: int) -> int | None:
+    """The model's context in samples at its input rate, for windows of ``n_channels``.
+
+    ``model.context_samples(n_channels)`` when the plug-in defines it (Moirai: its token
+    budget is shared by all channels), else ``ModelInfo.max_window_samples`` (None: any).
+    """
+    method = getattr(model, "context_samples", None)
+    value = method(n_channels) if callable(method) else info.max_window_samples
+    if value is not None and (isinstance(value, bool) or int(value) < 1):
+        raise ModelError(f"model {info.name!r}: context of {value} samples for {n_channels} "
+                         "channel(s): fix the plug-in")
+    return None if value is None else int(value)
+
+
+def input_plan(options: dict[str, Any], info: ModelInfo, model: Any, shape: tuple[int, int],
+               sampling_rate_hz: float) -> InputPlan:
+    """How windows (channels x samples at ``sampling_rate_hz``) reach the model.
+
+    ``input_hz`` of the config entry wins over the plug-in's ``default_input_hz``.
+    """
+    n_channels, n_samples = shape
+    if options.get("input_hz") is not None:
+        rate, source = float(options["input_hz"]), "config"
+    elif info.default_input_hz is not None:
+        rate, source = float(info.default_input_hz), "plug-in default"
+    else:
+        rate, source = None, "suite rate"
+    return InputPlan.build(sampling_rate_hz, n_samples, rate, source,
+                           context_samples(model, info, n_channels),
+                           what=f"config key 'models.{info.name}.input_hz'")
 
 
 def _embed_settings(config: dict[str, Any], options: dict[str, Any],
@@ -172,36 +209,87 @@ def _storable(array: np.ndarray, token_dtype: str, model: str, layer: str) -> np
     return array.astype(token_dtype)
 
 
-def run_model(model: Any, info: ModelInfo, windows: np.ndarray, sampling_rate_hz: float,
+def _call_model(model: Any, info: ModelInfo, windows: np.ndarray, rate_hz: float,
+                first: int) -> TokenEmbeddings:
+    """One ``embed()`` call, its output checked against the protocol."""
+    try:
+        output = model.embed(windows, rate_hz)
+    except PhysioBenchError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"model {info.name!r} failed on windows {first}.."
+                         f"{first + windows.shape[0] - 1} of the shard: "
+                         f"{type(exc).__name__}: {first_line(exc)}") from exc
+    try:
+        result = TokenEmbeddings.from_any(output)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"model {info.name!r} returned no TokenEmbeddings: "
+                         f"{type(exc).__name__}: {first_line(exc)}") from exc
+    check_result(result, info, windows.shape[0], windows.shape[1:])
+    return result
+
+
+def embed_batch(model: Any, info: ModelInfo, batch: np.ndarray, plan: InputPlan,
+                first: int = 0) -> tuple[TokenEmbeddings, np.ndarray]:
+    """Embed one batch of original windows through ``plan`` (resample, chunk, stitch).
+
+    Returns:
+        The tokens with spans in samples of the *original* windows, and the same spans in
+        samples at the input rate (for the token geometry in ``model.json``).
+    """
+    windows = resample(batch, plan.up, plan.down) if plan.resampled else np.array(
+        batch, dtype=np.float32)  # writable, float32
+    bounds = plan.chunk_bounds
+    n_batch = windows.shape[0]
+    by_length: dict[int, list[int]] = {}
+    for j, (a, b) in enumerate(bounds):
+        by_length.setdefault(b - a, []).append(j)
+    parts: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None] = [None] * len(
+        bounds)
+    for chunks in by_length.values():
+        stacked = np.concatenate([windows[..., bounds[j][0]:bounds[j][1]] for j in chunks])
+        result = _call_model(model, info, np.ascontiguousarray(stacked), plan.input_hz, first)
+        for k, j in enumerate(chunks):
+            rows = slice(k * n_batch, (k + 1) * n_batch)
+            parts[j] = ({name: array[rows] for name, array in result.layers.items()},
+                        result.token_spans + bounds[j][0], result.token_channels)
+    if len(parts) == 1:
+        layers, spans, channels = parts[0]
+    else:
+        spans = np.concatenate([p[1] for p in parts])
+        channels = np.concatenate([p[2] for p in parts])
+        chunk = np.concatenate([np.full(len(p[2]), j) for j, p in enumerate(parts)])
+        position = np.concatenate([np.arange(len(p[2])) for p in parts])
+        order = np.lexsort((position, chunk, channels))
+        spans, channels = spans[order], channels[order]
+        layers = {name: np.concatenate([p[0][name] for p in parts], axis=1)[:, order]
+                  for name in info.layer_names}
+    original = map_spans_back(spans, plan.up, plan.down, plan.n_samples)
+    return TokenEmbeddings(layers, original, channels), spans
+
+
+def run_model(model: Any, info: ModelInfo, windows: np.ndarray, plan: InputPlan,
               batch_size: int, token_layers: Sequence[str], token_dtype: str,
               desc: str = "") -> dict[str, np.ndarray]:
-    """Embed ``windows`` batch by batch; return pooled (layers x windows x dim), kept
-    tokens (``tokens_{k}``, windows x tokens x dim), ``token_spans``, ``token_channels``."""
+    """Embed ``windows`` batch by batch through ``plan``; return pooled (layers x windows
+    x dim), ``pooled_by_channel`` (multichannel suites with per-channel tokens), kept
+    tokens (``tokens_{k}``, windows x tokens x dim), ``token_spans`` (original samples),
+    ``input_token_spans`` (samples at the input rate) and ``token_channels``."""
     from tqdm import tqdm
 
-    n_windows, n_channels, n_samples = windows.shape
-    pooled = tokens = spans = channels = None
+    n_windows, n_channels, _ = windows.shape
+    pooled = by_channel = tokens = spans = input_spans = channels = None
     with tqdm(total=n_windows, desc=desc, unit="win", file=sys.stderr, disable=None) as bar:
         for start in range(0, n_windows, batch_size):
-            batch = np.array(windows[start:start + batch_size], dtype=np.float32)  # writable
-            try:
-                output = model.embed(batch, sampling_rate_hz)
-            except PhysioBenchError:
-                raise
-            except Exception as exc:
-                raise ModelError(f"model {info.name!r} failed on windows {start}.."
-                                 f"{start + batch.shape[0] - 1} of the shard: "
-                                 f"{type(exc).__name__}: {first_line(exc)}") from exc
-            try:
-                result = TokenEmbeddings.from_any(output)
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                raise ModelError(f"model {info.name!r} returned no TokenEmbeddings: "
-                                 f"{type(exc).__name__}: {first_line(exc)}") from exc
-            check_result(result, info, batch.shape[0], (n_channels, n_samples))
+            batch = np.asarray(windows[start:start + batch_size], dtype=np.float32)
+            result, at_input = embed_batch(model, info, batch, plan, start)
             if spans is None:
-                spans, channels = result.token_spans, result.token_channels
+                spans, channels, input_spans = result.token_spans, result.token_channels, at_input
                 dim = next(iter(result.layers.values())).shape[2]
                 pooled = np.empty((len(info.layer_names), n_windows, dim), dtype=np.float32)
+                if n_channels > 1 and set(channels.tolist()) == set(range(n_channels)):
+                    by_channel = np.empty((len(info.layer_names), n_windows, n_channels * dim),
+                                          dtype=np.float32)
                 tokens = {k: np.empty((n_windows, spans.shape[0], dim), dtype=token_dtype)
                           for k in token_layers}
             elif not (np.array_equal(spans, result.token_spans)
@@ -210,11 +298,17 @@ def run_model(model: Any, info: ModelInfo, windows: np.ndarray, sampling_rate_hz
                                  "windows of the same shape: fix the plug-in")
             stop = start + batch.shape[0]
             pooled[:, start:stop] = pool_layers(result.layers, info.layer_names)
+            if by_channel is not None:
+                by_channel[:, start:stop] = pool_by_channel(result.layers, info.layer_names,
+                                                            channels, n_channels)
             for layer in token_layers:
                 tokens[layer][start:stop] = _storable(result.layers[layer], token_dtype,
                                                       info.name, layer)
             bar.update(batch.shape[0])
-    arrays = {"pooled": pooled, "token_spans": spans, "token_channels": channels}
+    arrays = {"pooled": pooled, "token_spans": spans, "token_channels": channels,
+              "input_token_spans": input_spans}
+    if by_channel is not None:
+        arrays["pooled_by_channel"] = by_channel
     arrays.update({f"tokens_{k}": tokens[layer] for k, layer in enumerate(token_layers)})
     return arrays
 
@@ -227,8 +321,8 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
 
     Raises:
         ModelError: unknown model or plug-in, or a plug-in that breaks the protocol.
-        InputError: a missing shard, NaN/inf windows, windows too long for the model
-            (all before the model runs).
+        InputError: a missing shard or NaN/inf windows (before the model runs).
+        ConfigError: an ``input_hz`` without a small exact ratio to the suite's rate.
     """
     options = model_options(config, model_name)
     suite_dir = Path(suite_dir)
@@ -257,13 +351,14 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
         if not info.layer_names or not all(LAYER_NAME.match(n) for n in info.layer_names):
             raise ModelError(f"model {model_name!r}: layer names {info.layer_names} must be "
                              "non-empty and use only letters, digits, '_', '.', '-'")
-        check_window_length(info, signals.shape[2], suite)
+        plan = input_plan(options, info, model, signals.shape[1:],
+                          float(meta["sampling_rate_hz"]))
         kept = select_token_layers(embed_config["token_layers"], info.layer_names, model_name)
-        loaded = time.perf_counter()
-        arrays = run_model(model, info, signals[start:stop], float(meta["sampling_rate_hz"]),
+        loaded, cpu_loaded = time.perf_counter(), time.process_time()
+        arrays = run_model(model, info, signals[start:stop], plan,
                            int(embed_config["batch_size"]), kept, embed_config["token_dtype"],
                            desc=f"{model_name} {suite} shard {int(shard_index)}")
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
     finally:
         close = getattr(model, "close", None)
         if callable(close):
@@ -276,9 +371,13 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
         "model": model_name, "plugin": options["plugin"], "suite": suite,
         "shard": int(shard_index), "window_start": start, "window_stop": stop,
         "n_windows": stop - start, "load_s": loaded - began, "embed_s": done - loaded,
+        "embed_cpu_s": cpu_done - cpu_loaded,
         "windows_per_second": (stop - start) / max(done - loaded, 1e-9),
         "sampling_rate_hz": float(meta["sampling_rate_hz"]),
         "token_dtype": embed_config["token_dtype"], "token_layers": kept,
+        "input": plan.describe(),
+        "tokens": token_geometry(arrays["input_token_spans"], arrays["token_channels"],
+                                 plan.input_hz),
         "versions": _versions(options, info), "info": info.to_dict(),
     }
     write_json(sidecar_path(out_path), sidecar)
@@ -310,6 +409,10 @@ def _check_shards(shards: list[tuple[Any, dict[str, Any]]], model_name: str) -> 
             if not np.array_equal(npz[key], first[key]):
                 raise InputError(f"shards of model {model_name!r} disagree on {key}: rerun "
                                  "their embed jobs with the same config")
+        if ("pooled_by_channel" in npz.files) != ("pooled_by_channel" in first.files) or (
+                meta.get("input") != first_meta.get("input")):
+            raise InputError(f"shards of model {model_name!r} disagree on their input plan: "
+                             "rerun their embed jobs with the same config")
         if meta["suite"] != first_meta["suite"] or meta["token_dtype"] != first_meta[
                 "token_dtype"]:
             raise InputError(f"shards of model {model_name!r} come from different suites or "
@@ -340,8 +443,9 @@ def merge_embeddings(config: dict[str, Any], model_name: str,
                      shard_paths: Sequence[str | Path], out_dir: str | Path) -> dict[str, Any]:
     """Join the shards of one (model, suite) into ``out_dir``; return ``model.json``.
 
-    Writes ``pooled.npy``, ``tokens/{layer}.npy``, ``token_spans.npy``,
-    ``token_channels.npy`` and, last, ``model.json`` (all atomically).
+    Writes ``pooled.npy``, ``pooled_by_channel.npy`` (when the shards have it),
+    ``tokens/{layer}.npy``, ``token_spans.npy``, ``token_channels.npy`` and, last,
+    ``model.json`` (all atomically).
     """
     options = model_options(config, model_name)
     if not shard_paths:
@@ -354,6 +458,11 @@ def merge_embeddings(config: dict[str, Any], model_name: str,
     layer_names = [str(n) for n in first["layer_names"]]
     kept = [str(n) for n in first["token_layers"]]
     save_npy(out_dir / "pooled.npy", np.concatenate([s[0]["pooled"] for s in shards], axis=1))
+    by_channel = out_dir / "pooled_by_channel.npy"
+    if "pooled_by_channel" in first.files:
+        save_npy(by_channel, np.concatenate([s[0]["pooled_by_channel"] for s in shards], axis=1))
+    else:
+        by_channel.unlink(missing_ok=True)
     save_npy(out_dir / "token_spans.npy", first["token_spans"])
     save_npy(out_dir / "token_channels.npy", first["token_channels"])
     for k, layer in enumerate(kept):
@@ -376,11 +485,17 @@ def merge_embeddings(config: dict[str, Any], model_name: str,
         "dtype": info.get("dtype", "float32"),
         "wall_time_s": sum(float(s[1]["load_s"]) + float(s[1]["embed_s"]) for s in shards),
         "windows_per_second": n_windows / max(embed_s, 1e-9),
+        "embed_cpu_s": sum(float(s[1].get("embed_cpu_s", "nan")) for s in shards),
         "description": description, "architecture": info["architecture"],
         "n_windows": n_windows, "n_tokens": int(first["token_spans"].shape[0]),
         "dim": int(first["pooled"].shape[2]), "token_dtype": meta["token_dtype"],
         "sampling_rate_hz": meta["sampling_rate_hz"], "n_shards": len(shards),
-        "max_window_samples": info.get("max_window_samples"), "extra": info.get("extra", {}),
+        "max_window_samples": info.get("max_window_samples"),
+        "default_input_hz": info.get("default_input_hz"),
+        "input": meta["input"], "tokens": meta["tokens"],
+        "pooled_by_channel": "pooled_by_channel" in first.files,
+        "tf32": info.get("extra", {}).get("tf32", "not applicable (no torch model)"),
+        "extra": info.get("extra", {}),
     }
     write_json(out_dir / "model.json", model_json)
     for npz, _ in shards:

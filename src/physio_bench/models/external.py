@@ -28,7 +28,16 @@ from physio_bench.models.subprocess_plugin import SubprocessModel, resolve_pytho
 class _OwnEnvironmentModel(SubprocessModel):
     plugin: ClassVar[str]
     default_input_hz: ClassVar[float]
-    weights_files: ClassVar[tuple[str, ...]] = ("config.json", "model.safetensors")
+    checkpoint_files: ClassVar[tuple[str, ...]] = ("config.json", "model.safetensors")
+
+    @classmethod
+    def weights_files(cls, options: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+        """Weights named in the entry and the files the worker's loader reads; None when
+        the entry names none (the plug-in's default hub id is resolved in its own
+        environment, which the pre-flight does not import)."""
+        if "weights" not in options:
+            return None
+        return str(options["weights"]), cls.checkpoint_files
 
     def __init__(self, name: str, seed: int = 0, python: str | None = None,
                  **options: Any) -> None:

@@ -6,10 +6,16 @@ This adapter:
 
 * embeds every channel on its own (Mantis is univariate) and concatenates the tokens of
   all channels channel-major (``token_channels``);
-* resamples each window to ``seq_len`` samples with linear interpolation
-  (``torch.nn.functional.interpolate(mode="linear", align_corners=False)``, the resizing
-  Mantis recommends for other lengths), so token ``i`` covers about samples
-  ``[i*N/32, (i+1)*N/32)`` of an ``N``-sample window (spans rounded outwards);
+* resizes each window to ``seq_len`` samples, as Mantis expects every series (its
+  pretraining resized series of any length and rate to 512), but anti-aliased: the
+  polyphase resampler of :func:`physio_bench.models.resampling.resample_to_length`
+  (Kaiser FIR, 60 dB stopband from the new Nyquist frequency) instead of the linear
+  interpolation Mantis's examples use, which folds a 50 Hz tone into 12.45 Hz at 0.61 of
+  its amplitude when 2,048 samples become 512. Token ``i`` covers about samples
+  ``[i*N/32, (i+1)*N/32)`` of an ``N``-sample window (spans rounded outwards). A 32-s
+  window thus reaches Mantis at 16 Hz (passband 0-6.4 Hz: heart and breathing rates,
+  not QRS morphology); the plug-in has no default ``input_hz`` (the core passes windows
+  at the suite's rate and this resizing is the only one);
 * replicates ``MantisV1.forward`` (token generator, CLS, positional encoding, then the
   transformer layer by layer) to expose every layer's output: ``layer_00`` ..
   ``layer_05`` (there is no final norm in Mantis; the last layer's CLS token is the
@@ -17,7 +23,8 @@ This adapter:
 * exports the 32 patch tokens per channel and drops the CLS token, which has no time
   span: mean pooling of the patch tokens is Mantis's own ``mean_token`` output.
 
-Options: ``weights`` (random | hub id | directory with ``model.safetensors``; default
+Options: ``weights`` (random | hub id | directory with ``config.json`` and
+``model.safetensors``; default
 ``paris-noah/Mantis-8M``), ``batch_size`` (windows per forward pass), ``device``,
 ``dtype``, ``progress`` (as for Moirai).
 """
@@ -31,6 +38,7 @@ import numpy as np
 
 from physio_bench.errors import InputError
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
+from physio_bench.models.resampling import METHOD, resample_to_length
 from physio_bench.models.torch_utils import (
     batches,
     check_options,
@@ -42,6 +50,7 @@ from physio_bench.models.torch_utils import (
     to_numpy,
 )
 from physio_bench.models.weights import (
+    CONFIG_FILE,
     WEIGHTS_FILE,
     load_weights,
     loaded_model_info,
@@ -51,6 +60,7 @@ from physio_bench.models.weights import (
 PLUGIN = "mantis"
 DEFAULT_HUB_ID = "paris-noah/Mantis-8M"
 OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
+FILES = (CONFIG_FILE, WEIGHTS_FILE)  # MantisV1.from_pretrained reads its kwargs from config.json
 
 
 def build_network() -> Any:
@@ -61,7 +71,7 @@ def build_network() -> Any:
 
 
 def load_network(directory: Path) -> Any:
-    """Load a Mantis checkpoint directory (``model.safetensors``, optional ``config.json``).
+    """Load a Mantis checkpoint directory (``config.json`` and ``model.safetensors``).
 
     Uses the library's ``MantisV1.from_pretrained`` (which also maps the legacy
     ``Mantis8M`` parameter names), strictly: every tensor must be in the file.
@@ -71,14 +81,12 @@ def load_network(directory: Path) -> Any:
     return MantisV1(device="cpu").from_pretrained(str(directory), strict=True)
 
 
-def resample(rows: Any, seq_len: int) -> Any:
-    """Linear resampling of series (rows x 1 x samples) to ``seq_len`` samples."""
-    import torch
-
+def resample(rows: np.ndarray, seq_len: int) -> np.ndarray:
+    """Anti-aliased resampling of series (rows x 1 x samples) to ``seq_len`` samples
+    (float32; unchanged values when the length already is ``seq_len``)."""
     if rows.shape[-1] == seq_len:
-        return rows
-    return torch.nn.functional.interpolate(rows, size=seq_len, mode="linear",
-                                           align_corners=False)
+        return np.ascontiguousarray(rows, dtype=np.float32)
+    return resample_to_length(rows, seq_len)
 
 
 def patch_spans(n_samples: int, n_patches: int) -> np.ndarray:
@@ -123,7 +131,7 @@ class MantisModel:
         self.progress = bool(options.get("progress", True))
         self.placement = resolve_placement(device, dtype, name)
         spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=(WEIGHTS_FILE,),
+        loaded = load_weights(spec, name=name, seed=self.seed, files=FILES,
                               init_random=build_network, load_dir=load_network)
         self.network = loaded.model.eval().to(self.placement.device)
         self.weights = loaded
@@ -133,12 +141,17 @@ class MantisModel:
         self.layer_names = layer_names(len(self.network.transf_unit.transformer.layers),
                                        final_norm=False)
 
+    @staticmethod
+    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to and the files the loader reads."""
+        return options.get("weights", DEFAULT_HUB_ID), FILES
+
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
         extra: dict[str, Any] = {
             "seq_len": self.seq_len,
             "n_patches": self.n_patches,
-            "resampling": f"linear interpolation of every window to {self.seq_len} samples",
+            "resampling": f"every window resized to {self.seq_len} samples: {METHOD}",
             "token_order": "channel-major; CLS token dropped",
         }
         return loaded_model_info(
@@ -179,8 +192,8 @@ class MantisModel:
         with torch.inference_mode(), self.placement.autocast():
             for part in batches(n_windows, self.batch_size, self.progress, self.name):
                 batch = array[part]
-                rows = torch.from_numpy(batch.reshape(-1, 1, n_samples))
-                series = resample(rows.to(self.placement.device), self.seq_len)
+                rows = resample(batch.reshape(-1, 1, n_samples), self.seq_len)
+                series = torch.from_numpy(rows).to(self.placement.device)
                 for name, state in zip(self.layer_names, hidden_states(self.network, series),
                                        strict=True):
                     tokens = to_numpy(state[:, 1:])

@@ -4,7 +4,7 @@ How a batch of windows (windows x channels x samples) becomes Moirai tokens:
 
 * every channel is one variate; tokens are ordered channel-major (all patches of channel
   0, then channel 1, ...), so ``token_channels`` is ``[0]*P + [1]*P + ...``;
-* a fixed patch size (option ``patch_size``, default 32 samples; no ``auto`` search);
+* a fixed patch size (option ``patch_size``, default 64 samples; no ``auto`` search);
   a window whose length is not a multiple of it is left-padded (the uni2ts convention:
   the padded samples are unobserved and the first token covers fewer real samples);
 * the whole window is context: no prediction tokens (``prediction_mask`` all False), so
@@ -18,9 +18,31 @@ after the encoder (no distribution head). Layers: ``layer_00`` .. ``layer_NN`` (
 of each encoder layer, the residual stream) and ``final_norm`` (the RMS-normalised
 encoder output, i.e. what the distribution head reads).
 
-Options: ``size`` (small|base|large), ``version`` (1.0-R|1.1-R, used for the default hub
-id ``Salesforce/moirai-{version}-{size}``), ``weights`` (random | hub id | directory),
-``patch_size`` (8|16|32|64|128), ``batch_size`` (windows per forward pass, default 32),
+**Input rate and patch size (defaults: 100 Hz, patch 64).** uni2ts chooses patch sizes
+from the data's frequency (``uni2ts.transform.patch.DefaultPatchSizeConstraints``): 64-128
+for second-level data, 32-128 for minutes, 32-64 hours, 16-32 days; 32 belongs to the
+minute/hour range. Its table ends at seconds (the finest frequency it knows; LOTSA, the
+pretraining data, runs from yearly to second-level series), so physiological signals
+(10-1000 Hz) fall beyond it and we apply its finest row: patch 64
+(:func:`uni2ts_patch_sizes`), the smallest it allows there. The input rate then
+sets the token duration and count: at 100 Hz a token is 0.64 s (about one heartbeat at
+94 bpm; a breath at 15/min spans 6 tokens) and a 32-s window is 50 tokens per channel, so
+the five-channel scenario windows (250 tokens) fit Moirai's 512-token context in one
+piece; 100 Hz keeps the ECG monitoring band (0.5-40 Hz: the resampler's passband ends at
+40 Hz) where 50 Hz with patch 32 (the same token duration and count) would cut the
+spectrum at 20 Hz and use a patch size of uni2ts's minute/hour range. The sensitivity
+study (``sensitivity:`` in the config) measures the effect of both choices.
+
+**Version.** ``version`` is read from the hub id or checkpoint path
+(``moirai-1.0-R-small`` -> ``1.0-R``); a ``version`` option that contradicts it is an
+error. Without ``weights`` the default hub id is ``Salesforce/moirai-{version}-{size}``
+(version default 1.1-R). Random weights have no version unless one is given (1.0-R and
+1.1-R share the architecture); a local checkpoint whose path names none reports
+``unknown`` unless ``version`` is given.
+
+Options: ``size`` (small|base|large), ``version`` (1.0-R|1.1-R), ``weights`` (random | hub
+id | directory), ``patch_size`` (8|16|32|64|128), ``batch_size`` (windows per forward
+pass, default 32),
 ``device`` (auto|cpu|cuda), ``dtype`` (float32|bfloat16|float16; reduced precision on CUDA
 only, see :func:`physio_bench.models.torch_utils.resolve_placement`), ``progress``
 (a progress bar on stderr when a call needs several batches). The Moirai-1.x weights
@@ -29,6 +51,7 @@ are licensed CC-BY-NC-4.0.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,10 +87,61 @@ if TYPE_CHECKING:
 PLUGIN = "moirai"
 SIZES = {"small": (384, 6), "base": (768, 12), "large": (1024, 24)}  # d_model, layers
 VERSIONS = ("1.0-R", "1.1-R")
+DEFAULT_VERSION = "1.1-R"
 PATCH_SIZES = (8, 16, 32, 64, 128)
+DEFAULT_PATCH_SIZE = 64  # = uni2ts_patch_sizes(DEFAULT_INPUT_HZ)[0] (see the module docstring)
+DEFAULT_INPUT_HZ = 100.0
 MAX_SEQ_LEN = 512
+NAMED_CHECKPOINT = re.compile(r"moirai-(1\.0-R|1\.1-R)-(small|base|large)(?![\w.-])")
+#: sampling period (s) up to which each row of uni2ts's DefaultPatchSizeConstraints applies
+UNI2TS_ROWS = (("S", 60.0), ("T", 3600.0), ("H", 86400.0), ("D", 7 * 86400.0),
+               ("W", 28 * 86400.0), ("M", 90 * 86400.0), ("Q", 365 * 86400.0), ("Y", np.inf))
 OPTIONS = ("size", "version", "weights", "patch_size", "batch_size", "device", "dtype",
            "progress")
+
+
+def uni2ts_patch_sizes(input_hz: float) -> tuple[int, ...]:
+    """Moirai patch sizes uni2ts allows for data sampled at ``input_hz``.
+
+    Reads the ranges of ``uni2ts.transform.patch.DefaultPatchSizeConstraints`` (its own
+    lookup fails on the lower-case pandas aliases of pandas >= 2.2); periods of a second
+    or less use its finest row, seconds (``S``: 64-128).
+    """
+    from uni2ts.transform.patch import DefaultPatchSizeConstraints
+
+    period_s = 1.0 / float(input_hz)
+    row = next(name for name, limit in UNI2TS_ROWS if period_s < limit)
+    low, high = DefaultPatchSizeConstraints.DEFAULT_RANGES[row]
+    return tuple(p for p in PATCH_SIZES if low <= p <= high)
+
+
+def checkpoint_version(weights: str) -> tuple[str, str] | None:
+    """``(version, size)`` named by a hub id or checkpoint path, e.g.
+    ``Salesforce/moirai-1.0-R-small`` or ``.../models--Salesforce--moirai-1.0-R-small/...``."""
+    found = NAMED_CHECKPOINT.findall(str(weights))
+    if len(set(found)) > 1:
+        return None
+    return found[-1] if found else None
+
+
+def resolve_version(options: dict[str, Any], name: str) -> tuple[str | None, str]:
+    """``(version, weights)`` of a config entry: the version named by the weights wins;
+    a ``version`` option that contradicts it is a ModelError."""
+    given = options.get("version")
+    if given is not None:
+        check_choice(given, VERSIONS, "version", name)
+    size = options.get("size", "small")
+    weights = options.get("weights")
+    if weights is None:
+        version = given or DEFAULT_VERSION
+        return version, f"Salesforce/moirai-{version}-{size}"
+    named = checkpoint_version(weights) if weights != "random" else None
+    if named is not None and given is not None and named[0] != given:
+        raise ModelError(f"model {name!r}: weights {weights} are Moirai {named[0]}, but option "
+                         f"version is {given}; remove version: or fix it")
+    if named is not None:
+        return named[0], weights
+    return given, weights
 
 
 def build_module(size: str) -> Any:
@@ -207,13 +281,15 @@ class MoiraiModel:
         self.name = name
         self.seed = int(seed)
         self.size = check_choice(options.get("size", "small"), tuple(SIZES), "size", name)
-        self.version = check_choice(options.get("version", "1.1-R"), VERSIONS, "version", name)
-        self.patch_size = check_choice(options.get("patch_size", 32), PATCH_SIZES,
-                                       "patch_size", name)
+        self.version, weights = resolve_version(options, name)
+        self.patch_size = check_choice(options.get("patch_size", DEFAULT_PATCH_SIZE),
+                                       PATCH_SIZES, "patch_size", name)
         self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
         self.progress = bool(options.get("progress", True))
         self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", self.default_hub_id), name)
+        spec = parse_weights(weights, name)
+        if self.version is None and spec.kind != "random":
+            self.version = "unknown"
         loaded = load_weights(spec, name=name, seed=self.seed,
                               files=(CONFIG_FILE, WEIGHTS_FILE),
                               init_random=lambda: build_module(self.size),
@@ -223,10 +299,14 @@ class MoiraiModel:
         self.weights = loaded
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)
 
-    @property
-    def default_hub_id(self) -> str:
-        """``Salesforce/moirai-{version}-{size}``."""
-        return f"Salesforce/moirai-{self.version}-{self.size}"
+    @staticmethod
+    def weights_files(options: dict[str, Any], name: str = "moirai"
+                      ) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to (default hub id included) and the files
+        the loader reads (for the pre-flight; no torch, no uni2ts). A ``version`` that
+        contradicts the weights is a ModelError here already."""
+        _, weights = resolve_version(options, name)
+        return weights, (CONFIG_FILE, WEIGHTS_FILE)
 
     def _check_architecture(self, module: Any, source: str, size_given: bool) -> None:
         actual = size_of(module)
@@ -245,6 +325,14 @@ class MoiraiModel:
         """Tokens one window may have (all channels together): the module's max_seq_len."""
         return int(self.module.max_seq_len)
 
+    def context_samples(self, n_channels: int) -> int:
+        """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``."""
+        per_channel = self.max_tokens // max(int(n_channels), 1)
+        if per_channel < 1:
+            raise InputError(f"model {self.name!r}: {n_channels} channels exceed Moirai's "
+                             f"{self.max_tokens} tokens")
+        return per_channel * self.patch_size
+
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
         module = self.module
@@ -254,6 +342,9 @@ class MoiraiModel:
             "patch_size": self.patch_size,
             "max_tokens": self.max_tokens,
             "token_order": "channel-major; window left-padded to a multiple of patch_size",
+            "uni2ts_patch_sizes_at_default_input_hz": list(uni2ts_patch_sizes(
+                DEFAULT_INPUT_HZ)),
+            "patch_duration_s_at_default_input_hz": self.patch_size / DEFAULT_INPUT_HZ,
         }
         return loaded_model_info(
             name=self.name,
@@ -265,6 +356,7 @@ class MoiraiModel:
             placement=self.placement,
             layer_names=self.layer_names,
             max_window_samples=self.max_tokens * self.patch_size,
+            default_input_hz=DEFAULT_INPUT_HZ,
             packages=("uni2ts",),
             extra=extra,
         )

@@ -109,7 +109,11 @@ class Moirai2Model:
     """Moirai 2.0 decoder hidden states for every layer (see the module docstring)."""
 
     default_input_hz = 50.0
-    weights_files = (CONFIG_FILE, WEIGHTS_FILE)  # what a checkpoint directory must hold
+    @staticmethod
+    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to (default hub id included) and the files
+        its loader reads (for the pre-flight; imports no model library)."""
+        return options.get("weights", DEFAULT_HUB_ID), (CONFIG_FILE, WEIGHTS_FILE)
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -138,7 +142,6 @@ class Moirai2Model:
         extra: dict[str, Any] = {
             "patch_size": self.patch_size,
             "max_tokens": self.max_tokens,
-            "default_input_hz": self.default_input_hz,
             "attention": ("causal in time: the token of patch t sees patches 0..t of every "
                           "channel; per-channel standardisation over the whole window"),
             "token_order": "channel-major; window left-padded to a multiple of patch_size",
@@ -154,6 +157,7 @@ class Moirai2Model:
             layer_names=self.layer_names,
             max_window_samples=self.max_tokens * self.patch_size,
             packages=("uni2ts",),
+            default_input_hz=self.default_input_hz,
             extra=extra,
         )
 

@@ -28,6 +28,23 @@ def pool_layers(layers: dict[str, np.ndarray], layer_names: Sequence[str]) -> np
     return np.stack([mean_pool(layers[name]) for name in layer_names], axis=0)
 
 
+def pool_by_channel(layers: dict[str, np.ndarray], layer_names: Sequence[str],
+                    channels: np.ndarray, n_channels: int) -> np.ndarray:
+    """Per-channel means concatenated in channel order: layers x windows x (channels * dim).
+
+    For channel-independent models (Chronos-Bolt, Mantis, MOMENT) the mean over all
+    tokens mixes the features of different signals; this keeps them apart. Every channel
+    ``0..n_channels-1`` must own at least one token (and no token may be ``-1``).
+    """
+    channels = np.asarray(channels)
+    groups = [np.flatnonzero(channels == c) for c in range(n_channels)]
+    if any(g.size == 0 for g in groups) or len(channels) != sum(g.size for g in groups):
+        raise ValueError("every token must belong to one of the channels, each with a token")
+    return np.stack([
+        np.concatenate([mean_pool(layers[name][:, g]) for g in groups], axis=1)
+        for name in layer_names], axis=0)
+
+
 def select_token_layers(token_layers: str | Sequence[str], layer_names: Sequence[str],
                         model_name: str = "model") -> list[str]:
     """Resolve ``embed.token_layers`` (``last``, ``all`` or a list of names) for one model.

@@ -3,8 +3,19 @@
 A plug-in is any object with these three members, returned by a factory registered in
 the entry-point group ``physio_bench.models``. The factory is called as
 ``factory(name=<name in the config>, seed=<int>, **options)`` where ``options`` is the
-model's config entry without ``plugin`` and ``enabled``; it raises
+model's config entry without the keys the core reads itself (``plugin``, ``enabled``,
+``input_hz``; :data:`physio_bench.models.registry.RESERVED_OPTIONS`); it raises
 :class:`physio_bench.errors.ModelError` (one line) for options it does not know.
+
+Optional members the embed stage uses when present:
+
+- ``context_samples(n_channels) -> int | None``: the longest window (samples at the input
+  rate) the model takes for windows of ``n_channels`` channels, when that depends on the
+  channels (Moirai's token budget is shared by all channels); otherwise
+  ``ModelInfo.max_window_samples``. Longer windows arrive in consecutive chunks.
+- on the factory: ``weights_files(options) -> (weights, files) | None``, the ``weights``
+  value (hub id, directory or ``random``) the options resolve to, plug-in defaults
+  included, and the files its loader needs; the pre-flight checks them before any job.
 """
 
 from __future__ import annotations
@@ -27,7 +38,12 @@ class ModelInfo:
     weights_source: str  # hub id, local directory, "random (seed=...)", or "none" for baselines
     layer_names: list[str]
     weights_sha256: str | None = None
-    max_window_samples: int | None = None  # longest window the model accepts (None: any)
+    # longest window (samples at the input rate) the model takes in one piece; the embed
+    # stage feeds longer windows in consecutive chunks (None: any length)
+    max_window_samples: int | None = None
+    # the rate (Hz) the model wants its input at, chosen from its pretraining; the config
+    # entry's input_hz wins; None: windows arrive at the suite's rate
+    default_input_hz: float | None = None
     device: str = "cpu"  # where embed() runs ("cpu", "cuda:0", ...)
     dtype: str = "float32"  # compute dtype of embed()
     versions: dict[str, str] = field(default_factory=dict)  # package -> version

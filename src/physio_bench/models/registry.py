@@ -15,7 +15,8 @@ from typing import Any
 from physio_bench.errors import ModelError, PhysioBenchError
 
 ENTRY_POINT_GROUP = "physio_bench.models"
-RESERVED_OPTIONS = ("plugin", "enabled")
+#: config keys of a model entry read by the core, never passed to the factory
+RESERVED_OPTIONS = ("plugin", "enabled", "input_hz")
 INSTALL_HINT = (
     f"install a distribution that registers one in the entry-point group "
     f"'{ENTRY_POINT_GROUP}' (pip install PATH_OR_NAME), or use plugin: subprocess for one "
@@ -49,7 +50,7 @@ def distribution_of(entry_point: EntryPoint) -> tuple[str, str]:
 
 
 def plugin_options(options: dict[str, Any]) -> dict[str, Any]:
-    """A config entry without the keys the core reads itself (``plugin``, ``enabled``)."""
+    """A config entry without the keys the core reads itself (:data:`RESERVED_OPTIONS`)."""
     return {k: v for k, v in options.items() if k not in RESERVED_OPTIONS}
 
 

@@ -128,7 +128,11 @@ class TimesFMModel:
     """TimesFM 2.5 transformer-layer outputs (see the module docstring)."""
 
     default_input_hz = 50.0
-    weights_files = (WEIGHTS_FILE,)  # what a checkpoint directory must hold
+    @staticmethod
+    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to (default hub id included) and the files
+        its loader reads (for the pre-flight; imports no model library)."""
+        return options.get("weights", DEFAULT_HUB_ID), (WEIGHTS_FILE,)
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -153,7 +157,6 @@ class TimesFMModel:
         extra: dict[str, Any] = {
             "patch_size": self.patch_size,
             "context_length": self.context_length,
-            "default_input_hz": self.default_input_hz,
             "attention": "causal within a channel; running per-patch normalisation",
             "token_order": "channel-major; each channel alone; left-padded (masked) to a "
                            "multiple of patch_size",
@@ -169,6 +172,7 @@ class TimesFMModel:
             layer_names=self.layer_names,
             max_window_samples=self.context_length,
             packages=("timesfm",),
+            default_input_hz=self.default_input_hz,
             extra=extra,
         )
 

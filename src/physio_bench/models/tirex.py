@@ -121,7 +121,11 @@ class TiRexModel:
     """TiRex sLSTM block outputs for every layer (see the module docstring)."""
 
     default_input_hz = 64.0
-    weights_files = (CHECKPOINT_FILE,)  # what a checkpoint directory must hold
+    @staticmethod
+    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to (default hub id included) and the files
+        its loader reads (for the pre-flight; imports no model library)."""
+        return options.get("weights", DEFAULT_HUB_ID), (CHECKPOINT_FILE,)
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -147,7 +151,6 @@ class TiRexModel:
         extra: dict[str, Any] = {
             "patch_size": self.patch_size,
             "context_length": self.context_length,
-            "default_input_hz": self.default_input_hz,
             "backend": "torch (sLSTM recurrence in bfloat16, the library's choice)",
             "token_order": ("channel-major; each channel alone; window left-padded with NaN "
                             "to the training context, padding tokens dropped"),
@@ -163,6 +166,7 @@ class TiRexModel:
             layer_names=self.layer_names,
             max_window_samples=self.context_length,
             packages=("tirex",),
+            default_input_hz=self.default_input_hz,
             extra=extra,
         )
 

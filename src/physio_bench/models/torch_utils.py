@@ -63,6 +63,10 @@ class Placement:
         dtype: compute dtype name (``float32``, ``bfloat16``, ``float16``); reduced
             precision runs the forward pass under ``torch.autocast`` on CUDA.
         note: why the requested dtype was changed (empty when it was not).
+
+    On CUDA, float32 means float32: TF32 (on by default for cuDNN convolutions, and
+    wherever a library switches it on for matrix products) is switched off before every
+    forward pass (:func:`disable_tf32`) and the flags are recorded (:meth:`tf32`).
     """
 
     device: str
@@ -70,12 +74,35 @@ class Placement:
     note: str = ""
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """Autocast context for reduced precision on CUDA; a no-op for float32."""
+        """Context of a forward pass: TF32 off on CUDA; autocast for reduced precision."""
         import torch
 
+        if self.device != "cpu":
+            disable_tf32()
         if self.dtype == "float32":
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device, dtype=getattr(torch, self.dtype))
+
+    def tf32(self) -> str:
+        """The TF32 state for ``model.json``: ``off`` (flags read back) on CUDA, else
+        ``not applicable (cpu)``."""
+        if self.device == "cpu":
+            return "not applicable (cpu)"
+        import torch
+
+        matmul = bool(torch.backends.cuda.matmul.allow_tf32)
+        cudnn = bool(torch.backends.cudnn.allow_tf32)
+        state = "off" if not (matmul or cudnn) else "ON"
+        return (f"{state} (torch.backends.cuda.matmul.allow_tf32={matmul}, "
+                f"torch.backends.cudnn.allow_tf32={cudnn})")
+
+
+def disable_tf32() -> None:
+    """Full float32 precision for CUDA matrix products and cuDNN convolutions."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def resolve_placement(device: str, dtype: str, name: str) -> Placement:
@@ -95,6 +122,8 @@ def resolve_placement(device: str, dtype: str, name: str) -> Placement:
         raise ModelError(f"model {name!r}: device cuda requested but torch sees no CUDA "
                          f"device; use device: auto or device: cpu")
     chosen = "cuda" if device == "cuda" or (device == "auto" and has_cuda) else "cpu"
+    if chosen == "cuda":
+        disable_tf32()
     if chosen == "cpu" and dtype != "float32":
         if device == "cpu":
             raise ModelError(f"model {name!r}: dtype {dtype} runs only on a GPU here; "

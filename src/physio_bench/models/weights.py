@@ -11,18 +11,23 @@ The ``weights`` option of the transformer plug-ins takes one of:
   naming the model, the hub id and the command that pre-downloads it on a connected
   machine.
 
-Checkpoints are data, not code: the adapters load them from safetensors only, and every
-library call gets a local directory, so nothing here reaches the network except the one
-explicit download. Provenance: the SHA-256 of the weights file (for hub files it equals
+Checkpoints are data, not code: the adapters load them from safetensors only. Every
+library call gets a local directory that holds nothing but the checkpoint's ``.json`` and
+``.safetensors`` files (links into the real directory, :func:`safetensors_only_view`), so
+no library can fall back to a pickled ``pytorch_model.bin`` beside them, and nothing here
+reaches the network except the one explicit download (of ``.json`` and ``.safetensors``
+files only). Provenance: the SHA-256 of the weights file (for hub files it equals
 the file's LFS object id), or for random weights the SHA-256 of the initial state dict.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -84,15 +89,17 @@ def loaded_model_info(
     max_window_samples: int | None,
     packages: Sequence[str],
     extra: dict[str, Any],
+    default_input_hz: float | None = None,
 ) -> ModelInfo:
     """``ModelInfo`` of an adapter whose module came from :func:`load_weights`.
 
     Provenance (pretrained flag, source, SHA-256 and ``weights.extra``), placement
-    (device, dtype, and the note when the dtype was changed), the exact parameter count
-    of the loaded module and the versions of ``packages`` are filled in here, so every
-    adapter reports them the same way; ``extra`` holds the adapter's own details.
+    (device, dtype, the TF32 state and the note when the dtype was changed), the exact
+    parameter count of the loaded module and the versions of ``packages`` are filled in
+    here, so every adapter reports them the same way; ``extra`` holds the adapter's own
+    details.
     """
-    extra = {**extra, **weights.extra}
+    extra = {**extra, **weights.extra, "tf32": placement.tf32()}
     if placement.note:
         extra["dtype_note"] = placement.note
     return ModelInfo(
@@ -105,6 +112,7 @@ def loaded_model_info(
         layer_names=list(layer_names),
         weights_sha256=weights.sha256,
         max_window_samples=max_window_samples,
+        default_input_hz=default_input_hz,
         device=placement.device,
         dtype=placement.dtype,
         versions=distribution_versions(*packages),
@@ -313,8 +321,8 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
         return LoadedWeights(model, False, random_source(seed), state_dict_sha256(model))
     directory = resolve_checkpoint(spec, files, name)
     try:
-        with stdout_to_stderr():
-            model = load_dir(directory)
+        with stdout_to_stderr(), safetensors_only_view(directory) as view:
+            model = load_dir(view)
     except ModelError:
         raise
     except Exception as error:
@@ -325,6 +333,22 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
     if spec.kind == "hub":
         extra["weights_revision"] = directory.name
     return LoadedWeights(model, True, spec.value, file_sha256(directory / weights_file), extra)
+
+
+SAFE_SUFFIXES = (".json", ".safetensors")
+
+
+@contextlib.contextmanager
+def safetensors_only_view(directory: Path) -> Iterator[Path]:
+    """A temporary directory of symbolic links to the ``.json`` and ``.safetensors`` files
+    of ``directory`` (nothing else: no pickle a library could fall back to)."""
+    with tempfile.TemporaryDirectory(prefix="physio-bench-checkpoint-") as tmp:
+        view = Path(tmp) / Path(directory).name
+        view.mkdir()
+        for path in sorted(Path(directory).iterdir()):
+            if path.is_file() and path.suffix in SAFE_SUFFIXES:
+                (view / path.name).symlink_to(path.resolve())
+        yield view
 
 
 def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
@@ -346,39 +370,63 @@ def check_checkpoint_covers(module: torch.nn.Module, directory: Path) -> None:
         raise ValueError(f"{WEIGHTS_FILE} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
 
 
-def required_files(model_name: str, options: dict[str, Any]) -> tuple[str, ...]:
-    """The files a checkpoint of this model's plug-in must hold: the factory's
-    ``weights_files`` attribute (e.g. TiRex's ``model.ckpt``), else ``model.safetensors``.
-    Importing a factory is cheap (adapters import torch lazily)."""
-    from physio_bench.models.registry import load_factory
+def weights_requirement(model_name: str, options: dict[str, Any]
+                        ) -> tuple[str, tuple[str, ...]] | None:
+    """``(weights, files)`` an enabled model needs on disk, or None (no weights).
 
-    try:
-        files = getattr(load_factory(model_name, options), "weights_files", None)
-    except ModelError:
-        files = None
-    return tuple(files) if files else (WEIGHTS_FILE,)
+    Asks the plug-in's factory (``weights_files(options)``, which knows the plug-in's
+    default hub id and the files its loader reads); for a plug-in without it, a
+    ``weights`` option needs ``model.safetensors``. Imports the plug-in's module, not
+    torch.
+    """
+    import inspect
+
+    from physio_bench.models.registry import load_factory, plugin_options
+
+    factory = load_factory(model_name, options)
+    method = getattr(factory, "weights_files", None)
+    if callable(method):
+        named = "name" in inspect.signature(method).parameters  # for its error messages
+        found = method(plugin_options(options), **({"name": model_name} if named else {}))
+        return None if found is None else (str(found[0]), tuple(found[1]))
+    if "weights" in options:
+        return str(options["weights"]), (WEIGHTS_FILE,)
+    return None
 
 
 def check_weights_on_disk(model_name: str, options: dict[str, Any]) -> None:
-    """Before any job runs: a model's ``weights`` must be usable without network.
+    """Before any job runs: a model's weights must be usable without network.
 
-    ``random`` always is; a local directory must exist; a hub id must already be in the
-    Hugging Face cache with every file its plug-in needs (:func:`required_files`), since
-    the workflow never downloads at run time. Cheap: no model is built and no torch is
-    imported.
+    Covers the plug-in's default hub id when the entry names no ``weights``, and every
+    file the loader reads (:func:`weights_requirement`). ``random`` always is usable; a
+    local directory must hold the files; a hub id must be in the Hugging Face cache with
+    all of them, since the workflow never downloads at run time. Cheap: no model is
+    built and no torch is imported.
 
     Raises:
-        ModelError: one line naming the model, the weights and how to fetch them.
+        ModelError: one line naming the model, the weights, the missing files and how to
+            fetch them.
     """
-    if "weights" not in options:
-        return  # the plug-in's default; checked when the model loads
-    spec = parse_weights(options["weights"], model_name)
-    if spec.kind != "hub":
+    needed = weights_requirement(model_name, options)
+    if needed is None:
+        return
+    weights, files = needed
+    spec = parse_weights(weights, model_name)
+    if spec.kind == RANDOM:
+        return
+    if spec.kind == "local":
+        resolve_checkpoint(spec, files, model_name)  # names the missing files
         return
     cache = hf_hub_cache()
-    if _cached_snapshot(spec.value, required_files(model_name, options), cache) is None:
+    if _cached_snapshot(spec.value, files, cache) is None:
+        from huggingface_hub import try_to_load_from_cache
+
+        missing = [f for f in files if not isinstance(
+            try_to_load_from_cache(spec.value, f, cache_dir=cache), str)]
+        what = (f"lack {', '.join(missing)}" if missing and len(missing) < len(files)
+                else "are not")
         raise ModelError(
-            f"model {model_name!r}: pretrained weights {spec.value} are not in the Hugging "
-            f"Face cache ({cache}) and the benchmark does not download at run time; "
-            f"{download_hint(spec.value)}"
+            f"model {model_name!r}: pretrained weights {spec.value} {what} in the Hugging "
+            f"Face cache ({cache}; the loader needs {', '.join(files)}) and the benchmark "
+            f"does not download at run time; {download_hint(spec.value)}"
         )

@@ -37,9 +37,10 @@ from __future__ import annotations
 from typing import Any
 
 
-def run_probe(config: dict[str, Any], probe: str, model: str, results_dir: Any
+def run_probe(config: dict[str, Any], probe: str, model: str, results_dir: Any,
+              suites: tuple[str, ...] | None = None
               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """See :func:`physio_bench.probes.runner.run_probe`."""
     from physio_bench.probes.runner import run_probe as _run_probe
 
-    return _run_probe(config, probe, model, results_dir)
+    return _run_probe(config, probe, model, results_dir, suites)

@@ -67,8 +67,12 @@ def load_suite(results_dir: str | Path, suite: str) -> Suite:
 
 
 def load_embeddings(results_dir: str | Path, model: str, suite: str,
-                    n_windows: int | None = None) -> Embeddings:
+                    n_windows: int | None = None, pooling: str = "mean") -> Embeddings:
     """Model ``model``'s embeddings of ``suite``; checks shapes against ``n_windows``.
+
+    ``pooling`` (config ``probes.pooling``): ``mean`` reads ``pooled.npy``; ``by_channel``
+    reads ``pooled_by_channel.npy`` (per-channel means concatenated) where the embed
+    stage wrote it, else ``pooled.npy``; ``info["pooling"]`` says which was read.
 
     Raises:
         InputError: missing files, or arrays that disagree with each other or the suite.
@@ -81,6 +85,13 @@ def load_embeddings(results_dir: str | Path, model: str, suite: str,
         )
     info = json.loads((path / "model.json").read_text())
     pooled = load_npy(path / "pooled.npy")
+    # --- probes.pooling (models issue 14): per-channel pooled array, when there is one
+    if pooling == "by_channel" and (path / "pooled_by_channel.npy").exists():
+        pooled = load_npy(path / "pooled_by_channel.npy")
+        info["pooling"] = "by_channel"
+    else:
+        info["pooling"] = "mean"
+    # ---
     names = info.get("layer_names") or []
     if pooled.ndim != 3 or pooled.shape[0] != len(names):
         raise InputError(

@@ -59,12 +59,15 @@ def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str
 
 
 def run_probe(
-    config: dict[str, Any], probe: str, model: str, results_dir: str | Path
+    config: dict[str, Any], probe: str, model: str, results_dir: str | Path,
+    suites: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run ``probe`` on ``model``'s embeddings under ``results_dir``.
 
     Reads ``{results_dir}/simulated/{suite}`` and ``{results_dir}/embeddings/{model}/{suite}``
-    for the probe's suites (:data:`PROBE_SUITES`).
+    for the probe's suites (:data:`PROBE_SUITES`), or only those of them in ``suites``
+    (the first, main suite must be one: the sensitivity study probes the factors suite
+    without the sweeps).
 
     Returns:
         ``(detail, rows)``: the JSON-ready detail (everything the figures need) and the
@@ -76,11 +79,16 @@ def run_probe(
     if probe not in PROBE_SUITES:
         raise ConfigError(f"unknown probe '{probe}': use one of {', '.join(PROBES)}")
     settings = ProbeSettings.from_config(config)
+    wanted = [s for s in PROBE_SUITES[probe] if suites is None or s in suites]
+    if not wanted or wanted[0] != PROBE_SUITES[probe][0]:
+        raise ConfigError(f"probe '{probe}' needs the {PROBE_SUITES[probe][0]} suite")
+    pooling = config.get("probes", {}).get("pooling", "mean")
     suites, embeddings = {}, {}
-    for suite in PROBE_SUITES[probe]:
+    for suite in wanted:
         suites[suite] = load_suite(results_dir, suite)
         embeddings[suite] = load_embeddings(results_dir, model, suite,
-                                            n_windows=len(suites[suite].labels))
+                                            n_windows=len(suites[suite].labels),
+                                            pooling=pooling)
     first = embeddings[PROBE_SUITES[probe][0]]
     for suite, emb in embeddings.items():
         if emb.layer_names != first.layer_names:
@@ -97,7 +105,7 @@ def run_probe(
     info = first.info
     detail.update({
         "probe": probe, "model": model, "pretrained": first.pretrained,
-        "settings": settings.to_dict(), "suites": list(PROBE_SUITES[probe]),
+        "settings": settings.to_dict(), "suites": wanted, "pooling": first.info["pooling"],
         "model_info": {k: info.get(k) for k in ("name", "plugin", "layer_names", "token_layers",
                                                 "weights_source", "pretrained")},
     })
@@ -112,12 +120,12 @@ def _probe_function(probe: str) -> Callable[..., tuple[dict[str, Any], list[Metr
         from physio_bench.probes.feature_independence import run_feature_independence
 
         return lambda su, em, s: run_feature_independence(
-            su["factors"], em["factors"], s, su["sweeps"], em["sweeps"])
+            su["factors"], em["factors"], s, su.get("sweeps"), em.get("sweeps"))
     if probe == "temporal_dynamics":
         from physio_bench.probes.temporal_dynamics import run_temporal_dynamics
 
         return lambda su, em, s: run_temporal_dynamics(
-            su["factors"], em["factors"], s, su["scenarios"], em["scenarios"])
+            su["factors"], em["factors"], s, su.get("scenarios"), em.get("scenarios"))
     from physio_bench.probes.scenario_separation import run_scenario_separation
 
     return lambda su, em, s: run_scenario_separation(su["scenarios"], em["scenarios"], s)

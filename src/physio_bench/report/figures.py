@@ -22,6 +22,7 @@ from physio_bench.report import (
     figures_feature_independence,
     figures_layerwise,
     figures_scenarios,
+    figures_sensitivity,
     figures_signals,
     figures_temporal,
 )
@@ -36,7 +37,7 @@ LOG = logging.getLogger("physio_bench.report")
 #: Figure modules in report order; each defines ``KINDS``.
 FIGURE_MODULES = (
     figures_signals, figures_feature_independence, figures_temporal, figures_scenarios,
-    figures_layerwise, figures_downstream,
+    figures_layerwise, figures_downstream, figures_sensitivity,
 )
 
 
@@ -109,6 +110,8 @@ def figure_inputs(config: dict[str, Any], section: str,
                 for m in models for ext in probe[section]]
     if section == "layerwise":
         return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
+    if section == "sensitivity":
+        return figures_sensitivity.figure_inputs(config, r)
     return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
 
 

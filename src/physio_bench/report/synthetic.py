@@ -227,4 +227,31 @@ def write_synthetic_results(results: str | Path, config: dict[str, Any], seed: i
     write_suites(results, config, seed, samples)
     for model in enabled_models(config):
         write_model(results, config, model, seed)
+    write_sensitivity_summary(results, config, seed)
     return results
+
+
+def write_sensitivity_summary(results: Path, config: dict[str, Any], seed: int) -> None:
+    """``sensitivity/summary.csv`` of the config's study (models issue 14), when it runs:
+    the headline rows of every variant, in the columns of physio_bench.sensitivity.run."""
+    from physio_bench.io import atomic_write_bytes
+    from physio_bench.sensitivity import variants
+
+    headlines = [("feature_independence", "all", "r2"),
+                 ("temporal_dynamics", "factors:all", "reconstruction_r2"),
+                 ("temporal_dynamics", "factors:heart_rate_bpm", "tracking_r2"),
+                 ("temporal_dynamics", "factors:resp_rate_bpm", "tracking_r2")]
+    rows = []
+    for variant in variants(config):
+        rng = _rng(seed, "sensitivity", variant.name)
+        for stage, task, metric in headlines:
+            for layer in ("last", "best"):
+                value = float(rng.uniform(0.2, 0.8))
+                rows.append({**_row(variant.name, False, stage, task, metric, layer, value,
+                                    100),
+                             "base_model": variant.model, "input_hz": variant.input_hz,
+                             "patch_size": variant.patch_size, "tokens_per_channel": 50,
+                             "patch_duration_s": 0.64})
+    if rows:
+        atomic_write_bytes(results / "sensitivity" / "summary.csv",
+                           pd.DataFrame(rows).to_csv(index=False).encode())

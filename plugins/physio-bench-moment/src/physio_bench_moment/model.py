@@ -144,14 +144,13 @@ class MomentModel:
         n_parameters = sum(p.numel() for p in self.model.parameters())
         extra: dict[str, Any] = {
             "input_samples": INPUT_SAMPLES, "patch_size": PATCH,
-            "default_input_hz": self.default_input_hz,
             "token_order": ("channel-major; left-padded to 512 samples; only fully observed "
                             "patches are tokens"),
         }
         if self.revision is not None:
             extra["weights_revision"] = self.revision
         return {
-            "name": self.name, "plugin": "moment",
+            "name": self.name, "plugin": "moment", "default_input_hz": self.default_input_hz,
             "architecture": (f"MOMENT (momentfm, T5 encoder, {len(self.blocks)} blocks, d_model "
                              f"{self.model.config.d_model}), input {INPUT_SAMPLES}, "
                              f"patch {PATCH}, channel-independent"),

@@ -136,7 +136,6 @@ class TotoModel:
 
         extra: dict[str, Any] = {
             "patch_size": self.stride, "max_samples": self.max_samples,
-            "default_input_hz": self.default_input_hz,
             "attention": ("causal along time within a channel; space-wise layers mix all "
                           "channels at one patch index; causal patch scaler"),
             "token_order": "channel-major; left-padded (masked) to a multiple of the stride",
@@ -145,7 +144,7 @@ class TotoModel:
             extra["weights_revision"] = self.revision
         spacewise = sum(str(layer.attention_axis).endswith("SPACE") for layer in self.layers)
         return {
-            "name": self.name, "plugin": "toto",
+            "name": self.name, "plugin": "toto", "default_input_hz": self.default_input_hz,
             "architecture": (f"Toto (toto-ts TotoBackbone): {len(self.layers)} layers "
                              f"({spacewise} space-wise), {self.dim} dims, patch {self.stride}, "
                              f"multivariate"),

@@ -165,14 +165,13 @@ class TTMModel:
             "context_length": config.context_length, "patch_length": config.patch_length,
             "patch_stride": config.patch_stride, "num_patches": config.num_patches,
             "adaptive_patching_levels": config.adaptive_patching_levels,
-            "default_input_hz": self.default_input_hz,
             "token_order": ("channel-major; window right-aligned in the context, padding "
                             "unobserved; patches without window samples dropped"),
         }
         if self.revision is not None:
             extra["weights_revision"] = self.revision
         return {
-            "name": self.name, "plugin": "ttm",
+            "name": self.name, "plugin": "ttm", "default_input_hz": self.default_input_hz,
             "architecture": (f"TinyTimeMixer (granite-tsfm TinyTimeMixerModel backbone): "
                              f"{len(self.mixers)} blocks, d_model {config.d_model}, "
                              f"{config.num_patches} patches of {config.patch_length}, context "

@@ -1,0 +1,243 @@
+"""Anti-aliased resampling of windows to a model's input rate, and token spans mapped back.
+
+A model sees each window at its own input rate (``input_hz``; see docs/models.md). The
+embed stage resamples windows from the suite's rate ``fs`` to ``input_hz`` here, and maps
+the token spans the model returns (samples at ``input_hz``) back to samples of the
+original window, so that every probe keeps working in original samples.
+
+**Ratio.** ``input_hz / fs`` must be an exact ratio of small integers ``up / down``
+(reduced, each at most :data:`MAX_FACTOR`); both rates are read as decimals
+(``Fraction(str(rate))``), so ``62.5`` is ``125/2``. The output has
+``ceil(n * up / down)`` samples and output sample ``k`` lies at ``k / input_hz`` seconds
+from the window's first sample, like input sample ``k * fs / input_hz``.
+
+**Filter.** ``scipy.signal.resample_poly`` (polyphase, linear phase, zero delay) with our
+own Kaiser-windowed sinc FIR instead of scipy's default (whose cutoff sits *at* the new
+Nyquist frequency, so components just above it alias at up to half their amplitude): the
+passband ends at ``PASSBAND_FRACTION`` (0.8) of the lower Nyquist frequency
+``min(fs, input_hz) / 2`` and the stopband starts at that Nyquist frequency, with
+``STOPBAND_DB`` (60 dB) attenuation (``scipy.signal.kaiserord``). At 125 -> 100 Hz the
+passband is 0-40 Hz (the ECG monitoring band), at 125 -> 50 Hz 0-20 Hz. The same filter
+removes images when upsampling. Windows are extended with ``padtype="line"`` (the line
+through the first and last samples is subtracted before filtering and added back), so a
+drifting signal (EDA) shows no step at the edges.
+
+**Spans back.** A token covering ``[a, b)`` samples at ``input_hz`` covers
+``[a / input_hz, b / input_hz)`` seconds, i.e. original samples
+``[floor(a * down / up), ceil(b * down / up))``, rounded *outward* (the span includes
+every original sample the token touches) and clipped to ``[0, n)``. Integer arithmetic,
+so the mapping is exact and deterministic.
+
+**Chunks.** A window longer than a model's context (``context_samples`` at ``input_hz``)
+is cut into consecutive chunks aligned to the window's *end*, like the models' own left
+padding: every chunk holds ``context_samples`` samples except the first, which holds the
+remainder. The spans of each chunk are shifted by its first sample, so a token's span is
+where its samples lie in the whole window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from physio_bench.errors import ConfigError
+
+PASSBAND_FRACTION = 0.8  # passband edge / Nyquist frequency of the lower rate
+STOPBAND_DB = 60.0  # attenuation from that Nyquist frequency on (dB)
+MAX_FACTOR = 4096  # largest up or down factor of an exact rate ratio
+METHOD = (f"scipy.signal.resample_poly, Kaiser-windowed FIR: passband to "
+          f"{PASSBAND_FRACTION:g} x and stopband ({STOPBAND_DB:g} dB) from 1 x the lower "
+          f"Nyquist frequency; padtype line")
+
+
+def exact_rate(rate_hz: float) -> Fraction:
+    """A rate as an exact fraction of its decimal spelling (``62.5`` -> ``125/2``)."""
+    return Fraction(str(float(rate_hz)))
+
+
+def rate_ratio(from_hz: float, to_hz: float, what: str = "input_hz") -> tuple[int, int]:
+    """``(up, down)``: the reduced integer ratio ``to_hz / from_hz``.
+
+    Raises:
+        ConfigError: a rate that is not positive, or a ratio that needs a factor above
+            :data:`MAX_FACTOR` (e.g. 100 Hz from 99.9937 Hz).
+    """
+    if not (math.isfinite(from_hz) and math.isfinite(to_hz)) or from_hz <= 0 or to_hz <= 0:
+        raise ConfigError(f"{what}: rates must be positive, got {from_hz} -> {to_hz} Hz")
+    ratio = exact_rate(to_hz) / exact_rate(from_hz)
+    up, down = ratio.numerator, ratio.denominator
+    if max(up, down) > MAX_FACTOR:
+        raise ConfigError(
+            f"{what}: {to_hz:g} Hz from {from_hz:g} Hz is the ratio {up}/{down}, beyond "
+            f"{MAX_FACTOR}/{MAX_FACTOR}: choose an input rate with a simpler ratio to "
+            f"{from_hz:g} Hz")
+    return up, down
+
+
+def resampled_length(n_samples: int, up: int, down: int) -> int:
+    """Samples after resampling by ``up / down``: ``ceil(n * up / down)``."""
+    return -(-n_samples * up // down)
+
+
+@lru_cache(maxsize=64)
+def _design(up: int, down: int) -> np.ndarray:
+    """The anti-aliasing FIR at the upsampled rate (``up`` x the input rate)."""
+    from scipy.signal import firwin, kaiserord
+
+    nyquist = min(1.0, up / down) / 2  # lower Nyquist frequency, in units of the input rate
+    half_rate = up / 2  # Nyquist frequency of the upsampled rate
+    width = (1.0 - PASSBAND_FRACTION) * nyquist / half_rate
+    numtaps, beta = kaiserord(STOPBAND_DB, width)
+    numtaps |= 1  # odd: a symmetric, zero-delay filter
+    cutoff = (1.0 + PASSBAND_FRACTION) / 2 * nyquist / half_rate
+    taps = firwin(numtaps, cutoff, window=("kaiser", beta))
+    taps.setflags(write=False)
+    return taps
+
+
+def filter_taps(up: int, down: int) -> int:
+    """Length of the FIR used for ``up / down`` (recorded in ``model.json``)."""
+    return 0 if up == down else int(_design(up, down).size)
+
+
+def resample(windows: np.ndarray, up: int, down: int) -> np.ndarray:
+    """Resample float windows (... x samples) by ``up / down`` along the last axis.
+
+    Returns float32 (computed in float64); a copy even when ``up == down``.
+    """
+    array = np.asarray(windows, dtype=np.float64)
+    if up == down:
+        return array.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    out = resample_poly(array, up, down, axis=-1, window=_design(up, down), padtype="line")
+    return out.astype(np.float32)
+
+
+def resample_to_length(windows: np.ndarray, n_out: int) -> np.ndarray:
+    """Anti-aliased resampling of windows (... x samples) to exactly ``n_out`` samples."""
+    n_in = int(np.shape(windows)[-1])
+    g = math.gcd(n_in, int(n_out))
+    return resample(windows, int(n_out) // g, n_in // g)
+
+
+def map_spans_back(spans: np.ndarray, up: int, down: int, n_samples: int) -> np.ndarray:
+    """Token spans in samples at the input rate -> ``[start, stop)`` samples of the
+    original ``n_samples``-sample window (rounded outward, clipped; int64)."""
+    spans = np.asarray(spans, dtype=np.int64)
+    if up == down:
+        return np.clip(spans, 0, n_samples)
+    starts = (spans[:, 0] * down) // up
+    stops = -((-spans[:, 1] * down) // up)
+    return np.clip(np.stack([starts, stops], axis=1), 0, n_samples)
+
+
+def chunk_starts(n_samples: int, context_samples: int | None) -> list[int]:
+    """First sample of each chunk (aligned to the end; the first chunk is the remainder)."""
+    if context_samples is None or n_samples <= context_samples:
+        return [0]
+    if context_samples < 1:
+        raise ValueError(f"context_samples must be positive, got {context_samples}")
+    first = n_samples % context_samples
+    starts = list(range(first, n_samples, context_samples))
+    return [0, *starts] if first else starts
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """How windows of one suite reach one model.
+
+    Attributes:
+        sampling_rate_hz: the suite's rate.
+        input_hz: the rate the model sees.
+        source: where ``input_hz`` came from (``config``, ``plug-in default`` or
+            ``suite rate``).
+        up, down: the exact ratio ``input_hz / sampling_rate_hz``.
+        n_samples: samples per original window.
+        input_samples: samples per window at ``input_hz``.
+        context_samples: the model's context at ``input_hz`` for these windows (None: any).
+        starts: first sample (at ``input_hz``) of each chunk.
+    """
+
+    sampling_rate_hz: float
+    input_hz: float
+    source: str
+    up: int
+    down: int
+    n_samples: int
+    input_samples: int
+    context_samples: int | None
+    starts: tuple[int, ...]
+
+    @classmethod
+    def build(cls, sampling_rate_hz: float, n_samples: int, input_hz: float | None,
+              source: str, context_samples: int | None = None,
+              what: str = "input_hz") -> InputPlan:
+        """The plan for ``n_samples``-sample windows (``input_hz`` None: the suite's rate).
+
+        Raises:
+            ConfigError: no exact small ratio between the rates (message starts with
+                ``what``).
+        """
+        rate = float(sampling_rate_hz) if input_hz is None else float(input_hz)
+        up, down = rate_ratio(float(sampling_rate_hz), rate, what)
+        input_samples = resampled_length(n_samples, up, down)
+        return cls(float(sampling_rate_hz), rate, "suite rate" if input_hz is None else source,
+                   up, down, n_samples, input_samples, context_samples,
+                   tuple(chunk_starts(input_samples, context_samples)))
+
+    @property
+    def resampled(self) -> bool:
+        return self.up != self.down
+
+    @property
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        """``[start, stop)`` of every chunk, in samples at ``input_hz``."""
+        stops = [*self.starts[1:], self.input_samples]
+        return list(zip(self.starts, stops, strict=True))
+
+    def describe(self) -> dict[str, object]:
+        """The ``input`` block of ``model.json``."""
+        return {
+            "sampling_rate_hz": self.sampling_rate_hz,
+            "input_hz": self.input_hz,
+            "input_hz_source": self.source,
+            "resampling": {
+                "method": METHOD if self.resampled else "none",
+                "up": self.up, "down": self.down,
+                "filter_taps": filter_taps(self.up, self.down),
+            },
+            "window_samples": self.n_samples,
+            "input_samples": self.input_samples,
+            "context_samples": self.context_samples,
+            "chunks": [list(b) for b in self.chunk_bounds],
+            "span_mapping": "floor(start * down / up), ceil(stop * down / up): outward",
+        }
+
+
+def _mode(values: np.ndarray) -> int:
+    """The most common value (ties: the largest)."""
+    found, counts = np.unique(values, return_counts=True)
+    return int(found[counts == counts.max()].max())
+
+
+def token_geometry(spans: np.ndarray, channels: np.ndarray, input_hz: float
+                   ) -> dict[str, float | int | None]:
+    """Tokens per channel, patch duration and token stride (seconds) from the token spans
+    at the input rate: the most common span length and the most common step between the
+    ends of consecutive tokens of one channel (a left-padded first token, of a window or a
+    chunk, is shorter than the others); stride None when no channel has two tokens."""
+    spans = np.asarray(spans, dtype=np.int64)
+    channels = np.asarray(channels, dtype=np.int64)
+    steps = [np.diff(np.sort(spans[channels == c, 1])) for c in np.unique(channels)]
+    steps = np.concatenate(steps) if steps else np.zeros(0, dtype=np.int64)
+    n_channels = max(len(np.unique(channels)), 1)
+    return {
+        "tokens_per_channel": int(spans.shape[0] // n_channels),
+        "patch_duration_s": _mode(spans[:, 1] - spans[:, 0]) / float(input_hz),
+        "token_stride_s": _mode(steps) / float(input_hz) if steps.size else None,
+    }

@@ -1,0 +1,131 @@
+"""What the sensitivity study runs: the variants of each chosen model, and its subsets.
+
+A *variant* is a model of ``sensitivity.models`` re-embedded at one input rate of
+``sensitivity.input_hz`` and, when ``sensitivity.patch_size`` is not empty, one patch size
+(the plug-in option ``patch_size``; Moirai's). Its name is
+``{model}@{input_hz:g}hz`` or ``{model}@{input_hz:g}hz-p{patch_size}`` (``@`` never occurs
+in model names, so a variant cannot collide with a configured model). Its config entry is
+the model's own with ``input_hz`` (and ``patch_size``) set.
+
+The study embeds a *subset* of each suite in ``sensitivity.suites``: for ``factors``, the
+first ``windows_per_group`` windows of every signal kind; for ``scenarios``, of every
+scenario class; whole subjects in suite order (a subject's windows are never split, so
+the probes' subject-grouped folds stay valid), so a group may hold a few more windows.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from physio_bench.errors import ConfigError
+
+SEPARATOR = "@"
+#: the column whose values form the groups of each suite's subset
+GROUP_COLUMN = {"factors": "signal_kind", "scenarios": "scenario"}
+#: the probes run on each suite (probe, suites it reads among the study's)
+SUITE_PROBES = {
+    "factors": (("feature_independence", ("factors",)),
+                ("temporal_dynamics", ("factors", "scenarios"))),
+    "scenarios": (("scenario_separation", ("scenarios",)),),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model at one input rate (and patch size)."""
+
+    model: str
+    input_hz: float
+    patch_size: int | None = None
+
+    @property
+    def name(self) -> str:
+        name = f"{self.model}{SEPARATOR}{self.input_hz:g}hz"
+        return name if self.patch_size is None else f"{name}-p{self.patch_size}"
+
+    def options(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The variant's config entry: the model's, with ``input_hz`` (and ``patch_size``)."""
+        options = {**copy.deepcopy(config["models"][self.model]), "input_hz": self.input_hz,
+                   "enabled": True}
+        if self.patch_size is not None:
+            options["patch_size"] = self.patch_size
+        return options
+
+
+def study_models(config: dict[str, Any]) -> list[str]:
+    """The enabled models of ``sensitivity.models`` (disabled ones are skipped).
+
+    Raises:
+        ConfigError: a name that is not under ``models:``.
+    """
+    models = config["models"]
+    chosen = []
+    for name in config["sensitivity"]["models"]:
+        if name not in models:
+            raise ConfigError(f"config key 'sensitivity.models' names {name!r}, which is not "
+                              f"under models: ({', '.join(models)})")
+        if models[name].get("enabled", True):
+            chosen.append(name)
+    return chosen
+
+
+def variants(config: dict[str, Any]) -> list[Variant]:
+    """Every variant, by model, then input rate, then patch size (config order)."""
+    section = config["sensitivity"]
+    patches = list(section["patch_size"]) or [None]
+    return [Variant(m, float(hz), p) for m in study_models(config)
+            for hz in section["input_hz"] for p in patches]
+
+
+def find_variant(config: dict[str, Any], name: str) -> Variant:
+    """The variant called ``name`` (ConfigError listing the valid names)."""
+    found = {v.name: v for v in variants(config)}
+    if name not in found:
+        raise ConfigError(f"sensitivity variant {name!r} is not in this config's study: "
+                          f"{', '.join(found) or 'none (sensitivity.models is empty)'}")
+    return found[name]
+
+
+def variant_config(config: dict[str, Any], variant: Variant, n_windows: int) -> dict[str, Any]:
+    """``config`` with the variant as a model and one shard holding ``n_windows``."""
+    out = copy.deepcopy(config)
+    out["models"][variant.name] = variant.options(config)
+    out["embed"]["shard_size"] = max(int(n_windows), 1)
+    return out
+
+
+def subset_rows(labels: pd.DataFrame, suite: str, per_group: int) -> np.ndarray:
+    """Window indices of the subset (sorted): per group, whole subjects in suite order
+    until the group holds at least ``per_group`` windows (or all of its windows)."""
+    column = GROUP_COLUMN[suite]
+    for needed in (column, "subject_id"):
+        if needed not in labels.columns:
+            raise ConfigError(f"suite {suite!r} has no column {needed!r} in labels.parquet: "
+                              "rerun the simulate stage")
+    groups = labels[column].astype(str).to_numpy()
+    subjects = labels["subject_id"].astype(str).to_numpy()
+    keep: list[np.ndarray] = []
+    for group in pd.unique(groups):
+        in_group = groups == group
+        count = 0
+        for subject in pd.unique(subjects[in_group]):
+            if count >= per_group:
+                break
+            rows = np.flatnonzero(in_group & (subjects == subject))
+            keep.append(rows)
+            count += rows.size
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+
+
+def probes_for(suites: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """``(probe, suites)`` the study runs for its ``suites``."""
+    out = []
+    for suite in suites:
+        for probe, reads in SUITE_PROBES[suite]:
+            out.append((probe, tuple(s for s in reads if s in suites)))
+    return out

@@ -1,0 +1,108 @@
+"""The sensitivity study: variants, subsets, and a real Snakemake run of its rules."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from physio_bench.config import REPO_ROOT
+from physio_bench.errors import ConfigError
+from physio_bench.io import read_suite
+from physio_bench.preflight import load_config
+from physio_bench.sensitivity import find_variant, variants
+from physio_bench.sensitivity.plan import subset_rows
+
+TINY = {
+    "sampling_rate_hz": 125,
+    "window_samples": 1000,
+    "simulate": {"signal_kinds": ["ecg", "rsp"], "factors": {"windows_per_kind": 10},
+                 "sweeps": {"steps": 2},
+                 "scenarios": {"subjects_per_scenario": 2, "windows_per_subject": 1,
+                               "classes": ["normal_sinus", "apnea"]}},
+    "embed": {"shard_size": 64, "batch_size": 16},
+    "probes": {"cv_folds": 2, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
+    "downstream": {"records": []},
+    "sensitivity": {"models": ["moirai-small-untrained"], "input_hz": [25, 50],
+                    "patch_size": [32], "suites": ["factors"], "windows_per_group": 6},
+}
+
+
+def test_default_study_and_variant_names():
+    config = load_config()
+    names = [v.name for v in variants(config)]
+    assert names == [f"moirai-small-untrained@{hz}hz-p{p}" for hz in (25, 50, 100)
+                     for p in (16, 32, 64)]
+    variant = find_variant(config, "moirai-small-untrained@50hz-p32")
+    options = variant.options(config)
+    assert (options["input_hz"], options["patch_size"], options["weights"]) == (
+        50.0, 32, "random")
+    config["sensitivity"]["patch_size"] = []
+    assert next(v.name for v in variants(config)) == "moirai-small-untrained@25hz"
+    config["models"]["moirai-small-untrained"]["enabled"] = False
+    assert variants(config) == []  # disabled models are skipped
+    config["sensitivity"]["models"] = ["nope"]
+    with pytest.raises(ConfigError, match=r"'sensitivity.models' names 'nope', which is not"):
+        variants(config)
+    with pytest.raises(ConfigError, match="is not in this config's study"):
+        find_variant(load_config(), "raw@50hz")
+
+
+def test_subset_keeps_whole_subjects_per_group():
+    labels = pd.DataFrame({
+        "signal_kind": ["ecg"] * 6 + ["rsp"] * 4,
+        "subject_id": ["a", "a", "b", "b", "c", "c", "d", "e", "f", "g"],
+    })
+    assert subset_rows(labels, "factors", 3).tolist() == [0, 1, 2, 3, 6, 7, 8]
+    assert subset_rows(labels, "factors", 100).tolist() == list(range(10))
+    with pytest.raises(ConfigError, match="has no column 'scenario'"):
+        subset_rows(labels, "scenarios", 2)
+
+
+def _snakemake(workdir: Path, *targets: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO_ROOT / "Snakefile"),
+         "--directory", str(workdir), "--cores", "2", "--configfile", str(workdir / "tiny.yaml")],
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=900)
+
+
+@pytest.mark.slow
+def test_sensitivity_rules_under_snakemake(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    figure = "results/figures/sensitivity_input_rate.png"
+    done = _snakemake(tmp_path, figure)
+    logs = "\n".join(p.read_text()[-1500:] for p in tmp_path.glob("results/logs/sensitivity/*"))
+    assert done.returncode == 0, done.stderr[-4000:] + logs
+    results = tmp_path / "results"
+    subset = read_suite(results / "sensitivity" / "simulated" / "factors")
+    assert len(subset.labels) == 12 and subset.meta["n_windows"] == 12  # 6 per kind
+    assert subset.labels["window_id"].tolist() == list(range(12))
+    full = read_suite(results / "simulated" / "factors")
+    np.testing.assert_array_equal(
+        subset.signals, np.asarray(full.signals)[subset.labels["source_window_id"]])
+
+    summary = pd.read_csv(results / "sensitivity" / "summary.csv")
+    assert summary["model"].unique().tolist() == ["moirai-small-untrained@25hz-p32",
+                                                   "moirai-small-untrained@50hz-p32"]
+    assert set(summary["stage"]) == {"feature_independence", "temporal_dynamics"}
+    headline = summary[(summary["task"] == "all") & (summary["metric"] == "r2")]
+    assert len(headline) == 4 and headline["value"].notna().all()  # 2 rates x last/best
+    for hz, tokens in ((25, 7), (50, 13)):  # 8 s: 200 or 400 samples in patches of 32
+        info = json.loads((results / "sensitivity" / "embeddings" /
+                           f"moirai-small-untrained@{hz}hz-p32" / "factors" /
+                           "model.json").read_text())
+        assert info["input"]["input_hz"] == hz and info["n_windows"] == 12
+        assert info["tokens"]["tokens_per_channel"] == tokens
+        assert info["tokens"]["patch_duration_s"] == pytest.approx(32 / hz)
+        rows = summary[summary["input_hz"] == hz]
+        assert (rows["tokens_per_channel"] == tokens).all() and (rows["patch_size"] == 32).all()
+    assert (tmp_path / figure).stat().st_size > 5000
+    again = _snakemake(tmp_path, figure, "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr
