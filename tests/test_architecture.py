@@ -15,7 +15,8 @@ import pytest
 from physio_bench.config import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "src" / "physio_bench"
-STAGES = ("simulate", "models", "probes", "downstream", "report", "finetune", "compare")
+STAGES = ("simulate", "models", "probes", "downstream", "report", "finetune", "compare",
+          "sensitivity")
 FOUNDATION = ("physio_bench.config", "physio_bench.io", "physio_bench.errors",
               "physio_bench.metrics")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.report.figures import FigureContext, FigureKind
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 

@@ -79,7 +79,7 @@ def write_subset(config: dict[str, Any], suite: str, results: str | Path) -> int
 def embed_variant(config: dict[str, Any], name: str, suite: str, results: str | Path
                   ) -> dict[str, Any]:
     """Embed the study's subset of ``suite`` with variant ``name``; return ``model.json``."""
-    from physio_bench.models.embed import embed_shard, merge_embeddings
+    from physio_bench.models import embed_shard, merge_embeddings
 
     variant = find_variant(config, name)
     suite_dir = study_dir(results) / "simulated" / suite
