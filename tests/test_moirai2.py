@@ -60,7 +60,7 @@ def test_shapes_spans_and_description(model, embedded, checkpoint):
     info = model.describe()
     assert (info.pretrained, info.weights_source) == (True, str(checkpoint))
     assert info.weights_sha256 == file_sha256(checkpoint / "model.safetensors")
-    assert info.max_window_samples == 512 * 16 and info.extra["default_input_hz"] == 50.0
+    assert info.max_window_samples == 512 * 16 and info.default_input_hz == 50.0
     assert info.architecture.startswith("Moirai 2.0 (uni2ts Moirai2Module, decoder-only)")
 
 

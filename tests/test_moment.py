@@ -98,7 +98,7 @@ def test_tokens_are_fully_observed_patches_only(model, embedded, checkpoint):
     assert embedded.token_channels.tolist() == [0] * 62 + [1] * 62
     info = model.describe()
     assert (info.plugin, info.max_window_samples, info.pretrained) == ("moment", 512, True)
-    assert info.extra["default_input_hz"] == MomentModel.default_input_hz == 16.0
+    assert info.default_input_hz == MomentModel.default_input_hz == 16.0
     assert info.versions["worker:numpy"] == "1.25.2"
     assert info.versions["transformers"] == "4.33.3"
 

@@ -48,7 +48,7 @@ def test_shapes_spans_and_description(untrained, embedded):
     info = untrained.describe()
     assert (info.pretrained, info.weights_source) == (False, "random (seed=0)")
     assert info.n_parameters == 231_289_280  # TimesFM 2.5 (200M)
-    assert info.max_window_samples == 16384 and info.extra["default_input_hz"] == 50.0
+    assert info.max_window_samples == 16384 and info.default_input_hz == 50.0
     assert info.versions["timesfm"] == "3.0.2"
 
 

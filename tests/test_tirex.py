@@ -74,7 +74,7 @@ def test_shapes_spans_and_description(model, embedded, checkpoint):
     info = model.describe()
     assert (info.pretrained, info.weights_source) == (True, str(checkpoint))
     assert info.weights_sha256 == file_sha256(checkpoint / "model.ckpt")
-    assert info.max_window_samples == 256 and info.extra["default_input_hz"] == 64.0
+    assert info.max_window_samples == 256 and info.default_input_hz == 64.0
     assert "bfloat16" in info.extra["backend"]
 
 

@@ -90,7 +90,7 @@ def test_shapes_spans_and_description(model, embedded):
     assert (info.plugin, info.pretrained, info.max_window_samples) == ("toto", True, 4096)
     assert info.architecture.startswith("Toto (toto-ts TotoBackbone): 2 layers (1 space-wise)")
     assert info.versions["worker:numpy"] == "1.26.4"
-    assert info.extra["default_input_hz"] == TotoModel.default_input_hz == 128.0
+    assert info.default_input_hz == TotoModel.default_input_hz == 128.0
 
 
 def test_last_layer_equals_the_library_forward(embedded, windows, checkpoint, tmp_path):
