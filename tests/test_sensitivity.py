@@ -21,8 +21,8 @@ from physio_bench.sensitivity import find_variant, variants
 from physio_bench.sensitivity.plan import subset_rows
 
 TINY = {
-    "sampling_rate_hz": 125,
-    "window_samples": 1000,
+    "sampling_rate_hz": 50,
+    "window_samples": 1600,  # 32 s: three breaths at the slowest simulated rate
     "simulate": {"signal_kinds": ["ecg", "rsp"], "factors": {"windows_per_kind": 10},
                  "sweeps": {"steps": 2},
                  "scenarios": {"subjects_per_scenario": 2, "windows_per_subject": 1,
@@ -94,7 +94,7 @@ def test_sensitivity_rules_under_snakemake(tmp_path):
     assert set(summary["stage"]) == {"feature_independence", "temporal_dynamics"}
     headline = summary[(summary["task"] == "all") & (summary["metric"] == "r2")]
     assert len(headline) == 4 and headline["value"].notna().all()  # 2 rates x last/best
-    for hz, tokens in ((25, 7), (50, 13)):  # 8 s: 200 or 400 samples in patches of 32
+    for hz, tokens in ((25, 25), (50, 50)):  # 32 s: 800 or 1600 samples in patches of 32
         info = json.loads((results / "sensitivity" / "embeddings" /
                            f"moirai-small-untrained@{hz}hz-p32" / "factors" /
                            "model.json").read_text())
