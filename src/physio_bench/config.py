@@ -118,9 +118,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     for name, options in config["models"].items():
         if not isinstance(options, dict) or "plugin" not in options:
             raise ConfigError(f"config key 'models.{name}' needs a 'plugin' entry")
-    from physio_bench.simulate.factors import check_simulate_config  # lazy: avoids a cycle
+    from physio_bench.finetune import check_finetune_config  # lazy: avoids a cycle
+    from physio_bench.simulate.factors import check_simulate_config
 
     check_simulate_config(config)
+    check_finetune_config(config)
     return config
 
 
@@ -173,15 +175,23 @@ def check_before_run(config: dict[str, Any]) -> None:
     """Cheap checks of what the config points to, before any job runs.
 
     Every enabled model's plug-in must be installed, its pretrained weights already on
-    disk (hub cache or local folder), and every real record must exist with the named
+    disk (hub cache or local folder) unless a finetune run writes them, every enabled
+    finetune run's start weights on disk, and every real record must exist with the named
     channels and be longer than a window (headers only).
     """
     from physio_bench.downstream.records import check_records
+    from physio_bench.finetune import enabled_runs, produced_weights, run_settings
     from physio_bench.models.registry import check_models
     from physio_bench.models.weights import check_weights_on_disk
 
     check_models(config)
+    produced = {str(Path(p)) for p in produced_weights(config)}
     for name, options in enabled_models(config).items():
-        if options["plugin"] != "subprocess":  # another interpreter resolves its own weights
-            check_weights_on_disk(name, options)
+        if options["plugin"] == "subprocess":  # another interpreter resolves its own weights
+            continue
+        if str(Path(str(options.get("weights", "")))) in produced:
+            continue  # written by a finetune run before the model's embed jobs
+        check_weights_on_disk(name, options)
+    for run in enabled_runs(config):
+        check_weights_on_disk(f"finetune run {run}", {"weights": run_settings(config, run).weights})
     check_records(config)

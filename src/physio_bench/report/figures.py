@@ -27,7 +27,7 @@ LOG = logging.getLogger("physio_bench.report")
 
 SECTIONS = (
     "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
-    "layerwise", "downstream",
+    "layerwise", "downstream", "finetune",
 )
 SECTION_TITLES = {
     "signals": "Simulated signals",
@@ -36,6 +36,7 @@ SECTION_TITLES = {
     "scenario_separation": "Scenario separation",
     "layerwise": "Layer-wise",
     "downstream": "Downstream (real recordings)",
+    "finetune": "Trained on synthetic physiology",
 }
 
 
@@ -87,6 +88,7 @@ def figure_kinds() -> list[FigureKind]:
     from physio_bench.report import (
         figures_downstream,
         figures_feature_independence,
+        figures_finetune,
         figures_layerwise,
         figures_scenarios,
         figures_signals,
@@ -96,6 +98,7 @@ def figure_kinds() -> list[FigureKind]:
     return [
         *figures_signals.KINDS, *figures_feature_independence.KINDS, *figures_temporal.KINDS,
         *figures_scenarios.KINDS, *figures_layerwise.KINDS, *figures_downstream.KINDS,
+        *figures_finetune.KINDS,
     ]
 
 
@@ -160,6 +163,10 @@ def figure_inputs(config: dict[str, Any], section: str,
     if section in probe:
         return [str(r / "probes" / m / f"{section}.{ext}")
                 for m in models for ext in probe[section]]
+    if section == "finetune":
+        from physio_bench.report.figures_finetune import finetune_inputs
+
+        return finetune_inputs(config, r)
     if section == "layerwise":
         return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
     return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
