@@ -149,6 +149,24 @@ def paired_difference(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.
     return r2(true, pred_a) - r2(true, pred_b), float(low), float(high)
 
 
+def print_paired(trained: dict[str, Any], untrained: dict[str, Any]) -> None:
+    """Trained minus untrained R² of every factor (layer last), paired over windows."""
+    differences = []
+    for kind, node in trained.get("kinds", {}).items():
+        for factor in node.get("last", {}).get("scatter", {}):
+            a, b = held_out(trained, kind, factor), held_out(untrained, kind, factor)
+            if a is None or b is None:
+                continue
+            diff, low, high = paired_difference(a, b)
+            differences.append(diff)
+            flag = "  *" if low > 0 or high < 0 else ""
+            print(f"trained - untrained {kind}:{factor:<24} R2 {diff:+.3f} [{low:+.3f}, "
+                  f"{high:+.3f}]{flag}")
+    if differences:
+        print(f"mean over factors: {np.mean(differences):+.3f} (* : paired 95% bootstrap "
+              f"interval over windows excludes 0)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True)
@@ -188,16 +206,7 @@ def main() -> int:
                 print(f"{model:>10} {row['layer']:>5} {row['task']:<32} R2 {row['value']:+.3f} "
                       f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]")
     if {"trained", "untrained"} <= set(details):
-        for kind, factor in (("ecg", "heart_rate_bpm"), ("ppg", "heart_rate_bpm"),
-                             ("rsp", "resp_rate_bpm")):
-            a = held_out(details["trained"], kind, factor)
-            b = held_out(details["untrained"], kind, factor)
-            if a is None or b is None:
-                print(f"{kind}:{factor}: held-out predictions not stored in the probe detail")
-                continue
-            diff, low, high = paired_difference(a, b)
-            print(f"trained - untrained {kind}:{factor} R2 {diff:+.3f} [{low:+.3f}, {high:+.3f}]"
-                  f" (paired bootstrap over windows)")
+        print_paired(details["trained"], details["untrained"])
     return 0
 
 

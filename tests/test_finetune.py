@@ -371,3 +371,15 @@ def test_cli_reports_a_missing_suite_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("physio-bench: error: finetune run 'tiny'")
+
+
+def test_gpu_preset_fine_tunes_published_weights_next_to_its_twin() -> None:
+    from physio_bench.config import REPO_ROOT
+    from physio_bench.finetune import TrainedModel, run_settings, trained_models
+
+    config = load_config([REPO_ROOT / "workflow" / "presets" / "finetune-gpu.yaml"])
+    settings = run_settings(config, "moirai-1.1-R-small-physio")
+    assert (settings.weights, settings.device, settings.dtype) == (
+        "Salesforce/moirai-1.1-R-small", "cuda", "bfloat16")
+    assert TrainedModel("moirai-1.1-R-small-physio", "moirai-1.1-R-small-physio",
+                        "moirai-1.1-R-small") in trained_models(config)

@@ -34,6 +34,7 @@ from physio_bench.finetune.settings import RunSettings
 from physio_bench.io import read_json, write_json
 
 TRAINING_FILE = "training.json"
+MODEL_CARD = "README.md"  # the hub mixin's generic "pushed to the Hub" card: not kept
 STATE_FILE = "state.json"
 OPTIMIZER_FILE = "optimizer.pt"
 
@@ -172,6 +173,7 @@ def write_checkpoint(directory: Path, module: Any, training: dict[str, Any]) -> 
     fresh = directory.with_name(directory.name + ".new")
     shutil.rmtree(fresh, ignore_errors=True)
     module.save_pretrained(str(fresh))
+    (fresh / MODEL_CARD).unlink(missing_ok=True)
     write_json(fresh / TRAINING_FILE, training)
     shutil.rmtree(directory, ignore_errors=True)
     fresh.rename(directory)
