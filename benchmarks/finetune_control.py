@@ -9,7 +9,7 @@ untrained twin on the feature-independence probe? (Printed, never asserted.)
    ``--steps``/``--set``) on ``--train-suite`` into ``WORK/finetune/control`` (kept: a
    second call with the same settings reuses the checkpoint), printing wall time, peak
    memory and the loss curve's end;
-2. resamples the evaluation suites ``--eval-suites/{factors,sweeps}`` to the run's
+2. resamples the evaluation suites ``--eval-suites/{factors,sweeps,real}`` to the run's
    ``input_hz`` with the same function as training (what the embed stage does for a
    model with that ``input_hz``);
 3. embeds both suites with the trained checkpoint, its untrained twin (``weights:
@@ -36,6 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 RUN = "control"
 SUITES = ("factors", "sweeps")
+REAL = "real"
 BOOTSTRAP = 2000
 
 
@@ -92,8 +93,11 @@ def resample_suites(config: dict[str, Any], eval_dir: Path, results: Path) -> No
     from physio_bench.io import load_npy, read_json, save_npy, write_json
 
     input_hz = float(config["finetune"]["runs"][RUN]["input_hz"])
-    for suite in SUITES:
-        source, target = eval_dir / suite, results / "simulated" / suite
+    for suite in (*SUITES, REAL):
+        source = eval_dir / suite
+        target = results / REAL if suite == REAL else results / "simulated" / suite
+        if not source.exists():
+            continue
         meta = read_json(source / "meta.json")
         if target.exists() and read_json(target / "meta.json")["sampling_rate_hz"] == input_hz:
             continue
@@ -102,18 +106,25 @@ def resample_suites(config: dict[str, Any], eval_dir: Path, results: Path) -> No
                                    meta["sampling_rate_hz"], input_hz)
         save_npy(target / "signals.npy", signals)
         shutil.copyfile(source / "labels.parquet", target / "labels.parquet")
+        if (source / "targets.npz").exists():
+            shutil.copyfile(source / "targets.npz", target / "targets.npz")
         write_json(target / "meta.json", {**meta, "sampling_rate_hz": input_hz,
                                           "window_samples": int(signals.shape[2])})
 
 
-def embed(config: dict[str, Any], results: Path, model: str) -> None:
+def embed(config: dict[str, Any], results: Path, model: str, newer_than: float) -> None:
+    """Embed every suite with ``model`` unless its embedding is newer than ``newer_than``."""
     from physio_bench.models.embed import embed_shard, merge_embeddings
 
-    for suite in SUITES:
+    for suite in (*SUITES, REAL):
+        source = results / REAL if suite == REAL else results / "simulated" / suite
         out = results / "embeddings" / model / suite
+        done = out / "model.json"
+        if not source.exists() or (done.exists() and done.stat().st_mtime > newer_than):
+            continue
         shard = out / "shards" / "0000.npz"
         began = time.perf_counter()
-        embed_shard(config, model, results / "simulated" / suite, 0, shard)
+        embed_shard(config, model, source, 0, shard)
         merge_embeddings(config, model, [shard], out)
         print(f"embedded {suite} with {model} in {time.perf_counter() - began:.1f} s",
               file=sys.stderr)
@@ -195,9 +206,8 @@ def main() -> int:
     resample_suites(config, args.eval_suites, results)
     details = {}
     for model in args.models.split(","):
-        model_dir = results / "embeddings" / model
-        if model == "trained" or not (model_dir / "sweeps" / "model.json").exists():
-            embed(config, results, model)
+        checkpoint = work / "finetune" / RUN / "checkpoint" / "model.safetensors"
+        embed(config, results, model, checkpoint.stat().st_mtime if model == "trained" else 0)
         detail, rows = run_probe(config, "feature_independence", model, results)
         details[model] = detail
         (work / f"fi_{model}.json").write_text(json.dumps(detail))
@@ -207,6 +217,16 @@ def main() -> int:
                       f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]")
     if {"trained", "untrained"} <= set(details):
         print_paired(details["trained"], details["untrained"])
+    if (results / REAL).exists():
+        from physio_bench.downstream.tasks import run_downstream
+
+        for model in args.models.split(","):
+            _, rows = run_downstream(config, model, results)
+            for row in rows:
+                if row["layer"] == "last" and row["metric"] in ("mae", "r2", "balanced_accuracy"):
+                    print(f"{model:>10} downstream {row['task']:<40} {row['metric']:<18} "
+                          f"{row['value']:8.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
+                          f"n={row['n']}")
     return 0
 
 

@@ -270,6 +270,17 @@ def test_stop_after_then_resume_equals_an_uninterrupted_run(suite: Path, tmp_pat
     assert changed["interruptions"] == 0 and changed["steps_this_job"] == 5
 
 
+def test_a_time_budget_stops_early_and_says_it_is_not_reproducible(suite: Path,
+                                                                   tmp_path: Path) -> None:
+    from physio_bench.finetune.train import train_run
+
+    provenance = train_run(tiny_config(suite, steps=50, time_budget_s=1e-6), RUN, tmp_path)
+    summary = provenance["training"]
+    assert (summary["steps"], summary["steps_planned"]) == (1, 50)
+    assert summary["stopped_by"] == "time_budget_s" and not summary["reproducible"]
+    assert (tmp_path / "checkpoint" / "model.safetensors").is_file()
+
+
 # ----------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize(("overrides", "message"), [

@@ -14,7 +14,7 @@ rule finetune:
         loss="results/finetune/{run}/loss.csv",
     params:
         out_dir=lambda w: f"results/finetune/{w.run}",
-        settings=lambda w: settings_digest(run_settings(config, w.run).to_dict()),
+        settings=lambda w: run_settings(config, w.run).digest()[:16],
     wildcard_constraints:
         run=FINETUNE_RUN_PATTERN,
     threads: lambda w: run_settings(config, w.run).threads

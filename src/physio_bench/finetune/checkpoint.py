@@ -9,10 +9,10 @@ seed), a hub id or a directory loads a ``MoiraiModule`` checkpoint strictly.
 Resumable state (``<run>/resume/``, not a declared output, so Snakemake leaves it after a
 failed or killed job): ``model/`` (``save_pretrained``), ``optimizer.pt`` (AdamW and
 scheduler state, loaded with ``weights_only=True``) and ``state.json`` (step, losses,
-the settings' digest), written into ``resume.new/`` and renamed: a kill at any moment
-leaves either the previous state or the new one. Batches are a function of (seed, step),
-so no generator state needs saving. A state whose settings digest differs from the
-run's is ignored.
+the digests of the settings and of the training suite), written into ``resume.new/`` and
+renamed: a kill at any moment leaves either the previous state or the new one. Batches
+are a function of (seed, step), so no generator state needs saving. A state of other
+settings or another training suite is ignored (training starts over).
 
 Finished checkpoint (``<run>/checkpoint/``): ``config.json`` and ``model.safetensors``
 (``MoiraiModule.save_pretrained``), plus ``training.json``, the provenance that is a
@@ -113,7 +113,7 @@ def resume_dir(out_dir: Path) -> Path:
     return Path(out_dir) / "resume"
 
 
-def save_resume_state(out_dir: Path, settings: RunSettings, module: Any,
+def save_resume_state(out_dir: Path, settings: RunSettings, suite_sha256: str, module: Any,
                       optimizer_state: dict[str, Any], state: ResumeState) -> None:
     """Write the resumable state atomically (``resume.new`` renamed to ``resume``)."""
     import torch
@@ -127,21 +127,23 @@ def save_resume_state(out_dir: Path, settings: RunSettings, module: Any,
     write_json(fresh / STATE_FILE, {
         "step": state.step, "losses": state.losses, "learning_rates": state.learning_rates,
         "start": state.start, "interruptions": state.interruptions,
-        "settings_sha256": settings.digest(),
+        "settings_sha256": settings.digest(), "suite_sha256": suite_sha256,
     })
     shutil.rmtree(final, ignore_errors=True)
     fresh.rename(final)
 
 
-def find_resume_state(out_dir: Path, settings: RunSettings) -> Path | None:
-    """The complete resumable state of these settings, if any (``resume`` or ``resume.new``)."""
+def find_resume_state(out_dir: Path, settings: RunSettings, suite_sha256: str) -> Path | None:
+    """The complete resumable state of these settings and this training suite, if any
+    (``resume`` or ``resume.new``)."""
     for candidate in (resume_dir(out_dir), resume_dir(out_dir).with_name("resume.new")):
         state_file = candidate / STATE_FILE
         if not state_file.is_file():
             continue
         state = read_json(state_file)
-        if state.get("settings_sha256") == settings.digest() and 0 < state["step"] <= \
-                settings.steps:
+        same = (state.get("settings_sha256"), state.get("suite_sha256")) == (
+            settings.digest(), suite_sha256)
+        if same and 0 < state["step"] <= settings.steps:
             return candidate
     return None
 

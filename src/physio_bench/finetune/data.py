@@ -30,6 +30,7 @@ from physio_bench.io import read_suite
 
 SUITE_FILES = ("signals.npy", "labels.parquet", "meta.json")
 HASH_CHUNK_BYTES = 1 << 22
+CHUNK_WINDOWS = 256  # windows resampled at a time
 
 
 @dataclass
@@ -148,13 +149,16 @@ def load_training_windows(settings: RunSettings) -> TrainingWindows:
             f"{fs:g} Hz are {n_out} samples at {settings.input_hz:g} Hz, {n_patches} patches "
             f"of {settings.patch_size}, fewer than min_patches {settings.min_patches}; raise "
             f"input_hz or lower patch_size/min_patches")
-    selected = np.asarray(suite.signals[rows][:, channels], dtype=np.float32)
-    finite = np.isfinite(selected).reshape(len(rows), -1).all(axis=1)
-    if not finite.all():
-        window = int(suite.labels["window_id"].iloc[rows[int(np.argmin(finite))]])
-        raise InputError(f"finetune run {settings.name!r}: training window {window} of "
-                         f"{path} has NaN or infinite values; drop it from the suite")
-    signals = resample_windows(selected, fs, settings.input_hz)
+    signals = np.empty((rows.size, len(channels), n_out), dtype=np.float32)
+    for first in range(0, rows.size, CHUNK_WINDOWS):  # bounded memory for large suites
+        part = rows[first:first + CHUNK_WINDOWS]
+        selected = np.asarray(suite.signals[part][:, channels], dtype=np.float32)
+        finite = np.isfinite(selected).reshape(part.size, -1).all(axis=1)
+        if not finite.all():
+            window = int(suite.labels["window_id"].iloc[part[int(np.argmin(finite))]])
+            raise InputError(f"finetune run {settings.name!r}: training window {window} of "
+                             f"{path} has NaN or infinite values; drop it from the suite")
+        signals[first:first + part.size] = resample_windows(selected, fs, settings.input_hz)
     return TrainingWindows(
         signals=signals,
         window_ids=suite.labels["window_id"].to_numpy()[rows].astype(np.int64),

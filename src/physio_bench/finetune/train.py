@@ -156,6 +156,12 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def cpu_seconds() -> float:
+    """User plus system CPU time of this process so far (s): a load-independent cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def write_loss_csv(path: Path, state: ResumeState) -> None:
     lines = ["step,loss,learning_rate"]
     lines += [f"{i + 1},{loss!r},{lr!r}" for i, (loss, lr) in
@@ -185,7 +191,7 @@ def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = No
     began = time.perf_counter()
     windows = load_training_windows(settings)
     device = resolve_device(settings)
-    resume = find_resume_state(out, settings)
+    resume = find_resume_state(out, settings, windows.suite_sha256)
     with reproducible_torch(settings.threads):
         if resume is not None:
             module, optimizer_state, state = load_resume_state(resume)
@@ -202,7 +208,7 @@ def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = No
                               windows.n_samples, device)
         if optimizer_state is not None:
             objective.load_state_dict(optimizer_state)
-        loaded = time.perf_counter()
+        loaded, loaded_cpu = time.perf_counter(), cpu_seconds()
         first_step = state.step
         stopped_by = "steps"
         last = settings.steps if stop_after is None else min(settings.steps, stop_after)
@@ -223,11 +229,13 @@ def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = No
                 stopped_by = "time_budget_s"
                 break
             if state.step < last and state.step % settings.checkpoint_every == 0:
-                save_resume_state(out, settings, objective.module, objective.state_dict(), state)
+                save_resume_state(out, settings, windows.suite_sha256, objective.module,
+                                  objective.state_dict(), state)
         if state.step < settings.steps and stopped_by == "steps":
-            save_resume_state(out, settings, objective.module, objective.state_dict(), state)
+            save_resume_state(out, settings, windows.suite_sha256, objective.module,
+                              objective.state_dict(), state)
             return {"finished": False, "step": state.step, "losses": state.losses}
-        trained_s = time.perf_counter() - loaded
+        trained_s, trained_cpu_s = time.perf_counter() - loaded, cpu_seconds() - loaded_cpu
         training = training_record(settings, windows, state, stopped_by)
         write_checkpoint(out / "checkpoint", objective.module.to("cpu"), training)
     write_loss_csv(out / "loss.csv", state)
@@ -237,6 +245,7 @@ def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = No
         "train_time_s": round(trained_s, 3),
         "steps_this_job": state.step - first_step,
         "seconds_per_step": round(trained_s / max(1, state.step - first_step), 4),
+        "train_cpu_time_s": round(trained_cpu_s, 3),
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "interruptions": state.interruptions, "device": device, "threads": settings.threads,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
