@@ -394,3 +394,39 @@ def test_gpu_preset_fine_tunes_published_weights_next_to_its_twin() -> None:
         "Salesforce/moirai-1.1-R-small", "cuda", "bfloat16")
     assert TrainedModel("moirai-1.1-R-small-physio", "moirai-1.1-R-small-physio",
                         "moirai-1.1-R-small") in trained_models(config)
+
+
+def test_finetune_figures_exist_only_with_runs_and_draw_from_results(suite: Path,
+                                                                    tmp_path: Path) -> None:
+    from PIL import Image
+
+    from physio_bench.report.figures import FigureContext, draw_figures, figure_files
+    from physio_bench.report.figures_finetune import comparison_data, loss_data
+    from physio_bench.report.synthetic import write_synthetic_results
+
+    assert not [f for f in figure_files(load_config()) if "/ft_" in f]
+    config = tiny_config(suite, d_model=None, num_layers=None,
+                         models={"tiny-trained": trained_entry()})
+    assert figure_files(config, sections=["finetune"]) == [
+        "results/figures/ft_loss_curve.png", "results/figures/ft_trained_vs_untrained.png"]
+    results = write_synthetic_results(tmp_path / "results", config)
+    losses = "\n".join(["step,loss,learning_rate"] + [f"{s},{2.0 / s},0.001"
+                                                       for s in range(1, 31)])
+    (results / "finetune" / RUN).mkdir(parents=True)
+    (results / "finetune" / RUN / "loss.csv").write_text(losses + "\n")
+    ctx = FigureContext(config=config, results=results, style="default")
+    curve = loss_data(ctx)
+    assert not curve["missing"] and curve["curves"][RUN][1][-1] == pytest.approx(2.0 / 30)
+    compared = comparison_data(ctx)
+    assert not compared["missing"]
+    assert compared["pairs"] == {"tiny-trained": "moirai-small-untrained"}
+    r2 = compared["panels"]["tiny-trained"][("feature_independence", "r2")]
+    rows = ctx.rows[(ctx.rows["metric"] == "r2") & (ctx.rows["layer"] == "last")]
+    task, ((mine, _, _), (twin, _, _)) = next(iter(r2.items()))
+    assert mine == rows[(rows["model"] == "tiny-trained") & (rows["task"] == task)]["value"].item()
+    assert twin == rows[(rows["model"] == "moirai-small-untrained")
+                        & (rows["task"] == task)]["value"].item()
+    draw_figures(config, results, sections=["finetune"])
+    for name in ("ft_loss_curve.png", "ft_trained_vs_untrained.png"):
+        with Image.open(results / "figures" / name) as image:
+            assert image.format == "PNG" and min(image.size) > 100

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import write_suite
+
 from physio_bench.config import REPO_ROOT
 
 pytestmark = pytest.mark.slow

@@ -75,6 +75,11 @@ class FigureKind:
     data: Callable[..., dict[str, Any]]
     draw: Callable[[dict[str, Any], FigureContext], Any]
     per_model: bool = False
+    applies: Callable[[dict[str, Any]], bool] | None = None  # None: every config
+
+    def applies_to(self, config: dict[str, Any]) -> bool:
+        """Whether the config yields this figure at all (e.g. only with finetune runs)."""
+        return self.applies is None or bool(self.applies(config))
 
     def stems(self, models: Iterable[str]) -> list[tuple[str, str | None]]:
         """(file stem, model or None) of every file of this kind."""
@@ -133,7 +138,7 @@ def figure_entries(config: dict[str, Any], results: str | Path = "results",
     models = list(enabled_models(config))
     entries = []
     for kind in figure_kinds():
-        if kind.section in chosen:
+        if kind.section in chosen and kind.applies_to(config):
             for stem, model in kind.stems(models):
                 for path in output_paths(Path(results) / "figures" / stem, style):
                     entries.append(FigureEntry(str(path), kind.name, kind.section, kind.title,
@@ -188,7 +193,7 @@ def draw_figures(config: dict[str, Any], results: str | Path = "results",
     ctx = FigureContext(config=config, results=Path(results), style=style)
     timings = {}
     for kind in figure_kinds():
-        if kind.section not in chosen:
+        if kind.section not in chosen or not kind.applies_to(config):
             continue
         for stem, model in kind.stems(ctx.models):
             start = time.perf_counter()

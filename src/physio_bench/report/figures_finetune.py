@@ -1,5 +1,7 @@
 """Training on synthetic physiology: the loss curve, and trained versus untrained per metric.
 
+Both exist only when the config enables a finetune run.
+
 - ``ft_loss_curve``: one panel per enabled finetune run, the training loss (uni2ts's
   packed negative log-likelihood of the masked patches) of every step from
   ``results/finetune/<run>/loss.csv``, with its 10-step running mean.
@@ -152,9 +154,16 @@ def finetune_inputs(config: dict[str, Any], results: Path) -> list[str]:
     return sorted(set(paths))
 
 
+def has_runs(config: dict[str, Any]) -> bool:
+    """The finetune figures exist only when a finetune run is enabled."""
+    from physio_bench.finetune import enabled_runs
+
+    return bool(enabled_runs(config))
+
+
 KINDS = [
     FigureKind("ft_loss_curve", "finetune", "Training loss on synthetic physiology",
-               loss_data, draw_loss),
+               loss_data, draw_loss, applies=has_runs),
     FigureKind("ft_trained_vs_untrained", "finetune", "Trained versus untrained twin",
-               comparison_data, draw_comparison),
+               comparison_data, draw_comparison, applies=has_runs),
 ]
