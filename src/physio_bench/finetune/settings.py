@@ -22,9 +22,10 @@ ranges; :func:`run_settings` adds the checks that involve several keys, each a o
   each sample's patches to forecast, as ``MoiraiPretrain``'s min/max_mask_ratio),
   ``min_patches`` (``PatchCrop``'s shortest crop, in patches), ``max_dim`` (most
   variates per sample, ``SampleDimension``).
-- ``time_budget_s``: optional wall-clock cap (s): training stops after the step that
-  exceeds it; such a checkpoint depends on the machine's speed (not reproducible), and
-  its provenance says so. ``null`` (default): exactly ``steps`` steps.
+- ``time_budget_s``: optional wall-clock cap (s) of one training job: training stops
+  after the step at which the job has run longer; such a checkpoint depends on the
+  machine's speed (not reproducible), and its provenance says so. ``null`` (default):
+  exactly ``steps`` steps.
 - ``seed`` (``null``: the global seed), ``threads`` (torch CPU threads; fixed, so that
   results are reproducible), ``checkpoint_every`` (steps between resumable states),
   ``device`` (auto | cpu | cuda) and ``dtype`` (float32 | bfloat16; bfloat16 autocast

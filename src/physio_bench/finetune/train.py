@@ -27,7 +27,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +170,8 @@ def write_loss_csv(path: Path, state: ResumeState) -> None:
 
 
 def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = None,
-              stop_after: int | None = None, log: Any = None) -> dict[str, Any]:
+              stop_after: int | None = None,
+              log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train run ``name`` into ``out_dir`` (default ``results/finetune/<name>``).
 
     Resumes from ``out_dir/resume`` when it holds a state of the same settings. With
