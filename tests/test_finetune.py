@@ -322,6 +322,15 @@ def test_models_evaluating_a_run_must_match_it(suite: Path, entry: dict[str, Any
     assert message in str(error.value)
 
 
+def test_the_twin_is_compared_at_the_same_patch_size(suite: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        tiny_config(suite, d_model=None, num_layers=None, models={
+            "tiny-trained": trained_entry(),
+            "moirai-small-untrained": {"patch_size": 32}})
+    assert "'models.moirai-small-untrained.patch_size' is 32 but tiny-trained" in str(
+        error.value)
+
+
 def test_a_model_of_a_run_is_checked_and_paired_with_its_twin(suite: Path) -> None:
     from physio_bench.config import check_before_run
     from physio_bench.finetune import TrainedModel, trained_models

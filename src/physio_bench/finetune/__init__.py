@@ -118,7 +118,8 @@ def check_finetune_config(config: dict[str, Any]) -> None:
     Every run's settings must be consistent; a model entry whose ``weights`` names a
     run's checkpoint must use the moirai plug-in, the run must be enabled, and the entry
     must set ``patch_size`` and ``input_hz`` to the run's values (the evaluation must see
-    windows at the rate and patch size the model was trained on).
+    windows at the rate and patch size the model was trained on); the untrained twin, if
+    it sets them, must use the same values (a fair comparison).
 
     Raises:
         ConfigError: one line naming the key.
@@ -140,9 +141,15 @@ def check_finetune_config(config: dict[str, Any]) -> None:
             raise ConfigError(f"config key '{key}.plugin' must be moirai to evaluate the Moirai"
                               f" checkpoint of finetune run {run!r}")
         trained = settings[run]
+        twin = _twin(config, trained)
         for option, value in (("patch_size", trained.patch_size),
                               ("input_hz", trained.input_hz)):
             if option not in options or float(options[option]) != float(value):
                 raise ConfigError(
                     f"config key '{key}.{option}' must be {value:g}, the value finetune run "
                     f"{run!r} trained with (got {options.get(option, 'nothing')})")
+            twin_value = config["models"][twin].get(option) if twin else None
+            if twin_value is not None and float(twin_value) != float(value):
+                raise ConfigError(
+                    f"config key 'models.{twin}.{option}' is {twin_value:g} but {model} "
+                    f"(its trained twin) uses {value:g}: compare both at the same {option}")
