@@ -36,14 +36,14 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        n_samples=1000, sampling_rate_hz=100.0, seed=11, suite="training")
 
 
-def tiny_run(suite: Path, **overrides: Any) -> dict[str, Any]:
+def tiny_run(suite: Path, /, **overrides: Any) -> dict[str, Any]:
     return {"enabled": True, "suite": str(suite), "d_model": 64, "num_layers": 2,
             "input_hz": 50, "patch_size": 16, "steps": 4, "batch_size": 4,
             "warmup_steps": 0, "min_patches": 4, "checkpoint_every": 2, "threads": 1,
             **overrides}
 
 
-def tiny_config(suite: Path, models: dict[str, Any] | None = None,
+def tiny_config(suite: Path, /, models: dict[str, Any] | None = None,
                 **overrides: Any) -> dict[str, Any]:
     update: dict[str, Any] = {"finetune": {"runs": {RUN: tiny_run(suite, **overrides)}}}
     if models:
