@@ -1,4 +1,4 @@
-# physio_bench: simulate -> embed -> probe -> downstream -> report.
+# physio_bench: simulate -> (finetune) -> embed -> probe -> downstream -> report.
 #   snakemake --cores 2 all                  the full default benchmark (offline)
 #   snakemake --cores 2 all --configfile workflow/presets/quick.yaml
 #   snakemake --cores 2 figures              redraw figures and tables from results
@@ -38,6 +38,7 @@ SIM_SUITES = ["factors", "sweeps", "scenarios"]
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/finetune.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/downstream.smk"
@@ -49,4 +50,5 @@ rule all:
     default_target: True
     input:
         "results/leaderboard.csv",
+        FINETUNE_TARGETS,
         REPORT_TARGETS,

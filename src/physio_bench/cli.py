@@ -19,6 +19,7 @@ from physio_bench.errors import PhysioBenchError
 STAGE_CLI_MODULES = (
     "physio_bench.simulate.cli",
     "physio_bench.models.cli",
+    "physio_bench.finetune.cli",
     "physio_bench.probes.cli",
     "physio_bench.downstream.cli",
     "physio_bench.report.cli",

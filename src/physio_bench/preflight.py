@@ -26,10 +26,12 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ConfigError: one line naming the key and the fix.
     """
+    from physio_bench.finetune import check_finetune_config
     from physio_bench.simulate import check_simulate_config
 
     config = validate_schema(config)
     check_simulate_config(config)
+    check_finetune_config(config)
     return config
 
 
@@ -47,21 +49,28 @@ def check_before_run(config: dict[str, Any]) -> None:
     The evaluation suites must fit the window (breaths, SCRs and bursts per window);
     every enabled model's plug-in must be installed, its pretrained weights already on
     disk (hub cache or local folder, every file its loader reads, default hub ids
-    included), its ``input_hz`` an exact small ratio of the simulation rate; the models of
-    ``sensitivity.models`` must be configured; every real record must exist with the
-    named channels and be longer than a window (headers only).
+    included) unless a finetune run writes them, every enabled finetune run's start
+    weights on disk, each model's ``input_hz`` an exact small ratio of the simulation
+    rate; the models of ``sensitivity.models`` must be configured; every real record must
+    exist with the named channels and be longer than a window (headers only).
     """
     from physio_bench.downstream.records import check_records
+    from physio_bench.finetune import enabled_runs, produced_weights, run_settings
     from physio_bench.models.registry import check_models
     from physio_bench.models.resampling import rate_ratio
     from physio_bench.models.weights import check_weights_on_disk
     from physio_bench.sensitivity import variants
     from physio_bench.simulate import check_simulation
 
-    check_simulation(config, EVALUATION_SUITES)
+    suites = [*EVALUATION_SUITES, *(["training"] if enabled_runs(config) else [])]
+    check_simulation(config, suites)
     check_models(config)
+    produced = {str(Path(p)) for p in produced_weights(config)}
     for name, options in enabled_models(config).items():
-        if options["plugin"] != "subprocess":  # another interpreter resolves its own weights
+        written = str(Path(str(options.get("weights", "")))) in produced
+        if options["plugin"] != "subprocess" and not written:
+            # a subprocess plug-in's interpreter resolves its own weights; a finetune run
+            # writes its model's weights before the model's embed jobs
             check_weights_on_disk(name, options)
         if options.get("input_hz") is not None:
             rate_ratio(config["sampling_rate_hz"], options["input_hz"],
@@ -69,4 +78,6 @@ def check_before_run(config: dict[str, Any]) -> None:
     for variant in variants(config):  # names under models:, rates with a small exact ratio
         rate_ratio(config["sampling_rate_hz"], variant.input_hz,
                    "config key 'sensitivity.input_hz'")
+    for run in enabled_runs(config):
+        check_weights_on_disk(f"finetune run {run}", {"weights": run_settings(config, run).weights})
     check_records(config)

@@ -1,7 +1,9 @@
 import hashlib
 import json
+import re
 
 # Helpers shared by the rules: how many windows a suite has, hence how many shards.
+from physio_bench.finetune import enabled_runs, run_of_model, run_outputs, run_settings
 from physio_bench.simulate import count_windows, suite_settings
 
 EMBED_SUITES = SIM_SUITES + ["real"]
@@ -30,3 +32,24 @@ def settings_digest(*parts):
 
 
 WINDOW_SETTINGS = (config["seed"], config["sampling_rate_hz"], config["window_samples"])
+
+
+# Finetune runs: which are enabled, their training suites, and the checkpoint a model's
+# weights name (the embed jobs of a trained model wait for its run).
+FINETUNE_RUNS = enabled_runs(config)
+FINETUNE_TARGETS = [run_outputs(run)["provenance"] for run in FINETUNE_RUNS]
+CHECKPOINT_KEYS = ("config", "model", "training")
+FINETUNE_RUN_PATTERN = "|".join(re.escape(r) for r in FINETUNE_RUNS) or "(?!)"
+
+
+def finetune_suite_files(wildcards):
+    suite = run_settings(config, wildcards.run).suite
+    return [f"{suite}/{name}" for name in ("signals.npy", "labels.parquet", "meta.json")]
+
+
+def trained_weights(wildcards):
+    """The checkpoint files of the finetune run a model's weights name (none otherwise)."""
+    run = run_of_model(config, config["models"][wildcards.model])
+    if run not in FINETUNE_RUNS:
+        return []
+    return [run_outputs(run)[key] for key in CHECKPOINT_KEYS]

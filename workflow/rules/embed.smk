@@ -3,6 +3,7 @@ rule embed_shard:
     input:
         meta=lambda w: f"{suite_dir(w.suite)}/meta.json",
         signals=lambda w: f"{suite_dir(w.suite)}/signals.npy",
+        weights=trained_weights,
     output:
         shard=temp("results/embeddings/{model}/{suite}/shards/{shard}.npz"),
         info=temp("results/embeddings/{model}/{suite}/shards/{shard}.json"),

@@ -5,10 +5,12 @@
 # results (always runs; no simulation, embedding or probe job).
 from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries, figure_inputs
 
+# Sections with at least one figure under this config (the finetune figures need a run).
+SHOWN_SECTIONS = [s for s in SECTIONS if figure_entries(config, sections=[s])]
 REPORT_CATEGORIES = {
     "leaderboard": "1. Leaderboard",
-    **{s: f"{i + 2}. {SECTION_TITLES[s]}" for i, s in enumerate(SECTIONS)},
-    "models": f"{len(SECTIONS) + 2}. Models and provenance",
+    **{s: f"{i + 2}. {SECTION_TITLES[s]}" for i, s in enumerate(SHOWN_SECTIONS)},
+    "models": f"{len(SHOWN_SECTIONS) + 2}. Models and provenance",
 }
 LEADERBOARD_LABELS = {"figure": "leaderboard", "model": "all models"}
 
@@ -80,7 +82,7 @@ rule provenance:
         "{PB} provenance {CFG} --results results 2> {log}"
 
 
-for _section in SECTIONS:
+for _section in SHOWN_SECTIONS:
 
     rule:
         name:

@@ -18,12 +18,17 @@ no library can fall back to a pickled ``pytorch_model.bin`` beside them, and not
 reaches the network except the one explicit download (of ``.json`` and ``.safetensors``
 files only). Provenance: the SHA-256 of the weights file (for hub files it equals
 the file's LFS object id), or for random weights the SHA-256 of the initial state dict.
+A checkpoint written by the finetune stage also holds ``training.json``; its
+``training`` block (``type``: ``trained on synthetic`` or ``fine-tuned from <weights>``,
+start weights, steps, loss, input rate, patch size, training suite digest) is copied
+into the model's provenance (``model.json`` ``extra.training``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
 RANDOM = "random"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+TRAINING_FILE = "training.json"  # a finetune checkpoint's provenance (model.json extra.training)
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -332,6 +338,8 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
     extra: dict[str, Any] = {}
     if spec.kind == "hub":
         extra["weights_revision"] = directory.name
+    if (directory / TRAINING_FILE).is_file():  # written by the finetune stage
+        extra["training"] = json.loads((directory / TRAINING_FILE).read_text())["training"]
     return LoadedWeights(model, True, spec.value, file_sha256(directory / weights_file), extra)
 
 

@@ -20,6 +20,7 @@ from physio_bench.errors import ConfigError
 from physio_bench.report import (
     figures_downstream,
     figures_feature_independence,
+    figures_finetune,
     figures_layerwise,
     figures_scenarios,
     figures_sensitivity,
@@ -37,7 +38,7 @@ LOG = logging.getLogger("physio_bench.report")
 #: Figure modules in report order; each defines ``KINDS``.
 FIGURE_MODULES = (
     figures_signals, figures_feature_independence, figures_temporal, figures_scenarios,
-    figures_layerwise, figures_downstream, figures_sensitivity,
+    figures_layerwise, figures_downstream, figures_sensitivity, figures_finetune,
 )
 
 
@@ -108,6 +109,8 @@ def figure_inputs(config: dict[str, Any], section: str,
     if section in probe:
         return [str(r / "probes" / m / f"{section}.{ext}")
                 for m in models for ext in probe[section]]
+    if section == "finetune":
+        return figures_finetune.finetune_inputs(config, r)
     if section == "layerwise":
         return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
     if section == "sensitivity":

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 SECTIONS = (
     "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
-    "layerwise", "downstream", "sensitivity",
+    "layerwise", "downstream", "sensitivity", "finetune",
 )
 SECTION_TITLES = {
     "signals": "Simulated signals",
@@ -31,6 +31,7 @@ SECTION_TITLES = {
     "layerwise": "Layer-wise",
     "downstream": "Downstream (real recordings)",
     "sensitivity": "Input-rate sensitivity",
+    "finetune": "Trained on synthetic physiology",
 }
 
 
