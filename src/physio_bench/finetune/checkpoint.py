@@ -68,25 +68,32 @@ def start_module(settings: RunSettings) -> StartWeights:
     Raises:
         ModelError: weights that cannot be found offline or do not load (one line).
     """
-    from physio_bench.models.moirai import SIZES, build_module, load_module, size_of
-    from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, load_weights, parse_weights
+    from physio_bench.models import (
+        CHECKPOINT_FILES,
+        MOIRAI_SIZES,
+        build_moirai,
+        load_moirai,
+        load_weights,
+        moirai_size_of,
+        parse_weights,
+    )
 
     def init_random() -> Any:
-        module = build_module(settings.size)
+        module = build_moirai(settings.size)
         if settings.d_model is None and settings.num_layers is None:
             return module
-        d_model, num_layers = SIZES[settings.size]
+        d_model, num_layers = MOIRAI_SIZES[settings.size]
         return variant_module(module, settings.d_model or d_model,
                               settings.num_layers or num_layers)
 
     label = f"finetune run {settings.name}"
     spec = parse_weights(settings.weights, label)
-    loaded = load_weights(spec, name=label, seed=settings.seed, files=(CONFIG_FILE, WEIGHTS_FILE),
-                          init_random=init_random, load_dir=load_module)
+    loaded = load_weights(spec, name=label, seed=settings.seed, files=CHECKPOINT_FILES,
+                          init_random=init_random, load_dir=load_moirai)
     module = loaded.model
-    if spec.kind != "random" and size_of(module) not in (None, settings.size):
+    if spec.kind != "random" and moirai_size_of(module) not in (None, settings.size):
         raise ModelError(f"finetune run {settings.name!r}: weights {settings.weights} hold a "
-                         f"Moirai-{size_of(module)}, not size {settings.size}; fix size:")
+                         f"Moirai-{moirai_size_of(module)}, not size {settings.size}; fix size:")
     if settings.patch_size not in tuple(module.patch_sizes):
         raise ModelError(f"finetune run {settings.name!r}: patch_size {settings.patch_size} is "
                          f"not one of the checkpoint's {tuple(module.patch_sizes)}")
@@ -152,9 +159,9 @@ def load_resume_state(directory: Path) -> tuple[Any, dict[str, Any], ResumeState
     """(module, optimizer state, progress) of a state written by :func:`save_resume_state`."""
     import torch
 
-    from physio_bench.models.moirai import load_module
+    from physio_bench.models import load_moirai
 
-    module = load_module(directory / "model")
+    module = load_moirai(directory / "model")
     optimizer_state = torch.load(directory / OPTIMIZER_FILE, weights_only=True,
                                  map_location="cpu")
     data = read_json(directory / STATE_FILE)

@@ -13,7 +13,32 @@ from typing import Any
 
 from physio_bench.models.protocol import EmbeddingModel, ModelInfo, TokenEmbeddings
 
-__all__ = ["EmbeddingModel", "ModelInfo", "TokenEmbeddings", "embed_shard", "merge_embeddings"]
+__all__ = [
+    "CHECKPOINT_FILES", "MOIRAI_SIZES", "EmbeddingModel", "ModelInfo", "TokenEmbeddings",
+    "build_moirai", "embed_shard", "load_moirai", "load_weights", "merge_embeddings",
+    "moirai_size_of", "parse_weights",
+]
+
+#: Public names for stages that build or train models (the finetune stage), imported on
+#: first use so that importing this package stays cheap: name -> (module, attribute).
+_LAZY = {
+    "CHECKPOINT_FILES": ("physio_bench.models.weights", "CHECKPOINT_FILES"),
+    "MOIRAI_SIZES": ("physio_bench.models.moirai", "SIZES"),
+    "build_moirai": ("physio_bench.models.moirai", "build_module"),
+    "load_moirai": ("physio_bench.models.moirai", "load_module"),
+    "moirai_size_of": ("physio_bench.models.moirai", "size_of"),
+    "load_weights": ("physio_bench.models.weights", "load_weights"),
+    "parse_weights": ("physio_bench.models.weights", "parse_weights"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'physio_bench.models' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _LAZY[name]
+    return getattr(importlib.import_module(module), attribute)
 
 
 def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,

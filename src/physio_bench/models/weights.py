@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 RANDOM = "random"
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+CHECKPOINT_FILES = (CONFIG_FILE, WEIGHTS_FILE)  # what a transformer checkpoint directory holds
 TRAINING_FILE = "training.json"  # a finetune checkpoint's provenance (model.json extra.training)
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TRUE = {"1", "on", "yes", "true"}
