@@ -1,10 +1,12 @@
 """TiRex adapter: the library's embedding path, recurrence (causality), spans, channel
-independence, and loading a model.ckpt written here from a directory and from the hub
-cache."""
+independence; the conversion of a Lightning ``model.ckpt`` written here into config.json +
+model.safetensors, and loading the converted checkpoint (safetensors only) from a directory
+and from the hub cache."""
 
 from __future__ import annotations
 
-import os
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +14,14 @@ import pytest
 import torch
 from conftest import noisy_sine_windows
 
+from physio_bench.cli import main
 from physio_bench.errors import InputError, ModelError
-from physio_bench.models.tirex import TiRexModel, build_model
+from physio_bench.models.tirex import TiRexModel, build_model, convert_checkpoint
 from physio_bench.models.torch_utils import seeded
 from physio_bench.models.weights import (
     check_weights_on_disk,
     file_sha256,
+    hf_hub_cache,
     install_into_hf_cache,
 )
 
@@ -35,16 +39,32 @@ N_SAMPLES = 200  # 7 patches of 32 after 24 samples of padding
 pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
+def write_lightning_checkpoint(path: Path, hyper_parameters: dict, seed: int = 5) -> None:
+    """A tiny TiRex in the published format: a Lightning ``model.ckpt`` with the
+    hyper-parameters, the state dict partly under the older ``block_stack.`` names (which
+    the library's ``on_load_checkpoint`` renames) and Lightning's bookkeeping."""
+    with seeded(seed):
+        model = build_model(hyper_parameters)
+    renamed = {(f"block_stack.{key}" if key.startswith(("blocks.", "out_norm.")) else key): value
+               for key, value in model.state_dict().items()}
+    torch.save({"hyper_parameters": hyper_parameters, "state_dict": renamed, "epoch": 3,
+                "global_step": 1200, "pytorch-lightning_version": "2.5.0"}, path)
+
+
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """A tiny TiRex in the hub layout: ``model.ckpt`` holding the hyper-parameters and the
-    state dict, as the library's loader reads it."""
-    with seeded(5):
-        model = build_model(TINY)
-    directory = tmp_path_factory.mktemp("tirex") / "ck"
+def published(tmp_path_factory) -> Path:
+    """A directory holding only ``model.ckpt``, like NX-AI/TiRex."""
+    directory = tmp_path_factory.mktemp("tirex") / "published"
     directory.mkdir()
-    torch.save({"hyper_parameters": TINY, "state_dict": model.state_dict()},
-               directory / "model.ckpt")
+    write_lightning_checkpoint(directory / "model.ckpt", TINY)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def checkpoint(published, tmp_path_factory) -> Path:
+    """The converted checkpoint: config.json + model.safetensors (+ conversion.json)."""
+    directory = tmp_path_factory.mktemp("tirex") / "converted"
+    convert_checkpoint(published, directory)
     return directory
 
 
@@ -63,7 +83,7 @@ def embedded(model, windows):
     return model.embed(windows, 64.0)
 
 
-def test_shapes_spans_and_description(model, embedded, checkpoint):
+def test_shapes_spans_and_description(model, embedded, checkpoint, published):
     assert list(embedded.layers) == ["layer_00", "layer_01", "final_norm"]
     for array in embedded.layers.values():
         assert array.shape == (2, 14, 32) and array.dtype == np.float32
@@ -73,7 +93,9 @@ def test_shapes_spans_and_description(model, embedded, checkpoint):
     embedded.validate(2)
     info = model.describe()
     assert (info.pretrained, info.weights_source) == (True, str(checkpoint))
-    assert info.weights_sha256 == file_sha256(checkpoint / "model.ckpt")
+    assert info.weights_sha256 == file_sha256(checkpoint / "model.safetensors")
+    assert info.extra["converted_from_file"] == "model.ckpt"
+    assert info.extra["converted_from_sha256"] == file_sha256(published / "model.ckpt")
     assert info.max_window_samples == 256 and info.default_input_hz == 64.0
     assert "bfloat16" in info.extra["backend"]
 
@@ -110,19 +132,146 @@ def test_recurrent_tokens_do_not_see_later_patches(model, windows, embedded):
                                   before[:, :7])
 
 
-def test_determinism_and_hub_cache(windows, embedded, checkpoint):
+def test_determinism_and_hub_cache(windows, embedded, checkpoint, published, tmp_path):
     again = TiRexModel(name="again", weights=str(checkpoint)).embed(windows.copy(), 64.0)
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(again.layers[name], array)
     options = {"plugin": "tirex", "weights": "NX-AI/TiRex"}
-    with pytest.raises(ModelError, match="are not in the Hugging Face cache"):
+    with pytest.raises(ModelError) as error:
         check_weights_on_disk("tirex", options)  # the pre-flight before any job runs
-    install_into_hf_cache(checkpoint, "NX-AI/TiRex", Path(os.environ["HF_HOME"]) / "hub")
-    check_weights_on_disk("tirex", options)  # model.ckpt is what TiRex needs, and is there
+    message = str(error.value)
+    assert "\n" not in message and "`hf download NX-AI/TiRex model.ckpt`" in message
+    assert "`physio-bench convert-tirex NX-AI/TiRex OUT_DIR`" in message
+    cache = hf_hub_cache()
+    install_into_hf_cache(published, "NX-AI/TiRex", cache)  # what `hf download` brings: the pickle
+    pickle_only = r"holds TiRex's pickled model\.ckpt only.*`physio-bench convert-tirex NX-AI/TiRex"
+    with pytest.raises(ModelError, match=pickle_only):
+        check_weights_on_disk("tirex", options)
+    with pytest.raises(ModelError, match=pickle_only):
+        TiRexModel(name="hub")
+    record = convert_checkpoint("NX-AI/TiRex", tmp_path / "from_hub")  # offline, from the cache
+    assert record["source"] == "NX-AI/TiRex" and record["source_revision"]
+    for file in ("config.json", "model.safetensors"):  # same bytes whichever way it was named
+        assert (tmp_path / "from_hub" / file).read_bytes() == (checkpoint / file).read_bytes()
+    install_into_hf_cache(tmp_path / "from_hub", "NX-AI/TiRex", cache)
+    check_weights_on_disk("tirex", options)  # config.json + model.safetensors are there
     hub = TiRexModel(name="hub")  # default weights: NX-AI/TiRex
     np.testing.assert_array_equal(hub.embed(windows, 64.0).layers["layer_01"],
                                   embedded.layers["layer_01"])
-    assert hub.describe().weights_source == "NX-AI/TiRex"
+    info = hub.describe()
+    assert info.weights_source == "NX-AI/TiRex" and info.extra["weights_revision"]
+    assert info.extra["converted_from_sha256"] == file_sha256(published / "model.ckpt")
+
+
+def test_conversion_writes_safetensors_config_and_provenance(published, checkpoint, tmp_path,
+                                                             capsys):
+    from safetensors import safe_open
+
+    assert sorted(p.name for p in checkpoint.iterdir()) == [
+        "config.json", "conversion.json", "model.safetensors"]
+    assert json.loads((checkpoint / "config.json").read_text()) == TINY
+    record = json.loads((checkpoint / "conversion.json").read_text())
+    source_sha256 = file_sha256(published / "model.ckpt")
+    assert (record["source"], record["source_file"]) == (str(published), "model.ckpt")
+    assert record["source_sha256"] == source_sha256
+    assert record["files"] == {name: file_sha256(checkpoint / name)
+                               for name in ("config.json", "model.safetensors")}
+    assert "tirex-ts" in record["versions"]
+    with safe_open(str(checkpoint / "model.safetensors"), framework="pt") as handle:
+        keys = set(handle.keys())
+        assert handle.metadata()["source_sha256"] == source_sha256
+    assert keys == set(build_model(TINY).state_dict())  # the library's names (block_stack. gone)
+    assert record["n_tensors"] == len(keys)
+    # the CLI, from the file itself: the same bytes (deterministic)
+    out = tmp_path / "cli"
+    assert main(["convert-tirex", str(published / "model.ckpt"), str(out)]) == 0
+    assert f"set weights: {out}" in capsys.readouterr().out
+    for name in ("config.json", "model.safetensors"):
+        assert (out / name).read_bytes() == (checkpoint / name).read_bytes()
+    # existing outputs are never overwritten: one line, exit code 2, files untouched
+    before = (out / "model.safetensors").read_bytes()
+    assert main(["convert-tirex", str(published), str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "already holds config.json, model.safetensors" in error
+    assert (out / "model.safetensors").read_bytes() == before
+
+
+def test_round_trip_equals_the_library_loader(published, checkpoint, model, windows, embedded):
+    """Converted safetensors == the library's own torch.load of model.ckpt, tensor by
+    tensor, and the adapter gives identical embeddings with either."""
+    from tirex.models.tirex import TiRexZero
+
+    library = TiRexZero.from_pretrained(str(published / "model.ckpt"), backend="torch",
+                                        device="cpu").eval()
+    ours, theirs = model.model.state_dict(), library.state_dict()
+    assert list(ours) == list(theirs)
+    for key, tensor in theirs.items():
+        assert torch.equal(ours[key], tensor), key
+    twin = TiRexModel(name="library", weights=str(checkpoint))
+    twin.model = library
+    direct = twin.embed(windows, 64.0)
+    for name, array in embedded.layers.items():
+        np.testing.assert_array_equal(direct.layers[name], array)
+
+
+class NotATensor:
+    """An arbitrary object: torch.load(weights_only=True) must refuse to unpickle it."""
+
+
+def test_conversion_errors(published, checkpoint, tmp_path, monkeypatch):
+    unsafe = tmp_path / "unsafe.ckpt"
+    torch.save({"hyper_parameters": TINY, "state_dict": {}, "callback": NotATensor()}, unsafe)
+    with pytest.raises(ModelError, match=r"cannot read .*unsafe\.ckpt with torch\.load\("
+                                         r"weights_only=True\)") as error:
+        convert_checkpoint(unsafe, tmp_path / "out")
+    assert "\n" not in str(error.value) and not (tmp_path / "out").exists()
+    plain = tmp_path / "plain.ckpt"
+    torch.save({"weights": torch.zeros(2)}, plain)
+    with pytest.raises(ModelError, match="is not a TiRex Lightning checkpoint"):
+        convert_checkpoint(plain, tmp_path / "out")
+    other = tmp_path / "other.ckpt"
+    checkpoint_data = torch.load(published / "model.ckpt", weights_only=True)
+    del checkpoint_data["state_dict"]["input_patch_embedding.hidden_layer.bias"]
+    torch.save(checkpoint_data, other)
+    with pytest.raises(ModelError, match=r"does not load into TiRex .*lacks 1 tensor"):
+        convert_checkpoint(other, tmp_path / "out")
+    with pytest.raises(ModelError, match=r"convert-tirex: directory .* holds no model\.ckpt"):
+        convert_checkpoint(checkpoint, tmp_path / "out")
+    with pytest.raises(ModelError, match=r"NX-AI/TiRex's model\.ckpt is not in the Hugging "
+                                         r"Face cache .*`hf download NX-AI/TiRex model\.ckpt`"):
+        monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_hf_home"))
+        convert_checkpoint("NX-AI/TiRex", tmp_path / "out")
+
+
+def test_loading_is_safetensors_only_and_strict(published, checkpoint, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    message = (f"weights directory {published} holds TiRex's pickled model.ckpt, not "
+               f"config.json and model.safetensors, and the benchmark reads safetensors only; "
+               f"run `physio-bench convert-tirex {published} OUT_DIR` once")
+    for check in (lambda: TiRexModel(name="m", weights=str(published)),
+                  lambda: check_weights_on_disk("m", {"plugin": "tirex",
+                                                      "weights": str(published)})):
+        with pytest.raises(ModelError) as error:
+            check()
+        assert message in str(error.value) and "\n" not in str(error.value)
+    tensors = load_file(str(checkpoint / "model.safetensors"))
+    for change, expected in (("drop", r"lacks 1 tensor\(s\) of TiRex, e\.g\. out_norm\.weight"),
+                             ("add", r"holds 1 tensor\(s\) TiRex does not have, e\.g\. extra"),
+                             ("reshape", r"1 tensor\(s\) of another shape, e\.g\. "
+                                         r"out_norm\.weight \(16,\) instead of \(32,\)")):
+        broken = tmp_path / change
+        shutil.copytree(checkpoint, broken)
+        edited = dict(tensors)
+        if change == "drop":
+            del edited["out_norm.weight"]
+        elif change == "add":
+            edited["extra"] = torch.zeros(3)
+        else:
+            edited["out_norm.weight"] = torch.ones(16)
+        save_file(edited, str(broken / "model.safetensors"))
+        with pytest.raises(ModelError, match=expected):
+            TiRexModel(name="m", weights=str(broken))
 
 
 def test_random_weights_are_the_published_size_and_seeded():
@@ -152,6 +301,9 @@ def test_errors(model, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty"))
     with pytest.raises(ModelError) as error:
         TiRexModel(name="tirex")
-    assert "\n" not in str(error.value) and "`hf download NX-AI/TiRex`" in str(error.value)
-    with pytest.raises(ModelError, match=r"lacks model\.ckpt"):
+    assert "\n" not in str(error.value)
+    assert "`hf download NX-AI/TiRex model.ckpt`, then `physio-bench convert-tirex" in str(
+        error.value)
+    with pytest.raises(ModelError, match=r"lacks config\.json, model\.safetensors \(a TiRex "
+                                         r"checkpoint needs .*`physio-bench convert-tirex"):
         TiRexModel(name="m", weights=str(tmp_path))

@@ -1,4 +1,6 @@
-"""CLI subcommands of the models stage: ``embed``, ``merge-embeddings``, ``models``.
+"""CLI subcommands of the models stage: ``embed``, ``merge-embeddings``, ``models``, and
+``convert-tirex`` (TiRex's published pickle ``model.ckpt`` -> ``config.json`` +
+``model.safetensors``, run once by the user; see :mod:`physio_bench.models.tirex`).
 
 As run by ``workflow/rules/embed.smk``::
 
@@ -7,6 +9,7 @@ As run by ``workflow/rules/embed.smk``::
     physio-bench merge-embeddings --configfile C --model raw \\
         --out-dir results/embeddings/raw/factors SHARD.npz...
     physio-bench models
+    physio-bench convert-tirex NX-AI/TiRex ~/weights/tirex   # then weights: ~/weights/tirex
 """
 
 from __future__ import annotations
@@ -47,6 +50,17 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_tirex(args: argparse.Namespace) -> int:
+    from physio_bench.models.tirex import convert_checkpoint
+
+    record = convert_checkpoint(args.source, args.out_dir)
+    files = ", ".join(record["files"])
+    print(f"converted {record['source']} ({record['source_file']} sha256 "
+          f"{record['source_sha256']}) -> {args.out_dir}: {files}, conversion.json; "
+          f"set weights: {args.out_dir}")
+    return 0
+
+
 def _shard_index(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"shard must be a number like 0003, got {text!r}")
@@ -75,3 +89,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     models = subparsers.add_parser("models", help="list the installed model plug-ins")
     models.set_defaults(func=_models)
+
+    convert = subparsers.add_parser(
+        "convert-tirex",
+        help="convert TiRex's published model.ckpt (pickle) to config.json + "
+             "model.safetensors, the only format the benchmark loads")
+    convert.add_argument("source", metavar="CKPT_OR_DIR",
+                         help="model.ckpt, a directory holding it, or a hub id whose "
+                              "model.ckpt is in the Hugging Face cache (e.g. NX-AI/TiRex)")
+    convert.add_argument("out_dir", metavar="OUT_DIR",
+                         help="directory to write (existing outputs are never overwritten)")
+    convert.set_defaults(func=_convert_tirex)

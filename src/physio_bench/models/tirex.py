@@ -30,24 +30,50 @@ context (64 tokens of 0.5 s, no padding) and keeps the band below 32 Hz.
 Pretraining data: Chronos's training corpus and GIFT-Eval's pretraining split plus
 synthetic series (TiRex paper, Auer et al. 2025); no physiological recordings named.
 Weights ``NX-AI/TiRex`` (35M parameters) under the NXAI Community License (not an OSI
-licence; read it before commercial use). The checkpoint is the library's ``model.ckpt``
-(a PyTorch Lightning dict), read with ``torch.load(weights_only=True)``: tensors and plain
-containers only, never arbitrary pickled objects.
+licence; read it before commercial use).
 
-Options: ``weights`` (random | hub id | directory holding ``model.ckpt``; default
-``NX-AI/TiRex``), ``batch_size`` (series per forward pass, default 64), ``device``,
+Checkpoint: safetensors only, like every other adapter. A TiRex checkpoint directory holds
+``config.json`` (the hyper-parameters exactly as the Lightning checkpoint stores them under
+``hyper_parameters``: ``model_config`` and ``train_ctx_len``) and ``model.safetensors`` (the
+state dict); it is loaded through the core's ``load_weights`` (which shows the loader only
+``.json`` and ``.safetensors`` files), the way the library's own ``from_pretrained`` does it
+with the pickle replaced by safetensors: ``TiRexZero(**hyper_parameters)``, the library's
+key renaming (``on_load_checkpoint``), and a strict ``load_state_dict`` (every tensor
+present with its shape, none extra). NX-AI publishes only a pickled Lightning ``model.ckpt``,
+so it is converted once, explicitly, by the user::
+
+    hf download NX-AI/TiRex model.ckpt        # on a connected machine
+    physio-bench convert-tirex NX-AI/TiRex ~/weights/tirex   # or a model.ckpt / its folder
+
+:func:`convert_checkpoint` reads ``model.ckpt`` once with ``torch.load(weights_only=True)``
+(tensors and plain containers only, never arbitrary pickled objects), checks that it loads
+strictly into ``TiRexZero``, and writes ``config.json``, ``model.safetensors`` and
+``conversion.json`` (the source, the SHA-256 of ``model.ckpt``, which equals its hub LFS
+object id, and the versions used); then ``weights: ~/weights/tirex``. ``model.json``
+records the SHA-256 of ``model.safetensors`` and, from ``conversion.json``, that of the
+``model.ckpt`` it came from (``converted_from_sha256``). A ``weights`` directory or hub id
+that has only ``model.ckpt`` is refused (pre-flight and constructor) with a one-line hint
+to run the conversion. The conversion is deterministic: the same ``model.ckpt`` gives the
+same bytes.
+
+Options: ``weights`` (random | hub id | directory holding ``config.json`` and
+``model.safetensors``; default ``NX-AI/TiRex``, which must have been converted: see
+Checkpoint), ``batch_size`` (series per forward pass, default 64), ``device``,
 ``dtype`` (reduced precision on CUDA only, as for Moirai; the recurrence is bfloat16
 whatever it says: see Precision), ``progress``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from physio_bench.errors import InputError
+from physio_bench.errors import InputError, ModelError
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
@@ -61,11 +87,24 @@ from physio_bench.models.torch_utils import (
     resolve_placement,
     to_numpy,
 )
-from physio_bench.models.weights import load_weights, loaded_model_info, parse_weights
+from physio_bench.models.weights import (
+    CONFIG_FILE,
+    HUB_ID,
+    RANDOM,
+    WEIGHTS_FILE,
+    file_sha256,
+    hf_hub_cache,
+    load_weights,
+    loaded_model_info,
+    parse_weights,
+)
 
 PLUGIN = "tirex"
 DEFAULT_HUB_ID = "NX-AI/TiRex"
-CHECKPOINT_FILE = "model.ckpt"
+CHECKPOINT_FILE = "model.ckpt"  # what NX-AI publishes (a pickle): read by the conversion only
+CONVERSION_FILE = "conversion.json"  # provenance written by convert_checkpoint
+FILES = (CONFIG_FILE, WEIGHTS_FILE)  # what the adapter loads
+CONVERT_COMMAND = "physio-bench convert-tirex"
 # The hyper-parameters stored in NX-AI/TiRex's model.ckpt.
 PUBLISHED_HYPER_PARAMETERS: dict[str, Any] = {
     "model_config": {
@@ -108,13 +147,232 @@ def build_model(hyper_parameters: dict[str, Any] | None = None) -> Any:
     return init_untrained(TiRexZero(backend="torch", **settings))
 
 
-def load_model(directory: Path) -> Any:
-    """Load ``model.ckpt`` of a TiRex checkpoint directory with the library's loader
-    (``torch.load(weights_only=True)``, strict ``load_state_dict``), on CPU, torch backend."""
+def check_state_dict(model: Any, state: dict[str, Any]) -> None:
+    """Raise ValueError unless ``state`` holds exactly ``model``'s tensors, shapes included
+    (one line: the count and the first offending name)."""
+    expected = {key: tuple(tensor.shape) for key, tensor in model.state_dict().items()}
+    missing = [key for key in expected if key not in state]
+    if missing:
+        raise ValueError(f"{WEIGHTS_FILE} lacks {len(missing)} tensor(s) of TiRex, "
+                         f"e.g. {missing[0]}")
+    extra = [key for key in state if key not in expected]
+    if extra:
+        raise ValueError(f"{WEIGHTS_FILE} holds {len(extra)} tensor(s) TiRex does not have, "
+                         f"e.g. {extra[0]}")
+    wrong = [key for key in expected if tuple(state[key].shape) != expected[key]]
+    if wrong:
+        raise ValueError(f"{WEIGHTS_FILE} has {len(wrong)} tensor(s) of another shape, e.g. "
+                         f"{wrong[0]} {tuple(state[wrong[0]].shape)} instead of "
+                         f"{expected[wrong[0]]}")
+
+
+def load_state_strictly(hyper_parameters: dict[str, Any], state: dict[str, Any]) -> Any:
+    """``TiRexZero`` built from ``hyper_parameters`` with ``state`` loaded as the library's
+    ``from_pretrained`` does (its ``on_load_checkpoint`` key renaming, then a strict
+    ``load_state_dict``), on CPU, torch backend."""
     from tirex.models.tirex import TiRexZero
 
-    return TiRexZero.from_pretrained(str(directory / CHECKPOINT_FILE), backend="torch",
-                                     device="cpu")
+    if not isinstance(hyper_parameters, dict):
+        raise ValueError(f"the hyper-parameters are a {type(hyper_parameters).__name__}, "
+                         f"not a mapping")
+    model = TiRexZero(backend="torch", **hyper_parameters)
+    checkpoint = {"state_dict": dict(state)}
+    model.on_load_checkpoint(checkpoint)  # renames block_stack.* as the library does
+    check_state_dict(model, checkpoint["state_dict"])
+    model.load_state_dict(checkpoint["state_dict"], strict=True)
+    return model
+
+
+def read_provenance(directory: Path) -> dict[str, Any]:
+    """``model.json`` extras from a converted directory's ``conversion.json`` (if any)."""
+    path = Path(directory) / CONVERSION_FILE
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text())
+    found = {"converted_from_file": record.get("source_file"),
+             "converted_from_sha256": record.get("source_sha256")}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def load_model(directory: Path, provenance: dict[str, Any] | None = None) -> Any:
+    """Load a TiRex checkpoint directory (``config.json`` + ``model.safetensors``) strictly,
+    on CPU, torch backend; ``provenance`` (if given) receives :func:`read_provenance`."""
+    from safetensors.torch import load_file
+
+    hyper_parameters = json.loads((Path(directory) / CONFIG_FILE).read_text())
+    state = load_file(str(Path(directory) / WEIGHTS_FILE), device="cpu")
+    model = load_state_strictly(hyper_parameters, state)
+    if provenance is not None:
+        provenance.update(read_provenance(directory))
+    return model
+
+
+def _convert_hint(source: str, *, fetch_first: bool = False) -> str:
+    fetch = (f"on a connected machine run `hf download {source} {CHECKPOINT_FILE}`, then "
+             if fetch_first else "run ")
+    return (f"{fetch}`{CONVERT_COMMAND} {source} OUT_DIR` once (it writes {CONFIG_FILE} and "
+            f"{WEIGHTS_FILE}) and set weights: OUT_DIR")
+
+
+def _cached(hub_id: str, file: str, cache: Path) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(hub_id, file, cache_dir=cache), str)
+
+
+def check_converted(weights: Any, name: str) -> None:
+    """Refuse, in one line with the conversion command, weights that are TiRex's pickled
+    ``model.ckpt`` rather than a converted checkpoint (no torch imported).
+
+    A local directory must hold ``config.json`` and ``model.safetensors``; a hub id is
+    refused when the Hugging Face cache lacks them and it is ``NX-AI/TiRex`` (which
+    publishes only ``model.ckpt``) or its cached snapshot holds ``model.ckpt``. Other
+    cases are left to the core's checks (``random``; a hub id that may hold safetensors).
+    """
+    spec = parse_weights(weights, name)
+    if spec.kind == RANDOM:
+        return
+    if spec.kind == "local":
+        directory = Path(spec.value).expanduser()
+        missing = [file for file in FILES if not (directory / file).is_file()]
+        if not missing:
+            return
+        if (directory / CHECKPOINT_FILE).is_file():
+            raise ModelError(f"model {name!r}: weights directory {spec.value} holds TiRex's "
+                             f"pickled {CHECKPOINT_FILE}, not {' and '.join(FILES)}, and the "
+                             f"benchmark reads safetensors only; "
+                             f"{_convert_hint(spec.value)}")
+        raise ModelError(f"model {name!r}: weights directory {spec.value} lacks "
+                         f"{', '.join(missing)} (a TiRex checkpoint needs {' and '.join(FILES)}"
+                         f"); {_convert_hint('MODEL_CKPT')}")
+    cache = hf_hub_cache()
+    if all(_cached(spec.value, file, cache) for file in FILES):
+        return
+    if _cached(spec.value, CHECKPOINT_FILE, cache):
+        raise ModelError(f"model {name!r}: {spec.value} in the Hugging Face cache {cache} "
+                         f"holds TiRex's pickled {CHECKPOINT_FILE} only, and the benchmark "
+                         f"reads safetensors only; {_convert_hint(spec.value)}")
+    if spec.value == DEFAULT_HUB_ID:
+        raise ModelError(f"model {name!r}: {spec.value} publishes TiRex as a pickled "
+                         f"{CHECKPOINT_FILE} only (not in the Hugging Face cache {cache} "
+                         f"either), and the benchmark reads safetensors only; "
+                         f"{_convert_hint(spec.value, fetch_first=True)}")
+
+
+def locate_checkpoint(source: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The ``model.ckpt`` a conversion reads and how it was named.
+
+    ``source`` is the file, a directory holding it, or a hub id whose ``model.ckpt`` is
+    in the Hugging Face cache (nothing is downloaded). Raises a one-line ModelError.
+    """
+    text = str(source)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path, {"source": text}
+    if path.is_dir():
+        if not (path / CHECKPOINT_FILE).is_file():
+            raise ModelError(f"convert-tirex: directory {text} holds no {CHECKPOINT_FILE}")
+        return path / CHECKPOINT_FILE, {"source": text}
+    if HUB_ID.fullmatch(text):
+        from huggingface_hub import try_to_load_from_cache
+
+        cache = hf_hub_cache()
+        found = try_to_load_from_cache(text, CHECKPOINT_FILE, cache_dir=cache)
+        if isinstance(found, str):
+            return Path(found), {"source": text, "source_revision": Path(found).parent.name}
+        raise ModelError(f"convert-tirex: {text}'s {CHECKPOINT_FILE} is not in the Hugging "
+                         f"Face cache {cache}; on a connected machine run `hf download {text}"
+                         f" {CHECKPOINT_FILE}` and copy the cache here (HF_HOME), or give the "
+                         f"file's path")
+    raise ModelError(f"convert-tirex: {text} is neither a {CHECKPOINT_FILE} file, a directory "
+                     f"holding one, nor a hub id (org/name)")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def convert_checkpoint(source: str | Path, out_dir: str | Path) -> dict[str, Any]:
+    """Convert TiRex's Lightning ``model.ckpt`` into a safetensors checkpoint directory.
+
+    Reads the checkpoint once with ``torch.load(weights_only=True)`` (tensors and plain
+    containers only), loads it strictly into ``TiRexZero`` as the library's loader would
+    (so a wrong or truncated file fails here), and writes to ``out_dir``: ``config.json``
+    (``hyper_parameters``, keys sorted), ``model.safetensors`` (the state dict with the
+    library's key renaming, tensors as stored, the source SHA-256 its only metadata) and
+    ``conversion.json`` (provenance: source, source file and its SHA-256, output SHA-256s,
+    versions). Deterministic bytes for the same ``model.ckpt``. Existing output files are
+    never overwritten.
+
+    Args:
+        source: ``model.ckpt``, a directory holding it, or a hub id in the local Hugging
+            Face cache (:func:`locate_checkpoint`).
+        out_dir: directory to write (created; may be the source directory).
+
+    Returns:
+        The provenance record written to ``conversion.json``.
+
+    Raises:
+        ModelError: one line, for a missing or unreadable checkpoint or existing outputs.
+    """
+    import torch
+    from safetensors.torch import save
+
+    from physio_bench import __version__
+    from physio_bench.models.torch_utils import distribution_versions
+
+    checkpoint_path, record = locate_checkpoint(source)
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"convert-tirex: output {out} is a file, not a directory")
+    existing = [file for file in (*FILES, CONVERSION_FILE) if (out / file).exists()]
+    if existing:
+        raise ModelError(f"convert-tirex: {out} already holds {', '.join(existing)}; remove "
+                         f"them or choose another output directory")
+    try:
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise ModelError(f"convert-tirex: cannot read {checkpoint_path} with torch.load("
+                         f"weights_only=True) ({type(error).__name__}: {first})") from error
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict)
+            and "hyper_parameters" in checkpoint):
+        raise ModelError(f"convert-tirex: {checkpoint_path} is not a TiRex Lightning "
+                         f"checkpoint (no hyper_parameters and state_dict)")
+    hyper_parameters = checkpoint["hyper_parameters"]
+    try:
+        config_bytes = (json.dumps(hyper_parameters, indent=2, sort_keys=True) + "\n").encode()
+        model = load_state_strictly(hyper_parameters, checkpoint["state_dict"])
+    except Exception as error:
+        first = (str(error).strip().splitlines() or [""])[0][:200]
+        raise ModelError(f"convert-tirex: {checkpoint_path} does not load into TiRex "
+                         f"({type(error).__name__}: {first})") from error
+    renamed = {"state_dict": dict(checkpoint["state_dict"])}
+    model.on_load_checkpoint(renamed)
+    tensors = {key: tensor.detach().to("cpu").clone(memory_format=torch.contiguous_format)
+               for key, tensor in renamed["state_dict"].items()}
+    source_sha256 = file_sha256(checkpoint_path)
+    # one metadata key only: safetensors writes its metadata map in hash order, so two
+    # keys would make the bytes differ from run to run
+    weights_bytes = save(tensors, metadata={"source_sha256": source_sha256})
+    record.update({
+        "source_file": CHECKPOINT_FILE,
+        "source_sha256": source_sha256,
+        "converted_by": f"{CONVERT_COMMAND} (physio-bench {__version__})",
+        "files": {CONFIG_FILE: hashlib.sha256(config_bytes).hexdigest(),
+                  WEIGHTS_FILE: hashlib.sha256(weights_bytes).hexdigest()},
+        "n_tensors": len(tensors),
+        "n_parameters": int(sum(tensor.numel() for tensor in tensors.values())),
+        "versions": distribution_versions("tirex", "safetensors"),
+    })
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomically(out / WEIGHTS_FILE, weights_bytes)
+    _write_atomically(out / CONFIG_FILE, config_bytes)
+    _write_atomically(out / CONVERSION_FILE,
+                      (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    return record
 
 
 class TiRexModel:
@@ -122,10 +380,15 @@ class TiRexModel:
 
     default_input_hz = 64.0
     @staticmethod
-    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    def weights_files(options: dict[str, Any], name: str = PLUGIN
+                      ) -> tuple[str, tuple[str, ...]]:
         """The weights a config entry resolves to (default hub id included) and the files
-        its loader reads (for the pre-flight; imports no model library)."""
-        return options.get("weights", DEFAULT_HUB_ID), (CHECKPOINT_FILE,)
+        its loader reads (for the pre-flight; imports no model library). Weights that are
+        only the published ``model.ckpt`` are a ModelError here already, naming the
+        conversion command (:func:`check_converted`)."""
+        weights = options.get("weights", DEFAULT_HUB_ID)
+        check_converted(weights, name)
+        return weights, FILES
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -135,10 +398,14 @@ class TiRexModel:
         self.batch_size = check_positive_int(options.get("batch_size", 64), "batch_size", name)
         self.progress = bool(options.get("progress", True))
         self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=(CHECKPOINT_FILE,),
-                              init_random=build_model, load_dir=load_model,
-                              weights_file=CHECKPOINT_FILE)
+        weights = options.get("weights", DEFAULT_HUB_ID)
+        spec = parse_weights(weights, name)
+        check_converted(weights, name)
+        provenance: dict[str, Any] = {}
+        loaded = load_weights(spec, name=name, seed=self.seed, files=FILES,
+                              init_random=build_model,
+                              load_dir=lambda directory: load_model(directory, provenance))
+        loaded.extra.update(provenance)
         self.model = loaded.model.eval().to(self.placement.device)
         self.weights = loaded
         self.patch_size = int(self.model.config.input_patch_size)

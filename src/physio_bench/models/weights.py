@@ -317,7 +317,7 @@ def load_weights(spec: WeightsSpec, *, name: str, seed: int, files: Sequence[str
         init_random: builds the architecture with freshly initialised weights.
         load_dir: loads the model from a local checkpoint directory.
         weights_file: the file whose SHA-256 is the provenance (``model.safetensors``
-            unless a library publishes another format, e.g. TiRex's ``model.ckpt``).
+            unless a plug-in's checkpoint names its weights file otherwise).
 
     Raises:
         ModelError: one line, for missing files or a checkpoint that does not load.
