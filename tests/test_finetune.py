@@ -44,12 +44,24 @@ def tiny_run(suite: Path, /, **overrides: Any) -> dict[str, Any]:
             **overrides}
 
 
+#: the default config's own run and its model, switched off so that each test sees its own
+DEFAULT_RUN_OFF: dict[str, Any] = {
+    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+    "models": {"moirai-small-synthetic": {"enabled": False}},
+}
+
+
+def without_default_run() -> dict[str, Any]:
+    """The default config with its own finetune run and trained model disabled."""
+    return validate_config(deep_update(load_config(), DEFAULT_RUN_OFF))
+
+
 def tiny_config(suite: Path, /, models: dict[str, Any] | None = None,
                 **overrides: Any) -> dict[str, Any]:
     update: dict[str, Any] = {"finetune": {"runs": {RUN: tiny_run(suite, **overrides)}}}
     if models:
         update["models"] = models
-    return validate_config(deep_update(load_config(), update))
+    return validate_config(deep_update(deep_update(load_config(), DEFAULT_RUN_OFF), update))
 
 
 def file_bytes(directory: Path) -> dict[str, bytes]:
@@ -414,7 +426,8 @@ def test_finetune_figures_exist_only_with_runs_and_draw_from_results(suite: Path
     from physio_bench.report.figures_finetune import comparison_data, loss_data
     from physio_bench.report.synthetic import write_synthetic_results
 
-    assert not [f for f in figure_files(load_config()) if "/ft_" in f]
+    assert [f for f in figure_files(load_config()) if "/ft_" in f]  # the default trains one
+    assert not [f for f in figure_files(without_default_run()) if "/ft_" in f]
     config = tiny_config(suite, d_model=None, num_layers=None,
                          models={"tiny-trained": trained_entry()})
     assert figure_files(config, sections=["finetune"]) == [

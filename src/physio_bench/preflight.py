@@ -79,5 +79,6 @@ def check_before_run(config: dict[str, Any]) -> None:
         rate_ratio(config["sampling_rate_hz"], variant.input_hz,
                    "config key 'sensitivity.input_hz'")
     for run in enabled_runs(config):
-        check_weights_on_disk(f"finetune run {run}", {"weights": run_settings(config, run).weights})
+        check_weights_on_disk(f"finetune run {run}",
+                              {"plugin": "moirai", "weights": run_settings(config, run).weights})
     check_records(config)
