@@ -15,7 +15,7 @@ configfile: str(REPO / "config.yaml")
 report: "workflow/report/workflow.rst"
 
 # Check the configuration before any job runs: one clear line, then stop.
-from physio_bench.config import enabled_models, write_resolved_config
+from physio_bench.config import enabled_models, model_entry, model_seed, write_resolved_config
 from physio_bench.errors import PhysioBenchError
 from physio_bench.preflight import check_before_run, validate_config
 

@@ -15,7 +15,7 @@ from typing import Any
 from physio_bench.errors import ModelError, PhysioBenchError
 
 ENTRY_POINT_GROUP = "physio_bench.models"
-RESERVED_OPTIONS = ("plugin", "enabled")
+RESERVED_OPTIONS = ("plugin", "enabled", "replicates")
 INSTALL_HINT = (
     f"install a distribution that registers one in the entry-point group "
     f"'{ENTRY_POINT_GROUP}' (pip install PATH_OR_NAME), or use plugin: subprocess for one "
@@ -49,7 +49,7 @@ def distribution_of(entry_point: EntryPoint) -> tuple[str, str]:
 
 
 def plugin_options(options: dict[str, Any]) -> dict[str, Any]:
-    """A config entry without the keys the core reads itself (``plugin``, ``enabled``)."""
+    """A config entry without the keys the core reads itself (:data:`RESERVED_OPTIONS`)."""
     return {k: v for k, v in options.items() if k not in RESERVED_OPTIONS}
 
 

@@ -24,6 +24,7 @@ class ProbeSettings:
     bootstrap: int = 1000
     max_tokens_per_window: int = 64
     seed: int = 0
+    min_groups: int = 5  # statistics.min_groups: fewer subjects -> not estimable
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ProbeSettings:
@@ -34,6 +35,7 @@ class ProbeSettings:
             bootstrap=int(section.get("bootstrap", 1000)),
             max_tokens_per_window=int(section.get("max_tokens_per_window", 64)),
             seed=int(config.get("seed", 0)),
+            min_groups=int(config.get("statistics", {}).get("min_groups", 5)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,7 +61,7 @@ class MetricRow:
             "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n,
             "n_subjects": e.n_subjects,
             "chance": chance_of(self.metric) if self.chance is None else float(self.chance),
-            "direction": direction_of(self.metric), "note": self.note,
+            "direction": direction_of(self.metric), "note": self.note or e.note,
         }
 
 

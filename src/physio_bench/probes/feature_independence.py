@@ -129,7 +129,8 @@ def _evaluate(
 ) -> tuple[dict[str, Any], list[MetricRow], dict[str, Any]]:
     """Metrics of one layer choice (``last`` or ``best``); coef: folds x d x F."""
     seed = derive_seed(s.seed, STAGE, kind, tag)
-    r2 = r2_estimates(y, pred, groups, s.bootstrap, seed)
+    r2 = r2_estimates(y, pred, groups, s.bootstrap, seed, folds=folds,
+                      min_groups=s.min_groups)
     informativeness = mean_estimate(r2)
     d_fold, c_fold = _fold_dci(coef)
     dis = resample_mean_estimate(d_fold, len(y), s.bootstrap, derive_seed(seed, "dci"))
