@@ -21,6 +21,7 @@ STAGE_CLI_MODULES = (
     "physio_bench.models.cli",
     "physio_bench.probes.cli",
     "physio_bench.downstream.cli",
+    "physio_bench.compare.cli",
     "physio_bench.report.cli",
 )
 
