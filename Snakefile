@@ -41,6 +41,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/downstream.smk"
+include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -48,4 +49,5 @@ rule all:
     default_target: True
     input:
         "results/leaderboard.csv",
+        "results/comparisons.csv",
         REPORT_TARGETS,

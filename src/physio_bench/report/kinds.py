@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 SECTIONS = (
     "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
-    "layerwise", "downstream",
+    "layerwise", "downstream", "comparisons",
 )
 SECTION_TITLES = {
     "signals": "Simulated signals",
@@ -30,6 +30,7 @@ SECTION_TITLES = {
     "scenario_separation": "Scenario separation",
     "layerwise": "Layer-wise",
     "downstream": "Downstream (real recordings)",
+    "comparisons": "Paired comparisons",
 }
 
 

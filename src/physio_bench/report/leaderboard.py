@@ -280,6 +280,18 @@ def _chance_text(rows: pd.DataFrame, metric: str) -> str:
 
 # ---------------------------------------------------------------------- headline table
 
+def exact_row(rows: pd.DataFrame, stage: str, metric: str, task: str = "all",
+              layer: str = "last") -> tuple[float, float, float]:
+    """(value, ci_low, ci_high) of the one row with exactly these keys (NaNs if absent):
+    a missing aggregate stays missing."""
+    hit = rows[(rows["stage"] == stage) & (rows["metric"] == metric) & (rows["task"] == task)
+               & (rows["layer"] == layer)]
+    if hit.empty:
+        return math.nan, math.nan, math.nan
+    row = hit.iloc[0]
+    return float(row["value"]), float(row["ci_low"]), float(row["ci_high"])
+
+
 def _headline_rows(board: pd.DataFrame, h: Headline) -> pd.DataFrame:
     return board[(board["stage"] == h.stage) & (board["metric"] == h.metric)
                  & (board["task"] == h.task) & (board["layer"] == h.layer)]

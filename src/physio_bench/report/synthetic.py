@@ -1,7 +1,8 @@
 """Synthetic stage outputs in the layout the report reads (for tests and demonstrations).
 
 :func:`write_synthetic_results` fills a results folder with small suites, model.json
-files, probe and downstream JSON/CSV files for the enabled models of a config. The numbers
+files, probe and downstream JSON/CSV files and prediction tables for the enabled models
+of a config, and the comparisons the compare stage computes from them. The numbers
 are random (seeded) but shaped like real results; this is the executable specification
 of the keys the report reads (see the modules in :mod:`physio_bench.report.inputs`).
 """
@@ -311,8 +312,13 @@ def _td_detail(rng: np.random.Generator, kinds: list[str], layers: list[str], qu
 def write_synthetic_results(results: str | Path, config: dict[str, Any], seed: int = 0,
                             samples: int = 256) -> Path:
     """Fill ``results`` with synthetic outputs of every stage for the enabled models."""
+    from physio_bench.compare import write_comparisons
+
     results = Path(results)
     write_suites(results, config, seed, samples)
     for model in enabled_models(config):
         write_model(results, config, model, seed)
+    quick = {**config, "statistics": {**config.get("statistics", {}),
+                                      "comparison_resamples": 200}}
+    write_comparisons(quick, results)
     return results
