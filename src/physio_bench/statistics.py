@@ -148,8 +148,10 @@ def bootstrap_counts(n_groups: int, n_boot: int, seed: int) -> np.ndarray:
     Row 0 of the result is NOT the original sample; callers add the point estimate
     separately (weights all ones).
     """
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_boot).astype(float)
+    draws = np.random.default_rng(seed).integers(0, n_groups, size=(n_boot, n_groups))
+    offsets = (np.arange(n_boot) * n_groups)[:, None]
+    counts = np.bincount((draws + offsets).ravel(), minlength=n_boot * n_groups)
+    return counts.reshape(n_boot, n_groups).astype(float)
 
 
 def group_sums(values: np.ndarray, index: np.ndarray, n_groups: int) -> np.ndarray:

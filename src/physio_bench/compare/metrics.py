@@ -40,32 +40,33 @@ RELIABLE_R2 = 0.1
 POOLED_R2 = ("tracking_r2", "tracking_within_r2", "reconstruction_r2")
 CLASSIFICATION = {"balanced_accuracy": 0, "macro_f1": 1}
 SUPPORTED = ("r2", *POOLED_R2, "mae", *CLASSIFICATION, "entanglement")
-INDEX = ["repeat", "item", "subject"]
 
 
 @dataclass
 class Block:
-    """One task's predictions: items (rows of ``index``) x ``targets``."""
+    """One task's predictions: items x ``targets``; ``keys`` (sorted, unique int64) name
+    each item by its repeat and item index for pairing, ``subjects`` its subject."""
 
     name: str
-    index: pd.DataFrame  # repeat, item, subject
+    keys: np.ndarray
+    subjects: np.ndarray
     targets: list[str]
     y_true: np.ndarray
     y_pred: np.ndarray
 
 
 def _pivot(rows: pd.DataFrame, name: str) -> Block:
-    """Long prediction rows of one task -> items x targets arrays (sorted)."""
-    keys = pd.MultiIndex.from_arrays([rows["repeat"].to_numpy(), rows["item"].to_numpy(),
-                                      rows["subject"].astype(str).to_numpy()], names=INDEX)
-    item_codes, items = pd.factorize(keys, sort=True)
+    """Long prediction rows of one task -> items x targets arrays (items sorted by key)."""
+    subjects = rows["subject"].astype(str).to_numpy()
+    keys = (rows["repeat"].to_numpy(dtype=np.int64) << 32) + rows["item"].to_numpy(
+        dtype=np.int64)
+    unique, first, item_codes = np.unique(keys, return_index=True, return_inverse=True)
     target_codes, targets = pd.factorize(rows["target"].astype(str), sort=True)
-    shape = (len(items), len(targets))
+    shape = (len(unique), len(targets))
     y_true, y_pred = np.full(shape, np.nan), np.full(shape, np.nan)
-    y_true[item_codes, target_codes] = rows["y_true"].to_numpy(dtype=float)
-    y_pred[item_codes, target_codes] = rows["y_pred"].to_numpy(dtype=float)
-    index = pd.MultiIndex.from_tuples(list(items), names=INDEX).to_frame(index=False)
-    return Block(name, index, [str(t) for t in targets], y_true, y_pred)
+    y_true[item_codes.reshape(-1), target_codes] = rows["y_true"].to_numpy(dtype=float)
+    y_pred[item_codes.reshape(-1), target_codes] = rows["y_pred"].to_numpy(dtype=float)
+    return Block(name, unique, subjects[first], [str(t) for t in targets], y_true, y_pred)
 
 
 def blocks(table: pd.DataFrame, metric: str, task: str, layer: str) -> list[Block]:

@@ -114,34 +114,31 @@ class Prepared:
         return float(np.mean([self.value(self.sums[i].sum(axis=0)) for i in instances]))
 
 
-def _align(found: dict[str, Block]) -> tuple[pd.DataFrame, dict[str, np.ndarray],
+def _align(found: dict[str, Block]) -> tuple[np.ndarray, dict[str, np.ndarray],
                                              np.ndarray] | str:
-    """Items common to every instance's block (by repeat, item, subject), their y_true
-    and each instance's predictions; or why they do not pair."""
-    names = list(found)
-    targets = found[names[0]].targets
-    if any(b.targets != targets for b in found.values()):
-        return f"targets of task {found[names[0]].name} differ between models"
-    keyed = {}
-    for name, block in found.items():
-        keys = pd.MultiIndex.from_frame(block.index.astype({"subject": str}))
-        keyed[name] = (keys, block)
-    common = keyed[names[0]][0]
-    for keys, _ in keyed.values():
-        common = common.intersection(keys)
+    """Subjects of the items common to every instance's block (paired by repeat and item;
+    subjects and y_true must agree), their y_true and each instance's predictions; or why
+    they do not pair."""
+    blocks_ = list(found.values())
+    name = blocks_[0].name
+    if any(b.targets != blocks_[0].targets for b in blocks_):
+        return f"targets of task {name} differ between models"
+    common = blocks_[0].keys
+    for block in blocks_[1:]:
+        common = np.intersect1d(common, block.keys, assume_unique=True)
     if len(common) == 0:
-        return f"no item of task {found[names[0]].name} is shared by the models"
-    common = common.sort_values()
-    preds, truth = {}, None
-    for name, (keys, block) in keyed.items():
-        rows = keys.get_indexer(common)
+        return f"no item of task {name} is shared by the models"
+    preds, truth, subjects = {}, None, None
+    for instance, block in found.items():
+        rows = np.searchsorted(block.keys, common)
         y_true = block.y_true[rows]
         if truth is None:
-            truth = y_true
-        elif not np.allclose(truth, y_true, equal_nan=True):
-            return f"y_true of task {block.name} differs between models: not paired"
-        preds[name] = block.y_pred[rows]
-    return common.to_frame(index=False), preds, truth
+            truth, subjects = y_true, block.subjects[rows]
+        elif not np.allclose(truth, y_true, equal_nan=True) \
+                or not np.array_equal(subjects, block.subjects[rows]):
+            return f"y_true or subjects of task {name} differ between models: not paired"
+        preds[instance] = block.y_pred[rows]
+    return subjects, preds, truth
 
 
 def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str:
@@ -165,12 +162,11 @@ def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str
         if isinstance(aligned, str):
             return aligned
         parts.append((block_name, *aligned))
-    subjects = np.unique(np.concatenate([index["subject"].astype(str).to_numpy()
-                                         for _, index, _, _ in parts]))
+    subjects = np.unique(np.concatenate([own for _, own, _, _ in parts]))
     sums: dict[str, list[np.ndarray]] = {i: [] for i in instances}
     slices, stats = [], []
     start = 0
-    for block_name, index, preds, truth in parts:
+    for block_name, own_subjects, preds, truth in parts:
         classes = decoded = None
         if h.metric in ("balanced_accuracy", "macro_f1"):
             classes = class_codes([truth, *preds.values()])
@@ -180,7 +176,7 @@ def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str
                 return (f"not estimable: no factor of {block_name} is decoded with R² >= "
                         f"{RELIABLE_R2} by every model compared")
         stat, out = block_statistic(h.metric, truth.shape[1], classes, decoded)
-        subject_index = np.searchsorted(subjects, index["subject"].astype(str).to_numpy())
+        subject_index = np.searchsorted(subjects, own_subjects)
         width = 0
         for instance in instances:
             y, p = truth, preds[instance]
