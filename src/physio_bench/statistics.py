@@ -61,7 +61,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
+from scipy.special import stdtrit
 
 CI_LEVEL = 0.95
 #: fewest subject/record groups a metric's interval may be built from (statistics.min_groups)
@@ -247,7 +247,7 @@ def corrected_t_interval(value: float, split_values: np.ndarray, n_folds: int,
     j = values.size
     se = float(np.sqrt((1.0 / j + FOLD_CORRELATION[on](n_folds)) * values.var(ddof=1)))
     df = j - 1
-    q = float(scipy_stats.t.ppf(1 - (1 - CI_LEVEL) / 2, df))
+    q = float(stdtrit(df, 1 - (1 - CI_LEVEL) / 2))  # Student t quantile
     return float(value - q * se), float(value + q * se), se, df
 
 
@@ -479,13 +479,14 @@ def grouped_estimates(stat: SumStatistic, y_true: np.ndarray, y_pred: np.ndarray
     n = len(index)
     folds = None if folds is None else np.asarray(folds)
     first = y_pred if folds is None or folds.ndim == 1 else y_pred[0]
-    point_first = stat.from_sums(stat.item_stats(y_true, first).sum(axis=0))
+    first_stats = stat.item_stats(y_true, first)
     note = estimability_note(n_groups, min_groups)
     if note:
-        return [not_estimable(n, n_groups, note) for _ in range(point_first.shape[-1])]
+        k_out = stat.from_sums(first_stats.sum(axis=0)).shape[-1]
+        return [not_estimable(n, n_groups, note) for _ in range(k_out)]
     if folds is None:
-        sums = resample_weights(n_groups, n_boot, seed) @ group_sums(
-            stat.item_stats(y_true, y_pred), index, n_groups)
+        sums = resample_weights(n_groups, n_boot, seed) @ group_sums(first_stats, index,
+                                                                     n_groups)
         values = stat.from_sums(sums)
         return [estimate_from_samples(values[0, j], values[1:, j], n, bounds, n_groups)
                 for j in range(values.shape[1])]
@@ -493,8 +494,8 @@ def grouped_estimates(stat: SumStatistic, y_true: np.ndarray, y_pred: np.ndarray
     preds = [y_pred] if folds.ndim == 1 else list(y_pred)
     points, splits = [], []
     n_folds = 0
-    for fold, pred in zip(fold_sets, preds, strict=True):
-        stats_ = stat.item_stats(y_true, pred)
+    for r, (fold, pred) in enumerate(zip(fold_sets, preds, strict=True)):
+        stats_ = first_stats if r == 0 else stat.item_stats(y_true, pred)
         points.append(stat.from_sums(stats_.sum(axis=0)))
         ids, fold_index = np.unique(fold, return_inverse=True)
         n_folds = max(n_folds, len(ids))
