@@ -15,7 +15,7 @@ configfile: str(REPO / "config.yaml")
 report: "workflow/report/workflow.rst"
 
 # Check the configuration before any job runs: one clear line, then stop.
-from physio_bench.config import enabled_models, write_resolved_config
+from physio_bench.config import enabled_models, model_entry, model_seed, write_resolved_config
 from physio_bench.errors import PhysioBenchError
 from physio_bench.preflight import check_before_run, validate_config
 
@@ -43,6 +43,7 @@ include: "workflow/rules/embed.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/downstream.smk"
 include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -51,4 +52,5 @@ rule all:
     input:
         "results/leaderboard.csv",
         FINETUNE_TARGETS,
+        "results/comparisons.csv",
         REPORT_TARGETS,

@@ -83,7 +83,18 @@ def test_balanced_accuracy_and_bootstrap():
     assert cv.balanced_accuracy(y, np.zeros(10)) == 0.5
     assert cv.balanced_accuracy(y, y) == 1.0
     pred = y.astype(float) + np.linspace(-1, 1, 10)
-    low, high = cv.bootstrap_ci(y, pred, "mae", 200, seed=3)
-    assert low <= cv.mean_absolute_error(y, pred) <= high
-    assert (low, high) == cv.bootstrap_ci(y, pred, "mae", 200, seed=3)
+    records = np.repeat(["a", "b", "c", "d", "e"], 2)
+    e = cv.metric_estimate(y, pred, "mae", records, None, 200, seed=3)
+    assert e.ci_low <= cv.mean_absolute_error(y, pred) == e.value <= e.ci_high
+    again = cv.metric_estimate(y, pred, "mae", records, None, 200, seed=3)
+    assert (e.ci_low, e.ci_high) == (again.ci_low, again.ci_high)
+    assert e.n_subjects == 5 and e.method == "subject_bootstrap"
+    folds = np.arange(10) % 5
+    crossed = cv.metric_estimate(y, pred, "mae", records, folds, 200, seed=3)
+    assert crossed.method == "cv_corrected_t" and crossed.ci_low <= e.value <= crossed.ci_high
+    few = cv.metric_estimate(y[:8], pred[:8], "mae", records[:8], None, 200, seed=3)
+    assert np.isnan(few.value) and few.note == "not estimable: 4 groups (need 5)"
+    ba = cv.metric_estimate(y, (pred > 0.5).astype(int), "balanced_accuracy", records, None,
+                            100, seed=1)
+    assert ba.value == cv.balanced_accuracy(y, (pred > 0.5).astype(int))
     assert cv.stable_seed(7, "task") == cv.stable_seed(7, "task") != cv.stable_seed(7, "other")

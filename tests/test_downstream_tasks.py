@@ -87,6 +87,9 @@ def _results(tmp_path: Path, informative: bool) -> Path:
 def config():
     config = load_config()
     config["probes"].update(cv_folds=3, inner_folds=2, bootstrap=100)
+    # Two records only: these tests check the decoders, so every group count is estimable
+    # here (test_few_records_are_not_estimable checks the default rule).
+    config["statistics"] = {"min_groups": 1}
     return config
 
 
@@ -156,10 +159,28 @@ def test_leaderboard_rows(informative):
     assert np.isfinite(frame[["value", "ci_low", "ci_high"]].to_numpy(dtype=float)).all()
 
 
+def test_few_records_are_not_estimable(tmp_path):
+    """Two records (fewer than statistics.min_groups = 5): every real and sim2real task is
+    reported as not estimable, with empty numbers, never as a value."""
+    config = load_config()
+    config["probes"].update(cv_folds=3, inner_folds=2, bootstrap=50)
+    detail, rows = run_downstream(config, "m", _results(tmp_path, informative=True))
+    frame = pd.DataFrame(rows)
+    assert len(frame) == 2 * 5
+    assert frame[["value", "ci_low", "ci_high"]].isna().all().all()
+    notes = set(frame["note"])
+    assert notes == {"not estimable: 2 groups (need 5)", "not estimable: 1 groups (need 5)"}
+    hr = frame[(frame["task"] == "real:ecg:heart_rate_bpm") & (frame["layer"] == "last")].iloc[0]
+    assert hr["note"] == "not estimable: 2 groups (need 5)" and hr["n_subjects"] == 2
+    assert detail["tasks"]["real:rsp:resp_rate_bpm"]["last"]["note"].startswith(
+        "not estimable: 1 groups")
+
+
 def test_cli_downstream_is_deterministic(tmp_path, config):
     results = _results(tmp_path, informative=True)
     cfg = tmp_path / "fast.yaml"
-    cfg.write_text("probes: {cv_folds: 3, inner_folds: 2, bootstrap: 20}\n")
+    cfg.write_text("probes: {cv_folds: 3, inner_folds: 2, bootstrap: 20}\n"
+                   "statistics: {min_groups: 1}\n")
     outputs = []
     for tag in ("a", "b"):
         args = ["downstream", "--configfile", str(cfg), "--model", "m", "--results",

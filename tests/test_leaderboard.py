@@ -1,8 +1,11 @@
-"""Leaderboard tables: long (tidy, sorted), wide/Markdown (headlines, CIs, model types)."""
+"""Leaderboard tables: long (tidy, sorted, seed means), headline (decision 11: exact rows,
+arrows, chance, types, seeds, flags), per-stage tables, and the guards that keep absurd
+numbers out."""
 
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,19 +14,21 @@ import pytest
 import yaml
 
 from physio_bench.errors import InputError
+from physio_bench.headlines import HEADLINES
 from physio_bench.io import LEADERBOARD_COLUMNS, write_leaderboard_rows
 from physio_bench.preflight import load_config
 from physio_bench.report.leaderboard import (
-    HEADLINES,
-    Headline,
+    CELL_COLUMNS,
+    ID_COLUMNS,
     format_cell,
-    normalise,
-    select,
+    stage_paths,
     write_leaderboard,
 )
 from physio_bench.report.synthetic import write_synthetic_results
 
-MODELS = ["raw", "moirai-small-untrained", "moirai-1.1-R-small"]
+SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
+INSTANCES = ["raw", *SEEDS, "moirai-1.1-R-small"]
+GROUPS = ["raw", "moirai-small-untrained", "moirai-1.1-R-small"]
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +56,14 @@ def _csv_rows(results: Path) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
 
 
-def test_long_table_holds_every_row_sorted(board: Path) -> None:
-    long = pd.read_csv(board / "leaderboard.csv")
+def test_long_table_holds_every_row_sorted_with_seed_means(board: Path) -> None:
+    long = pd.read_csv(board / "leaderboard.csv", keep_default_na=False, na_values=[""])
     assert list(long.columns) == LEADERBOARD_COLUMNS
-    assert len(long) == len(_csv_rows(board))
-    assert list(dict.fromkeys(long["model"])) == MODELS  # config order
+    rows = _csv_rows(board)
+    seed_rows = rows[rows["model"] == SEEDS[0]]
+    assert len(long) == len(rows) + len(seed_rows)  # one seed-mean row per seed row
+    assert list(dict.fromkeys(long["model"])) == [
+        "raw", "moirai-small-untrained", *SEEDS, "moirai-1.1-R-small"]
     for _, own in long.groupby("model", sort=False):
         stages = list(dict.fromkeys(own["stage"]))
         assert stages == ["feature_independence", "temporal_dynamics", "scenario_separation",
@@ -63,71 +71,139 @@ def test_long_table_holds_every_row_sorted(board: Path) -> None:
         for _, part in own.groupby("stage", sort=False):
             keys = list(zip(part["task"], part["metric"], part["layer"], strict=True))
             assert keys == sorted(keys)
+    # direction and chance come from the metric registry where the producer left them out
+    r2 = long[long["metric"] == "r2"]
+    assert set(r2["direction"]) == {"higher"} and set(r2["chance"]) == {0.0}
+    assert set(long.loc[long["metric"] == "mae", "direction"]) == {"lower"}
+    # the seed-mean row: mean of the seeds, envelope of their intervals, range in the note
+    key = (long["task"] == "all") & (long["metric"] == "r2") & (long["layer"] == "last")
+    seeds = long[key & long["model"].isin(SEEDS)]
+    mean = long[key & (long["model"] == "moirai-small-untrained")].iloc[0]
+    assert mean["value"] == pytest.approx(seeds["value"].mean())
+    assert mean["ci_low"] == pytest.approx(seeds["ci_low"].min())
+    assert mean["ci_high"] == pytest.approx(seeds["ci_high"].max())
+    assert mean["note"].startswith("mean of 3 seeds")
 
 
-def test_wide_table_columns_types_and_values(board: Path) -> None:
+def test_headline_table_has_the_decision_11_columns_and_types(board: Path) -> None:
     wide = pd.read_csv(board / "leaderboard_wide.csv")
-    expected = ["model", "type", "pretrained"] + [
-        c for h in HEADLINES for c in (h.key, f"{h.key}_ci_low", f"{h.key}_ci_high")]
-    assert list(wide.columns) == expected  # the synthetic results fill every headline
-    assert list(wide["model"]) == MODELS
-    assert list(wide["type"]) == ["baseline", "untrained control", "pretrained"]
-    assert list(wide["pretrained"]) == [False, False, True]
+    assert list(wide.columns) == ID_COLUMNS + [f"{h.key}{c}" for h in HEADLINES
+                                               for c in CELL_COLUMNS]
+    assert len(HEADLINES) <= 8
+    assert list(wide["model"]) == GROUPS
+    assert list(wide["type"]) == ["baseline", "untrained control (mean of 3 seeds)",
+                                  "pretrained"]
+    assert list(wide["n_seeds"]) == [1, 3, 1]
     rows = _csv_rows(board)
-    for model in MODELS:
-        hr = rows[(rows["model"] == model) & (rows["task"] == "ecg:heart_rate_bpm")
-                  & (rows["metric"] == "r2") & (rows["layer"] == "last")].iloc[0]
-        got = wide[wide["model"] == model].iloc[0]
-        assert got["hr_r2_ecg"] == pytest.approx(hr["value"])
-        assert got["hr_r2_ecg_ci_low"] == pytest.approx(hr["ci_low"])
-        r2 = rows[(rows["model"] == model) & (rows["metric"] == "r2") & (rows["layer"] == "last")]
-        assert got["mean_r2"] == pytest.approx(r2["value"].mean())  # no "all" row: mean of tasks
-        assert math.isnan(got["mean_r2_ci_low"])
-        dci = rows[(rows["model"] == model) & (rows["task"] == "all")
-                   & (rows["metric"] == "dci_disentanglement")].iloc[0]
-        assert got["dci_disentanglement"] == pytest.approx(dci["value"])  # "all" wins over kinds
+    for h in HEADLINES:
+        exact = rows[(rows["stage"] == h.stage) & (rows["metric"] == h.metric)
+                     & (rows["task"] == h.task) & (rows["layer"] == h.layer)]
+        raw = exact[exact["model"] == "raw"].iloc[0]
+        got = wide[wide["model"] == "raw"].iloc[0]
+        assert got[h.key] == pytest.approx(raw["value"]), h.key
+        assert got[f"{h.key}_ci_low"] == pytest.approx(raw["ci_low"]), h.key
+        assert got[f"{h.key}_n_subjects"] == raw["n_subjects"], h.key
+        seeds = exact[exact["model"].isin(SEEDS)]["value"]
+        untrained = wide[wide["model"] == "moirai-small-untrained"].iloc[0]
+        assert untrained[h.key] == pytest.approx(seeds.mean()), h.key
+        assert untrained[f"{h.key}_seed_min"] == pytest.approx(seeds.min()), h.key
+        assert untrained[f"{h.key}_seed_max"] == pytest.approx(seeds.max()), h.key
 
 
-def test_markdown_marks_types_and_formats_cis(board: Path) -> None:
+def test_markdown_shows_arrows_chance_flags_and_stage_tables(board: Path) -> None:
     text = (board / "leaderboard.md").read_text()
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("| Model | Type |"))
-    assert "HR R² (ECG) ↑" in header and "sim2real HR MAE (bpm) ↓" in header
-    table = [line for line in lines if line.startswith("| ") and line != header]
+    assert "factor R² ↑ (chance 0)" in header and "entanglement ↓" in header
+    assert "scenario bal. acc. ↑ (chance 0.33)" in header  # 1/K from the rows (K = 3)
+    assert "HR from ECG, MIT-BIH: MAE (bpm) ↓" in header
+    assert header.count(" | ") == 2 + len(HEADLINES) - 1  # Model, Type, the headlines
+    table = [line for line in lines[: lines.index(header) + 6]
+             if line.startswith("| ") and line != header]
     assert [line.split(" | ")[0] for line in table] == [
         "| raw", "| moirai-small-untrained", "| **moirai-1.1-R-small**"]
-    assert [line.split(" | ")[1] for line in table] == [
-        "baseline", "untrained control", "pretrained"]
-    assert "untrained control = the same architecture with random weights" in text
+    assert "(seeds " in table[1] and "(seeds " not in table[0]
+    # tracking rests on 16 subjects: its intervals carry the dagger, the others do not
+    cells = table[0].split(" | ")
+    tracking = [h.key for h in HEADLINES].index("hr_tracking") + 2
+    assert cells[tracking].endswith("†") and not cells[2].endswith("†")
+    assert "† interval from fewer than 30 subjects" in text
+    for title in ("## Feature independence", "## Temporal dynamics", "## Scenario separation",
+                  "## Downstream (real recordings)"):
+        assert title in text
     html = (board / "leaderboard.html").read_text()
     assert html.count("<tr class=") == 3 and 'class="pretrained"' in html
 
 
+def test_stage_tables_have_every_other_row_and_no_duplicates(board: Path) -> None:
+    for stage, files in stage_paths(board).items():
+        for path in files.values():
+            assert path.stat().st_size > 0, path
+        table = pd.read_csv(files["csv"])
+        rows = _csv_rows(board)
+        own = rows[(rows["stage"] == stage) & (rows["metric"] != "dci_informativeness")]
+        assert len(table) == len(own[["task", "metric", "layer"]].drop_duplicates())
+        assert [c for c in table.columns if c in GROUPS] == GROUPS
+        assert "dci_informativeness" not in set(table["metric"])  # = mean R²
+
+
 def test_format_cell_known_answers() -> None:
-    assert format_cell(0.5, 0.4, 0.6, 1) == "0.50 [0.40, 0.60]"
-    assert format_cell(12.345, 11.0, 13.9, 1) == "12.3 [11.0, 13.9]"
-    assert format_cell(0.5, math.nan, math.nan, 3) == "0.50*"
-    assert format_cell(math.nan, 0.0, 1.0, 0) == "–"
+    assert format_cell(0.5, 0.4, 0.6, 40) == "0.50 [0.40, 0.60]"
+    assert format_cell(0.5, 0.4, 0.6, 12) == "0.50 [0.40, 0.60]†"
+    assert format_cell(12.345, 11.0, 13.9) == "12.3 [11.0, 13.9]"
+    assert format_cell(math.nan, 0.0, 1.0) == "–"
+    assert format_cell(math.nan, math.nan, math.nan, 3, "not estimable: 3 groups (need 5)") \
+        == "n.e."
+    assert format_cell(0.5, 0.3, 0.7, 40, "", (0.45, 0.55)) == "0.50 [0.30, 0.70] (seeds 0.45–0.55)"
 
 
-def test_select_prefers_summary_task_and_exact_layer() -> None:
-    rows = normalise(pd.DataFrame([
-        ["m", True, "feature_independence", "ecg", "dci_completeness", "last", 0.2, 0.1, 0.3, 9],
-        ["m", True, "feature_independence", "rsp", "dci_completeness", "last", 0.4, 0.3, 0.5, 9],
-        ["m", True, "feature_independence", "all", "dci_completeness", "best", 0.9, 0.8, 1.0, 9],
-    ], columns=LEADERBOARD_COLUMNS[:10]).assign(
-        n_subjects=9, chance=float("nan"), direction="higher", note=""), ["m"])
-    headline = Headline("c", "C", "feature_independence", "dci_completeness",
-                        ("all", "*"))
-    value, low, high, k = select(rows, headline)
-    assert (value, k) == (pytest.approx(0.3), 2) and math.isnan(low) and math.isnan(high)
-    best = Headline("c", "C", "feature_independence", "dci_completeness", ("all", "*"),
-                    layer="best")
-    assert select(rows, best) == (pytest.approx(0.9), pytest.approx(0.8), pytest.approx(1.0), 1)
+def _copy(board: Path, tmp_path: Path) -> Path:
+    results = tmp_path / "results"
+    shutil.copytree(board, results)
+    return results
+
+
+def test_a_missing_aggregate_is_shown_as_missing(board: Path, config: dict,
+                                                 tmp_path: Path) -> None:
+    """Without raw's `all` R² row, raw's mean-R² cell is empty: never the mean of the
+    per-factor rows that remain."""
+    results = _copy(board, tmp_path)
+    path = results / "probes" / "raw" / "feature_independence.csv"
+    rows = pd.read_csv(path)
+    keep = ~((rows["task"] == "all") & (rows["metric"] == "r2"))
+    write_leaderboard_rows(path, rows[keep].to_dict("records"))
+    write_leaderboard(config, results)
+    wide = pd.read_csv(results / "leaderboard_wide.csv")
+    assert math.isnan(wide.loc[wide["model"] == "raw", "mean_r2"].iloc[0])
+    assert np.isfinite(wide.loc[wide["model"] == "moirai-1.1-R-small", "mean_r2"].iloc[0])
+    md = (results / "leaderboard.md").read_text().splitlines()
+    raw = next(line for line in md if line.startswith("| raw |"))
+    assert raw.split(" | ")[2] == "–"
+
+
+def test_mae_above_the_label_range_never_reaches_the_board(board: Path, config: dict,
+                                                          tmp_path: Path) -> None:
+    """A hand-crafted 9,626 bpm MAE (issue 11) becomes a not-estimable row."""
+    results = _copy(board, tmp_path)
+    path = results / "downstream" / "raw.csv"
+    rows = pd.read_csv(path)
+    task = rows["task"] == "real:mitdb:ecg:heart_rate_bpm"
+    rows.loc[task, ["value", "ci_low", "ci_high"]] = [9626.0, 9000.0, 10000.0]
+    write_leaderboard_rows(path, rows.to_dict("records"))
+    write_leaderboard(config, results)
+    long = pd.read_csv(results / "leaderboard.csv", keep_default_na=False, na_values=[""])
+    row = long[(long["model"] == "raw") & (long["task"] == "real:mitdb:ecg:heart_rate_bpm")]
+    assert row["value"].isna().all()
+    assert row["note"].iloc[0].startswith("not estimable: MAE 9626 above the range of the labels")
+    md = (results / "leaderboard.md").read_text()
+    assert "9626" not in md and "9.6e" not in md
+    raw = next(line for line in md.splitlines() if line.startswith("| raw |"))
+    assert raw.split(" | ")[2 + [h.key for h in HEADLINES].index("real_hr_mae")] == "n.e."
 
 
 def test_same_results_give_identical_tables(board: Path, config: dict) -> None:
-    names = ["leaderboard.csv", "leaderboard_wide.csv", "leaderboard.md", "leaderboard.html"]
+    names = ["leaderboard.csv", "leaderboard_wide.csv", "leaderboard.md", "leaderboard.html",
+             "tables/downstream.csv"]
     before = {n: (board / n).read_bytes() for n in names}
     write_leaderboard(config, board)
     assert {n: (board / n).read_bytes() for n in names} == before
@@ -150,15 +226,21 @@ def test_no_results_is_one_clear_error(config: dict, tmp_path: Path) -> None:
 
 
 def test_partial_results_build_a_partial_board(config: dict, tmp_path: Path) -> None:
-    """Only one model's downstream CSV: one row in the wide table, headline columns of the
-    downstream stage only."""
+    """Only one model's downstream CSV: one row in the headline table, its real heart-rate
+    cell filled, every other cell missing (and not estimable where the note says so)."""
     row = {"model": "raw", "pretrained": False, "stage": "downstream",
-           "task": "real:ecg:heart_rate_bpm", "metric": "mae", "layer": "last",
-           "value": 4.0, "ci_low": 3.5, "ci_high": 4.5, "n": 30}
-    write_leaderboard_rows(tmp_path / "downstream" / "raw.csv", [row])
+           "task": "real:mitdb:ecg:heart_rate_bpm", "metric": "mae", "layer": "last",
+           "value": 4.0, "ci_low": 3.5, "ci_high": 4.5, "n": 30, "n_subjects": 3}
+    ne = {**row, "task": "real:bidmc:ppg:resp_rate_bpm", "value": math.nan,
+          "ci_low": math.nan, "ci_high": math.nan, "note": "not estimable: 3 groups (need 5)"}
+    write_leaderboard_rows(tmp_path / "downstream" / "raw.csv", [row, ne])
+    (tmp_path / "downstream" / "raw.json").write_text(
+        '{"tasks": {"real:mitdb:ecg:heart_rate_bpm": {"predictions": {"reference": [60, 90]}}}}')
     write_leaderboard(config, tmp_path)
     wide = pd.read_csv(tmp_path / "leaderboard_wide.csv")
-    assert list(wide.columns) == ["model", "type", "pretrained", "real_hr_mae",
-                                  "real_hr_mae_ci_low", "real_hr_mae_ci_high"]
-    assert np.allclose(wide.iloc[0, 3:].to_numpy(dtype=float), [4.0, 3.5, 4.5])
-    assert "4.00 [3.50, 4.50]" in (tmp_path / "leaderboard.md").read_text()
+    assert list(wide["model"]) == ["raw"]
+    assert wide.loc[0, ["real_hr_mae", "real_hr_mae_ci_low", "real_hr_mae_ci_high"]].tolist() \
+        == [4.0, 3.5, 4.5]
+    assert wide.loc[0, "real_rr_mae_note"] == "not estimable: 3 groups (need 5)"
+    md = (tmp_path / "leaderboard.md").read_text()
+    assert "4.00 [3.50, 4.50]†" in md and "| n.e. |" in md

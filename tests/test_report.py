@@ -39,14 +39,15 @@ SMALL = {
                "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
     "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},  # tests of its own
 }
+SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]  # replicates: 3 by default
 EXPECTED_STEMS = [
     "signals_by_kind", "signals_by_scenario", "signals_class_normal_sinus",
     "signals_class_apnea", "signals_class_heart_rate_ramp", "fi_r2_heatmap", "fi_dci_bars",
-    "fi_decoded_vs_true_raw", "fi_decoded_vs_true_moirai-small-untrained",
+    "fi_decoded_vs_true_raw", *(f"fi_decoded_vs_true_{s}" for s in SEEDS),
     "fi_decoded_vs_true_moirai-1.1-R-small", "fi_coupling_raw",
-    "fi_coupling_moirai-small-untrained", "fi_coupling_moirai-1.1-R-small",
+    *(f"fi_coupling_{s}" for s in SEEDS), "fi_coupling_moirai-1.1-R-small",
     "td_reconstruction", "td_tracking", "ss_confusion", "ss_embedding_map", "layerwise_curves",
-    "ds_mae_bars", "ds_sim2real_scatter", "sensitivity_input_rate",
+    "ds_mae_bars", "ds_sim2real_scatter", "comparisons_forest", "sensitivity_input_rate",
 ]
 
 
@@ -146,7 +147,7 @@ def test_missing_inputs_are_skipped_with_a_logged_reason(
         config: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     results = write_synthetic_results(tmp_path / "results", config)
     (results / "probes" / "raw" / "scenario_separation.json").unlink()
-    broken = results / "downstream" / "moirai-small-untrained.json"
+    broken = results / "downstream" / "moirai-small-untrained-seed0.json"
     broken.write_text(json.dumps({"layer_names": ["x"]}))
     with caplog.at_level(logging.WARNING, logger="physio_bench.report"):
         draw_figures(config, results, sections=["scenario_separation", "downstream"])
@@ -212,10 +213,10 @@ def test_pca_map_fallback_separates_known_clusters(tmp_path: Path) -> None:
 def test_figure_inputs_name_stage_outputs(config: dict) -> None:
     assert figure_inputs(config, "downstream") == [
         "results/downstream/raw.json", "results/downstream/raw.csv",
-        "results/downstream/moirai-small-untrained.json",
-        "results/downstream/moirai-small-untrained.csv",
+        *(f"results/downstream/{s}.{ext}" for s in SEEDS for ext in ("json", "csv")),
         "results/downstream/moirai-1.1-R-small.json",
         "results/downstream/moirai-1.1-R-small.csv"]
+    assert figure_inputs(config, "comparisons") == ["results/comparisons.csv"]
     assert "results/simulated/scenarios/signals.npy" in figure_inputs(config, "signals")
 
 

@@ -40,10 +40,11 @@ MODELS = list(enabled_models(config))
 PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]
 EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]
 
+include: "{REPO_ROOT / 'workflow' / 'rules' / 'compare.smk'}"
 include: "{REPO_ROOT / 'workflow' / 'rules' / 'report.smk'}"
 
 rule all:
-    input: "results/leaderboard.csv", REPORT_TARGETS
+    input: "results/leaderboard.csv", "results/comparisons.csv", REPORT_TARGETS
 """
 
 
@@ -69,23 +70,24 @@ def test_report_rules_build_tables_figures_and_html(tmp_path: Path) -> None:
 
     _snakemake(tmp_path, "all")
     tables = ["leaderboard.csv", "leaderboard_wide.csv", "leaderboard.md", "leaderboard.html",
-              "models.html", "models.md", "configuration.html"]
+              "models.html", "models.md", "configuration.html", "tables/downstream.html",
+              "comparisons.csv"]
     for name in tables:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     figures = figure_files(config)
-    # 11 figure kinds, two of them once per model (one model here), + one per class (2)
-    assert len(figures) == 15
+    assert len(figures) == 14  # 14 figure kinds, two of them once per model (one model here)
     for path in figures:
         assert (tmp_path / path).stat().st_size > 1000, path
 
     _snakemake(tmp_path, "all", "--report", "report.html")
     html = (tmp_path / "report.html").read_text()
     for name in [*tables[1:5], "configuration.html", *(Path(p).name for p in figures)]:
-        if name != "models.md":
+        if name not in ("models.md", "comparisons.csv"):
             assert name in html, name
     for category in ("1. Leaderboard", "2. Simulated signals", "3. Feature independence",
                      "4. Temporal dynamics", "5. Scenario separation", "6. Layer-wise",
-                     "7. Downstream (real recordings)", "9. Models and provenance"):
+                     "7. Downstream (real recordings)", "8. Paired comparisons",
+                     "9. Models and provenance"):
         assert category in html, category
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)  # self-contained
 

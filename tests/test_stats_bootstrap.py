@@ -126,8 +126,11 @@ def test_biased_statistic_keeps_its_estimate_inside_the_interval() -> None:
 
 def test_weighted_mean_and_nan_guard() -> None:
     values = np.array([1.0, 2.0, 3.0, 4.0])
-    estimate = weighted_mean_estimate(values, np.array([0, 0, 1, 1]), n_boot=100, seed=0)
+    estimate = weighted_mean_estimate(values, np.array([0, 0, 1, 1]), n_boot=100, seed=0,
+                                      min_groups=2)
     assert estimate.value == pytest.approx(2.5)
     assert estimate.ci_low <= 2.5 <= estimate.ci_high
+    two_groups = weighted_mean_estimate(values, np.array([0, 0, 1, 1]), n_boot=100, seed=0)
+    assert not two_groups.finite and two_groups.note == "not estimable: 2 groups (need 5)"
     constant = r2_estimates(np.ones(6), np.zeros(6), np.arange(6), n_boot=20, seed=0)[0]
     assert not constant.finite

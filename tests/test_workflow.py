@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from physio_bench.compare import COLUMNS as COMPARISON_COLUMNS
 from physio_bench.config import REPO_ROOT
 from physio_bench.io import LEADERBOARD_COLUMNS
 
@@ -54,11 +55,19 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
     assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained"}
     # The untrained control is never reported as pretrained.
     assert not board.loc[board["model"] == "moirai-small-untrained", "pretrained"].any()
-    assert board["value"].notna().all()
-    low, value, high = board["ci_low"], board["value"], board["ci_high"]
+    assert board["n_subjects"].notna().all()
+    # Two real records (fewer than statistics.min_groups): no downstream number, a note.
+    downstream = board[board["stage"] == "downstream"]
+    assert len(downstream) and downstream["value"].isna().all()
+    assert downstream["note"].str.startswith("not estimable: ").all()
+    reported = board[board["note"].isna()]
+    assert reported["value"].notna().all()
+    low, value, high = reported["ci_low"], reported["value"], reported["ci_high"]
     inside = (low <= value + 1e-9) & (value <= high + 1e-9)
     assert inside.all()
     assert (quick_run / "results" / "leaderboard.md").read_text().strip()
+    comparisons = pd.read_csv(quick_run / "results" / "comparisons.csv")
+    assert list(comparisons.columns) == COMPARISON_COLUMNS
 
 
 def test_report_builds_with_every_figure(quick_run: Path) -> None:
@@ -104,6 +113,12 @@ def test_default_config_lists_the_jobs(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "results", ignore_errors=True)
     dry = snakemake(tmp_path, "all", "-n")
     out = dry.stdout
-    rules = ("simulate", "embed_shard", "merge_embeddings", "probe", "downstream", "leaderboard")
+    rules = ("simulate", "embed_shard", "merge_embeddings", "probe", "downstream", "compare",
+             "leaderboard")
     for rule in rules:
         assert rule in out, f"rule {rule} not planned"
+    # the untrained control's three seeds are planned as models of their own
+    for k in range(3):
+        assert f"results/probes/moirai-small-untrained-seed{k}/feature_independence.csv" in out
+        assert f"results/downstream/moirai-small-untrained-seed{k}.csv" in out
+    assert "results/probes/moirai-small-untrained/" not in out

@@ -54,7 +54,7 @@ SMALL_CONFIG = {
 # leaderboard) lies upstream of the leaderboard; figures and provenance are left out.
 TARGET = "results/leaderboard.csv"
 # Rules that summarise every model: the only jobs besides the new model's that may rerun.
-SUMMARY_RULES = re.compile(r"^(all|leaderboard|provenance|figures\w*|report\w*)$")
+SUMMARY_RULES = re.compile(r"^(all|compare|leaderboard|provenance|figures\w*|report\w*)$")
 
 _REFERENCE: dict[str, Path] = {}
 

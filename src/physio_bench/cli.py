@@ -22,6 +22,7 @@ STAGE_CLI_MODULES = (
     "physio_bench.finetune.cli",
     "physio_bench.probes.cli",
     "physio_bench.downstream.cli",
+    "physio_bench.compare.cli",
     "physio_bench.report.cli",
     "physio_bench.sensitivity.cli",
 )

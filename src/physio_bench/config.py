@@ -125,6 +125,7 @@ def validate_schema(config: dict[str, Any]) -> dict[str, Any]:
     for name, options in config["models"].items():
         if not isinstance(options, dict) or "plugin" not in options:
             raise ConfigError(f"config key 'models.{name}' needs a 'plugin' entry")
+    _check_instance_names(config)
     return config
 
 
@@ -154,9 +155,83 @@ def read_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
     return config
 
 
+REPLICATE_SUFFIX = "-seed"
+
+
+def model_instances(config: dict[str, Any], include_disabled: bool = False
+                    ) -> dict[str, dict[str, Any]]:
+    """Model instances, name -> options, in config order.
+
+    A model with ``replicates: k`` (k >= 2) becomes ``k`` instances ``<name>-seed0`` ..
+    ``<name>-seed<k-1>`` with the same options (``replicates`` removed), each run with
+    its own seed (:func:`model_seed`); any other model is one instance of its own name.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in config["models"].items():
+        if not include_disabled and not options.get("enabled", True):
+            continue
+        k = int(options.get("replicates", 1))
+        if k <= 1:
+            out[name] = options
+            continue
+        base = {key: value for key, value in options.items() if key != "replicates"}
+        for j in range(k):
+            out[f"{name}{REPLICATE_SUFFIX}{j}"] = dict(base)
+    return out
+
+
 def enabled_models(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Models whose ``enabled`` flag is true (the default), name -> options."""
-    return {n: o for n, o in config["models"].items() if o.get("enabled", True)}
+    """Instances of the models whose ``enabled`` flag is true (the default), name ->
+    options: what every stage runs (replicated models expanded, see
+    :func:`model_instances`)."""
+    return model_instances(config)
+
+
+def replicate_of(config: dict[str, Any], name: str) -> tuple[str, int | None]:
+    """``(configured model name, seed index)`` of an instance; ``(name, None)`` for a model
+    without replicates."""
+    models = config["models"]
+    if name in models:
+        return name, None
+    base, sep, index = name.rpartition(REPLICATE_SUFFIX)
+    if sep and index.isdigit() and base in models \
+            and int(index) < int(models[base].get("replicates", 1)):
+        return base, int(index)
+    raise KeyError(name)
+
+
+def model_entry(config: dict[str, Any], name: str) -> dict[str, Any]:
+    """Options of a configured model or of one of its instances (``KeyError`` if none)."""
+    base, index = replicate_of(config, name)
+    options = config["models"][base]
+    if index is None:
+        return options
+    return {key: value for key, value in options.items() if key != "replicates"}
+
+
+def model_seed(config: dict[str, Any], name: str) -> int:
+    """Seed a model instance is built with: the global seed, plus ``k`` for
+    ``<name>-seed<k>``."""
+    _, index = replicate_of(config, name)
+    return int(config["seed"]) + (index or 0)
+
+
+def instance_groups(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Enabled configured model -> its instances (one, or one per seed), config order."""
+    groups: dict[str, list[str]] = {}
+    for instance in enabled_models(config):
+        groups.setdefault(replicate_of(config, instance)[0], []).append(instance)
+    return groups
+
+
+def _check_instance_names(config: dict[str, Any]) -> None:
+    names = set(config["models"])
+    for name in sorted(names):
+        base, sep, index = name.rpartition(REPLICATE_SUFFIX)
+        if sep and index.isdigit() and base in names \
+                and int(config["models"][base].get("replicates", 1)) > int(index):
+            raise ConfigError(f"config key 'models.{name}' clashes with seed instance {index} "
+                              f"of the replicated model '{base}': rename it")
 
 
 def write_resolved_config(config: dict[str, Any], path: str | Path) -> str:

@@ -9,7 +9,8 @@ rule embed_shard:
         info=temp("results/embeddings/{model}/{suite}/shards/{shard}.json"),
     params:
         suite_dir=lambda w: suite_dir(w.suite),
-        settings=lambda w: settings_digest(config["embed"], config["models"][w.model]),
+        settings=lambda w: settings_digest(config["embed"], model_entry(config, w.model),
+                                           model_seed(config, w.model)),
     wildcard_constraints:
         suite="factors|sweeps|scenarios|real",
         shard=r"\d+",

@@ -27,6 +27,7 @@ def _figure_report(entry):
 
 
 FIGURE_FILES = [e.path for e in figure_entries(config)]
+STAGE_TABLES = ["feature_independence", "temporal_dynamics", "scenario_separation", "downstream"]
 REPORT_TARGETS = [
     "results/leaderboard.md",
     "results/leaderboard_wide.csv",
@@ -55,6 +56,14 @@ rule leaderboard:
         html=report("results/leaderboard.html", caption="../report/leaderboard.rst",
                     category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
                     | {"figure": "headline table"}),
+        stage_tables=[
+            report(f"results/tables/{stage}.html", caption="../report/leaderboard_stage.rst",
+                   category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
+                   | {"figure": f"table: {stage.replace('_', ' ')}"})
+            for stage in STAGE_TABLES
+        ],
+        stage_files=expand("results/tables/{stage}.{ext}", stage=STAGE_TABLES,
+                           ext=["csv", "md"]),
     threads: 1
     log:
         "results/logs/leaderboard.log",

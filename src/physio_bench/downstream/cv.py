@@ -1,10 +1,16 @@
-"""Cross-validation for real recordings: folds, ridge and logistic decoders, bootstrap CIs.
+"""Cross-validation for real recordings: folds, ridge and logistic decoders, intervals.
 
 Folds are grouped by record when a task has windows from several records; within a
 single record they are contiguous time blocks, and the window just before and just after
 each test block is left out of training, so no pair of neighbouring windows is split
 across train and test. Regularisation and the ``best`` layer are chosen by inner
 cross-validation on the training windows only (pooled out-of-fold predictions).
+
+Intervals (:func:`metric_estimate`) are grouped by record, never by window: the
+corrected resampled t interval over the outer folds for cross-validated predictions, a
+record bootstrap for decoders trained elsewhere (sim2real); fewer than
+``statistics.min_groups`` records make the metric not estimable
+(:mod:`physio_bench.statistics`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from physio_bench.statistics import (
+    MIN_GROUPS,
+    Estimate,
+    confusion_statistic,
+    grouped_estimates,
+    mae_statistic,
+)
 
 # Penalties for standardised features (ridge alpha; logistic inverse penalty C).
 RIDGE_ALPHAS = np.logspace(-3, 7, 11)
@@ -132,24 +146,29 @@ def stable_seed(seed: int, *names: str) -> int:
     return (int(seed) ^ zlib.crc32("/".join(names).encode())) & 0x7FFFFFFF
 
 
-def bootstrap_ci(
-    y: np.ndarray, pred: np.ndarray, metric: str, n_boot: int, seed: int
-) -> tuple[float, float]:
-    """95% percentile bootstrap interval of ``metric`` over windows (resampled with
-    replacement); resamples with a single class are skipped for balanced accuracy."""
-    rng = np.random.default_rng(seed)
-    fn = METRICS[metric]
-    n = len(y)
-    values = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
-        if metric == "balanced_accuracy" and np.unique(y[idx]).size < 2:
-            continue
-        values.append(fn(y[idx], pred[idx]))
-    if not values:
-        return float("nan"), float("nan")
-    low, high = np.percentile(values, [2.5, 97.5])
-    return float(low), float(high)
+def metric_estimate(
+    y: np.ndarray, pred: np.ndarray, metric: str, groups: np.ndarray,
+    folds: np.ndarray | None, n_boot: int, seed: int, min_groups: int = MIN_GROUPS,
+) -> Estimate:
+    """``metric`` with a 95% interval over record groups.
+
+    ``folds`` (outer-fold id of each window): the predictions are cross-validated and the
+    interval is the corrected resampled t interval over the folds; None: a record
+    bootstrap (decoders trained on other data). Fewer than ``min_groups`` records: not
+    estimable (NaN and a note).
+    """
+    y, pred = np.asarray(y), np.asarray(pred)
+    if metric == "mae":
+        stat, bounds = mae_statistic(), (0.0, np.inf)
+        y_in, pred_in = y.astype(float), pred.astype(float)
+    else:
+        classes = np.unique(np.concatenate([y, pred]).astype(np.int64))
+        stat, bounds = confusion_statistic(len(classes)), (0.0, 1.0)
+        y_in = np.searchsorted(classes, y.astype(np.int64))
+        pred_in = np.searchsorted(classes, pred.astype(np.int64))
+    return grouped_estimates(stat, y_in, pred_in, np.asarray(groups, dtype=str), folds=folds,
+                             n_boot=n_boot, seed=seed, bounds=bounds,
+                             min_groups=min_groups)[0]
 
 
 @dataclass

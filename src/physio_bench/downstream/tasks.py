@@ -14,7 +14,10 @@ kind; no real label is used for training. Its predictions are clipped to the sim
 label range, since a linear decoder extrapolates without bound on real windows that fall
 outside the simulated distribution.
 
-Every metric comes with a 95% bootstrap interval over windows and ``n``. The JSON also
+Every metric comes with a 95% interval over records (:func:`.cv.metric_estimate`: the
+corrected t interval over the outer folds for cross-validated tasks, a record bootstrap
+for sim2real), ``n`` windows and ``n_subjects`` records; with fewer than
+``statistics.min_groups`` records the metric is "not estimable" (no number). The JSON also
 holds a trivial baseline per task (the training mean for regression, the majority class
 for classification), per-layer metrics, the predictions, and the per-record window
 counts of the real suite.
@@ -33,6 +36,7 @@ from physio_bench.downstream import cv
 from physio_bench.errors import InputError
 from physio_bench.io import read_json
 from physio_bench.metrics import direction_of
+from physio_bench.statistics import min_groups_of
 
 
 @dataclass(frozen=True)
@@ -117,11 +121,11 @@ def _select(embedded: Embedded, kind: str, column: str) -> np.ndarray:
 
 
 def _summary(
-    y: np.ndarray, pred: np.ndarray, metric: str, n_boot: int, seed: int
-) -> dict[str, float]:
-    value = cv.METRICS[metric](y, pred)
-    low, high = cv.bootstrap_ci(y, pred, metric, n_boot, seed)
-    return {"value": value, "ci_low": low, "ci_high": high, "n": len(y)}
+    y: np.ndarray, pred: np.ndarray, metric: str, groups: np.ndarray,
+    folds: np.ndarray | None, n_boot: int, seed: int, min_groups: int,
+) -> dict[str, Any]:
+    e = cv.metric_estimate(y, pred, metric, groups, folds, n_boot, seed, min_groups)
+    return {**e.to_dict(), "value": e.value, "note": e.note}
 
 
 def _baseline_real(y: np.ndarray, folds: list[cv.FoldResult], metric: str) -> np.ndarray:
@@ -164,7 +168,10 @@ def run_real_task(
         per_layer[:, fold.test] = fold.predictions
         best[fold.test] = fold.predictions[fold.best_layer]
     baseline = _baseline_real(y, folds, task.metric)
-    return _detail(task, real, labels, y, per_layer, best, baseline, config, seed, {
+    fold_of = np.empty(len(y), dtype=np.int64)
+    for k, fold in enumerate(folds):
+        fold_of[fold.test] = k
+    return _detail(task, real, labels, y, per_layer, best, baseline, config, seed, fold_of, {
         "cv": scheme,
         "n_folds": len(folds),
         "best_layer_per_fold": [real.layer_names[f.best_layer] for f in folds],
@@ -219,7 +226,7 @@ def run_sim2real_task(
     per_layer_arr = np.array(per_layer)
     baseline = np.full(len(y), y_sim.mean())
     return _detail(task, real, labels, y, per_layer_arr, per_layer_arr[chosen], baseline, config,
-                   seed, {
+                   seed, None, {
                        "cv": "train on simulated factors, test on real",
                        "n_train_simulated": int(sim_idx.size),
                        "best_layer_per_fold": [real.layer_names[chosen]],
@@ -241,13 +248,19 @@ def _detail(
     baseline: np.ndarray,
     config: dict[str, Any],
     seed: int,
+    folds: np.ndarray | None,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
     n_boot = int(config["probes"]["bootstrap"])
     names = real.layer_names
     task_seed = cv.stable_seed(seed, task.name)
-    layers = {name: _summary(y, p, task.metric, n_boot, task_seed)
-              for name, p in zip(names, per_layer, strict=True)}
+    groups = labels["record"].to_numpy(dtype=str)
+    min_groups = min_groups_of(config)
+
+    def summary(pred: np.ndarray) -> dict[str, Any]:
+        return _summary(y, pred, task.metric, groups, folds, n_boot, task_seed, min_groups)
+
+    layers = {name: summary(p) for name, p in zip(names, per_layer, strict=True)}
     per_record = {
         str(record): int(count)
         for record, count in labels["record"].value_counts().sort_index().items()
@@ -257,12 +270,15 @@ def _detail(
         "target": task.target,
         "metric": task.metric,
         "n": len(y),
+        "n_subjects": len(per_record),
+        "interval": "corrected resampled t over the outer folds (by record)" if folds is not None
+        else "bootstrap over records",
         "windows_per_record": per_record,
         "layers": layers,
         "last": {"layer": names[-1], **layers[names[-1]]},
         "best": {"layer": _most_common(extra["best_layer_per_fold"]),
-                 **_summary(y, best, task.metric, n_boot, task_seed)},
-        "baseline": _summary(y, baseline, task.metric, n_boot, task_seed),
+                 **summary(best)},
+        "baseline": summary(baseline),
         "predictions": {
             "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),
             "record": labels["record"].astype(str).tolist(),
@@ -355,6 +371,7 @@ def leaderboard_rows(
                 "value": result["value"], "ci_low": result["ci_low"],
                 "ci_high": result["ci_high"], "n": result["n"],
                 "n_subjects": len(detail["windows_per_record"]),
-                "chance": float("nan"), "direction": direction_of(detail["metric"]), "note": "",
+                "chance": float("nan"), "direction": direction_of(detail["metric"]),
+                "note": result.get("note", ""),
             })
     return rows

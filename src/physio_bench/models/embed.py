@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from physio_bench.config import model_entry, model_seed
 from physio_bench.errors import InputError, ModelError, PhysioBenchError
 from physio_bench.io import load_npy, read_json, save_npy, save_npz, write_json
 from physio_bench.models.pooling import pool_by_channel, pool_layers, select_token_layers
@@ -64,14 +65,15 @@ LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 # ----------------------------------------------------------------------------- input
 
 def model_options(config: dict[str, Any], model_name: str) -> dict[str, Any]:
-    """The config entry of ``model_name`` (``ModelError`` listing the configured ones)."""
-    models = config["models"]
-    if model_name not in models:
+    """The config entry of ``model_name`` or of one of its seed instances (``ModelError``
+    listing the configured ones)."""
+    try:
+        return dict(model_entry(config, model_name))
+    except KeyError:
         raise ModelError(
-            f"unknown model {model_name!r}: configured models are {', '.join(models)}; "
-            "add it under models: in the config"
-        )
-    return dict(models[model_name])
+            f"unknown model {model_name!r}: configured models are "
+            f"{', '.join(config['models'])}; add it under models: in the config"
+        ) from None
 
 
 def suite_name(suite_dir: str | Path, meta: dict[str, Any]) -> str:
@@ -341,7 +343,7 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
 
     began = time.perf_counter()
     settings = _embed_settings(config, options, model_name)
-    model = load_model(model_name, {**options, **settings}, seed=int(config["seed"]))
+    model = load_model(model_name, {**options, **settings}, seed=model_seed(config, model_name))
     try:
         try:
             info = ModelInfo.from_any(model.describe())

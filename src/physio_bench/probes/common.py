@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from math import inf
 from typing import Any
 
 import numpy as np
 
-from physio_bench.metrics import chance_of, direction_of
+from physio_bench.metrics import METRICS, chance_of, direction_of
 from physio_bench.probes.stats import Estimate
 
 #: points per scatter plot / map written to the JSON detail (a seeded subsample)
@@ -24,6 +25,7 @@ class ProbeSettings:
     bootstrap: int = 1000
     max_tokens_per_window: int = 64
     seed: int = 0
+    min_groups: int = 5  # statistics.min_groups: fewer subjects -> not estimable
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ProbeSettings:
@@ -34,6 +36,7 @@ class ProbeSettings:
             bootstrap=int(section.get("bootstrap", 1000)),
             max_tokens_per_window=int(section.get("max_tokens_per_window", 64)),
             seed=int(config.get("seed", 0)),
+            min_groups=int(config.get("statistics", {}).get("min_groups", 5)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,14 +55,17 @@ class MetricRow:
     note: str = ""
 
     def to_row(self, model: str, pretrained: bool, stage: str) -> dict[str, Any]:
+        """The leaderboard row; the interval is clipped to the metric's registered range."""
         e = self.estimate
+        low, high = METRICS[self.metric].bounds if self.metric in METRICS else (-inf, inf)
         return {
             "model": model, "pretrained": bool(pretrained), "stage": stage, "task": self.task,
             "metric": self.metric, "layer": self.layer, "value": e.value,
-            "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n,
+            "ci_low": min(max(e.ci_low, low), high), "ci_high": max(min(e.ci_high, high), low),
+            "n": e.n,
             "n_subjects": e.n_subjects,
             "chance": chance_of(self.metric) if self.chance is None else float(self.chance),
-            "direction": direction_of(self.metric), "note": self.note,
+            "direction": direction_of(self.metric), "note": self.note or e.note,
         }
 
 

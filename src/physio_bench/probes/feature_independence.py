@@ -54,10 +54,10 @@ from physio_bench.probes.stats import (
     correlation_matrices,
     derive_seed,
     estimate_from_samples,
+    fold_mean_estimate,
     mean_abs_off_diagonal,
     mean_estimate,
     r2_estimates,
-    resample_mean_estimate,
 )
 
 STAGE = "feature_independence"
@@ -119,7 +119,8 @@ def _coupling(y: np.ndarray, pred: np.ndarray, folds: np.ndarray, groups: np.nda
     corr = correlation_matrices(joint, groups, n_boot, seed)
     true, decoded = corr[:, :f, :f], corr[:, f:, f:]
     values = mean_abs_off_diagonal(decoded - true)
-    return (estimate_from_samples(values[0], values[1:], len(y), bounds=(0.0, 2.0)),
+    return (estimate_from_samples(values[0], values[1:], len(y), bounds=(0.0, 2.0),
+                                  n_subjects=len(np.unique(groups))),
             true[0], decoded[0])
 
 
@@ -129,11 +130,14 @@ def _evaluate(
 ) -> tuple[dict[str, Any], list[MetricRow], dict[str, Any]]:
     """Metrics of one layer choice (``last`` or ``best``); coef: folds x d x F."""
     seed = derive_seed(s.seed, STAGE, kind, tag)
-    r2 = r2_estimates(y, pred, groups, s.bootstrap, seed)
+    r2 = r2_estimates(y, pred, groups, s.bootstrap, seed, folds=folds,
+                      min_groups=s.min_groups)
     informativeness = mean_estimate(r2)
     d_fold, c_fold = _fold_dci(coef)
-    dis = resample_mean_estimate(d_fold, len(y), s.bootstrap, derive_seed(seed, "dci"))
-    com = resample_mean_estimate(c_fold, len(y), s.bootstrap, derive_seed(seed, "dci"))
+    n_subjects = len(np.unique(groups))
+    # statistics of each training fold's decoder: corrected t interval for training folds
+    dis = fold_mean_estimate(d_fold, len(y), n_subjects, min_groups=s.min_groups)
+    com = fold_mean_estimate(c_fold, len(y), n_subjects, min_groups=s.min_groups)
     coupling, true_corr, decoded_corr = _coupling(y, pred, folds, groups, s.bootstrap,
                                                   derive_seed(seed, "coupling"))
     rows = [MetricRow(f"{kind}:{f}", "r2", tag, e) for f, e in zip(factors, r2, strict=True)]
@@ -242,7 +246,10 @@ def _cross_talk(
         ((labels["signal_kind"] == kind) & (labels["scenario"] == f"sweep:{factors[a]}")).sum()
         for a in swept_idx
     ))
-    return detail, estimate_from_samples(values[0], values[1:], n_items, bounds=(0.0, np.inf))
+    # one simulated subject per sweep (the interval resamples its windows): flagged in the
+    # report as an interval from few subjects
+    return detail, estimate_from_samples(values[0], values[1:], n_items, bounds=(0.0, np.inf),
+                                         n_subjects=len(swept_idx))
 
 
 def run_feature_independence(

@@ -167,6 +167,7 @@ class NestedRidgeResult:
         coef_std: layers x folds x d x targets, standardised coefficients.
         chosen_layer: folds, the layer with the best mean inner R² in each outer fold.
         oof_best: items x targets, predictions of each fold's chosen layer.
+        outer: items, the outer fold of each item (for intervals over folds).
     """
 
     oof: np.ndarray
@@ -175,6 +176,7 @@ class NestedRidgeResult:
     coef_std: np.ndarray
     chosen_layer: np.ndarray
     oof_best: np.ndarray
+    outer: np.ndarray
 
     @property
     def inner_score(self) -> np.ndarray:
@@ -315,7 +317,8 @@ def nested_ridge(
     for k, layer in enumerate(chosen):
         oof_best[outer == k] = oof_arr[layer][outer == k]
     return NestedRidgeResult(
-        oof_arr, inner_r2_arr, np.asarray(alphas), np.asarray(coefs), chosen, oof_best
+        oof_arr, inner_r2_arr, np.asarray(alphas), np.asarray(coefs), chosen, oof_best,
+        np.asarray(outer)
     )
 
 

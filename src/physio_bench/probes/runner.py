@@ -46,12 +46,15 @@ def to_jsonable(obj: Any) -> Any:
 
 def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str
           ) -> list[dict[str, Any]]:
-    """Leaderboard rows; a row with a non-finite number is never emitted."""
+    """Leaderboard rows; a row with a non-finite number is emitted only with a note saying
+    why (``not estimable: ...``), its value and interval then empty."""
     out = []
     for row in metric_rows:
-        if not row.estimate.finite:
-            continue
         record = row.to_row(model, pretrained, probe)
+        if not row.estimate.finite:
+            if not record["note"]:
+                continue
+            record.update(value=math.nan, ci_low=math.nan, ci_high=math.nan)
         for key in ("value", "ci_low", "ci_high"):
             record[key] = float(f"{record[key]:.{JSON_DIGITS}g}")
         out.append(record)

@@ -284,7 +284,8 @@ def run_scenario_separation(
         seed = derive_seed(s.seed, STAGE, tag)
         pred = result["oof"][last] if tag == "last" else result["oof_best"]
         estimates: dict[str, Estimate] = classification_estimates(
-            y, pred, n_classes, groups, s.bootstrap, seed)
+            y, pred, n_classes, groups, s.bootstrap, seed, folds=outer,
+            min_groups=s.min_groups)
         weights = _item_weights(groups, s.bootstrap, derive_seed(seed, "weights"))
         sil_layer = last if tag == "last" else mode
         sil = weighted_silhouette(distances[sil_layer], y, weights, n_classes)
@@ -298,7 +299,7 @@ def run_scenario_separation(
                                                           (0.0, np.inf), n_subjects=n_subjects)
         chance = {"balanced_accuracy": 1.0 / n_classes, "macro_f1": 1.0 / n_classes}
         rows += [MetricRow("scenarios", m, tag, e, chance=chance.get(m))
-                 for m, e in estimates.items() if e.finite]
+                 for m, e in estimates.items() if e.finite or e.note]
         conf = confusion_matrix(y, pred, n_classes)
         detail[tag] = {
             "layer": names[last] if tag == "last" else "per fold",

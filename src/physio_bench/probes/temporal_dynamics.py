@@ -146,8 +146,9 @@ def _reconstruction(suite: Suite, emb: Embeddings, names: list[str], s: ProbeSet
         for kind in [*np.unique(kinds), "all"]:
             mask = np.ones(len(kinds), bool) if kind == "all" else kinds == kind
             estimate = r2_estimates(y[mask], pred[mask], groups[mask], s.bootstrap,
-                                    derive_seed(seed, kind), pooled=True)
-            if estimate.finite:
+                                    derive_seed(seed, kind), pooled=True,
+                                    folds=result.outer[mask], min_groups=s.min_groups)
+            if estimate.finite or estimate.note:
                 out_rows.append(MetricRow(f"factors:{kind}", "reconstruction_r2", tag, estimate))
             tag_detail[str(kind)] = estimate.to_dict()
         detail[tag] = tag_detail
@@ -236,17 +237,19 @@ def _tracking(suite_name: str, suite: Suite, emb: Embeddings, names: list[str],
                 tag_detail[task] = {"skipped": "fewer than 2 tokens in this subset"}
                 continue
             est = r2_estimates(y[mask], pred[mask], groups[mask], s.bootstrap,
-                               derive_seed(seed, task), pooled=True)
+                               derive_seed(seed, task), pooled=True,
+                               folds=result.outer[mask], min_groups=s.min_groups)
             tag_detail[task] = {"tracking_r2": est.to_dict()}
-            if est.finite:
+            if est.finite or est.note:
                 out_rows.append(MetricRow(task, "tracking_r2", tag, est))
             if task.startswith("scenarios:ramp_step"):
                 win = rows.window[mask]
                 within = r2_estimates(_within(y[mask], win), _within(pred[mask], win),
                                       groups[mask], s.bootstrap, derive_seed(seed, task, "w"),
-                                      pooled=True)
+                                      pooled=True, folds=result.outer[mask],
+                                      min_groups=s.min_groups)
                 tag_detail[task]["tracking_within_r2"] = within.to_dict()
-                if within.finite:
+                if within.finite or within.note:
                     out_rows.append(MetricRow(task, "tracking_within_r2", tag, within))
         detail[tag] = tag_detail
     if dynamics is not None and suite_name == "scenarios":
@@ -382,7 +385,8 @@ def _autocorrelation(suite: Suite, emb: Embeddings, names: list[str], chosen: np
             if mask.sum() < 2:
                 continue
             est = weighted_mean_estimate(values[mask], groups[mask], s.bootstrap,
-                                         derive_seed(s.seed, STAGE, "autocorrelation", tag, kind))
+                                         derive_seed(s.seed, STAGE, "autocorrelation", tag, kind),
+                                         min_groups=s.min_groups)
             detail[tag][kind] = est.to_dict()
             detail[tag][f"{kind}_n_windows_skipped"] = int(
                 ((kinds == kind) if kind != "all" else np.ones(len(kinds), bool)).sum()

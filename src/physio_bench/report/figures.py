@@ -18,6 +18,7 @@ from typing import Any
 
 from physio_bench.errors import ConfigError
 from physio_bench.report import (
+    figures_compare,
     figures_downstream,
     figures_feature_independence,
     figures_finetune,
@@ -38,7 +39,8 @@ LOG = logging.getLogger("physio_bench.report")
 #: Figure modules in report order; each defines ``KINDS``.
 FIGURE_MODULES = (
     figures_signals, figures_feature_independence, figures_temporal, figures_scenarios,
-    figures_layerwise, figures_downstream, figures_sensitivity, figures_finetune,
+    figures_layerwise, figures_downstream, figures_compare, figures_finetune,
+    figures_sensitivity,
 )
 
 
@@ -115,6 +117,8 @@ def figure_inputs(config: dict[str, Any], section: str,
         return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
     if section == "sensitivity":
         return figures_sensitivity.figure_inputs(config, r)
+    if section == "comparisons":
+        return [str(r / "comparisons.csv")]
     return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
 
 

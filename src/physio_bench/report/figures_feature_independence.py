@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from physio_bench.headlines import FI
 from physio_bench.report.inputs import feature_independence as fi
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.leaderboard import AGGREGATE, FI, Headline, select
+from physio_bench.report.leaderboard import exact_row
 from physio_bench.report.plotting import (
     axis_label,
     identity_line,
@@ -69,8 +70,7 @@ def dci_data(ctx: FigureContext) -> dict[str, Any]:
     values: dict[str, list[tuple[float, float, float]]] = {}
     for model in ctx.models:
         own = rows[rows["model"] == model]
-        triples = [select(own, Headline(key, key, FI, key, AGGREGATE))[:3]
-                   for key, _ in DCI_METRICS]
+        triples = [exact_row(own, FI, key) for key, _ in DCI_METRICS]
         if any(np.isfinite(t[0]) for t in triples):
             values[model] = triples
     if not values:

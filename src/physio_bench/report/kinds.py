@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 SECTIONS = (
     "signals", "feature_independence", "temporal_dynamics", "scenario_separation",
-    "layerwise", "downstream", "sensitivity", "finetune",
+    "layerwise", "downstream", "comparisons", "finetune", "sensitivity",
 )
 SECTION_TITLES = {
     "signals": "Simulated signals",
@@ -32,6 +32,7 @@ SECTION_TITLES = {
     "downstream": "Downstream (real recordings)",
     "sensitivity": "Input-rate sensitivity",
     "finetune": "Trained on synthetic physiology",
+    "comparisons": "Paired comparisons",
 }
 
 

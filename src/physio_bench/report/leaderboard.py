@@ -1,11 +1,24 @@
-"""Leaderboard tables: the long, tidy table and the one-row-per-model headline table.
+"""Leaderboard tables: the long, tidy table, the headline table and one table per stage.
 
 - ``results/leaderboard.csv``: every row of every probe and downstream CSV of the enabled
-  models (columns :data:`physio_bench.io.LEADERBOARD_COLUMNS`), sorted by model (config
-  order), stage, task, metric, layer.
+  model instances (columns :data:`physio_bench.io.LEADERBOARD_COLUMNS`; one row per seed of
+  a replicated model, plus its seed-mean row named after the configured model), sorted by
+  model (config order), stage, task, metric, layer. ``direction`` and ``chance`` come from
+  the metric registry (:mod:`physio_bench.metrics`) where a producer left them empty.
 - ``results/leaderboard_wide.csv``, ``results/leaderboard.md``, ``results/leaderboard.html``:
-  models as rows, the :data:`HEADLINES` as columns (value and 95% CI), each model marked
-  ``pretrained``, ``untrained control`` or ``baseline``.
+  the headline table (:data:`physio_bench.headlines.HEADLINES`, one question per column,
+  with direction arrows and chance levels), one row per configured model with its type
+  (:mod:`physio_bench.model_types`). The Markdown file also holds the per-stage tables.
+- ``results/tables/{stage}.csv|.md|.html``: every other row, one table per stage (rows:
+  task, metric, layer; columns: models).
+
+Rules that keep absurd numbers out: a missing headline row is shown as missing (no
+average over another set of tasks); a row with a ``note`` saying ``not estimable`` is
+shown as ``n.e.``; a mean absolute error larger than the range of the task's reference
+labels (read from the task's predictions) is turned into a not-estimable row; an interval
+from fewer than 30 subjects or records is flagged with a dagger. A replicated model
+(``replicates: k``) is shown as the mean over its seeds, with the seeds' range; its
+interval is the envelope of the seeds' intervals (lowest low, highest high).
 """
 
 from __future__ import annotations
@@ -13,72 +26,41 @@ from __future__ import annotations
 import html
 import logging
 import math
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from physio_bench.config import enabled_models
+from physio_bench.config import enabled_models, instance_groups
 from physio_bench.errors import InputError
-from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes
-from physio_bench.report.inputs.models import model_kind, parse_bool
+from physio_bench.headlines import HEADLINES, Headline
+from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes, read_json
+from physio_bench.metrics import METRICS
+from physio_bench.model_types import PRETRAINED, ModelType, group_types
+from physio_bench.report.inputs.models import parse_bool
+from physio_bench.statistics import FEW_CLUSTERS, NOT_ESTIMABLE
 
 LOG = logging.getLogger("physio_bench.report")
 
 PROBES = tuple(s for s in STAGES if s != "downstream")
-FI, TD, SS, DS = STAGES
-# Task globs tried in order for summary columns; "*" averages every task left.
-AGGREGATE = ("all", "*:all", "mean", "overall", "*")
+ID_COLUMNS = ["model", "type", "pretrained", "n_seeds"]
+#: per-headline columns of leaderboard_wide.csv
+CELL_COLUMNS = ("", "_ci_low", "_ci_high", "_n_subjects", "_seed_min", "_seed_max", "_note")
+#: metrics left out of the per-stage tables because another row already shows them
+DUPLICATES = {"dci_informativeness": "r2 (task all): DCI informativeness is the mean R²"}
+DAGGER = "†"
+NOT_ESTIMABLE_CELL = "n.e."
+STAGE_TITLES = {
+    "feature_independence": "Feature independence", "temporal_dynamics": "Temporal dynamics",
+    "scenario_separation": "Scenario separation", "downstream": "Downstream (real recordings)",
+}
 
 
-@dataclass(frozen=True)
-class Headline:
-    """One column of the wide table: the rows of ``stage``/``metric``/``layer`` whose task
-    matches the first glob in ``tasks`` that matches any row; several rows are averaged
-    (then without CI)."""
-
-    key: str
-    label: str
-    stage: str
-    metric: str
-    tasks: tuple[str, ...]
-    layer: str = "last"
-    higher_is_better: bool = True
-
-
-HEADLINES: tuple[Headline, ...] = (
-    Headline("hr_r2_ecg", "HR R² (ECG)", FI, "r2", ("ecg:heart_rate_bpm",)),
-    Headline("mean_r2", "mean R²", FI, "r2", AGGREGATE),
-    Headline("mean_r2_best", "mean R² (best layer)", FI, "r2", AGGREGATE, layer="best"),
-    Headline("dci_disentanglement", "DCI D", FI, "dci_disentanglement", AGGREGATE),
-    Headline("dci_completeness", "DCI C", FI, "dci_completeness", AGGREGATE),
-    Headline("dci_informativeness", "DCI I", FI, "dci_informativeness", AGGREGATE),
-    Headline("spurious_coupling", "spurious coupling", FI, "spurious_coupling", AGGREGATE,
-             higher_is_better=False),
-    Headline("reconstruction_r2", "reconstruction R²", TD, "reconstruction_r2", AGGREGATE),
-    Headline("tracking_r2", "HR tracking R² (ramps, steps)", TD, "tracking_r2",
-             ("scenarios:ramp_step:heart_rate_bpm",)),
-    Headline("balanced_accuracy", "scenario bal. acc.", SS, "balanced_accuracy", AGGREGATE),
-    Headline("macro_f1", "scenario macro-F1", SS, "macro_f1", AGGREGATE),
-    Headline("real_hr_mae", "real HR MAE (bpm)", DS, "mae", ("real*:ecg:heart_rate_bpm",),
-             higher_is_better=False),
-    Headline("sim2real_hr_mae", "sim2real HR MAE (bpm)", DS, "mae",
-             ("sim2real*:ecg:heart_rate_bpm",), higher_is_better=False),
-    Headline("real_rr_mae", "real RR MAE (/min)", DS, "mae", ("real*:rsp:resp_rate_bpm",),
-             higher_is_better=False),
-    Headline("sim2real_rr_mae", "sim2real RR MAE (/min)", DS, "mae",
-             ("sim2real*:rsp:resp_rate_bpm",), higher_is_better=False),
-    Headline("ectopic_balanced_accuracy", "ectopic bal. acc.", DS, "balanced_accuracy",
-             ("real*:ecg:ectopic*",)),
-)
-ID_COLUMNS = ["model", "type", "pretrained"]
-
+# ---------------------------------------------------------------------------- reading
 
 def result_csvs(config: dict[str, Any], results: str | Path) -> list[Path]:
-    """The probe and downstream CSVs of every enabled model, in config order."""
+    """The probe and downstream CSVs of every enabled model instance, in config order."""
     results = Path(results)
     paths = []
     for model in enabled_models(config):
@@ -99,7 +81,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def read_rows(config: dict[str, Any], results: str | Path,
               missing_level: int = logging.WARNING) -> pd.DataFrame:
-    """All leaderboard rows of the enabled models (missing CSVs are logged at
+    """All leaderboard rows of the enabled model instances (missing CSVs are logged at
     ``missing_level`` and skipped)."""
     frames = []
     for path in result_csvs(config, results):
@@ -109,11 +91,20 @@ def read_rows(config: dict[str, Any], results: str | Path,
         frames.append(_read_csv(path))
     if not frames:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
-    return normalise(pd.concat(frames, ignore_index=True), list(config["models"]))
+    return normalise(pd.concat(frames, ignore_index=True), model_order(config))
 
 
-def normalise(frame: pd.DataFrame, model_order: list[str]) -> pd.DataFrame:
-    """Typed columns, sorted by model (``model_order``), stage, task, metric, layer."""
+def model_order(config: dict[str, Any]) -> list[str]:
+    """Configured models, each followed by its seed instances (the table order)."""
+    order = []
+    for group, instances in instance_groups(config).items():
+        order += [group] + [i for i in instances if i != group]
+    return order
+
+
+def normalise(frame: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Typed columns, registry directions/chances filled in, sorted by model (``order``),
+    stage, task, metric, layer."""
     frame = frame.copy()
     for column in ("model", "stage", "task", "metric", "layer"):
         frame[column] = frame[column].astype(str)
@@ -125,59 +116,125 @@ def normalise(frame: pd.DataFrame, model_order: list[str]) -> pd.DataFrame:
     frame["chance"] = pd.to_numeric(frame["chance"], errors="coerce").astype(float)
     for column in ("direction", "note"):
         frame[column] = frame[column].fillna("").astype(str)
-    rank = {m: i for i, m in enumerate(model_order)}
+    _fill_from_registry(frame)
+    rank = {m: i for i, m in enumerate(order)}
     stage_rank = {s: i for i, s in enumerate(STAGES)}
     keys = pd.DataFrame({
         "m": [rank.get(m, len(rank)) for m in frame["model"]],
         "s": [stage_rank.get(s, len(stage_rank)) for s in frame["stage"]],
     })
-    order = np.lexsort((frame["layer"], frame["metric"], frame["task"], keys["s"],
-                        frame["model"], keys["m"]))
-    return frame.iloc[order].reset_index(drop=True)
+    ordering = np.lexsort((frame["layer"], frame["metric"], frame["task"], keys["s"],
+                           frame["model"], keys["m"]))
+    return frame.iloc[ordering].reset_index(drop=True)
 
 
-def select(rows: pd.DataFrame, headline: Headline) -> tuple[float, float, float, int]:
-    """(value, ci_low, ci_high, number of tasks averaged) of one model's headline.
-
-    Rows of ``rows`` must belong to one model. NaNs when nothing matches; CIs are NaN
-    when several tasks were averaged.
-    """
-    candidates = rows[(rows["stage"] == headline.stage) & (rows["metric"] == headline.metric)
-                      & (rows["layer"] == headline.layer)]
-    for pattern in headline.tasks:
-        hits = candidates[[fnmatchcase(t, pattern) for t in candidates["task"]]]
-        if len(hits) == 1:
-            row = hits.iloc[0]
-            return float(row["value"]), float(row["ci_low"]), float(row["ci_high"]), 1
-        if len(hits) > 1:
-            return float(np.nanmean(hits["value"].to_numpy())), math.nan, math.nan, len(hits)
-    return math.nan, math.nan, math.nan, 0
+def _fill_from_registry(frame: pd.DataFrame) -> None:
+    """Empty ``direction``/``chance`` cells from the metric registry (in place)."""
+    for i, metric in enumerate(frame["metric"]):
+        spec = METRICS.get(metric)
+        if spec is None:
+            continue
+        if not frame.at[i, "direction"]:
+            frame.at[i, "direction"] = spec.direction
+        if math.isnan(frame.at[i, "chance"]) and spec.chance is not None:
+            frame.at[i, "chance"] = float(spec.chance)
 
 
-def wide_table(rows: pd.DataFrame, config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The headline table (value, ``_ci_low``, ``_ci_high`` per headline) and, beside it,
-    the number of tasks averaged per cell. Headlines without any value are left out."""
-    models = [m for m in enabled_models(config) if m in set(rows["model"])]
-    records, counts = [], []
-    for model in models:
-        own = rows[rows["model"] == model]
-        pretrained = bool(own["pretrained"].any())
-        record: dict[str, Any] = {"model": model, "type": model_kind(config, model, pretrained),
-                                  "pretrained": pretrained}
-        count: dict[str, int] = {}
-        for h in HEADLINES:
-            value, low, high, k = select(own, h)
-            record.update({h.key: value, f"{h.key}_ci_low": low, f"{h.key}_ci_high": high})
-            count[h.key] = k
-        records.append(record)
-        counts.append(count)
-    columns = ID_COLUMNS + [c for h in HEADLINES
-                            for c in (h.key, f"{h.key}_ci_low", f"{h.key}_ci_high")]
-    wide = pd.DataFrame(records, columns=columns)
-    used = [h for h in HEADLINES if wide[h.key].notna().any()]
-    keep = ID_COLUMNS + [c for h in used for c in (h.key, f"{h.key}_ci_low", f"{h.key}_ci_high")]
-    return wide[keep], pd.DataFrame(counts, columns=[h.key for h in used], index=wide.index)
+# ------------------------------------------------------------------- absurd numbers
 
+def label_ranges(results: str | Path, model: str) -> dict[str, float]:
+    """Task -> range (max - min) of its reference labels, from the model's downstream
+    predictions (``{model}.predictions.parquet``, else the JSON detail)."""
+    folder = Path(results) / "downstream"
+    table = folder / f"{model}.predictions.parquet"
+    if table.exists():
+        frame = pd.read_parquet(table, columns=["task", "y_true"])
+        return {str(t): float(np.ptp(g["y_true"].to_numpy(dtype=float)))
+                for t, g in frame.groupby("task") if len(g)}
+    detail = folder / f"{model}.json"
+    out: dict[str, float] = {}
+    if detail.exists():
+        for task, info in read_json(detail).get("tasks", {}).items():
+            reference = (info.get("predictions") or {}).get("reference")
+            if reference:
+                values = np.asarray([np.nan if v is None else v for v in reference], float)
+                if np.isfinite(values).any():
+                    out[task] = float(np.nanmax(values) - np.nanmin(values))
+    return out
+
+
+def guard_mae(rows: pd.DataFrame, results: str | Path) -> pd.DataFrame:
+    """Turn every MAE larger than the range of its task's labels into a not-estimable
+    row (the value of a decoder that predicts nothing sensible is never a result)."""
+    rows = rows.copy()
+    ranges: dict[str, dict[str, float]] = {}
+    for i in np.flatnonzero((rows["metric"] == "mae").to_numpy()
+                            & np.isfinite(rows["value"].to_numpy(dtype=float))):
+        model, task = rows.at[i, "model"], rows.at[i, "task"]
+        if model not in ranges:
+            ranges[model] = label_ranges(results, model)
+        span = ranges[model].get(task)
+        if span is None:
+            LOG.warning("leaderboard: no reference labels for %s %s: MAE not range-checked",
+                        model, task)
+            continue
+        value = float(rows.at[i, "value"])
+        if value > span:
+            rows.loc[i, ["value", "ci_low", "ci_high"]] = math.nan
+            rows.at[i, "note"] = (f"{NOT_ESTIMABLE}: MAE {value:.4g} above the range of the "
+                                  f"labels ({span:.4g})")
+            LOG.warning("leaderboard: %s %s: %s", model, task, rows.at[i, "note"])
+    return rows
+
+
+# -------------------------------------------------------------------------- seeds
+
+KEY = ["stage", "task", "metric", "layer"]
+
+
+def seed_means(rows: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
+    """One row per replicated model and result key present for all of its seeds: the
+    mean over seeds, the envelope of their intervals and the seeds' range in ``note``."""
+    out = []
+    for group, instances in instance_groups(config).items():
+        if len(instances) < 2:
+            continue
+        own = rows[rows["model"].isin(instances)]
+        for _, part in own.groupby(KEY, sort=False):
+            if set(part["model"]) != set(instances):
+                continue
+            first = part.iloc[0]
+            record = {**first.to_dict(), "model": group}
+            values = part["value"].to_numpy(dtype=float)
+            notes = [n for n in part["note"] if n.startswith(NOT_ESTIMABLE)]
+            if notes or not np.isfinite(values).all():
+                record.update(value=math.nan, ci_low=math.nan, ci_high=math.nan,
+                              note=notes[0] if notes else f"{NOT_ESTIMABLE}: a seed has no "
+                              "value")
+            else:
+                record.update(value=float(values.mean()),
+                              ci_low=float(part["ci_low"].min()),
+                              ci_high=float(part["ci_high"].max()),
+                              note=f"mean of {len(instances)} seeds (seeds {values.min():.4g} "
+                                   f"to {values.max():.4g}); interval: envelope of the seeds'")
+            record["n_subjects"] = part["n_subjects"].min()
+            out.append(record)
+    return pd.DataFrame(out, columns=LEADERBOARD_COLUMNS)
+
+
+def board_rows(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
+    """The long table: instance rows (MAE-guarded) and the seed-mean rows."""
+    rows = read_rows(config, results)
+    if rows.empty:
+        return rows
+    rows = guard_mae(rows, results)
+    means = seed_means(rows, config)
+    if means.empty:
+        return rows
+    return normalise(pd.concat([rows, means], ignore_index=True), model_order(config))
+
+
+# ------------------------------------------------------------------------- formatting
 
 def format_number(value: float) -> str:
     """Three significant figures at most two decimals: 0.91, 4.31, 12.3, 123."""
@@ -188,51 +245,193 @@ def format_number(value: float) -> str:
         else f"{value:.2f}"
 
 
-def format_cell(value: float, low: float, high: float, n_tasks: int) -> str:
-    """``0.91 [0.89, 0.93]``; ``0.52*`` for a mean over several tasks; ``–`` for none."""
-    if not np.isfinite(value):
+def format_cell(value: float, low: float, high: float, n_subjects: Any = None,
+                note: str = "", seeds: tuple[float, float] | None = None) -> str:
+    """``0.91 [0.89, 0.93]``; ``†`` when the interval rests on fewer than 30 groups;
+    ``n.e.`` when not estimable; ``–`` when missing; the seeds' range for replicates."""
+    if note.startswith(NOT_ESTIMABLE):
+        return NOT_ESTIMABLE_CELL
+    if value is None or not np.isfinite(value):
         return "–"
-    if n_tasks > 1:
-        return f"{format_number(value)}*"
+    text = format_number(value)
     if np.isfinite(low) and np.isfinite(high):
-        return f"{format_number(value)} [{format_number(low)}, {format_number(high)}]"
-    return format_number(value)
+        text += f" [{format_number(low)}, {format_number(high)}]"
+        if n_subjects is not None and not pd.isna(n_subjects) and int(n_subjects) < FEW_CLUSTERS:
+            text += DAGGER
+    if seeds is not None:
+        text += f" (seeds {format_number(seeds[0])}–{format_number(seeds[1])})"
+    return text
 
 
-def display_table(wide: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
-    """Strings for the Markdown and HTML tables (arrows give the better direction)."""
-    headlines = [h for h in HEADLINES if h.key in counts.columns]
+def _arrow(metric: str) -> str:
+    spec = METRICS.get(metric)
+    return "" if spec is None else (" ↑" if spec.higher_is_better else " ↓")
+
+
+def _chance_text(rows: pd.DataFrame, metric: str) -> str:
+    """``chance 0.33`` from the rows' common chance level, else the registry's; or ""."""
+    chances = rows["chance"].to_numpy(dtype=float)
+    chances = chances[np.isfinite(chances)]
+    if chances.size and np.allclose(chances, chances[0]):
+        return f"chance {float(chances[0]):.2g}"
+    spec = METRICS.get(metric)
+    return f"chance {spec.chance:.2g}" if spec and spec.chance is not None else ""
+
+
+# ---------------------------------------------------------------------- headline table
+
+def exact_row(rows: pd.DataFrame, stage: str, metric: str, task: str = "all",
+              layer: str = "last") -> tuple[float, float, float]:
+    """(value, ci_low, ci_high) of the one row with exactly these keys (NaNs if absent):
+    a missing aggregate stays missing."""
+    hit = rows[(rows["stage"] == stage) & (rows["metric"] == metric) & (rows["task"] == task)
+               & (rows["layer"] == layer)]
+    if hit.empty:
+        return math.nan, math.nan, math.nan
+    row = hit.iloc[0]
+    return float(row["value"]), float(row["ci_low"]), float(row["ci_high"])
+
+
+def _headline_rows(board: pd.DataFrame, h: Headline) -> pd.DataFrame:
+    return board[(board["stage"] == h.stage) & (board["metric"] == h.metric)
+                 & (board["task"] == h.task) & (board["layer"] == h.layer)]
+
+
+def headline_table(board: pd.DataFrame, config: dict[str, Any],
+                   types: dict[str, ModelType]) -> pd.DataFrame:
+    """One row per configured model with rows; per headline the value, interval,
+    ``n_subjects``, seeds' range and note (NaN/empty when the exact row is missing)."""
+    groups = {g: i for g, i in instance_groups(config).items()
+              if set(i) & set(board["model"]) or g in set(board["model"])}
+    records = []
+    for group, instances in groups.items():
+        kind = types.get(group, ModelType("baseline", "baseline"))
+        record: dict[str, Any] = {"model": group, "type": kind.label,
+                                  "pretrained": kind.kind == PRETRAINED,
+                                  "n_seeds": len(instances)}
+        for h in HEADLINES:
+            found = _headline_rows(board, h)
+            own = found[found["model"] == group]
+            seeds = found[found["model"].isin(instances) & (found["model"] != group)]
+            cell = dict.fromkeys((f"{h.key}{c}" for c in CELL_COLUMNS), math.nan)
+            cell[f"{h.key}_note"] = ""
+            if len(own):
+                row = own.iloc[0]
+                cell.update({h.key: row["value"], f"{h.key}_ci_low": row["ci_low"],
+                             f"{h.key}_ci_high": row["ci_high"],
+                             f"{h.key}_n_subjects": row["n_subjects"],
+                             f"{h.key}_note": row["note"]})
+            values = seeds["value"].to_numpy(dtype=float)
+            if len(instances) > 1 and len(values) == len(instances) and np.isfinite(values).all():
+                cell[f"{h.key}_seed_min"], cell[f"{h.key}_seed_max"] = values.min(), values.max()
+            record.update(cell)
+        records.append(record)
+    columns = ID_COLUMNS + [f"{h.key}{c}" for h in HEADLINES for c in CELL_COLUMNS]
+    wide = pd.DataFrame(records, columns=columns)
+    for h in HEADLINES:
+        wide[f"{h.key}_n_subjects"] = wide[f"{h.key}_n_subjects"].astype("Int64")
+    return wide
+
+
+def headline_header(board: pd.DataFrame, h: Headline) -> str:
+    """Column title: label, direction arrow and chance level."""
+    chance = _chance_text(_headline_rows(board, h), h.metric)
+    return f"{h.label}{_arrow(h.metric)}" + (f" ({chance})" if chance else "")
+
+
+def display_headlines(wide: pd.DataFrame, board: pd.DataFrame) -> pd.DataFrame:
+    """Strings of the headline table (Model, Type, one column per headline)."""
     out = pd.DataFrame({"Model": wide["model"], "Type": wide["type"]})
-    for h in headlines:
-        arrow = "↑" if h.higher_is_better else "↓"
-        out[f"{h.label} {arrow}"] = [
-            format_cell(r[h.key], r[f"{h.key}_ci_low"], r[f"{h.key}_ci_high"], int(k))
-            for (_, r), k in zip(wide.iterrows(), counts[h.key], strict=True)
-        ]
+    for h in HEADLINES:
+        cells = []
+        for _, r in wide.iterrows():
+            seeds = (r[f"{h.key}_seed_min"], r[f"{h.key}_seed_max"]) \
+                if np.isfinite(r[f"{h.key}_seed_min"]) else None
+            cells.append(format_cell(r[h.key], r[f"{h.key}_ci_low"], r[f"{h.key}_ci_high"],
+                                     r[f"{h.key}_n_subjects"], str(r[f"{h.key}_note"] or ""),
+                                     seeds))
+        out[headline_header(board, h)] = cells
     return out
 
 
+# ------------------------------------------------------------------------ stage tables
+
+def stage_table(board: pd.DataFrame, stage: str, models: list[str]) -> tuple[pd.DataFrame,
+                                                                             pd.DataFrame]:
+    """(machine-readable, display) table of one stage: rows task/metric/layer, a column
+    per model (value, interval, n_subjects and note per model in the CSV)."""
+    rows = board[(board["stage"] == stage) & ~board["metric"].isin(list(DUPLICATES))]
+    models = [m for m in models if m in set(rows["model"])]
+    keys = rows[["task", "metric", "layer"]].drop_duplicates().to_numpy().tolist()
+    machine, display = [], []
+    for task, metric, layer in keys:
+        part = rows[(rows["task"] == task) & (rows["metric"] == metric) & (rows["layer"] == layer)]
+        chance = _chance_text(part, metric).removeprefix("chance ")
+        m_row: dict[str, Any] = {"task": task, "metric": metric, "layer": layer,
+                                 "direction": part["direction"].iloc[0],
+                                 "chance": part["chance"].iloc[0]}
+        d_row = {"task": task, "metric": f"{metric}{_arrow(metric)}", "layer": layer,
+                 "chance": chance or "–"}
+        for model in models:
+            own = part[part["model"] == model]
+            if own.empty:
+                m_row.update({model: math.nan, f"{model}_ci_low": math.nan,
+                              f"{model}_ci_high": math.nan, f"{model}_n_subjects": pd.NA,
+                              f"{model}_note": ""})
+                d_row[model] = "–"
+                continue
+            r = own.iloc[0]
+            m_row.update({model: r["value"], f"{model}_ci_low": r["ci_low"],
+                          f"{model}_ci_high": r["ci_high"],
+                          f"{model}_n_subjects": r["n_subjects"], f"{model}_note": r["note"]})
+            d_row[model] = format_cell(r["value"], r["ci_low"], r["ci_high"], r["n_subjects"],
+                                       r["note"])
+        machine.append(m_row)
+        display.append(d_row)
+    return pd.DataFrame(machine), pd.DataFrame(display, columns=["task", "metric", "layer",
+                                                                   "chance", *models])
+
+
+# ---------------------------------------------------------------------------- writers
+
 NOTES = (
-    "Last layer unless noted; 95% bootstrap confidence interval in brackets; "
-    "↑ higher is better, ↓ lower is better.",
-    "Type: **pretrained** = foundation model with its published weights; "
-    "untrained control = the same architecture with random weights; "
-    "baseline = no learned weights (raw samples, spectrum, hand-crafted features).",
-    "\\* mean over several tasks (no CI); the per-task values are in `leaderboard.csv`.",
+    "Last layer; 95% confidence interval in brackets (cross-validated metrics: corrected "
+    "resampled t interval over the outer folds, which includes fold-to-fold variation; "
+    "metrics without fitting: bootstrap over subjects); ↑ higher is better, ↓ lower is "
+    "better; chance: what a representation that encodes nothing scores.",
+    f"{DAGGER} interval from fewer than {FEW_CLUSTERS} subjects or records: read it with "
+    "caution. n.e. = not estimable (too few subject or record groups, or an error larger "
+    "than the range of the labels; the reason is in the note column of leaderboard.csv). "
+    "– = no result.",
+    "Type: **pretrained** = published weights; untrained control = the same architecture "
+    "with random weights (mean over seeds, their range in parentheses, interval = envelope "
+    "of the seeds' intervals); trained on synthetic / fine-tuned = trained by the finetune "
+    "stage; baseline = no learned weights (raw samples, spectrum, hand-crafted features); "
+    "reference method = classical signal processing.",
 )
 
 
-def markdown(display: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table with the notes below it."""
-    header = "| " + " | ".join(display.columns) + " |"
-    rule = "|" + "|".join(["---"] * 2 + ["--:"] * (display.shape[1] - 2)) + "|"
-    lines = ["# physio_bench leaderboard", "", header, rule]
-    for _, row in display.iterrows():
+def markdown_table(display: pd.DataFrame, bold_rows: list[bool] | None = None) -> list[str]:
+    """Lines of a GitHub-flavoured Markdown table."""
+    header = "| " + " | ".join(map(str, display.columns)) + " |"
+    rule = "|" + "|".join("---" if i < 2 else "--:" for i in range(display.shape[1])) + "|"
+    lines = [header, rule]
+    for i, (_, row) in enumerate(display.iterrows()):
         cells = [str(v).replace("|", "\\|") for v in row]
-        if row["Type"] == "pretrained":
+        if bold_rows is not None and bold_rows[i]:
             cells[0] = f"**{cells[0]}**"
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(display: pd.DataFrame, stages: dict[str, pd.DataFrame] | None = None) -> str:
+    """The headline table with its notes, then the per-stage tables."""
+    lines = ["# physio_bench leaderboard", ""]
+    lines += markdown_table(display, [t == PRETRAINED for t in display["Type"]])
     lines += [""] + [f"{note}  " for note in NOTES]
+    for stage, table in (stages or {}).items():
+        if not table.empty:
+            lines += ["", f"## {STAGE_TITLES.get(stage, stage)}", "", *markdown_table(table)]
     return "\n".join(lines) + "\n"
 
 
@@ -250,7 +449,7 @@ def html_page(display: pd.DataFrame, title: str, notes: tuple[str, ...] = NOTES,
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in display.columns)
     body = []
     for _, row in display.iterrows():
-        css = str(row.get(row_class, "")).replace(" ", "-")
+        css = str(row.get(row_class, "")).split(" (")[0].replace(" ", "-")
         cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
         body.append(f'<tr class="{html.escape(css)}">{cells}</tr>')
     paragraphs = "".join(
@@ -261,27 +460,47 @@ def html_page(display: pd.DataFrame, title: str, notes: tuple[str, ...] = NOTES,
             f"</thead><tbody>{''.join(body)}</tbody></table>{paragraphs}</body></html>\n")
 
 
+def stage_paths(results: str | Path) -> dict[str, dict[str, Path]]:
+    """``results/tables/{stage}.{csv,md,html}`` of every stage."""
+    folder = Path(results) / "tables"
+    return {stage: {ext: folder / f"{stage}.{ext}" for ext in ("csv", "md", "html")}
+            for stage in STAGES}
+
+
 def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, Path]:
-    """Write the long, wide, Markdown and HTML leaderboards into ``results``; return paths."""
+    """Write the long, headline and per-stage tables into ``results``; return paths."""
     results = Path(results)
-    rows = read_rows(config, results)
-    if rows.empty:
+    board = board_rows(config, results)
+    if board.empty:
         raise InputError(
             f"no probe or downstream results under {results}: run `snakemake all` (or the "
             "probe and downstream stages) first"
         )
-    wide, counts = wide_table(rows, config)
-    display = display_table(wide, counts)
+    types = group_types(config, results)
+    wide = headline_table(board, config, types)
+    display = display_headlines(wide, board)
+    order = [m for m in model_order(config) if m in set(board["model"])]
+    shown = [m for m in order if m in instance_groups(config)]  # seed means, not seeds
+    stages = {}
     paths = {
         "long": results / "leaderboard.csv",
         "wide": results / "leaderboard_wide.csv",
         "markdown": results / "leaderboard.md",
         "html": results / "leaderboard.html",
     }
-    atomic_write_bytes(paths["long"], rows.to_csv(index=False).encode())
+    for stage, files in stage_paths(results).items():
+        machine, table = stage_table(board, stage, shown)
+        stages[stage] = table
+        title = f"physio_bench: {STAGE_TITLES[stage]}"
+        atomic_write_bytes(files["csv"], machine.to_csv(index=False).encode())
+        atomic_write_bytes(files["md"], "\n".join(
+            [f"# {STAGE_TITLES[stage]}", "", *markdown_table(table), "", *NOTES[:2]]).encode())
+        atomic_write_bytes(files["html"], html_page(table, title, NOTES[:2], "task").encode())
+        paths[f"table_{stage}"] = files["html"]
+    atomic_write_bytes(paths["long"], board.to_csv(index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
-    atomic_write_bytes(paths["markdown"], markdown(display).encode())
+    atomic_write_bytes(paths["markdown"], markdown(display, stages).encode())
     atomic_write_bytes(paths["html"], html_page(display, "physio_bench leaderboard").encode())
-    LOG.info("leaderboard: %d rows, %d models, %d headline columns", len(rows), len(wide),
-             counts.shape[1])
+    LOG.info("leaderboard: %d rows, %d models, %d headline columns", len(board), len(wide),
+             len(HEADLINES))
     return paths

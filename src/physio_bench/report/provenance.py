@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from physio_bench import __version__
-from physio_bench.config import enabled_models
+from physio_bench.config import enabled_models, model_entry
 from physio_bench.io import atomic_write_bytes
 from physio_bench.report.inputs.models import model_infos, model_kind
 from physio_bench.report.leaderboard import html_page
@@ -45,8 +45,8 @@ def model_row(config: dict[str, Any], results: str | Path, model: str) -> dict[s
     n_params = first.get("n_parameters")
     return {
         "Model": model,
-        "Type": model_kind(config, model, bool(pretrained)) if infos else "",
-        "Config": _config_entry(config["models"][model]),
+        "Type": model_kind(config, model, bool(pretrained), first) if infos else "",
+        "Config": _config_entry(model_entry(config, model)),
         "Weights source": str(first.get("weights_source", "")),
         "Weights SHA-256": str(first.get("weights_sha256") or ""),
         "Parameters": f"{int(n_params):,}" if n_params is not None else "",

@@ -91,15 +91,22 @@ class ModelStyle:
     """Colour and marker of every configured model, fixed by its position in the config.
 
     The position in ``config["models"]`` (enabled or not) decides the colour, so a model
-    keeps its colour across figures, presets and runs.
+    keeps its colour across figures, presets and runs; the seed instances of a replicated
+    model share its colour.
     """
 
-    def __init__(self, model_names: Sequence[str]):
+    def __init__(self, model_names: Sequence[str], aliases: dict[str, str] | None = None):
         self._index = {name: i for i, name in enumerate(model_names)}
+        for alias, name in (aliases or {}).items():
+            self._index.setdefault(alias, self._index[name])
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ModelStyle:
-        return cls(list(config["models"]))
+        from physio_bench.config import model_instances, replicate_of
+
+        aliases = {i: replicate_of(config, i)[0]
+                   for i in model_instances(config, include_disabled=True)}
+        return cls(list(config["models"]), aliases)
 
     def _position(self, model: str) -> int:
         if model not in self._index:  # a model missing from the config: after the others

@@ -1,7 +1,8 @@
 """Synthetic stage outputs in the layout the report reads (for tests and demonstrations).
 
 :func:`write_synthetic_results` fills a results folder with small suites, model.json
-files, probe and downstream JSON/CSV files for the enabled models of a config. The numbers
+files, probe and downstream JSON/CSV files and prediction tables for the enabled models
+of a config, and the comparisons the compare stage computes from them. The numbers
 are random (seeded) but shaped like real results; this is the executable specification
 of the keys the report reads (see the modules in :mod:`physio_bench.report.inputs`).
 """
@@ -15,8 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from physio_bench.config import enabled_models
-from physio_bench.io import save_npy, write_json, write_leaderboard_rows
+from physio_bench.config import enabled_models, model_entry
+from physio_bench.io import (
+    PREDICTION_COLUMNS,
+    save_npy,
+    save_predictions,
+    write_json,
+    write_leaderboard_rows,
+)
 
 FACTORS = {
     "ecg": ["heart_rate_bpm", "heart_rate_std_bpm", "noise_amplitude_au"],
@@ -82,10 +89,10 @@ def write_suites(results: Path, config: dict[str, Any], seed: int, samples: int)
 
 
 def _row(model: str, pretrained: bool, stage: str, task: str, metric: str, layer: str,
-         value: float, n: int) -> dict[str, Any]:
+         value: float, n: int, n_subjects: int = 40) -> dict[str, Any]:
     return {"model": model, "pretrained": pretrained, "stage": stage, "task": task,
             "metric": metric, "layer": layer, "value": value, "ci_low": value - 0.05,
-            "ci_high": value + 0.05, "n": n}
+            "ci_high": value + 0.05, "n": n, "n_subjects": n_subjects}
 
 
 def _pair(rng: np.random.Generator, n: int, quality: float) -> dict[str, list[float]]:
@@ -96,7 +103,7 @@ def _pair(rng: np.random.Generator, n: int, quality: float) -> dict[str, list[fl
 
 def write_model(results: Path, config: dict[str, Any], model: str, seed: int) -> None:
     """model.json, probe JSON/CSV and downstream JSON/CSV of one model."""
-    options = config["models"][model]
+    options = model_entry(config, model)
     pretrained = options.get("weights", "random") not in ("random",) and "weights" in options
     n_layers = 4 if options["plugin"] in ("moirai", "chronos", "mantis") else 1
     layers = [f"layer_{i}" for i in range(n_layers)]
@@ -124,11 +131,15 @@ def write_model(results: Path, config: dict[str, Any], model: str, seed: int) ->
     td_rows += [_row(model, pretrained, "temporal_dynamics", task, "tracking_r2", "last",
                      quality, 40)
                 for task in ("factors:heart_rate_bpm", "scenarios:ramp_step:heart_rate_bpm")]
+    td_rows.append(_row(model, pretrained, "temporal_dynamics",
+                        "scenarios:ramp_step:heart_rate_bpm", "tracking_within_r2", "last",
+                        quality - 0.2, 256, n_subjects=16))
     write_leaderboard_rows(probes / "temporal_dynamics.csv", td_rows)
     write_json(probes / "temporal_dynamics.json", _td_detail(rng, kinds, layers, quality, curve))
 
     classes = sorted(config["simulate"]["scenarios"]["classes"])
     ss_rows = [_row(model, pretrained, "scenario_separation", "scenarios", m, layer, quality, 20)
+               | ({} if m == "silhouette" else {"chance": 1 / len(classes)})
                for m in ("balanced_accuracy", "macro_f1", "silhouette")
                for layer in ("last", "best")]
     write_leaderboard_rows(probes / "scenario_separation.csv", ss_rows)
@@ -149,6 +160,9 @@ def write_model(results: Path, config: dict[str, Any], model: str, seed: int) ->
                     float(rng.uniform(2, 15)), 50) for task in ds_tasks]
     ds_rows.append(_row(model, pretrained, "downstream", "real:ecg:ectopic_beat",
                         "balanced_accuracy", "last", quality, 50))
+    ds_rows += [_row(model, pretrained, "downstream", task, metric, "last",
+                     quality if metric == "balanced_accuracy" else float(rng.uniform(1, 8)), 200)
+                for task, metric in HEADLINE_DOWNSTREAM]
     write_leaderboard_rows(results / "downstream" / f"{model}.csv", ds_rows)
     tasks: dict[str, Any] = {"real:ppg:heart_rate_bpm": {"skipped": "no PPG record"}}
     for task in ds_tasks[:2]:
@@ -156,6 +170,83 @@ def write_model(results: Path, config: dict[str, Any], model: str, seed: int) ->
         tasks[task] = {"predictions": {"reference": pair["true"], "last": pair["predicted"],
                                        "best": pair["predicted"]}}
     write_json(results / "downstream" / f"{model}.json", {"layer_names": layers, "tasks": tasks})
+    write_predictions(results, config, model, seed, quality)
+
+
+#: downstream headline tasks of the synthetic results (task, metric)
+HEADLINE_DOWNSTREAM = (
+    ("real:mitdb:ecg:heart_rate_bpm", "mae"), ("real:bidmc:ppg:resp_rate_bpm", "mae"),
+    ("real:mitdb:ecg:beat_class", "balanced_accuracy"),
+    ("sim2real:bidmc:ppg:resp_rate_bpm", "mae"),
+)
+
+
+def _table(task: str, metric: str, subjects: np.ndarray, targets: list[str],
+           y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """Long prediction rows (``physio_bench.io.PREDICTION_COLUMNS``) of items x targets."""
+    n, k = y_true.shape
+    return pd.DataFrame({
+        "task": task, "metric": metric, "layer": "last", "repeat": 0,
+        "item": np.repeat(np.arange(n), k), "subject": np.repeat(subjects, k),
+        "target": np.tile(targets, n), "y_true": y_true.ravel(), "y_pred": y_pred.ravel(),
+    }, columns=PREDICTION_COLUMNS)
+
+
+def synthetic_predictions(config: dict[str, Any], model: str, seed: int,
+                          quality: float) -> dict[str, pd.DataFrame]:
+    """Out-of-fold prediction tables of the headline tasks, file stem -> table.
+
+    The truth depends on ``seed`` only (the same items for every model, so that models
+    pair); the predictions on the model: ``quality`` near 1 decodes well.
+    """
+    truth = lambda *n: _rng(seed, "truth", *n)  # noqa: E731
+    noise = _rng(seed, model, "predictions")
+    out: dict[str, list[pd.DataFrame]] = {}
+    for kind in config["simulate"]["signal_kinds"]:
+        factors = FACTORS[kind]
+        n = 60
+        y = truth(kind).uniform(0.5, 2.0, (n, len(factors)))
+        mixed = np.roll(y, 1, axis=1) * (1 - quality) * 0.3
+        pred = quality * y + mixed + (1 - quality) * noise.standard_normal(y.shape) * 0.5
+        subjects = np.array([f"{kind}{i}" for i in range(n)])
+        for j, factor in enumerate(factors):
+            out.setdefault("probes/feature_independence", []).append(_table(
+                f"{kind}:{factor}", "r2", subjects, [factor], y[:, j:j + 1], pred[:, j:j + 1]))
+    subjects = np.repeat([f"ramp{i}" for i in range(16)], 16)
+    y = truth("tracking").normal(0, 5, (len(subjects), 1))
+    pred = quality * y + (1 - quality) * 5 * noise.standard_normal(y.shape)
+    out["probes/temporal_dynamics"] = [_table("scenarios:ramp_step:heart_rate_bpm",
+                                              "tracking_within_r2", subjects, ["heart_rate_bpm"],
+                                              y, pred)]
+    n_classes = len(config["simulate"]["scenarios"]["classes"])
+    subjects = np.repeat([f"subject{i}" for i in range(8 * n_classes)], 2)
+    y = np.repeat(np.arange(8 * n_classes) % n_classes, 2)[:, None].astype(float)
+    right = noise.uniform(size=y.shape) < quality
+    pred = np.where(right, y, noise.integers(0, n_classes, y.shape))
+    out["probes/scenario_separation"] = [_table("scenarios", "balanced_accuracy", subjects,
+                                                ["class"], y, pred)]
+    for task, metric in HEADLINE_DOWNSTREAM:
+        records = np.repeat([f"r{i:02d}" for i in range(40)], 5)
+        if metric == "mae":
+            y = truth(task).uniform(8, 30, (len(records), 1))
+            pred = y + (1 - quality) * 6 * noise.standard_normal(y.shape)
+        else:
+            y = truth(task).integers(0, 4, (len(records), 1)).astype(float)
+            pred = np.where(noise.uniform(size=y.shape) < quality, y,
+                            noise.integers(0, 4, y.shape))
+        out.setdefault("downstream", []).append(_table(task, metric, records, ["value"], y, pred))
+    return {stem: pd.concat(parts, ignore_index=True) for stem, parts in out.items()}
+
+
+def write_predictions(results: Path, config: dict[str, Any], model: str, seed: int,
+                      quality: float) -> None:
+    """``{probe}.predictions.parquet`` and ``downstream/{model}.predictions.parquet``."""
+    for stem, table in synthetic_predictions(config, model, seed, quality).items():
+        if stem == "downstream":
+            path = results / "downstream" / f"{model}.predictions.parquet"
+        else:
+            path = results / "probes" / model / f"{stem.split('/')[1]}.predictions.parquet"
+        save_predictions(path, table)
 
 
 def _fi_rows(model: str, pretrained: bool, kinds: list[str],
@@ -164,6 +255,10 @@ def _fi_rows(model: str, pretrained: bool, kinds: list[str],
     stage = "feature_independence"
     rows = [_row(model, pretrained, stage, t, "r2", layer, quality - 0.1 * i / len(tasks), 40)
             for i, t in enumerate(tasks) for layer in ("last", "best")]
+    rows.append(_row(model, pretrained, stage, "all", "r2", "last", quality - 0.05,
+                     40 * len(kinds)))
+    rows.append(_row(model, pretrained, stage, "all", "entanglement", "last",
+                     0.5 * (1 - quality), 40 * len(kinds)))
     for task in [*kinds, "all"]:
         rows += [_row(model, pretrained, stage, task, m, "last", quality, 40)
                  for m in ("dci_disentanglement", "dci_completeness", "dci_informativeness")]
@@ -223,11 +318,16 @@ def _td_detail(rng: np.random.Generator, kinds: list[str], layers: list[str], qu
 def write_synthetic_results(results: str | Path, config: dict[str, Any], seed: int = 0,
                             samples: int = 256) -> Path:
     """Fill ``results`` with synthetic outputs of every stage for the enabled models."""
+    from physio_bench.compare import write_comparisons
+
     results = Path(results)
     write_suites(results, config, seed, samples)
     for model in enabled_models(config):
         write_model(results, config, model, seed)
     write_sensitivity_summary(results, config, seed)
+    quick = {**config, "statistics": {**config.get("statistics", {}),
+                                      "comparison_resamples": 200}}
+    write_comparisons(quick, results)
     return results
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from physio_bench.model_types import KINDS, model_type
 from physio_bench.report.inputs.common import MissingResult, load_json
 
 SUITES = ("factors", "sweeps", "scenarios", "real")
-KINDS = ("pretrained", "untrained control", "baseline")
+__all__ = ["KINDS", "SUITES", "model_infos", "model_kind", "parse_bool"]
 
 
 def model_infos(results: str | Path, model: str) -> dict[str, dict[str, Any]]:
@@ -27,15 +28,14 @@ def model_infos(results: str | Path, model: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def model_kind(config: dict[str, Any], model: str, pretrained: bool | None) -> str:
-    """``pretrained``, ``untrained control`` (a foundation model with random weights) or
-    ``baseline`` (no learned weights)."""
-    if pretrained:
-        return "pretrained"
-    options = config.get("models", {}).get(model, {})
-    if str(options.get("weights", "")).startswith("random") or "untrained" in model:
-        return "untrained control"
-    return "baseline"
+def model_kind(config: dict[str, Any], model: str, pretrained: bool | None,
+               info: dict[str, Any] | None = None) -> str:
+    """Label of the model's type (:func:`physio_bench.model_types.model_type`): e.g.
+    ``pretrained``, ``untrained control``, ``baseline``, ``fine-tuned from X``."""
+    info = dict(info or {})
+    if pretrained is not None:
+        info.setdefault("pretrained", bool(pretrained))
+    return model_type(config, model, info).label
 
 
 def parse_bool(value: Any) -> bool | None:

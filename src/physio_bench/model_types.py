@@ -1,0 +1,117 @@
+"""What kind of model a leaderboard row belongs to, and which model is its untrained twin.
+
+Foundation level (reads the config and ``model.json`` files only): used by the report and
+the compare stage. Kinds, decided in this order:
+
+1. ``model_type`` in the model's ``model.json`` (any of :data:`KINDS`): set by a plug-in
+   or stage that knows better (e.g. ``reference method`` for classical signal processing);
+2. ``training`` in ``model.json`` (written by the finetune stage): ``trained on
+   synthetic`` when training started from random weights (``training.initial_weights``,
+   ``start`` or ``from`` is ``random``/absent), else ``fine-tuned`` (label ``fine-tuned
+   from <weights>``);
+3. ``pretrained: true`` in ``model.json`` (or, before embedding, a config ``weights`` entry
+   that is not ``random``) for a model plug-in: ``pretrained``;
+4. ``weights: random`` (or ``untrained`` in the name): ``untrained control`` (label
+   ``untrained control (mean of k seeds)`` for a replicated model);
+5. otherwise ``baseline`` (no learned weights: raw samples, spectrum, hand-crafted).
+
+Untrained twin: an untrained control with the same plug-in and the same ``size`` option
+(when both configure one), else the same ``architecture`` string in ``model.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from physio_bench.config import instance_groups, model_entry
+from physio_bench.io import read_json
+
+PRETRAINED, UNTRAINED, BASELINE = "pretrained", "untrained control", "baseline"
+REFERENCE, SYNTHETIC, FINETUNED = "reference method", "trained on synthetic", "fine-tuned"
+KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED)
+#: kinds that count as baselines in the paired comparisons ("best baseline")
+BASELINE_KINDS = (BASELINE, REFERENCE)
+SUITES = ("factors", "sweeps", "scenarios", "real")
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """A model's kind (one of :data:`KINDS`) and its display label."""
+
+    kind: str
+    label: str
+
+
+def read_model_info(results: str | Path, instance: str) -> dict[str, Any]:
+    """The first ``model.json`` of an instance's embedded suites ({} when none yet)."""
+    for suite in SUITES:
+        path = Path(results) / "embeddings" / instance / suite / "model.json"
+        if path.exists():
+            return dict(read_json(path))
+    return {}
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"true", "1", "yes"}
+
+
+def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = None,
+               n_seeds: int = 1) -> ModelType:
+    """Kind and label of model (or instance) ``name`` (see the module docstring)."""
+    info = info or {}
+    try:
+        options = model_entry(config, name)
+    except KeyError:
+        options = {}
+    explicit = info.get("model_type")
+    if explicit in KINDS:
+        return ModelType(str(explicit), str(explicit))
+    training = info.get("training")
+    if isinstance(training, dict) and training:
+        start = next((training[k] for k in ("initial_weights", "start", "from")
+                      if training.get(k)), "random")
+        if str(start).startswith("random"):
+            return ModelType(SYNTHETIC, SYNTHETIC)
+        return ModelType(FINETUNED, f"fine-tuned from {start}")
+    weights = str(options.get("weights", ""))
+    pretrained = _truthy(info["pretrained"]) if "pretrained" in info else bool(
+        weights) and not weights.startswith("random")
+    if pretrained:
+        return ModelType(PRETRAINED, PRETRAINED)
+    if weights.startswith("random") or "untrained" in name:
+        label = UNTRAINED if n_seeds <= 1 else f"{UNTRAINED} (mean of {n_seeds} seeds)"
+        return ModelType(UNTRAINED, label)
+    return ModelType(BASELINE, BASELINE)
+
+
+def group_types(config: dict[str, Any], results: str | Path) -> dict[str, ModelType]:
+    """Enabled configured model -> its type (from its first instance's ``model.json``)."""
+    return {group: model_type(config, group, read_model_info(results, instances[0]),
+                              len(instances))
+            for group, instances in instance_groups(config).items()}
+
+
+def same_architecture(config: dict[str, Any], results: str | Path, a: str, b: str) -> bool:
+    """Whether configured models ``a`` and ``b`` share plug-in and size (or architecture)."""
+    groups = instance_groups(config)
+    oa, ob = config["models"][a], config["models"][b]
+    if oa.get("plugin") != ob.get("plugin"):
+        return False
+    if "size" in oa and "size" in ob:
+        return oa["size"] == ob["size"]
+    arch_a = read_model_info(results, groups[a][0]).get("architecture") if a in groups else None
+    arch_b = read_model_info(results, groups[b][0]).get("architecture") if b in groups else None
+    return arch_a is not None and arch_a == arch_b
+
+
+def untrained_twin(config: dict[str, Any], results: str | Path, name: str,
+                   types: dict[str, ModelType] | None = None) -> str | None:
+    """The enabled untrained control of the same architecture as ``name`` (None if none)."""
+    types = types or group_types(config, results)
+    for other, kind in types.items():
+        if other != name and kind.kind == UNTRAINED \
+                and same_architecture(config, results, name, other):
+            return other
+    return None

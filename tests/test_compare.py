@@ -1,0 +1,193 @@
+"""The compare stage on prediction tables written here: pairs (untrained twin, best
+baseline), values recomputed from the predictions, known answers, notes for what cannot be
+compared, and the Snakemake rule."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import r2_score
+
+from physio_bench.compare import COLUMNS, compare_models
+from physio_bench.compare.run import prediction_path
+from physio_bench.config import REPO_ROOT
+from physio_bench.headlines import HEADLINES
+from physio_bench.io import read_json, read_predictions, write_json
+from physio_bench.preflight import load_config
+from physio_bench.report.synthetic import write_synthetic_results
+from physio_bench.statistics import holm
+
+SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
+SMALL = {
+    "simulate": {"signal_kinds": ["ecg", "rsp"],
+                 "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
+    "models": {"handcrafted": {"plugin": "handcrafted", "enabled": False},
+               "moirai-1.1-R-small": {"plugin": "moirai", "size": "small", "enabled": True}},
+    "statistics": {"comparison_resamples": 300},
+}
+
+
+def _config(tmp_path: Path, extra: dict | None = None) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(SMALL))
+    for key, value in (extra or {}).items():
+        data.setdefault(key, {}).update(value)
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_config([path])
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, pd.DataFrame]:
+    tmp = tmp_path_factory.mktemp("compare")
+    config = _config(tmp)
+    results = write_synthetic_results(tmp / "results", config)
+    return config, results, compare_models(config, results)
+
+
+def test_pairs_columns_and_holm_families(setup: tuple[dict, Path, pd.DataFrame]) -> None:
+    _, _, table = setup
+    assert list(table.columns) == COLUMNS
+    keys = [(h.stage, h.task, h.metric) for h in HEADLINES]
+    pretrained = table[table["model"] == "moirai-1.1-R-small"]
+    twin = pretrained[pretrained["comparison"] == "untrained twin"]
+    assert set(twin["reference"]) == {"moirai-small-untrained"}
+    assert list(zip(twin["stage"], twin["task"], twin["metric"], strict=True)) == keys
+    untrained = table[table["model"] == "moirai-small-untrained"]
+    assert set(untrained["comparison"]) == {"best baseline"}  # the control has no twin
+    assert not table["model"].isin(["raw", "spectral"]).any()  # baselines are references
+    assert set(table["reference"]) <= {"moirai-small-untrained", "raw", "spectral"}
+    finite = table[np.isfinite(table["difference"])]
+    np.testing.assert_allclose(finite["difference"],
+                               finite["model_value"] - finite["reference_value"], atol=1e-9)
+    assert (finite["ci_low"] <= finite["difference"] + 1e-12).all()
+    assert (finite["difference"] <= finite["ci_high"] + 1e-12).all()
+    for _, family in table.groupby(["model", "comparison"]):
+        np.testing.assert_allclose(family["p_holm"], holm(family["p"].to_numpy(float)),
+                                   equal_nan=True)
+
+
+def _mae(results: Path, instance: str, task: str) -> float:
+    rows = read_predictions(prediction_path(results, instance, "downstream"))
+    rows = rows[rows["task"] == task]
+    return float(np.mean(np.abs(rows["y_true"] - rows["y_pred"])))
+
+
+def test_values_are_recomputed_from_the_predictions(
+        setup: tuple[dict, Path, pd.DataFrame]) -> None:
+    _, results, table = setup
+    task = "real:mitdb:ecg:heart_rate_bpm"
+    row = table[(table["model"] == "moirai-1.1-R-small") & (table["task"] == task)
+                & (table["comparison"] == "untrained twin")].iloc[0]
+    assert row["model_value"] == pytest.approx(_mae(results, "moirai-1.1-R-small", task))
+    seeds = np.mean([_mae(results, s, task) for s in SEEDS])  # the mean over all seeds
+    assert row["reference_value"] == pytest.approx(seeds)
+    assert row["n_subjects"] == 40
+    # mean factor R²: each factor's R², averaged over the factors of every kind
+    rows = read_predictions(prediction_path(results, "raw", "feature_independence"))
+    r2 = np.mean([r2_score(g["y_true"], g["y_pred"]) for _, g in rows.groupby("task")])
+    mean_r2 = table[(table["metric"] == "r2") & (table["reference"] == "raw")].iloc[0]
+    assert mean_r2["reference_value"] == pytest.approx(r2)
+
+
+def test_the_best_baseline_is_the_best_one(setup: tuple[dict, Path, pd.DataFrame]) -> None:
+    _, results, table = setup
+    task = "real:bidmc:ppg:resp_rate_bpm"
+    maes = {b: _mae(results, b, task) for b in ("raw", "spectral")}
+    row = table[(table["task"] == task) & (table["comparison"] == "best baseline")].iloc[0]
+    assert row["reference"] == min(maes, key=maes.get)  # lower MAE is better
+
+
+def test_identical_predictions_differ_by_zero_with_p_one(tmp_path: Path) -> None:
+    config = _config(tmp_path, {"models": {"moirai-small-untrained": {"replicates": 1}}})
+    results = write_synthetic_results(tmp_path / "results", config)
+    for stage in ("feature_independence", "temporal_dynamics", "scenario_separation",
+                  "downstream"):
+        shutil.copy(prediction_path(results, "moirai-small-untrained", stage),
+                    prediction_path(results, "moirai-1.1-R-small", stage))
+    table = compare_models(config, results)
+    twin = table[(table["model"] == "moirai-1.1-R-small")
+                 & (table["comparison"] == "untrained twin")]
+    finite = twin[np.isfinite(twin["difference"])]
+    assert len(finite) >= 7  # entanglement may be not estimable (nothing decoded)
+    assert (finite["difference"] == 0).all() and (finite["p"] == 1).all()
+    assert (finite["ci_low"] == 0).all() and (finite["ci_high"] == 0).all()
+
+
+def test_what_cannot_be_compared_is_a_row_with_a_note(tmp_path: Path) -> None:
+    config = _config(tmp_path, {"statistics": {"min_groups": 20}})
+    results = write_synthetic_results(tmp_path / "results", config)
+    prediction_path(results, "moirai-1.1-R-small", "downstream").unlink()
+    table = compare_models(config, results)
+    own = table[table["model"] == "moirai-1.1-R-small"]
+    downstream = own[own["stage"] == "downstream"]
+    assert len(downstream) == 8 and downstream["difference"].isna().all()
+    assert downstream["note"].str.contains("moirai-1.1-R-small.predictions.parquet does not "
+                                           "exist").all()
+    tracking = own[own["metric"] == "tracking_within_r2"]  # 16 subjects < 20
+    assert tracking["note"].eq("not estimable: 16 groups (need 20)").all()
+    assert tracking["difference"].isna().all()
+
+
+def test_a_model_trained_on_synthetic_data_meets_its_untrained_twin(tmp_path: Path) -> None:
+    config = _config(tmp_path, {"models": {
+        "moirai-1.1-R-small": {"enabled": False},
+        "moirai-small-synthetic": {"plugin": "moirai", "size": "small",
+                                   "weights": "results/finetune/moirai-small"},
+        "chronos-bolt-small": {"enabled": True}}})
+    results = write_synthetic_results(tmp_path / "results", config)
+    for suite in ("factors", "sweeps", "scenarios", "real"):
+        path = results / "embeddings" / "moirai-small-synthetic" / suite / "model.json"
+        write_json(path, {**read_json(path), "training": {"initial_weights": "random",
+                                                            "steps": 10}})
+    table = compare_models(config, results)
+    trained = table[table["model"] == "moirai-small-synthetic"]
+    assert set(trained["comparison"]) == {"untrained twin", "best baseline"}
+    assert set(trained.loc[trained["comparison"] == "untrained twin", "reference"]) == {
+        "moirai-small-untrained"}
+    chronos = table[table["model"] == "chronos-bolt-small"]  # no untrained Chronos configured
+    assert set(chronos["comparison"]) == {"best baseline"}
+
+
+SNAKEFILE = f"""
+import sys
+from physio_bench.config import enabled_models
+from physio_bench.preflight import validate_config
+
+configfile: "{REPO_ROOT / 'config.yaml'}"
+config.update(validate_config(config))
+PB = f"{{sys.executable}} -m physio_bench"
+CFG = "--configfile small.yaml"
+MODELS = list(enabled_models(config))
+PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]
+
+include: "{REPO_ROOT / 'workflow' / 'rules' / 'compare.smk'}"
+"""
+
+
+def _snakemake(workdir: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *args, "--configfile", "small.yaml"],
+        cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def test_compare_rule_under_snakemake(tmp_path: Path) -> None:
+    (tmp_path / "small.yaml").write_text(yaml.safe_dump(SMALL))
+    (tmp_path / "Snakefile").write_text(SNAKEFILE)
+    config = load_config([tmp_path / "small.yaml"])
+    results = write_synthetic_results(tmp_path / "results", config)
+    (results / "comparisons.csv").unlink()
+    _snakemake(tmp_path, "results/comparisons.csv")
+    table = pd.read_csv(results / "comparisons.csv")
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 3 * len(HEADLINES)  # pretrained: twin + baseline; control: baseline
+    assert (results / "logs" / "compare.log").exists()
+    assert "Nothing to be done" in _snakemake(tmp_path, "-n", "results/comparisons.csv")
