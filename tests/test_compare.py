@@ -29,7 +29,9 @@ SMALL = {
     "simulate": {"signal_kinds": ["ecg", "rsp"],
                  "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
     "models": {"handcrafted": {"plugin": "handcrafted", "enabled": False},
-               "moirai-1.1-R-small": {"plugin": "moirai", "size": "small", "enabled": True}},
+               "moirai-1.1-R-small": {"plugin": "moirai", "size": "small", "enabled": True},
+               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
     "statistics": {"comparison_resamples": 300},
 }
 

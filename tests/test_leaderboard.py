@@ -39,7 +39,9 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
                      "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
         "models": {"spectral": {"plugin": "spectral", "enabled": False},
                    "handcrafted": {"plugin": "handcrafted", "enabled": False},
-                   "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True}},
+                   "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True},
+                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
     }))
     return load_config([path])
 

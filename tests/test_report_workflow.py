@@ -24,7 +24,9 @@ SMALL = {
                  "scenarios": {"classes": ["normal_sinus", "apnea"]}},
     "models": {"spectral": {"plugin": "spectral", "enabled": False},
                "handcrafted": {"plugin": "handcrafted", "enabled": False},
-               "moirai-small-untrained": {"plugin": "moirai", "enabled": False}},
+               "moirai-small-untrained": {"plugin": "moirai", "enabled": False},
+               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
 }
 SNAKEFILE = f"""
 import sys
@@ -75,7 +77,8 @@ def test_report_rules_build_tables_figures_and_html(tmp_path: Path) -> None:
     for name in tables:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     figures = figure_files(config)
-    assert len(figures) == 14  # 14 figure kinds, two of them once per model (one model here)
+    # 14 figure kinds, two of them once per model (one model here), + one per class (2)
+    assert len(figures) == 16
     for path in figures:
         assert (tmp_path / path).stat().st_size > 1000, path
 

@@ -83,9 +83,11 @@ class TrainedModel:
 
 
 def _twin(config: dict[str, Any], settings: RunSettings) -> str | None:
-    from physio_bench.config import enabled_models
-
-    for name, options in enabled_models(config).items():
+    """The configured untrained control (a ``models:`` name; a replicated control is named
+    as configured, not by its seed instances) the run's model is compared with."""
+    for name, options in config["models"].items():
+        if not options.get("enabled", True):
+            continue
         if options.get("plugin") != "moirai" or run_of_model(config, options):
             continue
         weights = options.get("weights")
@@ -124,7 +126,7 @@ def check_finetune_config(config: dict[str, Any]) -> None:
     Raises:
         ConfigError: one line naming the key.
     """
-    from physio_bench.config import enabled_models
+    from physio_bench.config import enabled_models, model_entry
 
     runs = config.get("finetune", {}).get("runs", {})
     settings = {name: run_settings(config, name) for name in runs}
@@ -148,7 +150,7 @@ def check_finetune_config(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"config key '{key}.{option}' must be {value:g}, the value finetune run "
                     f"{run!r} trained with (got {options.get(option, 'nothing')})")
-            twin_value = config["models"][twin].get(option) if twin else None
+            twin_value = model_entry(config, twin).get(option) if twin else None
             if twin_value is not None and float(twin_value) != float(value):
                 raise ConfigError(
                     f"config key 'models.{twin}.{option}' is {twin_value:g} but {model} "

@@ -54,11 +54,13 @@ class FigureContext:
 
     @cached_property
     def rows(self) -> pd.DataFrame:
-        """The leaderboard rows of the enabled models (read once). A section's figures use
-        only their own stage's rows, so other stages' CSVs may not exist yet."""
-        from physio_bench.report.leaderboard import read_rows
+        """The leaderboard rows of the enabled models (read once): every instance's rows,
+        MAE-guarded, plus a seed-mean row per replicated model under its configured name.
+        A section's figures use only their own stage's rows, so other stages' CSVs may
+        not exist yet."""
+        from physio_bench.report.leaderboard import board_rows
 
-        return read_rows(self.config, self.results, missing_level=logging.DEBUG)
+        return board_rows(self.config, self.results, missing_level=logging.DEBUG)
 
 
 @dataclass(frozen=True)

@@ -222,9 +222,10 @@ def seed_means(rows: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(out, columns=LEADERBOARD_COLUMNS)
 
 
-def board_rows(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
+def board_rows(config: dict[str, Any], results: str | Path,
+               missing_level: int = logging.WARNING) -> pd.DataFrame:
     """The long table: instance rows (MAE-guarded) and the seed-mean rows."""
-    rows = read_rows(config, results)
+    rows = read_rows(config, results, missing_level)
     if rows.empty:
         return rows
     rows = guard_mae(rows, results)

@@ -49,9 +49,11 @@ class Variant:
         return name if self.patch_size is None else f"{name}-p{self.patch_size}"
 
     def options(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The variant's config entry: the model's, with ``input_hz`` (and ``patch_size``)."""
+        """The variant's config entry: the model's, with ``input_hz`` (and ``patch_size``);
+        one instance (the model's first seed) even when the model has ``replicates``."""
         options = {**copy.deepcopy(config["models"][self.model]), "input_hz": self.input_hz,
                    "enabled": True}
+        options.pop("replicates", None)
         if self.patch_size is not None:
             options["patch_size"] = self.patch_size
         return options
