@@ -40,10 +40,11 @@ def check_before_run(config: dict[str, Any]) -> None:
     """Cheap checks of what the config points to, before any job runs.
 
     Every enabled model's plug-in must be installed, its pretrained weights already on
-    disk (hub cache or local folder), and every real record must exist with the named
-    channels and be longer than a window (headers only).
+    disk (hub cache or local folder), and every dataset of real recordings must have a
+    known reader, an existing folder, and records with the named channels that are longer
+    than a window (headers only).
     """
-    from physio_bench.downstream.records import check_records
+    from physio_bench.downstream import check_datasets
     from physio_bench.models.registry import check_models
     from physio_bench.models.weights import check_weights_on_disk
 
@@ -51,4 +52,4 @@ def check_before_run(config: dict[str, Any]) -> None:
     for name, options in enabled_models(config).items():
         if options["plugin"] != "subprocess":  # another interpreter resolves its own weights
             check_weights_on_disk(name, options)
-    check_records(config)
+    check_datasets(config)

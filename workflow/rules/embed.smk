@@ -10,7 +10,7 @@ rule embed_shard:
         suite_dir=lambda w: suite_dir(w.suite),
         settings=lambda w: settings_digest(config["embed"], config["models"][w.model]),
     wildcard_constraints:
-        suite="factors|sweeps|scenarios|real",
+        suite=SUITE_PATTERN,
         shard=r"\d+",
     threads: 2
     resources:
@@ -39,7 +39,7 @@ rule merge_embeddings:
         pooled="results/embeddings/{model}/{suite}/pooled.npy",
         info="results/embeddings/{model}/{suite}/model.json",
     wildcard_constraints:
-        suite="factors|sweeps|scenarios|real",
+        suite=SUITE_PATTERN,
     threads: 1
     resources:
         mem_mb=8000,

@@ -108,7 +108,10 @@ def figure_inputs(config: dict[str, Any], section: str,
                 for m in models for ext in probe[section]]
     if section == "layerwise":
         return [str(r / "probes" / m / f"{p}.json") for m in models for p in probe]
-    return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
+    from physio_bench.report.inputs.downstream import reference_method_name
+
+    return [str(r / "downstream" / f"{m}.{ext}") for m in [*models, reference_method_name()]
+            for ext in ("json", "csv")]
 
 
 def draw_figures(config: dict[str, Any], results: str | Path = "results",

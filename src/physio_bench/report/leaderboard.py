@@ -24,6 +24,7 @@ import pandas as pd
 from physio_bench.config import enabled_models
 from physio_bench.errors import InputError
 from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes
+from physio_bench.report.inputs.downstream import reference_method_name
 from physio_bench.report.inputs.models import model_kind, parse_bool
 
 LOG = logging.getLogger("physio_bench.report")
@@ -78,12 +79,14 @@ ID_COLUMNS = ["model", "type", "pretrained"]
 
 
 def result_csvs(config: dict[str, Any], results: str | Path) -> list[Path]:
-    """The probe and downstream CSVs of every enabled model, in config order."""
+    """The probe and downstream CSVs of every enabled model, in config order, then the
+    downstream stage's classical reference methods (``reference-method.csv``)."""
     results = Path(results)
     paths = []
     for model in enabled_models(config):
         paths += [results / "probes" / model / f"{probe}.csv" for probe in PROBES]
         paths.append(results / "downstream" / f"{model}.csv")
+    paths.append(results / "downstream" / f"{reference_method_name()}.csv")
     return paths
 
 
@@ -157,7 +160,8 @@ def select(rows: pd.DataFrame, headline: Headline) -> tuple[float, float, float,
 def wide_table(rows: pd.DataFrame, config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The headline table (value, ``_ci_low``, ``_ci_high`` per headline) and, beside it,
     the number of tasks averaged per cell. Headlines without any value are left out."""
-    models = [m for m in enabled_models(config) if m in set(rows["model"])]
+    models = [m for m in [*enabled_models(config), reference_method_name()]
+              if m in set(rows["model"])]
     records, counts = [], []
     for model in models:
         own = rows[rows["model"] == model]

@@ -28,8 +28,13 @@ def model_infos(results: str | Path, model: str) -> dict[str, dict[str, Any]]:
 
 
 def model_kind(config: dict[str, Any], model: str, pretrained: bool | None) -> str:
-    """``pretrained``, ``untrained control`` (a foundation model with random weights) or
-    ``baseline`` (no learned weights)."""
+    """``pretrained``, ``untrained control`` (a foundation model with random weights),
+    ``baseline`` (no learned weights) or ``reference method`` (classical signal
+    processing, the downstream stage's ``reference-method`` rows)."""
+    from physio_bench.report.inputs.downstream import reference_method_name
+
+    if model == reference_method_name():
+        return "reference method"
     if pretrained:
         return "pretrained"
     options = config.get("models", {}).get(model, {})
