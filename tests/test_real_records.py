@@ -147,7 +147,7 @@ def test_mitdb_suite_labels_events_and_cache(shipped):
     # Beats of the first four windows of record 100, by AAMI class (A -> S).
     beats = events[(events.event == "beat")
                    & events.window_id.isin(rows.window_id)]
-    ann = wfdb.rdann(str(REPO_ROOT / "data/mitdb/100"), "atr", sampto=int(128 * 360))
+    ann = wfdb.rdann(str(REPO_ROOT / "data/mitdb/100"), "atr", sampto=128 * 360)
     expected = sum(s in "NLRBAaJSVrFejnE/fQ?" for s in ann.symbol)
     assert len(beats) == expected
     assert beats["label"].value_counts().to_dict() == {"N": expected - 1, "S": 1}

@@ -289,7 +289,7 @@ def run_real_beat_task(task: str, real: BeatSource, split: dict[str, tuple[str, 
     y_train = np.array([classes.index(c) for c in kept.label[is_train]], dtype=np.int64)
     result = evaluate(x[is_train], y_train, subset(kept, ~is_train), x[~is_train], classes,
                       config, seed)
-    return _header(task, **info, **result, n_beats_outside_window=int((~usable).sum()))
+    return _header(task, **{**info, **result, "n_beats_outside_window": int((~usable).sum())})
 
 
 def run_sim2real_beat_task(task: str, real: BeatSource, sim: BeatSource,
@@ -327,4 +327,4 @@ def run_sim2real_beat_task(task: str, real: BeatSource, sim: BeatSource,
         return _header(task, note, **info)
     y_sim = np.array([classes.index(c) for c in sim_beats.label[usable_sim]], dtype=np.int64)
     result = evaluate(x_sim, y_sim, subset(test, usable_real), x_real, classes, config, seed)
-    return _header(task, **info, **result, trained_on="simulated scenarios suite beats")
+    return _header(task, **{**info, **result, "trained_on": "simulated scenarios suite beats"})

@@ -20,16 +20,17 @@ Respiratory rate (breaths/min):
   ``khodadad2018``), rate from the inhalation peaks as above. The annotators marked
   breaths on this same signal, so this row is close to a ceiling.
 - PPG and ECG: respiratory modulation with smart fusion (Karlen et al. 2013, as assessed
-  by Charlton et al. 2016). Beats are detected as above; at each beat the raw signal's
-  peak ``p`` and the preceding trough ``q`` (minimum since the previous beat) give three
-  respiratory series: baseline wander ``(p + q) / 2``, amplitude ``p - q`` and frequency
-  (beat-to-beat interval). Each is interpolated linearly to 4 Hz, detrended,
-  Hann-tapered, and its rate is the frequency of the largest periodogram peak between 4
+  by Charlton et al. 2016). Beats are detected as above; at each beat a high ``p`` and a
+  low ``q`` of the signal (PPG: pulse peak and foot; ECG: the QRS complex's extremes,
+  see :func:`modulation_rates`) give three respiratory series: baseline wander
+  ``(p + q) / 2``, amplitude ``p - q`` and frequency (beat-to-beat interval). Each is
+  interpolated linearly to 4 Hz, high-pass filtered at 3 per minute, Hann-tapered, and
+  its rate is the frequency of the largest local maximum of the periodogram between 4
   and 65 breaths/min (zero-padded to 2048 points). Smart fusion: when the three rates'
   standard deviation is at most 4 breaths/min, the estimate is their mean (Karlen's
   rule); otherwise Karlen discards the window, and here the median of the three is used
-  so that every window has an estimate like every model's. The JSON reports the share of
-  windows Karlen's rule keeps and the error on those (``karlen_retained_*``).
+  so that every window has an estimate like every model's. The JSON reports the share
+  of windows Karlen's rule keeps and the error on those (``karlen_retained_*``).
 
 A window where a method finds too few beats or breaths has no estimate; the row's
 ``note`` says what share of windows has one, and its error is over those.
@@ -61,6 +62,7 @@ from physio_bench.metrics import direction_of
 
 RESAMPLED_HZ = 4.0
 RESP_BAND_BPM = (4.0, 65.0)
+HIGH_PASS_BPM = 3.0
 FUSION_MAX_SD_BPM = 4.0
 N_FFT = 2048
 MIN_EVENTS = 3
@@ -121,8 +123,10 @@ def breaths(signal: np.ndarray, fs: float) -> np.ndarray:
 def spectral_rate(times_s: np.ndarray, values: np.ndarray,
                   band_bpm: tuple[float, float] = RESP_BAND_BPM) -> float:
     """Rate (per minute) of the largest periodogram peak in ``band_bpm`` of an irregularly
-    sampled series, interpolated linearly to 4 Hz, detrended and Hann-tapered."""
-    from scipy.signal import detrend
+    sampled series: interpolated linearly to 4 Hz, high-pass filtered at 3 per minute
+    (2nd-order Butterworth, forward and backward) so that slow drifts do not leak into the
+    band, Hann-tapered; only local maxima count, so the band's edge is never the answer."""
+    from scipy.signal import butter, sosfiltfilt
 
     times_s, values = np.asarray(times_s, float), np.asarray(values, float)
     finite = np.isfinite(values)
@@ -130,18 +134,31 @@ def spectral_rate(times_s: np.ndarray, values: np.ndarray,
     if times_s.size < 4 or times_s[-1] - times_s[0] < 60.0 / band_bpm[0]:
         return float("nan")
     grid = np.arange(times_s[0], times_s[-1], 1.0 / RESAMPLED_HZ)
-    series = detrend(np.interp(grid, times_s, values)) * np.hanning(grid.size)
-    power = np.abs(np.fft.rfft(series, n=max(N_FFT, grid.size))) ** 2
-    freqs_bpm = np.fft.rfftfreq(max(N_FFT, grid.size), d=1.0 / RESAMPLED_HZ) * 60.0
-    band = (freqs_bpm >= band_bpm[0]) & (freqs_bpm <= band_bpm[1])
-    if not band.any() or not np.any(power[band] > 0):
+    series = np.interp(grid, times_s, values)
+    sos = butter(2, HIGH_PASS_BPM / 60.0, btype="highpass", fs=RESAMPLED_HZ, output="sos")
+    series = sosfiltfilt(sos, series - series.mean(), padlen=min(grid.size - 1, 3 * 6))
+    n_fft = max(N_FFT, grid.size)
+    power = np.abs(np.fft.rfft(series * np.hanning(grid.size), n=n_fft)) ** 2
+    freqs_bpm = np.fft.rfftfreq(n_fft, d=1.0 / RESAMPLED_HZ) * 60.0
+    peak = np.zeros(power.size, dtype=bool)
+    peak[1:-1] = (power[1:-1] > power[:-2]) & (power[1:-1] >= power[2:])
+    candidates = np.flatnonzero(peak & (freqs_bpm >= band_bpm[0]) & (freqs_bpm <= band_bpm[1]))
+    if candidates.size == 0 or not np.any(power[candidates] > 0):
         return float("nan")
-    return float(freqs_bpm[band][np.argmax(power[band])])
+    return float(freqs_bpm[candidates[np.argmax(power[candidates])]])
 
 
-def modulation_rates(signal: np.ndarray, fs: float, peaks: np.ndarray) -> dict[str, float]:
+def modulation_rates(signal: np.ndarray, fs: float, peaks: np.ndarray,
+                     kind: str = "ppg") -> dict[str, float]:
     """Rates (breaths/min) of the baseline-wander, amplitude and frequency modulation of
-    a pulsatile signal with beats at ``peaks`` (sample indices)."""
+    a pulsatile signal with beats at ``peaks`` (sample indices).
+
+    Per beat, on the signal low-pass filtered at 15 Hz: for a PPG, the pulse's peak (the
+    maximum within 50 ms of the detected peak) and its foot (the minimum since the
+    previous beat); for an ECG, the QRS complex's extremes (maximum and minimum within
+    60 ms of the R peak, whatever the lead's polarity). Baseline = their mean, amplitude
+    = their difference, frequency = the beat-to-beat interval.
+    """
     from scipy.signal import butter, sosfiltfilt
 
     nan = {"baseline": float("nan"), "amplitude": float("nan"), "frequency": float("nan")}
@@ -149,12 +166,12 @@ def modulation_rates(signal: np.ndarray, fs: float, peaks: np.ndarray) -> dict[s
     if peaks.size < 4:
         return nan
     smooth = sosfiltfilt(butter(2, min(15.0, 0.45 * fs), fs=fs, output="sos"), signal)
-    half = max(1, int(0.05 * fs))
+    half = max(1, int((0.06 if kind == "ecg" else 0.05) * fs))
     tops, bottoms = [], []
     for previous, peak in itertools.pairwise(peaks):
-        top = smooth[max(0, peak - half):peak + half + 1].max()
-        bottoms.append(smooth[previous:peak].min())
-        tops.append(top)
+        around = smooth[max(0, peak - half):peak + half + 1]
+        tops.append(around.max())
+        bottoms.append(around.min() if kind == "ecg" else smooth[previous:peak].min())
     tops_arr, bottoms_arr = np.asarray(tops), np.asarray(bottoms)
     times = peaks[1:] / fs
     return {
@@ -184,7 +201,7 @@ def estimate(kind: str, target: str, window: np.ndarray, fs: float) -> tuple[flo
     if kind == "rsp":
         return event_rate(breaths(window, fs) / fs), True
     peaks = ecg_beats(window, fs) if kind == "ecg" else ppg_beats(window, fs)
-    return smart_fusion(modulation_rates(window, fs, peaks))
+    return smart_fusion(modulation_rates(window, fs, peaks, kind))
 
 
 def run_reference_task(task: Task, signals: np.ndarray, labels: pd.DataFrame, fs: float,
@@ -209,7 +226,8 @@ def run_reference_task(task: Task, signals: np.ndarray, labels: pd.DataFrame, fs
     seed = cv.stable_seed(int(config["seed"]), task.name)
     note = cv.estimability_note(groups[ok], int(config["statistics"]["min_groups"]))
     if note:
-        return note_only(task, note, method=method, n=int(ok.sum()),
+        return note_only(task, f"{note}; estimates on {ok.mean():.0%} of the windows",
+                         method=method, n=int(ok.sum()),
                          n_subjects=int(np.unique(groups[ok]).size))
     low, high = cv.grouped_bootstrap_ci(y[ok], pred[ok], groups[ok], "mae", n_boot, seed)
     karlen = ok & kept
