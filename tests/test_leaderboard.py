@@ -24,6 +24,7 @@ from physio_bench.report.leaderboard import (
 from physio_bench.report.synthetic import write_synthetic_results
 
 MODELS = ["raw", "moirai-small-untrained", "moirai-1.1-R-small"]
+REFERENCE = "reference-method"  # the downstream stage's classical methods, listed last
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,9 @@ def test_long_table_holds_every_row_sorted(board: Path) -> None:
     long = pd.read_csv(board / "leaderboard.csv")
     assert list(long.columns) == LEADERBOARD_COLUMNS
     assert len(long) == len(_csv_rows(board))
-    assert list(dict.fromkeys(long["model"])) == MODELS  # config order
-    for _, own in long.groupby("model", sort=False):
+    assert list(dict.fromkeys(long["model"])) == [*MODELS, REFERENCE]  # config order
+    assert set(long.loc[long["model"] == REFERENCE, "stage"]) == {"downstream"}
+    for _, own in long[long["model"] != REFERENCE].groupby("model", sort=False):
         stages = list(dict.fromkeys(own["stage"]))
         assert stages == ["feature_independence", "temporal_dynamics", "scenario_separation",
                           "downstream"]
@@ -70,9 +72,10 @@ def test_wide_table_columns_types_and_values(board: Path) -> None:
     expected = ["model", "type", "pretrained"] + [
         c for h in HEADLINES for c in (h.key, f"{h.key}_ci_low", f"{h.key}_ci_high")]
     assert list(wide.columns) == expected  # the synthetic results fill every headline
-    assert list(wide["model"]) == MODELS
-    assert list(wide["type"]) == ["baseline", "untrained control", "pretrained"]
-    assert list(wide["pretrained"]) == [False, False, True]
+    assert list(wide["model"]) == [*MODELS, REFERENCE]
+    assert list(wide["type"]) == ["baseline", "untrained control", "pretrained",
+                                  "reference method"]
+    assert list(wide["pretrained"]) == [False, False, True, False]
     rows = _csv_rows(board)
     for model in MODELS:
         hr = rows[(rows["model"] == model) & (rows["task"] == "ecg:heart_rate_bpm")
@@ -95,12 +98,12 @@ def test_markdown_marks_types_and_formats_cis(board: Path) -> None:
     assert "HR R² (ECG) ↑" in header and "sim2real HR MAE (bpm) ↓" in header
     table = [line for line in lines if line.startswith("| ") and line != header]
     assert [line.split(" | ")[0] for line in table] == [
-        "| raw", "| moirai-small-untrained", "| **moirai-1.1-R-small**"]
+        "| raw", "| moirai-small-untrained", "| **moirai-1.1-R-small**", f"| {REFERENCE}"]
     assert [line.split(" | ")[1] for line in table] == [
-        "baseline", "untrained control", "pretrained"]
+        "baseline", "untrained control", "pretrained", "reference method"]
     assert "untrained control = the same architecture with random weights" in text
     html = (board / "leaderboard.html").read_text()
-    assert html.count("<tr class=") == 3 and 'class="pretrained"' in html
+    assert html.count("<tr class=") == 4 and 'class="pretrained"' in html
 
 
 def test_format_cell_known_answers() -> None:

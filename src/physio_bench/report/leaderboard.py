@@ -72,8 +72,8 @@ HEADLINES: tuple[Headline, ...] = (
              higher_is_better=False),
     Headline("sim2real_rr_mae", "sim2real RR MAE (/min)", DS, "mae",
              ("sim2real*:rsp:resp_rate_bpm",), higher_is_better=False),
-    Headline("ectopic_balanced_accuracy", "ectopic bal. acc.", DS, "balanced_accuracy",
-             ("real*:ecg:ectopic*",)),
+    Headline("beat_class_balanced_accuracy", "beat classes bal. acc.", DS, "balanced_accuracy",
+             ("real*:ecg:beat_class",)),
 )
 ID_COLUMNS = ["model", "type", "pretrained"]
 
@@ -221,7 +221,8 @@ NOTES = (
     "↑ higher is better, ↓ lower is better.",
     "Type: **pretrained** = foundation model with its published weights; "
     "untrained control = the same architecture with random weights; "
-    "baseline = no learned weights (raw samples, spectrum, hand-crafted features).",
+    "baseline = no learned weights (raw samples, spectrum, hand-crafted features); "
+    "reference method = classical signal processing on the same real windows.",
     "\\* mean over several tasks (no CI); the per-task values are in `leaderboard.csv`.",
 )
 
