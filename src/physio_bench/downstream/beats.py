@@ -276,6 +276,9 @@ def run_real_beat_task(task: str, real: BeatSource, split: dict[str, tuple[str, 
     info = {"split": {k: list(v) for k, v in split.items()},
             "interval_s": list(config["downstream"]["beat_interval_s"]),
             "n_subjects": int(np.unique(test.subject).size)}
+    if not note and len(classes) < 2:
+        note = (f"the training beats have class {', '.join(classes) or 'none'} only: add "
+                "records with ectopic beats to beat_classes.train")
     if note:
         return _header(task, note, **info)
     interval = tuple(config["downstream"]["beat_interval_s"])
