@@ -86,38 +86,43 @@ def event_rate(times_s: np.ndarray) -> float:
     return 60.0 * (times_s.size - 1) / float(times_s[-1] - times_s[0])
 
 
-def _quiet(function: Any, *args: Any, **kwargs: Any) -> Any:
+def _detect(clean: Any, peaks: Any, key: str, signal: np.ndarray, fs: float,
+            clean_options: dict[str, Any], peak_options: dict[str, Any]) -> np.ndarray:
+    """Sample indices of a neurokit2 detector's events; none when it fails on the window
+    (neurokit2 raises on flat or very short signals: the window then has no estimate)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
+        try:
+            cleaned = clean(signal, sampling_rate=fs, **clean_options)
+            _, info = peaks(cleaned, sampling_rate=fs, **peak_options)
+        except (IndexError, ValueError, ZeroDivisionError):
+            return np.zeros(0, dtype=np.int64)
+    return np.asarray(info[key], dtype=np.int64)
 
 
 def ecg_beats(signal: np.ndarray, fs: float) -> np.ndarray:
     """R-peak sample indices by Pan-Tompkins."""
     import neurokit2 as nk
 
-    cleaned = _quiet(nk.ecg_clean, signal, sampling_rate=fs, method="pantompkins1985")
-    _, info = _quiet(nk.ecg_peaks, cleaned, sampling_rate=fs, method="pantompkins1985",
-                     correct_artifacts=False)
-    return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+    return _detect(nk.ecg_clean, nk.ecg_peaks, "ECG_R_Peaks", signal, fs,
+                   {"method": "pantompkins1985"},
+                   {"method": "pantompkins1985", "correct_artifacts": False})
 
 
 def ppg_beats(signal: np.ndarray, fs: float) -> np.ndarray:
     """Systolic peak sample indices by Elgendi's method."""
     import neurokit2 as nk
 
-    cleaned = _quiet(nk.ppg_clean, signal, sampling_rate=fs)
-    _, info = _quiet(nk.ppg_peaks, cleaned, sampling_rate=fs, method="elgendi")
-    return np.asarray(info["PPG_Peaks"], dtype=np.int64)
+    return _detect(nk.ppg_clean, nk.ppg_peaks, "PPG_Peaks", signal, fs, {},
+                   {"method": "elgendi"})
 
 
 def breaths(signal: np.ndarray, fs: float) -> np.ndarray:
     """Inhalation peak sample indices (khodadad2018)."""
     import neurokit2 as nk
 
-    cleaned = _quiet(nk.rsp_clean, signal, sampling_rate=fs, method="khodadad2018")
-    _, info = _quiet(nk.rsp_peaks, cleaned, sampling_rate=fs, method="khodadad2018")
-    return np.asarray(info["RSP_Peaks"], dtype=np.int64)
+    return _detect(nk.rsp_clean, nk.rsp_peaks, "RSP_Peaks", signal, fs,
+                   {"method": "khodadad2018"}, {"method": "khodadad2018"})
 
 
 def spectral_rate(times_s: np.ndarray, values: np.ndarray,
