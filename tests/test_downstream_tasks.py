@@ -1,5 +1,7 @@
-"""Downstream tasks on embeddings with a known answer: an embedding that carries the
-label gives a small error; noise gives the trivial baseline's error."""
+"""Downstream regression tasks on embeddings with a known answer: an embedding that
+carries the label gives a small error, noise gives the trivial baseline's error; fewer
+than 5 subjects is "not estimable"; predictions stay inside the training labels' range;
+sim2real without a simulated counterpart says so."""
 
 from __future__ import annotations
 
@@ -9,207 +11,218 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from physio_bench.cli import main
 from physio_bench.downstream import run_downstream
-from physio_bench.io import LEADERBOARD_COLUMNS, save_npy, write_json
+from physio_bench.errors import InputError
+from physio_bench.io import (
+    LEADERBOARD_COLUMNS,
+    PREDICTION_COLUMNS,
+    read_predictions,
+    save_npy,
+    write_json,
+)
 from physio_bench.preflight import load_config
 
 DIM = 6
+LAYERS = ["block0", "block1"]
+CONFIG = {
+    "probes": {"cv_folds": 4, "inner_folds": 3, "bootstrap": 200},
+    "downstream": {"datasets": {
+        "mitdb": {"enabled": False}, "bidmc": {"enabled": False},
+        "toy": {"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
+        "few": {"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
+    }},
+}
 
 
-def _real_labels(rng: np.random.Generator) -> pd.DataFrame:
+def _real_labels(rng: np.random.Generator, n_subjects: int, kinds: tuple[str, ...]
+                 ) -> pd.DataFrame:
     rows = []
-    for record, n, base in (("r1", 48, 70.0), ("r2", 36, 95.0)):
-        for i in range(n):
-            hr = base + 12.0 * np.sin(i / 6.0) + rng.normal(0, 2)
-            rows.append({"record": record, "signal_kind": "ecg", "start_s": 8.0 * i,
-                         "heart_rate_bpm": hr, "resp_rate_bpm": np.nan,
-                         "ectopic": float(rng.random() < 0.3) if record == "r1" else np.nan})
-    for i in range(36):
-        rows.append({"record": "r2", "signal_kind": "rsp", "start_s": 8.0 * i,
-                     "heart_rate_bpm": np.nan, "resp_rate_bpm": 16 + 5 * np.sin(i / 5.0),
-                     "ectopic": np.nan})
+    for s in range(n_subjects):
+        base_hr, base_rr = 60 + 7 * s, 12 + 1.5 * s
+        for i in range(10):
+            hr = base_hr + 8 * np.sin(i / 3 + s) + rng.normal(0, 1)
+            rr = base_rr + 2 * np.cos(i / 3 + s) + rng.normal(0, 0.3)
+            for kind in kinds:
+                rows.append({"record": f"r{s}", "subject_id": f"p{s}", "signal_kind": kind,
+                             "start_s": 32.0 * i,
+                             "heart_rate_bpm": hr if kind != "rsp" else np.nan,
+                             "resp_rate_bpm": rr})
     labels = pd.DataFrame(rows)
     labels.insert(0, "window_id", np.arange(len(labels)))
-    labels["subject_id"] = labels["record"]
-    labels["heart_rate_source"] = "annotation:atr"
-    labels["measured_heart_rate_bpm"] = labels["heart_rate_bpm"] + 0.5
     return labels
 
 
 def _sim_labels(rng: np.random.Generator) -> pd.DataFrame:
-    n = 90
+    n = 60
     frame = pd.DataFrame({
-        "signal_kind": ["ecg"] * n + ["rsp"] * n + ["ppg"] * n,
-        "heart_rate_bpm": np.r_[rng.uniform(45, 140, n), np.full(n, np.nan),
-                                rng.uniform(45, 140, n)],
-        "resp_rate_bpm": np.r_[np.full(n, np.nan), rng.uniform(6, 30, n), np.full(n, np.nan)],
+        "signal_kind": ["ecg"] * n + ["rsp"] * n,
+        "heart_rate_bpm": np.r_[rng.uniform(45, 150, n), np.full(n, np.nan)],
+        "resp_rate_bpm": np.r_[np.full(n, np.nan), rng.uniform(6, 35, n)],
     })
     frame.insert(0, "window_id", np.arange(len(frame)))
-    frame["subject_id"] = [f"s{i}" for i in range(len(frame))]
+    frame["subject_id"] = [f"s{i % 20}" for i in range(len(frame))]
     return frame
 
 
 def _embed(labels: pd.DataFrame, rng: np.random.Generator, informative: bool) -> np.ndarray:
-    """Two layers; the last carries heart rate, resp rate and the ectopic flag."""
+    """Two layers; the last carries heart rate and respiratory rate when informative."""
     n = len(labels)
-    noise = rng.normal(size=(2, n, DIM))
+    out = rng.normal(size=(2, n, DIM))
     if informative:
-        hr = labels["heart_rate_bpm"].fillna(0).to_numpy()
-        rr = labels["resp_rate_bpm"].fillna(0).to_numpy()
-        ect = labels.get("ectopic", pd.Series(np.zeros(n))).fillna(0).to_numpy()
-        noise[1, :, 0] = hr / 10 + rng.normal(0, 0.02, n)
-        noise[1, :, 1] = rr / 10 + rng.normal(0, 0.02, n)
-        noise[1, :, 2] = 3 * ect + rng.normal(0, 0.3, n)
-    return noise.astype(np.float32)
+        out[1, :, 0] = labels["heart_rate_bpm"].fillna(0).to_numpy() / 10
+        out[1, :, 1] = labels["resp_rate_bpm"].fillna(0).to_numpy() / 10
+        out[1, :, :2] += rng.normal(0, 0.02, (n, 2))
+    return out.astype(np.float32)
+
+
+def _write_embedding(folder: Path, pooled: np.ndarray) -> None:
+    save_npy(folder / "pooled.npy", pooled)
+    write_json(folder / "model.json", {"name": "m", "layer_names": LAYERS, "pretrained": False,
+                                       "token_layers": []})
 
 
 def _results(tmp_path: Path, informative: bool) -> Path:
     rng = np.random.default_rng(0)
     results = tmp_path / "results"
-    real, sim = _real_labels(rng), _sim_labels(rng)
-    (results / "real").mkdir(parents=True)
+    suites = {"toy": _real_labels(rng, 8, ("ecg", "ppg", "rsp")),
+              "few": _real_labels(rng, 3, ("ecg",))}
+    for name, labels in suites.items():
+        folder = results / "real" / name
+        folder.mkdir(parents=True)
+        labels.to_parquet(folder / "labels.parquet")
+        targets = {k: (["heart_rate_bpm", "resp_rate_bpm"] if k != "rsp" else ["resp_rate_bpm"])
+                   for k in labels["signal_kind"].unique()}
+        write_json(folder / "meta.json", {"targets": targets, "records": {}})
+        _write_embedding(results / "embeddings" / "m" / f"real-{name}",
+                         _embed(labels, rng, informative))
+    sim = _sim_labels(rng)
     (results / "simulated" / "factors").mkdir(parents=True)
-    real.to_parquet(results / "real" / "labels.parquet")
     sim.to_parquet(results / "simulated" / "factors" / "labels.parquet")
-    write_json(results / "real" / "meta.json",
-               {"records": {"r1": {"ecg": {"kept": 48}}, "r2": {"ecg": {"kept": 36}}}})
-    for suite, labels in (("real", real), ("factors", sim)):
-        folder = results / "embeddings" / "m" / suite
-        save_npy(folder / "pooled.npy", _embed(labels, rng, informative))
-        write_json(folder / "model.json", {"name": "m", "layer_names": ["block0", "block1"],
-                                           "pretrained": False})
+    _write_embedding(results / "embeddings" / "m" / "factors", _embed(sim, rng, informative))
     return results
 
 
 @pytest.fixture(scope="module")
-def config():
-    config = load_config()
-    config["probes"].update(cv_folds=3, inner_folds=2, bootstrap=100)
-    # Two records only: these tests check the decoders, so every group count is estimable
-    # here (test_few_records_are_not_estimable checks the default rule).
-    config["statistics"] = {"min_groups": 1}
-    return config
+def config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "config.yaml"
+    path.write_text(yaml.safe_dump(CONFIG))
+    return load_config([path])
 
 
 @pytest.fixture(scope="module")
 def informative(tmp_path_factory, config):
-    results = _results(tmp_path_factory.mktemp("informative"), informative=True)
-    return run_downstream(config, "m", results)
+    return run_downstream(config, "m", _results(tmp_path_factory.mktemp("inf"), True))
 
 
 @pytest.fixture(scope="module")
 def noise(tmp_path_factory, config):
-    results = _results(tmp_path_factory.mktemp("noise"), informative=False)
-    return run_downstream(config, "m", results)
+    return run_downstream(config, "m", _results(tmp_path_factory.mktemp("noise"), False))
 
 
-REGRESSION = ["real:ecg:heart_rate_bpm", "real:rsp:resp_rate_bpm",
-              "sim2real:ecg:heart_rate_bpm", "sim2real:rsp:resp_rate_bpm"]
+REAL = ["real:toy:ecg:heart_rate_bpm", "real:toy:ppg:heart_rate_bpm",
+        "real:toy:rsp:resp_rate_bpm", "real:toy:ppg:resp_rate_bpm",
+        "real:toy:ecg:resp_rate_bpm"]
+SIM2REAL = ["sim2real:toy:ecg:heart_rate_bpm", "sim2real:toy:rsp:resp_rate_bpm"]
 
 
-@pytest.mark.parametrize("task", REGRESSION)
+@pytest.mark.parametrize("task", REAL + SIM2REAL)
 def test_embedding_with_the_label_gives_a_small_error(informative, task):
-    detail, _ = informative
-    result = detail["tasks"][task]
+    result = informative[0]["tasks"][task]
     assert result["best"]["layer"] == "block1"
-    assert result["last"]["value"] < 0.1 * result["baseline"]["value"]
-    assert result["last"]["value"] < 1.0
+    assert result["last"]["value"] < 0.15 * result["baseline"]["value"]
     assert result["last"]["ci_low"] <= result["last"]["value"] <= result["last"]["ci_high"]
+    assert result["n_subjects"] == 8
 
 
-@pytest.mark.parametrize("task", REGRESSION)
+@pytest.mark.parametrize("task", REAL + SIM2REAL)
 def test_noise_embedding_is_no_better_than_the_mean(noise, task):
-    detail, _ = noise
-    result = detail["tasks"][task]
-    assert result["last"]["value"] > 0.8 * result["baseline"]["value"]
+    result = noise[0]["tasks"][task]
+    assert result["last"]["value"] > 0.75 * result["baseline"]["value"]
 
 
-def test_ectopic_detection(informative, noise):
-    good = informative[0]["tasks"]["real:ecg:ectopic_beat"]
-    bad = noise[0]["tasks"]["real:ecg:ectopic_beat"]
-    assert good["n"] == 48 and good["cv"] == "contiguous_blocks"
-    assert good["last"]["value"] > 0.9
-    assert 0.25 < bad["last"]["value"] < 0.75
-    assert good["baseline"]["value"] == 0.5  # majority class
+def test_predictions_stay_inside_the_training_labels_range(noise, informative):
+    for detail, _, _, _ in (noise, informative):
+        for name in REAL:
+            task = detail["tasks"][name]
+            low, high = task["label_range"]
+            preds = np.array(task["predictions"]["last"] + task["predictions"]["best"])
+            assert task["predictions_clipped_to_training_range"] is True
+            assert low <= preds.min() and preds.max() <= high
+            assert task["last"]["value"] <= high - low
 
 
-def test_cv_scheme_and_counts(informative):
-    tasks = informative[0]["tasks"]
-    assert tasks["real:ecg:heart_rate_bpm"]["cv"] == "grouped_by_record"
-    assert tasks["real:ecg:heart_rate_bpm"]["windows_per_record"] == {"r1": 48, "r2": 36}
-    assert tasks["real:rsp:resp_rate_bpm"]["cv"] == "contiguous_blocks"
-    assert tasks["sim2real:ecg:heart_rate_bpm"]["n_train_simulated"] == 90
-    assert "no real ppg window" in tasks["real:ppg:heart_rate_bpm"]["skipped"]
-    assert "no real ppg window" in tasks["sim2real:ppg:heart_rate_bpm"]["skipped"]
-    assert informative[0]["reference_agreement"]["median_abs_diff_bpm"] == pytest.approx(0.5)
+def test_fewer_than_five_subjects_is_not_estimable(informative):
+    detail, rows, _, _ = informative
+    assert detail["tasks"]["real:few:ecg:heart_rate_bpm"]["note"] == \
+        "not estimable: 3 groups (need 5)"
+    few = pd.DataFrame(rows).query("task.str.startswith('real:few')")
+    assert len(few) == 4  # heart and respiratory rate, layers last and best
+    assert few["value"].isna().all() and few["ci_low"].isna().all()
+    assert (few["note"] == "not estimable: 3 groups (need 5)").all()
+    assert (few["n_subjects"] == 3).all()
 
 
-def test_leaderboard_rows(informative):
-    _, rows = informative
+def test_sim2real_without_a_simulated_counterpart_says_so(informative):
+    detail = informative[0]["tasks"]["sim2real:toy:ppg:resp_rate_bpm"]
+    assert detail["note"] == ("no simulated counterpart: the factors suite has 0 ppg "
+                              "windows labelled resp_rate_bpm")
+    assert "last" not in detail
+
+
+def test_leaderboard_rows_and_predictions(informative):
+    _, rows, predictions, beats = informative
     frame = pd.DataFrame(rows)
     assert list(frame.columns) == LEADERBOARD_COLUMNS
-    assert set(frame["stage"]) == {"downstream"}
-    assert sorted(set(frame["task"])) == sorted([*REGRESSION, "real:ecg:ectopic_beat"])
-    assert len(frame) == 2 * 5
-    assert set(frame["layer"]) == {"last", "best"}
-    assert frame.set_index(["task", "layer"]).loc[("real:ecg:ectopic_beat", "last"),
-                                                  "metric"] == "balanced_accuracy"
-    assert np.isfinite(frame[["value", "ci_low", "ci_high"]].to_numpy(dtype=float)).all()
+    assert set(frame["direction"]) == {"lower"}
+    numbered = frame[frame["note"] == ""]
+    assert set(numbered["task"]) == set(REAL + SIM2REAL)
+    assert (numbered["n_subjects"] == 8).all() and (numbered["n"] > 0).all()
+    # chance: the error of the trivial predictor (the training mean), beside the value
+    assert (numbered["chance"] > numbered["value"]).all()
+    assert list(predictions.columns) == PREDICTION_COLUMNS
+    ecg = predictions[(predictions.task == "real:toy:ecg:heart_rate_bpm")
+                      & (predictions.layer == "last")]
+    assert len(ecg) == 80 and ecg["subject"].nunique() == 8 and ecg["item"].is_unique
+    assert beats.empty
 
 
-def test_few_records_are_not_estimable(tmp_path):
-    """Two records (fewer than statistics.min_groups = 5): every real and sim2real task is
-    reported as not estimable, with empty numbers, never as a value."""
-    config = load_config()
-    config["probes"].update(cv_folds=3, inner_folds=2, bootstrap=50)
-    detail, rows = run_downstream(config, "m", _results(tmp_path, informative=True))
-    frame = pd.DataFrame(rows)
-    assert len(frame) == 2 * 5
-    assert frame[["value", "ci_low", "ci_high"]].isna().all().all()
-    notes = set(frame["note"])
-    assert notes == {"not estimable: 2 groups (need 5)", "not estimable: 1 groups (need 5)"}
-    hr = frame[(frame["task"] == "real:ecg:heart_rate_bpm") & (frame["layer"] == "last")].iloc[0]
-    assert hr["note"] == "not estimable: 2 groups (need 5)" and hr["n_subjects"] == 2
-    assert detail["tasks"]["real:rsp:resp_rate_bpm"]["last"]["note"].startswith(
-        "not estimable: 1 groups")
-
-
-def test_cli_downstream_is_deterministic(tmp_path, config):
+def test_cli_downstream_is_deterministic(tmp_path):
     results = _results(tmp_path, informative=True)
     cfg = tmp_path / "fast.yaml"
-    cfg.write_text("probes: {cv_folds: 3, inner_folds: 2, bootstrap: 20}\n"
-                   "statistics: {min_groups: 1}\n")
+    cfg.write_text(yaml.safe_dump(CONFIG))
     outputs = []
     for tag in ("a", "b"):
+        out = {k: tmp_path / f"{tag}.{k}" for k in ("json", "csv", "parquet", "beats")}
         args = ["downstream", "--configfile", str(cfg), "--model", "m", "--results",
-                str(results), "--out-json", str(tmp_path / f"{tag}.json"),
-                "--out-csv", str(tmp_path / f"{tag}.csv")]
+                str(results), "--out-json", str(out["json"]), "--out-csv", str(out["csv"]),
+                "--out-predictions", str(out["parquet"]), "--out-beats", str(out["beats"])]
         assert main(args) == 0
-        detail = json.loads((tmp_path / f"{tag}.json").read_text())
+        detail = json.loads(out["json"].read_text())
         detail.pop("wall_time_s")
-        outputs.append((detail, (tmp_path / f"{tag}.csv").read_text()))
+        outputs.append((detail, out["csv"].read_text(), out["parquet"].read_bytes()))
+        assert len(read_predictions(out["parquet"])) > 0
     assert outputs[0] == outputs[1]
-    sim2real = outputs[0][0]["tasks"]["sim2real:ecg:heart_rate_bpm"]["predictions"]
-    assert len(sim2real["reference"]) == len(sim2real["best"]) == 84
 
 
-def test_missing_embeddings_fail_with_one_line(tmp_path, capsys, config):
+def test_missing_embeddings_fail_with_one_line(tmp_path, capsys):
     results = _results(tmp_path, informative=True)
-    (results / "embeddings" / "m" / "real" / "pooled.npy").unlink()
-    code = main(["downstream", "--model", "m", "--results", str(results),
-                 "--out-json", str(tmp_path / "d.json"), "--out-csv", str(tmp_path / "d.csv")])
+    (results / "embeddings" / "m" / "real-toy" / "pooled.npy").unlink()
+    cfg = tmp_path / "fast.yaml"
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    code = main(["downstream", "--configfile", str(cfg), "--model", "m", "--results",
+                 str(results), "--out-json", str(tmp_path / "d.json"), "--out-csv",
+                 str(tmp_path / "d.csv"), "--out-predictions", str(tmp_path / "d.parquet")])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    assert "pooled.npy not found: embed suite 'real' with model 'm' first" in err
+    assert "pooled.npy not found: embed suite 'real-toy' with model 'm' first" in err
 
 
 def test_embeddings_that_disagree_with_the_suite_fail(tmp_path, config):
     results = _results(tmp_path, informative=True)
-    save_npy(results / "embeddings" / "m" / "real" / "pooled.npy",
+    save_npy(results / "embeddings" / "m" / "real-toy" / "pooled.npy",
              np.zeros((2, 5, DIM), np.float32))
-    from physio_bench.errors import InputError
-
-    with pytest.raises(InputError, match=r"has shape \(2, 5, 6\) but .* has 120 windows"):
+    with pytest.raises(InputError, match=r"has shape \(2, 5, 6\) but .* has 240 windows"):
         run_downstream(config, "m", results)

@@ -29,6 +29,7 @@ from physio_bench.report.synthetic import write_synthetic_results
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
 INSTANCES = ["raw", *SEEDS, "moirai-1.1-R-small"]
 GROUPS = ["raw", "moirai-small-untrained", "moirai-1.1-R-small"]
+REFERENCE = "reference-method"  # the downstream stage's classical methods, listed last
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +135,7 @@ def test_markdown_shows_arrows_chance_flags_and_stage_tables(board: Path) -> Non
                   "## Downstream (real recordings)"):
         assert title in text
     html = (board / "leaderboard.html").read_text()
-    assert html.count("<tr class=") == 3 and 'class="pretrained"' in html
+    assert html.count("<tr class=") == 4 and 'class="pretrained"' in html
 
 
 def test_stage_tables_have_every_other_row_and_no_duplicates(board: Path) -> None:

@@ -1,9 +1,13 @@
-"""Real WFDB records: the shipped PhysioNet records, NaN gaps, .mat and multi-frequency
-records written with wfdb, and one-line errors for bad record entries."""
+"""Real recordings through the dataset readers: the shipped MIT-BIH and BIDMC data, WFDB
+records written here (gzipped, multi-segment, multi-frequency, .mat, NaN gaps, breath
+annotations), BIDMC-layout CSVs with shuffled columns, and one-line config errors."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +18,8 @@ import yaml
 
 from physio_bench.cli import main
 from physio_bench.config import REPO_ROOT
-from physio_bench.downstream import check_records, make_real_suite
-from physio_bench.downstream.records import record_specs
+from physio_bench.downstream import check_datasets, make_real_suite
+from physio_bench.downstream.datasets import dataset_spec, open_dataset
 from physio_bench.downstream.windows import fill_gaps, resample
 from physio_bench.errors import InputError
 from physio_bench.io import read_suite
@@ -23,12 +27,16 @@ from physio_bench.preflight import load_config
 
 FS_OUT = 100.0
 WINDOW = 400  # 4 s windows at 100 Hz
+DS1_SAMPLE = ["101", "106"]
 
 
-def _config(tmp_path: Path, records: list[dict], **downstream) -> tuple[dict, Path]:
-    options = {"max_gap_s": 0.3, "max_missing_fraction": 0.2, **downstream}
+def _config(tmp_path: Path, datasets: dict, **downstream) -> tuple[dict, Path]:
+    """A config with only ``datasets`` (the shipped ones disabled), 4-s windows at 100 Hz."""
+    options = {"max_gap_s": 0.3, "max_missing_fraction": 0.2,
+               "cache_dir": str(tmp_path / "cache"), **downstream}
     data = {"sampling_rate_hz": FS_OUT, "window_samples": WINDOW,
-            "downstream": {"records": records, **options}}
+            "downstream": {"datasets": {"mitdb": {"enabled": False},
+                                        "bidmc": {"enabled": False}, **datasets}, **options}}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_config([path]), path
@@ -43,6 +51,7 @@ def _ecg(duration_s: float, fs: int, heart_rate: int, seed: int = 0) -> np.ndarr
 
 def _write(folder: Path, name: str, fs: float, signals: dict[str, np.ndarray]) -> Path:
     """A single-frequency format-16 record; NaN samples become WFDB invalid samples."""
+    folder.mkdir(parents=True, exist_ok=True)
     wfdb.wrsamp(name, fs=fs, units=["mV"] * len(signals), sig_name=list(signals),
                 p_signal=np.column_stack(list(signals.values())), fmt=["16"] * len(signals),
                 adc_gain=[1000.0] * len(signals), baseline=[0] * len(signals),
@@ -50,82 +59,184 @@ def _write(folder: Path, name: str, fs: float, signals: dict[str, np.ndarray]) -
     return folder / name
 
 
-# --- the shipped PhysioNet records (default config) ---------------------------------
+def _multisegment_header(folder: Path, name: str, fs: int, segments: dict[str, int]) -> None:
+    """A fixed-layout multi-segment WFDB header (``name/n_seg n_sig fs n_samples``)."""
+    lines = [f"{name}/{len(segments)} 1 {fs} {sum(segments.values())}"]
+    lines += [f"{segment} {n}" for segment, n in segments.items()]
+    (folder / f"{name}.hea").write_text("\n".join(lines) + "\n")
+    assert wfdb.rdheader(str(folder / name)).seg_name == list(segments)
+
+
+def _suite(config: dict, name: str, out: Path):
+    meta = make_real_suite(config, name, out)
+    return meta, read_suite(out, mmap=False), pd.read_parquet(out / "events.parquet")
+
+
+# --- the shipped data ----------------------------------------------------------------
+
+
+def test_default_datasets_are_shipped_inside_the_project_with_attribution():
+    config = load_config()
+    specs = check_datasets(config)  # headers only: every record, channel and split
+    assert {s.name for s in specs} == {"mitdb", "bidmc"}
+    for spec in specs:
+        assert spec.path.is_relative_to(REPO_ROOT / "data")
+    readme = (REPO_ROOT / "data" / "README.md").read_text()
+    for text in ("ODC-By", "Moody", "Pimentel", "Goldberger", "de Chazal"):
+        assert text in readme
+    mitdb = dataset_spec(config, "mitdb")
+    assert len(open_dataset(mitdb, config).records()) == 48
+    assert len(mitdb.beat_split["train"]) == len(mitdb.beat_split["test"]) == 22
+    assert not {"102", "104", "107", "217"} & {*mitdb.beat_split["train"],
+                                               *mitdb.beat_split["test"]}
+    assert len(open_dataset(dataset_spec(config, "bidmc"), config).records()) == 40
+
+
+def _sums(path: Path) -> dict[str, str]:
+    return {line.split()[1].lstrip("*"): line.split()[0]
+            for line in path.read_text().splitlines() if line.strip()}
+
+
+@pytest.mark.parametrize("record", ["100", "208", "232"])
+def test_shipped_mitdb_files_match_physionets_checksums(record):
+    sums = _sums(REPO_ROOT / "data" / "mitdb" / "SHA256SUMS.txt")
+    folder = REPO_ROOT / "data" / "mitdb"
+    dat = gzip.decompress((folder / f"{record}.dat.gz").read_bytes())
+    assert hashlib.sha256(dat).hexdigest() == sums[f"{record}.dat"]
+    atr = (folder / f"{record}.atr").read_bytes()
+    assert hashlib.sha256(atr).hexdigest() == sums[f"{record}.atr"]
+
+
+def test_shipped_bidmc_files_match_their_checksums():
+    folder = REPO_ROOT / "data" / "bidmc"
+    sums = _sums(folder / "SHA256SUMS_uncompressed.txt")
+    for name in ("bidmc_07_Signals.csv", "bidmc_07_Breaths.csv", "bidmc_07_Fix.txt"):
+        path = folder / name
+        data = path.read_bytes() if path.exists() else gzip.decompress(
+            (folder / f"{name}.gz").read_bytes())
+        assert hashlib.sha256(data).hexdigest() == sums[name], name
 
 
 @pytest.fixture(scope="module")
-def default_suite(tmp_path_factory):
-    config = load_config()
-    out = tmp_path_factory.mktemp("real")
-    meta = make_real_suite(config, out)
-    return config, meta, read_suite(out, mmap=False)
+def shipped(tmp_path_factory):
+    """Suites of a few shipped records: MIT-BIH 100 and 2 DS1 records, BIDMC 01 and 02
+    (whose CSV columns come in different orders), 32-s windows at 125 Hz, 4 per record."""
+    tmp = tmp_path_factory.mktemp("shipped")
+    data = {"sampling_rate_hz": 125, "window_samples": 4000,
+            "downstream": {"max_windows_per_record": 4, "cache_dir": str(tmp / "cache"),
+                           "datasets": {"mitdb": {"records": ["100", *DS1_SAMPLE],
+                                                  "beat_classes": {"train": DS1_SAMPLE,
+                                                                   "test": ["100"]}},
+                                        "bidmc": {"records": ["bidmc_01", "bidmc_02"]}}}}
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    config = load_config([path])
+    return {name: _suite(config, name, tmp / name) for name in ("mitdb", "bidmc")}, tmp
 
 
-def test_default_records_are_shipped_inside_the_project():
-    for entry in load_config()["downstream"]["records"]:
-        assert not Path(entry["path"]).is_absolute()
-        assert ".." not in Path(entry["path"]).parts
-        assert (REPO_ROOT / (entry["path"] + ".hea")).exists()
-    readme = (REPO_ROOT / "data" / "physionet" / "README.md").read_text()
-    for name in ("100.dat", "100.atr", "03700181.dat"):
-        assert name in readme
-
-
-def test_default_suite_format_and_counts(default_suite):
-    config, meta, suite = default_suite
-    n = len(suite.labels)
-    assert suite.signals.shape == (n, 1, config["window_samples"])
-    assert suite.signals.dtype == np.float32
-    assert np.isfinite(suite.signals).all()
-    assert meta["n_windows"] == n and meta["channel_names"] == ["signal"]
-    assert suite.labels["window_id"].tolist() == list(range(n))
-    assert set(suite.labels["scenario"]) == {"real"}
-    for key in ("heart_rate_bpm", "resp_rate_bpm"):
-        assert suite.targets[key].shape == (n, config["window_samples"])
-    for spec in record_specs(config):
-        header = wfdb.rdheader(str(spec.path))
-        duration_s = header.sig_len / header.fs
-        expected = math.floor(duration_s * config["sampling_rate_hz"] / config["window_samples"])
-        for kind in spec.channels:
-            info = meta["records"][spec.name][kind]
-            assert info["windows_total"] == expected
-            assert info["kept"] + sum(info["dropped"].values()) == expected
-            rows = suite.labels[(suite.labels.record == spec.name)
-                                & (suite.labels.signal_kind == kind)]
-            assert len(rows) == info["kept"]
-
-
-def test_record_100_annotation_and_detector_heart_rates_agree(default_suite):
-    _, _, suite = default_suite
+def test_mitdb_suite_labels_events_and_cache(shipped):
+    suites, tmp = shipped
+    meta, suite, events = suites["mitdb"]
+    assert meta["suite"] == "real-mitdb" and meta["window_s"] == 32.0
+    assert suite.signals.shape == (12, 1, 4000) and np.isfinite(suite.signals).all()
+    assert meta["targets"] == {"ecg": ["heart_rate_bpm", "beat_class"]}
     rows = suite.labels[suite.labels.record == "100"]
     assert set(rows["heart_rate_source"]) == {"annotation:atr"}
     diff = (rows["heart_rate_bpm"] - rows["measured_heart_rate_bpm"]).abs()
-    assert diff.notna().all()
-    within = float((diff <= 2.0).mean())
-    print(f"record 100: {within:.3f} of {len(rows)} windows within 2 bpm, "
-          f"median |diff| {diff.median():.4f} bpm")
-    assert within >= 0.9
-    assert diff.median() < 0.5
-    # 33 A and 1 V beats in the record: some windows are ectopic, most are not.
-    assert 0 < rows["ectopic"].sum() < 0.5 * len(rows)
-    assert rows["n_ectopic_beats"].sum() == 34
+    assert diff.max() < 1.0  # cardiologists' beats and the reference detector agree
+    # Beats of the first four windows of record 100, by AAMI class (A -> S).
+    beats = events[(events.event == "beat")
+                   & events.window_id.isin(rows.window_id)]
+    ann = wfdb.rdann(str(REPO_ROOT / "data/mitdb/100"), "atr", sampto=128 * 360)
+    expected = sum(s in "NLRBAaJSVrFejnE/fQ?" for s in ann.symbol)
+    assert len(beats) == expected
+    assert beats["label"].value_counts().to_dict() == {"N": expected - 1, "S": 1}
+    assert beats["start_s"].between(0, 32).all()
+    # The gzipped signal files were decompressed into the cache, never next to data/.
+    assert not list((REPO_ROOT / "data" / "mitdb").glob("*.dat"))
+    assert len(list((tmp / "cache" / "mitdb").glob("*/*.dat"))) == 3
 
 
-def test_icu_record_uses_the_detector_and_has_breathing(default_suite):
-    _, _, suite = default_suite
-    ecg = suite.labels[(suite.labels.record == "03700181") & (suite.labels.signal_kind == "ecg")]
-    rsp = suite.labels[(suite.labels.record == "03700181") & (suite.labels.signal_kind == "rsp")]
-    assert ecg["heart_rate_source"].str.startswith("detector:").all()
-    assert ecg["ectopic"].isna().all()
-    # Machine QRS detections shipped with the record (gqrsh) give the same heart rate.
-    ann = wfdb.rdann(str(REPO_ROOT / "data/physionet/03700181"), "gqrsh")
-    gqrs_rate = 60.0 / np.median(np.diff(ann.sample / ann.fs))
-    assert abs(ecg["heart_rate_bpm"].median() - gqrs_rate) < 3.0
-    assert rsp["resp_rate_bpm"].between(5, 40).all()
-    assert rsp["heart_rate_bpm"].isna().all() and ecg["resp_rate_bpm"].isna().all()
+def test_bidmc_suite_reads_channels_by_name_and_breaths_by_annotator(shipped):
+    suites, _ = shipped
+    meta, suite, events = suites["bidmc"]
+    assert meta["targets"] == {"ecg": ["heart_rate_bpm", "resp_rate_bpm"],
+                               "ppg": ["heart_rate_bpm", "resp_rate_bpm"],
+                               "rsp": ["resp_rate_bpm"]}
+    labels = suite.labels
+    header_31 = (REPO_ROOT / "data/bidmc/bidmc_02_Fix.txt").read_text().splitlines()[1]
+    assert header_31.startswith("Signals: II; PLETH; RESP")  # another column order
+    for record in ("bidmc_01", "bidmc_02"):
+        rsp = labels[(labels.record == record) & (labels.signal_kind == "rsp")]
+        # Reference: the two annotators' breaths; the monitor agrees within a few /min.
+        assert rsp["resp_rate_source"].str.contains("Breaths.csv:ann1").all()
+        assert (rsp["resp_rate_bpm"] - rsp["monitor_resp_rate_bpm"]).abs().median() < 3.0
+        ecg = labels[(labels.record == record) & (labels.signal_kind == "ecg")]
+        assert (ecg["heart_rate_bpm"] - ecg["monitor_heart_rate_bpm"]).abs().max() < 3.0
+        ppg = labels[(labels.record == record) & (labels.signal_kind == "ppg")]
+        np.testing.assert_allclose(ppg["heart_rate_bpm"], ecg["heart_rate_bpm"])
+    # Each channel is the named column: PLETH of record 02 is the CSV's PLETH column.
+    frame = pd.read_csv(REPO_ROOT / "data/bidmc/bidmc_02_Signals.csv.gz", skipinitialspace=True,
+                        nrows=4000)
+    window = labels[(labels.record == "bidmc_02") & (labels.signal_kind == "ppg")].index[0]
+    np.testing.assert_allclose(suite.signals[window, 0], frame["PLETH"], atol=1e-5)
+    breaths = events[events.event == "breath"]
+    assert set(breaths["source"]) == {"annotation:Breaths.csv:ann1",
+                                      "annotation:Breaths.csv:ann2"}
 
 
-# --- records written here: NaN gaps, .mat, multi-frequency --------------------------
+# --- records written here ------------------------------------------------------------
+
+
+def test_gzipped_wfdb_record_reads_like_the_plain_one(tmp_path):
+    fs = 250
+    plain = _write(tmp_path / "plain", "rec", fs, {"ECG": _ecg(20, fs, heart_rate=66)})
+    packed = tmp_path / "packed"
+    shutil.copytree(plain.parent, packed)
+    dat = packed / "rec.dat"
+    dat.with_suffix(".dat.gz").write_bytes(gzip.compress(dat.read_bytes()))
+    dat.unlink()
+    datasets = {"a": {"reader": "wfdb", "path": str(plain.parent), "channels": {"ecg": "ECG"}},
+                "b": {"reader": "wfdb", "path": str(packed), "channels": {"ecg": "ECG"}}}
+    config, _ = _config(tmp_path, datasets)
+    check_datasets(config)
+    _, a, _ = _suite(config, "a", tmp_path / "out_a")
+    _, b, _ = _suite(config, "b", tmp_path / "out_b")
+    np.testing.assert_array_equal(a.signals, b.signals)
+    cached = list((tmp_path / "cache" / "b").glob("*/rec.dat"))
+    assert len(cached) == 1 and not dat.exists()
+    first = cached[0].stat().st_mtime_ns
+    _suite(config, "b", tmp_path / "out_c")  # read again: the cache is reused
+    assert cached[0].stat().st_mtime_ns == first
+
+
+def test_multisegment_record(tmp_path):
+    fs = 200
+    folder = tmp_path / "multi"
+    folder.mkdir()
+    parts = [_ecg(12, fs, heart_rate=60, seed=1), _ecg(16, fs, heart_rate=90, seed=2)]
+    for i, part in enumerate(parts):
+        _write(folder, f"seg_{i}", fs, {"ECG": part})
+    _multisegment_header(folder, "whole", fs, {f"seg_{i}": p.size for i, p in enumerate(parts)})
+    (folder / "RECORDS").write_text("whole\n")
+    config, _ = _config(tmp_path, {"m": {"reader": "wfdb", "path": str(folder),
+                                         "channels": {"ecg": "ECG"}}})
+    meta, suite, _ = _suite(config, "m", tmp_path / "out")
+    assert meta["records"]["whole"]["ecg"]["windows_total"] == 7  # 28 s of 4-s windows
+    rates = suite.labels.set_index("start_s")["heart_rate_bpm"]
+    assert abs(rates[4.0] - 60) < 3 and abs(rates[20.0] - 90) < 3
+    expected = resample(np.concatenate(parts), fs, FS_OUT)[:WINDOW]
+    np.testing.assert_allclose(suite.signals[0, 0], expected, atol=2e-3)
+
+
+def test_record_discovery_without_a_records_file_skips_segments(tmp_path):
+    folder = tmp_path / "found"
+    _write(folder, "one", 200, {"ECG": _ecg(10, 200, heart_rate=70)})
+    _write(folder, "seg_a", 200, {"ECG": _ecg(10, 200, heart_rate=70)})
+    _multisegment_header(folder, "two", 200, {"seg_a": 2000})
+    config, _ = _config(tmp_path, {"f": {"reader": "wfdb", "path": str(folder),
+                                         "channels": {"ecg": "ECG"}}})
+    assert open_dataset(dataset_spec(config, "f"), config).records() == ["one", "two"]
 
 
 def test_nan_gaps_interpolated_or_dropped_and_counted(tmp_path):
@@ -134,20 +245,18 @@ def test_nan_gaps_interpolated_or_dropped_and_counted(tmp_path):
     ecg[int(5.0 * fs):int(5.25 * fs)] = np.nan    # window 1: 0.25 s gap, interpolated
     ecg[int(13.0 * fs):int(14.5 * fs)] = np.nan   # window 3: 37.5% missing, dropped
     ecg[int(21.0 * fs):int(21.6 * fs)] = np.nan   # window 5: 0.6 s > max_gap_s, dropped
-    path = _write(tmp_path, "gappy", fs, {"ECG": ecg})
-    config, _ = _config(tmp_path, [{"path": str(path), "channels": {"ecg": "ECG"}}])
-    meta = make_real_suite(config, tmp_path / "out")
-    suite = read_suite(tmp_path / "out", mmap=False)
+    folder = tmp_path / "gappy"
+    _write(folder, "gappy", fs, {"ECG": ecg})
+    config, _ = _config(tmp_path, {"g": {"reader": "wfdb", "path": str(folder),
+                                         "channels": {"ecg": "ECG"}}})
+    meta, suite, _ = _suite(config, "g", tmp_path / "out")
     info = meta["records"]["gappy"]["ecg"]
     assert info["windows_total"] == 10
     assert info["dropped"] == {"missing_fraction": 1, "long_gap": 1, "flat_signal": 0}
     assert info["kept"] == 8
     assert info["missing_samples"] == int(0.25 * fs + 1.5 * fs + 0.6 * fs)
     assert suite.labels["start_s"].tolist() == [0.0, 4.0, 8.0, 16.0, 24.0, 28.0, 32.0, 36.0]
-    assert np.isfinite(suite.signals).all()
-    gap_row = suite.labels.iloc[1]
-    assert gap_row["n_missing_samples"] in (25, 26)  # 0.25 s at 100 Hz (+1 at an edge)
-    assert suite.labels.iloc[[0, 2]]["n_missing_samples"].tolist() == [0, 0]
+    assert suite.labels.iloc[1]["n_missing_samples"] in (25, 26)
     assert (suite.labels["heart_rate_bpm"] - 72).abs().max() < 3.0
 
 
@@ -164,37 +273,21 @@ def test_fill_gaps_marks_short_and_long_runs():
 def test_resample_is_antialiased():
     fs = 360.0
     t = np.arange(int(20 * fs)) / fs
-    slow, fast = np.sin(2 * np.pi * 5 * t), np.sin(2 * np.pi * 160 * t)  # 160 Hz > 125 Hz
-    out = resample(slow + fast, fs, 250.0)
-    assert out.size == 20 * 250
-    expected = np.sin(2 * np.pi * 5 * np.arange(out.size) / 250.0)
-    assert np.abs(out - expected)[500:-500].max() < 0.01
+    slow, fast = np.sin(2 * np.pi * 5 * t), np.sin(2 * np.pi * 160 * t)  # 160 Hz > 62.5 Hz
+    out = resample(slow + fast, fs, 125.0)
+    assert out.size == 20 * 125
+    expected = np.sin(2 * np.pi * 5 * np.arange(out.size) / 125.0)
+    assert np.abs(out - expected)[250:-250].max() < 0.01
 
 
-def test_mat_record_reads_like_its_dat_source(tmp_path, monkeypatch):
+def test_mat_record_and_multifrequency_record(tmp_path, monkeypatch):
+    import neurokit2 as nk
     from wfdb.io.convert.matlab import wfdb_to_mat
 
-    fs = 250
-    path = _write(tmp_path, "src", fs, {"ECG": _ecg(20, fs, heart_rate=66)})
-    monkeypatch.chdir(tmp_path)
-    wfdb_to_mat("src")  # writes srcm.mat and srcm.hea into the working directory
-    assert (tmp_path / "srcm.mat").exists()
-    assert "srcm.mat" in (tmp_path / "srcm.hea").read_text()
-    records = [{"path": str(path), "channels": {"ecg": "ECG"}},
-               {"path": str(tmp_path / "srcm"), "channels": {"ecg": "ECG"}}]
-    config, _ = _config(tmp_path, records)
-    make_real_suite(config, tmp_path / "out")
-    suite = read_suite(tmp_path / "out", mmap=False)
-    dat = suite.labels.record == "src"
-    mat = suite.labels.record == "srcm"
-    assert dat.sum() == mat.sum() == 5
-    np.testing.assert_array_equal(suite.signals[dat.to_numpy()], suite.signals[mat.to_numpy()])
-    assert (suite.labels.loc[mat, "heart_rate_bpm"] - 66).abs().max() < 3.0
-
-
-def test_multifrequency_record_keeps_each_channel_rate(tmp_path):
-    import neurokit2 as nk
-
+    folder = tmp_path / "db"
+    _write(folder, "src", 250, {"ECG": _ecg(20, 250, heart_rate=66)})
+    monkeypatch.chdir(folder)
+    wfdb_to_mat("src")  # srcm.mat and srcm.hea in the working directory
     frame_hz = 64
     ecg = _ecg(40, 4 * frame_hz, heart_rate=80)
     rsp = nk.rsp_simulate(duration=40, sampling_rate=frame_hz, respiratory_rate=15,
@@ -203,109 +296,162 @@ def test_multifrequency_record_keeps_each_channel_rate(tmp_path):
         record_name="multi", fs=frame_hz, n_sig=2, sig_len=rsp.size, e_p_signal=[ecg, rsp],
         samps_per_frame=[4, 1], sig_name=["ECG", "RESP"], units=["mV", "au"],
         fmt=["16", "16"], adc_gain=[1000.0, 1000.0], baseline=[0, 0],
-        file_name=["multi.dat", "multi.dat"],
-    )
+        file_name=["multi.dat", "multi.dat"])
     record.e_d_signal = record.adc(expanded=True)
     record.set_d_features(expanded=True)
     record.set_defaults()
-    record.wrsamp(expanded=True, write_dir=str(tmp_path))
-    entry = {"path": str(tmp_path / "multi"), "channels": {"ecg": "ECG", "rsp": "RESP"}}
-    config, _ = _config(tmp_path, [entry])
-    meta = make_real_suite(config, tmp_path / "out")
-    suite = read_suite(tmp_path / "out", mmap=False)
+    record.wrsamp(expanded=True, write_dir=str(folder))
+    datasets = {"mat": {"reader": "wfdb", "path": str(folder), "records": ["src", "srcm"],
+                        "channels": {"ecg": "ECG"}},
+                "mf": {"reader": "wfdb", "path": str(folder), "records": ["multi"],
+                       "channels": {"ecg": "ECG", "rsp": "RESP"}}}
+    config, _ = _config(tmp_path, datasets)
+    _, mat, _ = _suite(config, "mat", tmp_path / "out_mat")
+    dat_rows, mat_rows = (mat.labels.record == "src").to_numpy(), (
+        mat.labels.record == "srcm").to_numpy()
+    assert dat_rows.sum() == mat_rows.sum() == 5
+    np.testing.assert_array_equal(mat.signals[dat_rows], mat.signals[mat_rows])
+    meta, mf, _ = _suite(config, "mf", tmp_path / "out_mf")
     assert meta["records"]["multi"]["ecg"]["fs_hz"] == 256.0
     assert meta["records"]["multi"]["rsp"]["fs_hz"] == 64.0
-    ecg_rows = suite.labels[suite.labels.signal_kind == "ecg"]
-    rsp_rows = suite.labels[suite.labels.signal_kind == "rsp"]
-    assert ecg_rows["start_s"].tolist() == rsp_rows["start_s"].tolist() == list(range(0, 40, 4))
+    ecg_rows = mf.labels[mf.labels.signal_kind == "ecg"]
     assert (ecg_rows["heart_rate_bpm"] - 80).abs().max() < 3.0
-    # The detector misses breaths near the record's ends; the inner windows have a rate.
-    assert rsp_rows["resp_rate_bpm"].iloc[2:8].notna().all()
-    assert (rsp_rows["resp_rate_bpm"].dropna() - 15).abs().max() < 1.0
-    # The ECG window is the 256 Hz channel downsampled, not the frame-averaged one.
+    # Without breath annotations, the RESP detector gives every window its rate.
+    assert set(meta["targets"]["ecg"]) == {"heart_rate_bpm", "resp_rate_bpm"}
+    assert (mf.labels["resp_rate_bpm"].iloc[2:8] - 15).abs().max() < 1.0
     expected = resample(ecg, 256.0, FS_OUT)[:WINDOW]
-    np.testing.assert_allclose(suite.signals[ecg_rows.index[0], 0], expected, atol=2e-3)
+    np.testing.assert_allclose(mf.signals[ecg_rows.index[0], 0], expected, atol=2e-3)
 
 
-# --- one clear line for each bad record entry ---------------------------------------
+def test_wfdb_breath_annotations_per_annotator(tmp_path):
+    import neurokit2 as nk
+
+    fs = 125
+    folder = tmp_path / "br"
+    resp = nk.rsp_simulate(duration=40, sampling_rate=fs, respiratory_rate=12,
+                           method="sinusoidal", random_state=0)
+    _write(folder, "r1", fs, {"RESP,": resp, "PLETH,": resp})  # names as in PhysioNet's BIDMC
+    first = np.arange(1.0, 40.0, 5.0)   # 12 breaths/min
+    second = np.arange(1.0, 40.0, 6.0)  # 10 breaths/min
+    samples = np.round(np.concatenate([first, second]) * fs).astype(int)
+    order = np.argsort(samples, kind="stable")
+    notes = np.array(["ann1"] * first.size + ["ann2"] * second.size)
+    wfdb.wrann("r1", "breath", samples[order], symbol=['"'] * samples.size,
+               aux_note=notes[order].tolist(), fs=fs, write_dir=str(folder))
+    datasets = {"b": {"reader": "wfdb", "path": str(folder), "breaths": "breath",
+                      "channels": {"rsp": "RESP", "ppg": "PLETH"}, "window_s": 20}}
+    config, _ = _config(tmp_path, datasets)
+    meta, suite, events = _suite(config, "b", tmp_path / "out")
+    assert meta["targets"] == {"rsp": ["resp_rate_bpm"], "ppg": ["heart_rate_bpm",
+                                                                 "resp_rate_bpm"]}
+    rsp = suite.labels[suite.labels.signal_kind == "rsp"]
+    np.testing.assert_allclose(rsp["resp_rate_bpm"], 11.0, atol=0.05)  # mean of 12 and 10
+    np.testing.assert_allclose(rsp["resp_rate_annotator_range_bpm"], 2.0, atol=0.05)
+    breaths = events[events.window_id.isin(rsp.window_id) & (events.event == "breath")]
+    assert breaths.groupby("source").size().to_dict() == {
+        "annotation:breath:ann1": 8, "annotation:breath:ann2": 7}
+
+
+def test_bidmc_layout_finds_columns_by_name_and_checks_fix_txt(tmp_path):
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    n = 125 * 20
+    t = np.arange(n) / 125
+    columns = {"PLETH": 0.5 + 0.4 * np.sin(2 * np.pi * 1.2 * t), "II": np.cos(t),
+               "RESP": 0.5 + 0.3 * np.sin(2 * np.pi * 0.25 * t)}
+    frame = pd.DataFrame({"Time [s]": t, **columns})
+    frame.to_csv(folder / "x_Signals.csv", index=False, float_format="%.5f")
+    (folder / "x_Fix.txt").write_text("x\nSignals: PLETH; II; RESP\n"
+                                      "Signals sampling frequency: 125 Hz\n")
+    pd.DataFrame({"breaths ann1 [signal sample no]": np.arange(1, n, 500),
+                  "breaths ann2 [signal sample no]": np.arange(1, n, 500)}
+                 ).to_csv(folder / "x_Breaths.csv", index=False)
+    entry = {"reader": "bidmc-csv", "path": str(folder),
+             "channels": {"ppg": "PLETH", "rsp": "RESP"}}
+    config, _ = _config(tmp_path, {"c": entry})
+    dataset = open_dataset(dataset_spec(config, "c"), config)
+    read = dataset.read("x", ["RESP", "PLETH"])
+    np.testing.assert_allclose(read["RESP"].signal, columns["RESP"], atol=1e-5)
+    assert read["PLETH"].fs_hz == 125.0
+    np.testing.assert_allclose(dataset.events("x").breaths_s["ann2"][:2], [0.0, 4.0])
+    (folder / "x_Fix.txt").write_text("x\nSignals: II; PLETH; RESP\n")
+    with pytest.raises(InputError, match="the files disagree"):
+        check_datasets(config)
+
+
+# --- one clear line for each bad entry -------------------------------------------------
 
 
 @pytest.fixture()
 def short_record(tmp_path):
-    return _write(tmp_path, "short", 200, {"ECG": _ecg(10, 200, heart_rate=60)})
+    return _write(tmp_path / "short", "short", 200, {"ECG": _ecg(3, 200, heart_rate=60)})
 
 
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"path": "data/physionet/nope", "channels": {"ecg": "MLII"}},
-         r"^downstream\.records\[0\]: WFDB record .*nope not found \(no nope\.hea in .*\): "
-         r"fix the path"),
-        ({"path": "data/physionet/100", "channels": {"ecg": "II"}},
-         r"^downstream\.records\[0\]\.channels\.ecg: record 100 has no channel 'II' "
-         r"\(it has MLII, V5\): use one of those names$"),
-        ({"path": "data/physionet/100", "channels": {"ecg": "MLII"}, "annotation": "qrs"},
-         r"^downstream\.records\[0\]\.annotation: annotation file .*100\.qrs not found"),
+        ({"reader": "edf", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
+         r"^downstream\.datasets\.x\.reader: unknown reader 'edf': installed readers are "
+         r"bidmc-csv, wfdb"),
+        ({"reader": "wfdb", "path": "data/nope", "channels": {"ecg": "MLII"}},
+         r"^downstream\.datasets\.x\.path: folder .*data/nope not found"),
+        ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
+         r"^downstream\.datasets\.x\.channels\.ecg: record 102 has no channel 'MLII' "
+         r"\(it has V5, V2\)"),
+        ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"},
+          "records": ["100", "999"]},
+         r"^downstream\.datasets\.x\.records: record 999 not found in .*data/mitdb"),
+        ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"},
+          "records": ["100"], "beat_classes": {"train": ["100"], "test": ["101"]}},
+         r"^downstream\.datasets\.x\.beat_classes\.test: record 101 is not among"),
+        ({"reader": "bidmc-csv", "path": "data/bidmc", "channels": {"ppg": "PPG"},
+          "records": ["bidmc_01"]},
+         r"^downstream\.datasets\.x\.channels\.ppg: record bidmc_01 has no channel 'PPG'"),
+        ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"},
+          "colour": "red"},
+         r"^downstream\.datasets\.x: reader 'wfdb' does not take option 'colour'; its "
+         r"options are: beats, breaths$"),
     ],
 )
-def test_bad_record_entries_fail_with_one_line(tmp_path, entry, message):
-    config, _ = _config(tmp_path, [entry])
+def test_bad_dataset_entries_fail_with_one_line(tmp_path, entry, message):
+    config, _ = _config(tmp_path, {"x": entry})
     with pytest.raises(InputError, match=message) as info:
-        check_records(config)
+        check_datasets(config)
     assert "\n" not in str(info.value)
 
 
 def test_window_longer_than_record_fails_with_one_line(tmp_path, short_record):
-    entry = {"path": str(short_record), "channels": {"ecg": "ECG"}}
-    config, _ = _config(tmp_path, [entry])
-    config["window_samples"] = 1200  # 12 s windows, the record lasts 10 s
+    entry = {"reader": "wfdb", "path": str(short_record.parent), "channels": {"ecg": "ECG"}}
+    config, _ = _config(tmp_path, {"s": entry})
     with pytest.raises(InputError) as info:
-        check_records(config)
+        check_datasets(config)
     assert str(info.value) == (
-        "downstream.records[0]: record short is 10.00 s long, shorter than one window "
-        "(12.00 s): use a longer record or reduce window_samples"
+        "downstream.datasets.s: channel ECG (ecg) of record short lasts 3.00 s, shorter than "
+        "one window (4.00 s): leave the record out or shorten the window (window_s)"
     )
 
 
 def test_cli_reports_bad_channel_before_reading_signals(tmp_path, capsys):
-    _, path = _config(tmp_path, [{"path": "data/physionet/100", "channels": {"ecg": "II"}}])
-    code = main(["real-windows", "--configfile", str(path), "--out", str(tmp_path / "out")])
+    entry = {"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "II"},
+             "records": ["100"]}
+    _, path = _config(tmp_path, {"x": entry})
+    code = main(["check-config", "--configfile", str(path)])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("physio-bench: error: downstream.records[0]")
-    assert not (tmp_path / "out").exists()
+    assert err.count("\n") == 1
+    assert err.startswith("physio-bench: error: downstream.datasets.x.channels.ecg")
 
 
-def test_cli_real_windows_is_deterministic(tmp_path, short_record):
-    _, path = _config(tmp_path, [{"path": str(short_record), "channels": {"ecg": "ECG"}}])
+def test_cli_real_windows_is_deterministic(tmp_path):
+    folder = tmp_path / "det"
+    _write(folder, "det", 200, {"ECG": _ecg(10, 200, heart_rate=60)})
+    _, path = _config(tmp_path, {"d": {"reader": "wfdb", "path": str(folder),
+                                       "channels": {"ecg": "ECG"}}})
     for out in ("a", "b"):
-        assert main(["real-windows", "--configfile", str(path), "--out", str(tmp_path / out)]) == 0
-    for name in ("signals.npy", "labels.parquet", "targets.npz"):
+        assert main(["real-windows", "--configfile", str(path), "--dataset", "d",
+                     "--out", str(tmp_path / out)]) == 0
+    for name in ("signals.npy", "labels.parquet", "targets.npz", "events.parquet"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     labels = pd.read_parquet(tmp_path / "a" / "labels.parquet")
-    assert labels["subject_id"].tolist() == ["short", "short"]
-
-
-def test_ppg_windows_take_the_records_ecg_beats_as_reference(tmp_path):
-    import neurokit2 as nk
-
-    fs = 250
-    ecg = _ecg(24, fs, heart_rate=70)
-    ppg = nk.ppg_simulate(duration=24, sampling_rate=fs, heart_rate=70, frequency_modulation=0,
-                          ibi_randomness=0, motion_amplitude=0, random_state=0)
-    both = _write(tmp_path, "both", fs, {"ECG": ecg, "PLETH": ppg})
-    only = _write(tmp_path, "only", fs, {"PLETH": ppg})
-    records = [{"path": str(both), "channels": {"ecg": "ECG", "ppg": "PLETH"}},
-               {"path": str(only), "channels": {"ppg": "PLETH"}}]
-    config, _ = _config(tmp_path, records)
-    make_real_suite(config, tmp_path / "out")
-    labels = read_suite(tmp_path / "out", mmap=False).labels
-    ppg_both = labels[(labels.record == "both") & (labels.signal_kind == "ppg")]
-    ppg_only = labels[labels.record == "only"]
-    assert len(ppg_both) == len(ppg_only) == 6
-    assert ppg_both["heart_rate_source"].str.startswith("detector:neurokit2.ecg_peaks").all()
-    assert ppg_only["heart_rate_source"].str.startswith("detector:neurokit2.ppg_peaks").all()
-    inner = slice(1, 5)  # the detectors' filters settle after the record's first second
-    for rows in (ppg_both, ppg_only):
-        assert (rows["heart_rate_bpm"].iloc[inner] - 70).abs().max() < 3.0
-        assert (rows["measured_heart_rate_bpm"].iloc[inner] - 70).abs().max() < 3.0
+    assert labels["subject_id"].tolist() == ["det", "det"]
+    assert math.isclose(labels["start_s"].iloc[1], 4.0)

@@ -47,7 +47,8 @@ EXPECTED_STEMS = [
     "fi_decoded_vs_true_moirai-1.1-R-small", "fi_coupling_raw",
     *(f"fi_coupling_{s}" for s in SEEDS), "fi_coupling_moirai-1.1-R-small",
     "td_reconstruction", "td_tracking", "ss_confusion", "ss_embedding_map", "layerwise_curves",
-    "ds_mae_bars", "ds_sim2real_scatter", "comparisons_forest", "sensitivity_input_rate",
+    "ds_mae_bars", "ds_sim2real_scatter", "ds_bland_altman_hr", "ds_bland_altman_rr",
+    "ds_beat_confusion", "comparisons_forest", "sensitivity_input_rate",
 ]
 
 
@@ -77,7 +78,9 @@ def test_figure_files_follow_from_the_config(config: dict) -> None:
     assert publication == [f"out/figures/{s}{ext}" for s in EXPECTED_STEMS
                            for ext in (".pdf", ".svg")]
     assert figure_files(config, sections=["downstream"]) == [
-        "results/figures/ds_mae_bars.png", "results/figures/ds_sim2real_scatter.png"]
+        "results/figures/ds_mae_bars.png", "results/figures/ds_sim2real_scatter.png",
+        "results/figures/ds_bland_altman_hr.png", "results/figures/ds_bland_altman_rr.png",
+        "results/figures/ds_beat_confusion.png"]
 
 
 def test_every_listed_figure_is_written_and_decodes(drawn: Path, config: dict) -> None:
@@ -215,7 +218,9 @@ def test_figure_inputs_name_stage_outputs(config: dict) -> None:
         "results/downstream/raw.json", "results/downstream/raw.csv",
         *(f"results/downstream/{s}.{ext}" for s in SEEDS for ext in ("json", "csv")),
         "results/downstream/moirai-1.1-R-small.json",
-        "results/downstream/moirai-1.1-R-small.csv"]
+        "results/downstream/moirai-1.1-R-small.csv",
+        "results/downstream/reference-method.json",
+        "results/downstream/reference-method.csv"]
     assert figure_inputs(config, "comparisons") == ["results/comparisons.csv"]
     assert "results/simulated/scenarios/signals.npy" in figure_inputs(config, "signals")
 
@@ -225,7 +230,7 @@ def test_cli_figures_and_provenance(config_path: Path, tmp_path: Path,
     write_synthetic_results(tmp_path, load_config([config_path]))
     assert main(["figures", "--configfile", str(config_path), "--results", str(tmp_path),
                  "--section", "downstream"]) == 0
-    assert "drew 2 figures" in capsys.readouterr().out
+    assert "drew 5 figures" in capsys.readouterr().out
     assert main(["provenance", "--configfile", str(config_path), "--results", str(tmp_path)]) == 0
     text = (tmp_path / "models.md").read_text()
     assert "| moirai-1.1-R-small | pretrained | enabled=True, plugin=moirai" not in text

@@ -52,19 +52,22 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
     assert set(board["stage"]) >= {
         "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
     }
-    assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained"}
+    assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained",
+                                   "reference-method"}
     # The untrained control is never reported as pretrained.
     assert not board.loc[board["model"] == "moirai-small-untrained", "pretrained"].any()
     assert board["n_subjects"].notna().all()
-    # Two real records (fewer than statistics.min_groups): no downstream number, a note.
-    downstream = board[board["stage"] == "downstream"]
-    assert len(downstream) and downstream["value"].isna().all()
-    assert downstream["note"].str.startswith("not estimable: ").all()
-    reported = board[board["note"].isna()]
-    assert reported["value"].notna().all()
-    low, value, high = reported["ci_low"], reported["value"], reported["ci_high"]
+    # A row without a number says why (not estimable, no counterpart, ...).
+    assert (board["value"].notna() | board["note"].fillna("").ne("")).all()
+    numbered = board[board["value"].notna()]
+    low, value, high = numbered["ci_low"], numbered["value"], numbered["ci_high"]
     inside = (low <= value + 1e-9) & (value <= high + 1e-9)
     assert inside.all()
+    # Every dataset's tasks reach the leaderboard, with subject counts.
+    real = board[board["task"].str.startswith("real:") & board["value"].notna()]
+    assert {"real:mitdb:ecg:heart_rate_bpm", "real:mitdb:ecg:beat_class",
+            "real:bidmc:ppg:resp_rate_bpm", "real:bidmc:ppg:heart_rate_bpm"} <= set(real["task"])
+    assert (real["n_subjects"] >= 5).all()
     assert (quick_run / "results" / "leaderboard.md").read_text().strip()
     comparisons = pd.read_csv(quick_run / "results" / "comparisons.csv")
     assert list(comparisons.columns) == COMPARISON_COLUMNS

@@ -47,8 +47,9 @@ SMALL_CONFIG = {
         ("spectral", "spectral"), ("handcrafted", "handcrafted"),
         ("moirai-small-untrained", "moirai"))},
     "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
-    "downstream": {"records": [{"path": "data/physionet/03700181",
-                                "channels": {"ecg": "MCL1", "rsp": "RESP"}}]},
+    "downstream": {"max_windows_per_record": 2, "datasets": {
+        "mitdb": {"enabled": False},
+        "bidmc": {"records": ["bidmc_01", "bidmc_02", "bidmc_03", "bidmc_04", "bidmc_05"]}}},
 }
 # Every job type (simulate, real_windows, embed_shard, merge_embeddings, probe, downstream,
 # leaderboard) lies upstream of the leaderboard; figures and provenance are left out.

@@ -3,12 +3,15 @@
 Foundation level (reads the config and ``model.json`` files only): used by the report and
 the compare stage. Kinds, decided in this order:
 
+0. the downstream stage's classical signal-processing rows, model
+   :data:`REFERENCE_METHOD`: ``reference method``;
 1. ``model_type`` in the model's ``model.json`` (any of :data:`KINDS`): set by a plug-in
-   or stage that knows better (e.g. ``reference method`` for classical signal processing);
-2. ``training`` in ``model.json`` (written by the finetune stage): ``trained on
-   synthetic`` when training started from random weights (``training.initial_weights``,
-   ``start`` or ``from`` is ``random``/absent), else ``fine-tuned`` (label ``fine-tuned
-   from <weights>``);
+   or stage that knows better;
+2. ``training`` in ``model.json`` (written by the finetune stage): its ``type``
+   (``trained on synthetic`` or ``fine-tuned from <weights>``), else ``trained on
+   synthetic`` when training started from random weights (``training.start_weights``,
+   ``initial_weights``, ``start`` or ``from`` is ``random``/absent) and ``fine-tuned from
+   <weights>`` otherwise;
 3. ``pretrained: true`` in ``model.json`` (or, before embedding, a config ``weights`` entry
    that is not ``random``) for a model plug-in: ``pretrained``;
 4. ``weights: random`` (or ``untrained`` in the name): ``untrained control`` (label
@@ -33,7 +36,9 @@ REFERENCE, SYNTHETIC, FINETUNED = "reference method", "trained on synthetic", "f
 KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED)
 #: kinds that count as baselines in the paired comparisons ("best baseline")
 BASELINE_KINDS = (BASELINE, REFERENCE)
-SUITES = ("factors", "sweeps", "scenarios", "real")
+SUITES = ("factors", "sweeps", "scenarios")
+#: model name of the downstream stage's classical reference methods (no embeddings)
+REFERENCE_METHOD = "reference-method"
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
                n_seeds: int = 1) -> ModelType:
     """Kind and label of model (or instance) ``name`` (see the module docstring)."""
     info = info or {}
+    if name == REFERENCE_METHOD:
+        return ModelType(REFERENCE, REFERENCE)
     try:
         options = model_entry(config, name)
     except KeyError:
@@ -70,8 +77,10 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
         return ModelType(str(explicit), str(explicit))
     training = info.get("training")
     if isinstance(training, dict) and training:
-        start = next((training[k] for k in ("initial_weights", "start", "from")
-                      if training.get(k)), "random")
+        if str(training.get("type", "")).startswith("fine-tuned from "):
+            return ModelType(FINETUNED, str(training["type"]))
+        start = next((training[k] for k in ("start_weights", "initial_weights", "start",
+                                            "from") if training.get(k)), "random")
         if str(start).startswith("random"):
             return ModelType(SYNTHETIC, SYNTHETIC)
         return ModelType(FINETUNED, f"fine-tuned from {start}")
@@ -86,15 +95,23 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
     return ModelType(BASELINE, BASELINE)
 
 
+def result_groups(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Every name that has result rows -> its instances: the enabled configured models
+    (:func:`physio_bench.config.instance_groups`), then the reference methods."""
+    return {**instance_groups(config), REFERENCE_METHOD: [REFERENCE_METHOD]}
+
+
 def group_types(config: dict[str, Any], results: str | Path) -> dict[str, ModelType]:
-    """Enabled configured model -> its type (from its first instance's ``model.json``)."""
+    """Result group -> its type (from its first instance's ``model.json``)."""
     return {group: model_type(config, group, read_model_info(results, instances[0]),
                               len(instances))
-            for group, instances in instance_groups(config).items()}
+            for group, instances in result_groups(config).items()}
 
 
 def same_architecture(config: dict[str, Any], results: str | Path, a: str, b: str) -> bool:
     """Whether configured models ``a`` and ``b`` share plug-in and size (or architecture)."""
+    if REFERENCE_METHOD in (a, b):
+        return False
     groups = instance_groups(config)
     oa, ob = config["models"][a], config["models"][b]
     if oa.get("plugin") != ob.get("plugin"):

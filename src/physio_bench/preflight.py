@@ -51,10 +51,11 @@ def check_before_run(config: dict[str, Any]) -> None:
     disk (hub cache or local folder, every file its loader reads, default hub ids
     included) unless a finetune run writes them, every enabled finetune run's start
     weights on disk, each model's ``input_hz`` an exact small ratio of the simulation
-    rate; the models of ``sensitivity.models`` must be configured; every real record must
-    exist with the named channels and be longer than a window (headers only).
+    rate; the models of ``sensitivity.models`` must be configured; every dataset of real
+    recordings must have a known reader, an existing folder, and records with the named
+    channels that are longer than a window (headers only).
     """
-    from physio_bench.downstream.records import check_records
+    from physio_bench.downstream import check_datasets
     from physio_bench.finetune import enabled_runs, produced_weights, run_settings
     from physio_bench.models.registry import check_models
     from physio_bench.models.resampling import rate_ratio
@@ -81,4 +82,4 @@ def check_before_run(config: dict[str, Any]) -> None:
     for run in enabled_runs(config):
         check_weights_on_disk(f"finetune run {run}",
                               {"plugin": "moirai", "weights": run_settings(config, run).weights})
-    check_records(config)
+    check_datasets(config)

@@ -3,20 +3,28 @@ import json
 import re
 
 # Helpers shared by the rules: how many windows a suite has, hence how many shards.
+from physio_bench.downstream import dataset_specs
 from physio_bench.finetune import enabled_runs, run_of_model, run_outputs, run_settings
 from physio_bench.simulate import count_windows, suite_settings
 
-EMBED_SUITES = SIM_SUITES + ["real"]
+# Real datasets (downstream.datasets): suite "real-{name}" lives in results/real/{name}.
+DATASETS = {spec.name: spec for spec in dataset_specs(config)}
+REAL_SUITES = [f"real-{name}" for name in DATASETS]
+EMBED_SUITES = SIM_SUITES + REAL_SUITES
+SUITE_PATTERN = "|".join(SIM_SUITES + [re.escape(s) for s in REAL_SUITES])
 
 
 def suite_dir(suite):
-    return "results/real" if suite == "real" else f"results/simulated/{suite}"
+    if suite.startswith("real-"):
+        return f"results/real/{suite[len('real-'):]}"
+    return f"results/simulated/{suite}"
 
 
 def shard_ids(wildcards):
     """Shard indices of one (model, suite) embedding, from the suite size."""
-    if wildcards.suite == "real":
-        meta = checkpoints.real_windows.get().output.meta
+    if wildcards.suite.startswith("real-"):
+        dataset = wildcards.suite[len("real-"):]
+        meta = checkpoints.real_windows.get(dataset=dataset).output.meta
         n = json.loads(Path(meta).read_text())["n_windows"]
     else:
         n = count_windows(config, wildcards.suite)

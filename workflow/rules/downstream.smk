@@ -1,38 +1,59 @@
+# Real recordings: one suite per dataset (downstream.datasets), the downstream tasks of
+# every model, and the classical reference methods on the same windows.
+from physio_bench.downstream import REFERENCE_METHOD
+
+REFERENCE_OUTPUTS = [f"results/downstream/{REFERENCE_METHOD}.{ext}"
+                     for ext in ("json", "csv", "predictions.parquet")]
+
+
+def dataset_files(wildcards):
+    """Every file in the dataset's folder: a changed recording reruns its suite."""
+    folder = DATASETS[wildcards.dataset].path
+    return sorted(str(p) for p in folder.iterdir() if p.is_file())
+
+
 checkpoint real_windows:
-    """Cut the real WFDB records into windows at the benchmark's rate and length."""
+    """Cut one dataset's records into windows at the benchmark's rate and length."""
     input:
-        records=[
-            f for r in config["downstream"]["records"]
-            for f in [str(REPO / (r["path"] + ".hea"))]
-        ],
+        dataset_files,
     output:
-        signals="results/real/signals.npy",
-        labels="results/real/labels.parquet",
-        targets="results/real/targets.npz",
-        meta="results/real/meta.json",
+        signals="results/real/{dataset}/signals.npy",
+        labels="results/real/{dataset}/labels.parquet",
+        targets="results/real/{dataset}/targets.npz",
+        events="results/real/{dataset}/events.parquet",
+        meta="results/real/{dataset}/meta.json",
     params:
-        settings=settings_digest(WINDOW_SETTINGS, config["downstream"]),
+        settings=lambda w: settings_digest(
+            WINDOW_SETTINGS, config["downstream"]["datasets"][w.dataset],
+            {k: v for k, v in config["downstream"].items() if k != "datasets"}),
+    wildcard_constraints:
+        dataset="|".join(re.escape(d) for d in DATASETS) or "no-dataset",
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     log:
-        "results/logs/real_windows.log",
+        "results/logs/real_windows/{dataset}.log",
     shell:
-        "{PB} real-windows {CFG} --out results/real 2> {log}"
+        "{PB} real-windows {CFG} --dataset {wildcards.dataset:q} "
+        "--out results/real/{wildcards.dataset} 2> {log}"
 
 
 rule downstream:
     """Real-data tasks and simulation-to-real transfer for one model."""
     input:
-        real="results/embeddings/{model}/real/model.json",
+        real=expand("results/embeddings/{{model}}/{suite}/model.json", suite=REAL_SUITES),
         factors="results/embeddings/{model}/factors/model.json",
-        labels="results/real/labels.parquet",
+        scenarios="results/embeddings/{model}/scenarios/model.json",
+        labels=expand("results/real/{dataset}/labels.parquet", dataset=DATASETS),
     output:
         detail="results/downstream/{model}.json",
         rows="results/downstream/{model}.csv",
+        predictions="results/downstream/{model}.predictions.parquet",
+        beats="results/downstream/{model}.beat_classes.csv",
     params:
-        settings=settings_digest(config["probes"], config["downstream"]),
+        settings=settings_digest(config["probes"], config["downstream"],
+                                 config["statistics"]),
     threads: 1
     resources:
         mem_mb=8000,
@@ -41,4 +62,27 @@ rule downstream:
         "results/logs/downstream/{model}.log",
     shell:
         "{PB} downstream {CFG} --model {wildcards.model:q} --results results "
-        "--out-json {output.detail:q} --out-csv {output.rows:q} 2> {log}"
+        "--out-json {output.detail:q} --out-csv {output.rows:q} "
+        "--out-predictions {output.predictions:q} --out-beats {output.beats:q} 2> {log}"
+
+
+rule reference_methods:
+    """Classical signal-processing estimates on the real windows (no model, no training)."""
+    input:
+        signals=expand("results/real/{dataset}/signals.npy", dataset=DATASETS),
+        labels=expand("results/real/{dataset}/labels.parquet", dataset=DATASETS),
+    output:
+        detail=REFERENCE_OUTPUTS[0],
+        rows=REFERENCE_OUTPUTS[1],
+        predictions=REFERENCE_OUTPUTS[2],
+    params:
+        settings=settings_digest(config["probes"]["bootstrap"], config["statistics"]),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "results/logs/downstream/reference_methods.log",
+    shell:
+        "{PB} reference-methods {CFG} --results results --out-json {output.detail:q} "
+        "--out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> {log}"

@@ -12,7 +12,7 @@ rule embed_shard:
         settings=lambda w: settings_digest(config["embed"], model_entry(config, w.model),
                                            model_seed(config, w.model)),
     wildcard_constraints:
-        suite="factors|sweeps|scenarios|real",
+        suite=SUITE_PATTERN,
         shard=r"\d+",
     threads: 2
     resources:
@@ -41,7 +41,7 @@ rule merge_embeddings:
         pooled="results/embeddings/{model}/{suite}/pooled.npy",
         info="results/embeddings/{model}/{suite}/model.json",
     wildcard_constraints:
-        suite="factors|sweeps|scenarios|real",
+        suite=SUITE_PATTERN,
     threads: 1
     resources:
         mem_mb=8000,

@@ -3,6 +3,7 @@
 # so they are declared outputs; each is wrapped in report() with a caption and one report
 # category per stage.  `snakemake figures` redraws every figure and table from existing
 # results (always runs; no simulation, embedding or probe job).
+from physio_bench.downstream import REFERENCE_METHOD
 from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries, figure_inputs
 
 # Sections with at least one figure under this config (the finetune figures need a run).
@@ -42,7 +43,7 @@ rule leaderboard:
     """Gather every probe's and downstream task's rows into the leaderboard tables."""
     input:
         probes=expand("results/probes/{model}/{probe}.csv", model=MODELS, probe=PROBES),
-        downstream=expand("results/downstream/{model}.csv", model=MODELS),
+        downstream=expand("results/downstream/{model}.csv", model=[*MODELS, REFERENCE_METHOD]),
     output:
         long=report("results/leaderboard.csv", caption="../report/leaderboard_long.rst",
                     category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS

@@ -42,7 +42,6 @@ from physio_bench.compare.metrics import (
     class_codes,
     decoded_factors,
 )
-from physio_bench.config import instance_groups
 from physio_bench.headlines import HEADLINES, Headline
 from physio_bench.io import atomic_write_bytes, read_predictions
 from physio_bench.metrics import direction_of
@@ -50,6 +49,7 @@ from physio_bench.model_types import (
     BASELINE_KINDS,
     ModelType,
     group_types,
+    result_groups,
     untrained_twin,
 )
 from physio_bench.statistics import (
@@ -250,7 +250,7 @@ def best_baseline(tables: Tables, groups: dict[str, list[str]], baselines: list[
 def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
     """Every comparison row (columns :data:`COLUMNS`), Holm-adjusted per family."""
     tables = Tables(results)
-    groups = instance_groups(config)
+    groups = result_groups(config)
     types: dict[str, ModelType] = group_types(config, results)
     baselines = [g for g in groups if types[g].kind in BASELINE_KINDS]
     rows = []

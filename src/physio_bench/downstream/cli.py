@@ -1,10 +1,12 @@
 """CLI subcommands of the downstream stage: ``real-windows``, ``downstream``,
-``download-physionet``."""
+``reference-methods``, ``download-physionet``."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from pathlib import Path
 
 from physio_bench.cli import add_config_argument, config_from_args
 
@@ -12,54 +14,84 @@ from physio_bench.cli import add_config_argument, config_from_args
 def _real_windows(args: argparse.Namespace) -> int:
     from physio_bench.downstream.windows import make_real_suite
 
-    meta = make_real_suite(config_from_args(args), args.out)
+    meta = make_real_suite(config_from_args(args), args.dataset, args.out)
     for record, kinds in meta["records"].items():
         for kind, info in kinds.items():
             dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
             print(f"{record} {kind} ({info['channel']}, {info['fs_hz']:g} Hz): "
-                  f"{info['kept']}/{info['windows_total']} windows kept, dropped: {dropped}; "
-                  f"unlabelled {info['unlabelled']}; reference {info['reference']}")
-    print(f"wrote {meta['n_windows']} windows to {args.out} in {meta['wall_time_s']:.1f} s")
+                  f"{info['kept']}/{info['windows_total']} windows kept, dropped: {dropped}")
+    targets = "; ".join(f"{k}: {', '.join(v)}" for k, v in meta["targets"].items())
+    print(f"dataset {args.dataset}: {meta['n_windows']} windows of {meta['n_records']} records "
+          f"({meta['n_subjects']} subjects) in {meta['wall_time_s']:.1f} s; targets {targets}")
     return 0
+
+
+def _print_rows(rows: list[dict]) -> None:
+    for row in rows:
+        value = row["value"]
+        text = (f"{value:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+                if isinstance(value, float) and math.isfinite(value) else "-")
+        note = f"  ({row['note']})" if row.get("note") else ""
+        print(f"{row['task']} {row['layer']}: {row['metric']} {text} n={row['n']} "
+              f"subjects={row['n_subjects']}{note}")
 
 
 def _downstream(args: argparse.Namespace) -> int:
     from physio_bench.downstream.tasks import run_downstream
-    from physio_bench.io import write_json, write_leaderboard_rows
+    from physio_bench.io import (
+        atomic_write_bytes,
+        save_predictions,
+        write_json,
+        write_leaderboard_rows,
+    )
 
     began = time.perf_counter()
-    detail, rows = run_downstream(config_from_args(args), args.model, args.results)
+    detail, rows, predictions, beats = run_downstream(config_from_args(args), args.model,
+                                                      args.results)
     detail["wall_time_s"] = round(time.perf_counter() - began, 3)
     write_json(args.out_json, detail)
     write_leaderboard_rows(args.out_csv, rows)
-    for row in rows:
-        print(f"{row['task']} {row['layer']}: {row['metric']} {row['value']:.3f} "
-              f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] n={row['n']}")
-    for task, info in detail["tasks"].items():
-        if "skipped" in info:
-            print(f"{task}: skipped ({info['skipped']})")
+    save_predictions(args.out_predictions, predictions)
+    if args.out_beats:
+        atomic_write_bytes(Path(args.out_beats), beats.to_csv(index=False).encode())
+    _print_rows(rows)
+    return 0
+
+
+def _reference_methods(args: argparse.Namespace) -> int:
+    from physio_bench.downstream.reference_methods import run_reference_methods
+    from physio_bench.io import save_predictions, write_json, write_leaderboard_rows
+
+    began = time.perf_counter()
+    detail, rows, predictions = run_reference_methods(config_from_args(args), args.results)
+    detail["wall_time_s"] = round(time.perf_counter() - began, 3)
+    write_json(args.out_json, detail)
+    write_leaderboard_rows(args.out_csv, rows)
+    save_predictions(args.out_predictions, predictions)
+    _print_rows(rows)
     return 0
 
 
 def _download(args: argparse.Namespace) -> int:
     from physio_bench.downstream.download import describe_plan, download, plan_download
 
-    plan = plan_download(args.database, args.out, args.records, args.annotators)
+    plan = plan_download(args.database, args.out, args.records, args.version, args.base_url)
     print(describe_plan(plan))
     if args.dry_run:
         print("dry run: nothing downloaded")
         return 0
-    headers = download(plan)
-    print(f"downloaded {len(headers)} record headers into {plan.out_dir}")
+    files = download(plan)
+    print(f"downloaded and verified {len(files)} files into {plan.out_dir}")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
     real = subparsers.add_parser(
-        "real-windows", help="cut the configured WFDB records into a real-data suite")
+        "real-windows", help="cut one dataset's records into a real suite")
     add_config_argument(real)
-    real.add_argument("--out", required=True, help="suite directory to write (results/real)")
+    real.add_argument("--dataset", required=True, help="dataset name in downstream.datasets")
+    real.add_argument("--out", required=True, help="suite directory (results/real/DATASET)")
     real.set_defaults(func=_real_windows)
 
     down = subparsers.add_parser(
@@ -69,16 +101,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     down.add_argument("--results", default="results", help="results folder (default: results)")
     down.add_argument("--out-json", required=True, help="full detail (JSON)")
     down.add_argument("--out-csv", required=True, help="leaderboard rows (CSV)")
+    down.add_argument("--out-predictions", required=True, help="out-of-fold predictions (Parquet)")
+    down.add_argument("--out-beats", default=None,
+                      help="per-class sensitivity and PPV of the beat-class tasks (CSV)")
     down.set_defaults(func=_downstream)
 
+    ref = subparsers.add_parser(
+        "reference-methods", help="classical signal-processing estimates on the real windows")
+    add_config_argument(ref)
+    ref.add_argument("--results", default="results", help="results folder (default: results)")
+    ref.add_argument("--out-json", required=True, help="full detail (JSON)")
+    ref.add_argument("--out-csv", required=True, help="leaderboard rows (CSV)")
+    ref.add_argument("--out-predictions", required=True, help="predictions (Parquet)")
+    ref.set_defaults(func=_reference_methods)
+
     dl = subparsers.add_parser(
-        "download-physionet", help="download PhysioNet databases (needs network)")
-    dl.add_argument("--database", required=True, help="PhysioNet short name, e.g. mitdb")
+        "download-physionet",
+        help="download a PhysioNet database with checksum verification (needs network)")
+    dl.add_argument("--database", required=True, help="PhysioNet short name: mitdb, bidmc, ...")
     dl.add_argument("--out", required=True, help="folder to download into")
     dl.add_argument("--records", nargs="+", default=None, metavar="RECORD",
-                    help="records to download (default: all in the database)")
-    dl.add_argument("--annotators", nargs="+", default=None, metavar="EXT",
-                    help="annotation extensions (default: all the database lists)")
+                    help="records to download (default: the whole WFDB version)")
+    dl.add_argument("--version", default=None, help="release (default: 1.0.0 for mitdb, bidmc)")
+    dl.add_argument("--base-url", default="https://physionet.org/files/",
+                    help="where releases live (a mirror; default: PhysioNet)")
     dl.add_argument("--dry-run", action="store_true",
                     help="print what would be downloaded; use no network")
     dl.set_defaults(func=_download)

@@ -1,16 +1,18 @@
-"""Cross-validation for real recordings: folds, ridge and logistic decoders, intervals.
+"""Cross-validation for real recordings: grouped folds, decoders, grouped bootstrap CIs.
 
-Folds are grouped by record when a task has windows from several records; within a
-single record they are contiguous time blocks, and the window just before and just after
-each test block is left out of training, so no pair of neighbouring windows is split
-across train and test. Regularisation and the ``best`` layer are chosen by inner
-cross-validation on the training windows only (pooled out-of-fold predictions).
+Folds keep every subject whole (a subject's windows are all in train or all in test);
+regularisation and the ``best`` layer are chosen by inner cross-validation on the
+training subjects only (pooled out-of-fold predictions). A regression decoder's
+predictions are clipped to the range of the labels it was trained on (a linear decoder
+extrapolates without bound on windows unlike its training set), so no error can exceed
+the range of the labels.
 
-Intervals (:func:`metric_estimate`) are grouped by record, never by window: the
-corrected resampled t interval over the outer folds for cross-validated predictions, a
-record bootstrap for decoders trained elsewhere (sim2real); fewer than
-``statistics.min_groups`` records make the metric not estimable
-(:mod:`physio_bench.statistics`).
+Intervals (:func:`metric_interval`, from :mod:`physio_bench.statistics`) are grouped by
+subject, never by window: for cross-validated predictions the corrected resampled t
+interval over the outer folds (it includes how much the decoders change from fold to
+fold); for decoders trained elsewhere (sim2real, DS1 -> DS2, signal-processing
+references) a bias-corrected percentile bootstrap over whole subjects. A metric over
+fewer than ``statistics.min_groups`` subjects is not estimable (:func:`estimability_note`).
 """
 
 from __future__ import annotations
@@ -21,38 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from physio_bench.statistics import (
-    MIN_GROUPS,
-    Estimate,
-    confusion_statistic,
-    grouped_estimates,
-    mae_statistic,
-)
+from physio_bench import statistics
 
-# Penalties for standardised features (ridge alpha; logistic inverse penalty C).
+# Ridge penalties for standardised features.
 RIDGE_ALPHAS = np.logspace(-3, 7, 11)
-LOGISTIC_CS = np.logspace(-4, 2, 7)
 
 Fold = tuple[np.ndarray, np.ndarray]
-
-
-def block_folds(times: np.ndarray, n_folds: int, gap: int = 1) -> list[Fold]:
-    """Contiguous time blocks of one record as ``(train, test)`` index arrays.
-
-    Windows are ordered by ``times``; block ``k`` is the test set and the ``gap`` windows
-    on either side of it are in neither set.
-    """
-    order = np.argsort(np.asarray(times), kind="stable")
-    n = order.size
-    n_folds = min(n_folds, n)
-    bounds = np.linspace(0, n, n_folds + 1).round().astype(int)
-    folds = []
-    for k in range(n_folds):
-        lo, hi = bounds[k], bounds[k + 1]
-        keep = np.ones(n, dtype=bool)
-        keep[max(0, lo - gap):min(n, hi + gap)] = False
-        folds.append((np.sort(order[keep]), np.sort(order[lo:hi])))
-    return folds
 
 
 def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
@@ -63,17 +39,6 @@ def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
     assigned = np.array([fold_of[g] for g in np.asarray(groups, dtype=str)])
     return [(np.flatnonzero(assigned != k), np.flatnonzero(assigned == k))
             for k in range(n_folds)]
-
-
-def make_folds(groups: np.ndarray, times: np.ndarray, n_folds: int) -> tuple[list[Fold], str]:
-    """Grouped folds when there are several groups, else contiguous time blocks.
-
-    Returns the folds and the scheme's name (``grouped_by_record`` or
-    ``contiguous_blocks``).
-    """
-    if np.unique(np.asarray(groups, dtype=str)).size >= 2:
-        return group_folds(groups, n_folds), "grouped_by_record"
-    return block_folds(times, n_folds), "contiguous_blocks"
 
 
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -106,22 +71,6 @@ def ridge_path(
     return weights @ left.T + float(np.mean(y_train))
 
 
-def logistic_predict(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, c: float
-) -> np.ndarray:
-    """Class-balanced logistic regression on standardised features: 0/1 predictions."""
-    from sklearn.linear_model import LogisticRegression
-
-    if np.unique(y_train).size < 2:
-        return np.full(len(x_test), y_train[0], dtype=np.int64)
-    z_train, z_test = _standardise(np.asarray(x_train, np.float64), np.asarray(x_test, np.float64))
-    # liblinear: exact and deterministic for L2 in the primal, and fast for few windows.
-    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear",
-                               max_iter=1000, random_state=0)
-    model.fit(z_train, y_train)
-    return model.predict(z_test).astype(np.int64)
-
-
 def mean_absolute_error(y: np.ndarray, pred: np.ndarray) -> float:
     """Mean absolute error in the target's units."""
     return float(np.mean(np.abs(np.asarray(y, float) - np.asarray(pred, float))))
@@ -138,7 +87,6 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "mae": mean_absolute_error,
     "balanced_accuracy": balanced_accuracy,
 }
-LOWER_IS_BETTER = {"mae": True, "balanced_accuracy": False}
 
 
 def stable_seed(seed: int, *names: str) -> int:
@@ -146,29 +94,43 @@ def stable_seed(seed: int, *names: str) -> int:
     return (int(seed) ^ zlib.crc32("/".join(names).encode())) & 0x7FFFFFFF
 
 
-def metric_estimate(
-    y: np.ndarray, pred: np.ndarray, metric: str, groups: np.ndarray,
-    folds: np.ndarray | None, n_boot: int, seed: int, min_groups: int = MIN_GROUPS,
-) -> Estimate:
-    """``metric`` with a 95% interval over record groups.
+def estimability_note(groups: np.ndarray, min_groups: int) -> str:
+    """``not estimable: k groups (need m)`` when fewer than ``min_groups`` distinct
+    groups (subjects) carry the metric, else the empty string."""
+    return statistics.estimability_note(int(np.unique(np.asarray(groups, dtype=str)).size),
+                                        min_groups)
 
-    ``folds`` (outer-fold id of each window): the predictions are cross-validated and the
-    interval is the corrected resampled t interval over the folds; None: a record
-    bootstrap (decoders trained on other data). Fewer than ``min_groups`` records: not
-    estimable (NaN and a note).
+
+def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts (true class x predicted class) of integer labels ``0..n_classes-1``."""
+    flat = np.asarray(y, np.int64) * n_classes + np.asarray(pred, np.int64)
+    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def metric_interval(
+    y: np.ndarray, pred: np.ndarray, groups: np.ndarray, metric: str, n_boot: int, seed: int,
+    folds: np.ndarray | None = None, n_classes: int | None = None,
+) -> tuple[float, float]:
+    """95% interval of ``metric`` (``mae`` or ``balanced_accuracy``) over subjects.
+
+    ``folds`` (outer-fold id of each item): cross-validated predictions, corrected
+    resampled t interval over the folds; None: a bootstrap over whole subjects. Computed
+    from per-subject sufficient statistics, so it is cheap for 100,000 beats; the same
+    ``seed`` gives the same resamples for every model. NaN when it cannot be computed.
     """
-    y, pred = np.asarray(y), np.asarray(pred)
+    if len(y) == 0:
+        return float("nan"), float("nan")
     if metric == "mae":
-        stat, bounds = mae_statistic(), (0.0, np.inf)
-        y_in, pred_in = y.astype(float), pred.astype(float)
+        stat, bounds = statistics.mae_statistic(), (0.0, np.inf)
+    elif metric == "balanced_accuracy":
+        n_classes = n_classes or int(max(np.max(y), np.max(pred))) + 1
+        stat, bounds = statistics.confusion_statistic(n_classes), (0.0, 1.0)
     else:
-        classes = np.unique(np.concatenate([y, pred]).astype(np.int64))
-        stat, bounds = confusion_statistic(len(classes)), (0.0, 1.0)
-        y_in = np.searchsorted(classes, y.astype(np.int64))
-        pred_in = np.searchsorted(classes, pred.astype(np.int64))
-    return grouped_estimates(stat, y_in, pred_in, np.asarray(groups, dtype=str), folds=folds,
-                             n_boot=n_boot, seed=seed, bounds=bounds,
-                             min_groups=min_groups)[0]
+        raise ValueError(f"no interval for metric {metric!r}")
+    estimate = statistics.grouped_estimates(
+        stat, np.asarray(y), np.asarray(pred), np.asarray(groups, dtype=str), folds=folds,
+        n_boot=n_boot, seed=seed, bounds=bounds, min_groups=1)[0]
+    return float(estimate.ci_low), float(estimate.ci_high)
 
 
 @dataclass
@@ -189,78 +151,57 @@ class FoldResult:
     fits: list[LayerFit] = field(default_factory=list)
 
 
-def _inner_scores(
-    x: np.ndarray, y: np.ndarray, folds: list[Fold], metric: str
-) -> np.ndarray:
-    """Pooled inner-CV score for each penalty (ridge alphas or logistic Cs)."""
-    penalties = RIDGE_ALPHAS if metric == "mae" else LOGISTIC_CS
-    pred = np.full((penalties.size, y.size), np.nan)
+def _inner_losses(x: np.ndarray, y: np.ndarray, folds: list[Fold]) -> np.ndarray:
+    """Pooled inner-CV mean absolute error for each ridge penalty (clipped predictions)."""
+    pred = np.full((RIDGE_ALPHAS.size, y.size), np.nan)
     for train, test in folds:
-        if metric == "mae":
-            pred[:, test] = ridge_path(x[train], y[train], x[test], penalties)
-        else:
-            for i, c in enumerate(penalties):
-                pred[i, test] = logistic_predict(x[train], y[train], x[test], c)
+        pred[:, test] = np.clip(ridge_path(x[train], y[train], x[test], RIDGE_ALPHAS),
+                                y[train].min(), y[train].max())
     seen = np.isfinite(pred[0])
-    return np.array([METRICS[metric](y[seen], p[seen]) for p in pred])
+    return np.array([mean_absolute_error(y[seen], p[seen]) for p in pred])
 
 
 def _middle_of_best(losses: np.ndarray) -> int:
-    """Index of the best (lowest) loss; among ties, the middle one of the tied penalties
-    (balanced accuracy on few windows often ties over a plateau of penalties)."""
+    """Index of the best (lowest) loss; among ties, the middle one of the tied penalties."""
     tied = np.flatnonzero(losses <= losses.min() + 1e-12)
     return int(tied[(tied.size - 1) // 2])
 
 
 def fit_layer(
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_test: np.ndarray,
-    inner: list[Fold],
-    metric: str,
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, inner: list[Fold]
 ) -> tuple[np.ndarray, LayerFit]:
-    """Choose the penalty by inner CV, refit on all training windows, predict the test."""
-    penalties = RIDGE_ALPHAS if metric == "mae" else LOGISTIC_CS
-    scores = _inner_scores(x_train, y_train, inner, metric)
-    pick = _middle_of_best(scores if LOWER_IS_BETTER[metric] else -scores)
-    if metric == "mae":
-        pred = ridge_path(x_train, y_train, x_test, penalties[pick : pick + 1])[0]
-    else:
-        pred = logistic_predict(x_train, y_train, x_test, float(penalties[pick]))
-    return pred, LayerFit(penalty=float(penalties[pick]), inner_score=float(scores[pick]))
+    """Choose the ridge penalty by inner CV, refit on all training windows, predict the
+    test windows, clipped to the training labels' range."""
+    losses = _inner_losses(x_train, y_train, inner)
+    pick = _middle_of_best(losses)
+    pred = ridge_path(x_train, y_train, x_test, RIDGE_ALPHAS[pick : pick + 1])[0]
+    pred = np.clip(pred, float(np.min(y_train)), float(np.max(y_train)))
+    return pred, LayerFit(penalty=float(RIDGE_ALPHAS[pick]), inner_score=float(losses[pick]))
 
 
-def best_layer(fits: list[LayerFit], metric: str) -> int:
-    """Index of the layer with the best inner-CV score (ties: the deepest)."""
+def best_layer(fits: list[LayerFit]) -> int:
+    """Index of the layer with the lowest inner-CV error (ties: the deepest)."""
     scores = np.array([f.inner_score for f in fits])
-    if not LOWER_IS_BETTER[metric]:
-        scores = -scores
     return int(len(scores) - 1 - np.argmin(scores[::-1]))
 
 
 def cross_validate(
-    layers: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    times: np.ndarray,
-    metric: str,
-    n_folds: int,
-    inner_folds: int,
-) -> tuple[list[FoldResult], str]:
-    """Outer CV over windows for every layer (layers x windows x dim).
+    layers: np.ndarray, y: np.ndarray, groups: np.ndarray, n_folds: int, inner_folds: int,
+) -> list[FoldResult]:
+    """Ridge regression cross-validated over windows grouped by ``groups`` (subjects), for
+    every layer (layers x windows x dim).
 
     Inner folds (for the penalty and the best layer) are built from the training
-    windows only, with the same grouping rule as the outer folds.
+    subjects only, with the same grouping rule as the outer folds.
     """
-    folds, scheme = make_folds(groups, times, n_folds)
     results = []
-    for train, test in folds:
-        inner, _ = make_folds(groups[train], times[train], inner_folds)
+    for train, test in group_folds(groups, n_folds):
+        inner = group_folds(groups[train], inner_folds)
         preds, fits = [], []
         for layer in layers:
-            pred, fit = fit_layer(layer[train], y[train], layer[test], inner, metric)
+            pred, fit = fit_layer(layer[train], y[train], layer[test], inner)
             preds.append(pred)
             fits.append(fit)
         results.append(FoldResult(test=test, predictions=np.array(preds),
-                                  best_layer=best_layer(fits, metric), fits=fits))
-    return results, scheme
+                                  best_layer=best_layer(fits), fits=fits))
+    return results

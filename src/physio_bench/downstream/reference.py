@@ -1,31 +1,32 @@
-"""Reference labels of real windows: event detection, rate curves, ectopic flags.
+"""Reference labels of real windows: beats, breaths, rate curves, AAMI beat classes.
 
 Methods (neurokit2 0.3.0, fixed so results are reproducible):
 
-- Heart beats: the record's reference beat annotations when the config names an
-  annotation file; otherwise the reference detector on the ECG:
-  ``nk.ecg_clean(method="neurokit")``, flipped when its QRS complexes point down (the
-  median over 2-s segments of the segment minimum is larger in magnitude than that of
-  the segment maximum, e.g. MCL1 leads), then ``nk.ecg_peaks(method="neurokit",
-  correct_artifacts=False)``. PPG windows of a record with no annotations take their
-  beats from the record's ECG when it has one, else from ``nk.ppg_clean`` +
-  ``nk.ppg_peaks(method="elgendi")`` on the PPG.
-- Breaths: ``nk.rsp_clean(method="khodadad2018")`` then ``nk.rsp_peaks`` (inhalation
-  peaks) on the respiration channel.
+- Heart beats: the dataset's reference beat annotations when it has them (MIT-BIH:
+  ``.atr``, by cardiologists); otherwise the reference detector on the record's whole ECG
+  at its native rate: ``nk.ecg_clean(method="neurokit")``, flipped when its QRS complexes
+  point down (the median over 2-s segments of the segment minimum is larger in magnitude
+  than that of the segment maximum, e.g. MCL1 leads), then ``nk.ecg_peaks(method=
+  "neurokit", correct_artifacts=False)`` (BIDMC: lead II). PPG windows share the
+  record's ECG beats (the pulse rate equals the heart rate); a record without ECG uses
+  ``nk.ppg_clean`` + ``nk.ppg_peaks(method="elgendi")`` on its PPG.
+- Breaths: the dataset's breath annotations when it has them (BIDMC: two annotators
+  marked every breath on the impedance signal; each annotator's rate is computed and the
+  window's reference is their mean, their range is kept beside it); otherwise
+  ``nk.rsp_clean(method="khodadad2018")`` then ``nk.rsp_peaks`` on the RESP channel. The
+  monitor's numerics are never the reference (they are kept as ``monitor_*`` columns).
 - Rates: the instantaneous rate is a step function, ``60 / (t[i+1] - t[i])`` per minute
   on ``[t[i], t[i+1])``; intervals outside a plausible range (heart 20-250 bpm, breathing
   2-60 breaths/min) are NaN, and so are detector intervals that span missing samples
   (a beat or breath inside a gap cannot be detected). A window's rate is the time
   average of this function over the window (which equals 60 / mean interval), NaN when
   less than half the window is covered.
-- Ectopic flag: 1 when any annotated beat in the window is ectopic (AAMI classes S, V
-  and F: symbols ``A a J S V r E F``), 0 when the window has beats but none is ectopic,
-  NaN without annotations.
+- Beat classes (AAMI EC57, as in de Chazal et al. 2004): N = ``N L R e j`` (normal,
+  bundle branch block, escape), S = ``A a J S`` (supraventricular ectopic), V = ``V E r``
+  (ventricular ectopic), F = ``F`` (fusion), Q = ``/ f Q ?`` (paced, unclassifiable).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -114,27 +115,10 @@ def window_rate(curve: np.ndarray, min_coverage: float = MIN_COVERAGE) -> float:
     return float(curve[defined].mean())
 
 
-@dataclass
-class BeatCounts:
-    """Beats in a window: total, ectopic, and the ectopic flag (1/0, NaN when unknown)."""
-
-    n_beats: float
-    n_ectopic: float
-    ectopic: float
+AAMI_CLASSES = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"),
+                **dict.fromkeys("VEr", "V"), "F": "F", **dict.fromkeys("/fQ?", "Q")}
 
 
-def count_beats(
-    times_s: np.ndarray,
-    symbols: np.ndarray | None,
-    start_s: float,
-    stop_s: float,
-    ectopic_symbols: frozenset[str],
-) -> BeatCounts:
-    """Count beats in ``[start_s, stop_s)``; the ectopic flag needs beat symbols."""
-    inside = (times_s >= start_s) & (times_s < stop_s)
-    n_beats = float(inside.sum())
-    if symbols is None:
-        return BeatCounts(n_beats=n_beats, n_ectopic=float("nan"), ectopic=float("nan"))
-    n_ectopic = float(sum(s in ectopic_symbols for s in symbols[inside]))
-    ectopic = float(n_ectopic > 0) if n_beats > 0 else float("nan")
-    return BeatCounts(n_beats=n_beats, n_ectopic=n_ectopic, ectopic=ectopic)
+def aami_class(symbol: str) -> str:
+    """The AAMI class (``N``/``S``/``V``/``F``/``Q``) of a WFDB beat symbol (``Q`` if unknown)."""
+    return AAMI_CLASSES.get(str(symbol), "Q")

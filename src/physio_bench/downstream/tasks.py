@@ -1,26 +1,27 @@
-"""Downstream tasks on real windows, and simulation-to-real transfer, for one model.
+"""Downstream tasks on real recordings, and simulation-to-real transfer, for one model.
 
-Real-trained tasks (cross-validated on the real windows, see :mod:`.cv`):
+Task names are ``{source}:{dataset}:{kind}:{target}`` (e.g. ``real:bidmc:ppg:resp_rate_bpm``);
+each dataset offers the targets its references allow (``meta.json`` ``targets`` of its
+suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 
-- ``real:ecg:heart_rate_bpm``, ``real:rsp:resp_rate_bpm``, ``real:ppg:heart_rate_bpm``:
-  ridge regression, mean absolute error (bpm, breaths/min);
-- ``real:ecg:ectopic_beat``: class-balanced logistic regression on annotated ECG windows,
-  balanced accuracy.
+- ``real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: ridge regression on the pooled
+  embedding, cross-validated with folds grouped by subject (penalty and best layer by
+  inner CV on the training subjects); mean absolute error (bpm, breaths/min) of the
+  out-of-fold predictions, clipped to the training labels' range.
+- ``sim2real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: a ridge decoder trained on the
+  simulated ``factors`` suite only (same signal kind and target; penalty and best layer
+  by inner CV on simulated subjects) predicts every labelled real window; predictions are
+  clipped to the simulated labels' range. No real label is used for training. When the
+  factors suite has no window of that kind with that label, the row says so.
+- ``real:*:ecg:beat_class`` and ``sim2real:*:ecg:beat_class``: see
+  :mod:`physio_bench.downstream.beats`.
 
-Simulation-to-real (``sim2real:{kind}:{target}``): a ridge decoder per signal kind is
-trained on the simulated ``factors`` suite only (penalty and best layer by inner CV on
-simulated windows, grouped by subject) and predicts every labelled real window of that
-kind; no real label is used for training. Its predictions are clipped to the simulated
-label range, since a linear decoder extrapolates without bound on real windows that fall
-outside the simulated distribution.
-
-Every metric comes with a 95% interval over records (:func:`.cv.metric_estimate`: the
-corrected t interval over the outer folds for cross-validated tasks, a record bootstrap
-for sim2real), ``n`` windows and ``n_subjects`` records; with fewer than
-``statistics.min_groups`` records the metric is "not estimable" (no number). The JSON also
-holds a trivial baseline per task (the training mean for regression, the majority class
-for classification), per-layer metrics, the predictions, and the per-record window
-counts of the real suite.
+Every number comes with a 95% bootstrap interval over subjects, ``n`` (windows or
+beats) and ``n_subjects``; a metric over fewer than ``statistics.min_groups`` subjects is
+reported as ``not estimable: k groups (need m)`` in ``note``, with no value. The ``chance``
+column of an MAE row is the error of the trivial predictor (the training labels' mean);
+of a balanced accuracy, 1/K. The JSON holds per-layer metrics, the trivial baseline, the
+folds' choices and the predictions.
 """
 
 from __future__ import annotations
@@ -32,37 +33,40 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from physio_bench.downstream import beats as beat_tasks
 from physio_bench.downstream import cv
+from physio_bench.downstream.datasets import dataset_specs
 from physio_bench.errors import InputError
-from physio_bench.io import read_json
+from physio_bench.io import PREDICTION_COLUMNS, read_json
 from physio_bench.metrics import direction_of
-from physio_bench.statistics import min_groups_of
+
+REGRESSION_TARGETS = ("heart_rate_bpm", "resp_rate_bpm")
+BEAT_TABLE_COLUMNS = ["model", "task", "class", "n_beats", "sensitivity", "ppv"]
 
 
 @dataclass(frozen=True)
 class Task:
-    """A downstream task: which windows, which label, which metric."""
+    """A downstream task: which dataset, signal kind and target, trained where."""
 
-    name: str
+    source: str  # "real" (cross-validated on real windows) or "sim2real"
+    dataset: str
     kind: str
     target: str
-    metric: str
-    source: str  # "real" (cross-validated on real windows) or "sim2real"
-    label_column: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}:{self.dataset}:{self.kind}:{self.target}"
+
+    @property
+    def metric(self) -> str:
+        return "balanced_accuracy" if self.target == "beat_class" else "mae"
 
 
-TASKS = (
-    Task("real:ecg:heart_rate_bpm", "ecg", "heart_rate_bpm", "mae", "real", "heart_rate_bpm"),
-    Task("real:rsp:resp_rate_bpm", "rsp", "resp_rate_bpm", "mae", "real", "resp_rate_bpm"),
-    Task("real:ppg:heart_rate_bpm", "ppg", "heart_rate_bpm", "mae", "real", "heart_rate_bpm"),
-    Task("real:ecg:ectopic_beat", "ecg", "ectopic_beat", "balanced_accuracy", "real", "ectopic"),
-    Task("sim2real:ecg:heart_rate_bpm", "ecg", "heart_rate_bpm", "mae", "sim2real",
-         "heart_rate_bpm"),
-    Task("sim2real:rsp:resp_rate_bpm", "rsp", "resp_rate_bpm", "mae", "sim2real",
-         "resp_rate_bpm"),
-    Task("sim2real:ppg:heart_rate_bpm", "ppg", "heart_rate_bpm", "mae", "sim2real",
-         "heart_rate_bpm"),
-)
+def dataset_tasks(dataset: str, targets: dict[str, list[str]]) -> list[Task]:
+    """Real and sim2real tasks of a dataset from its suite's offered targets."""
+    return [Task(source, dataset, kind, target)
+            for kind, names in targets.items() for target in names
+            for source in ("real", "sim2real")]
 
 
 @dataclass
@@ -107,12 +111,15 @@ def read_embedded(embedding_dir: Path, suite_dir: Path, model: str, suite: str) 
             f"{pooled_path} holds NaN or infinite values: fix model '{model}' "
             "(its embeddings must be finite) and re-embed"
         )
-    return Embedded(pooled=pooled, labels=labels, info=read_json(info_path))
+    info = read_json(info_path)
+    if pooled.shape[0] != len(info.get("layer_names") or pooled):
+        raise InputError(f"model.json of '{model}' names {len(info['layer_names'])} layers but "
+                         f"{pooled_path} has {pooled.shape[0]}: re-embed suite '{suite}'")
+    return Embedded(pooled=pooled, labels=labels, info=info)
 
 
-def _select(embedded: Embedded, kind: str, column: str) -> np.ndarray:
+def select(labels: pd.DataFrame, kind: str, column: str) -> np.ndarray:
     """Indices of windows of ``kind`` whose label ``column`` is finite."""
-    labels = embedded.labels
     if column not in labels.columns:
         return np.zeros(0, dtype=np.int64)
     values = pd.to_numeric(labels[column], errors="coerce").to_numpy(dtype=float)
@@ -120,168 +127,53 @@ def _select(embedded: Embedded, kind: str, column: str) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _summary(
-    y: np.ndarray, pred: np.ndarray, metric: str, groups: np.ndarray,
-    folds: np.ndarray | None, n_boot: int, seed: int, min_groups: int,
+def summary(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_boot: int,
+            seed: int, folds: np.ndarray | None = None) -> dict[str, Any]:
+    """MAE, its 95% interval over subjects (:func:`.cv.metric_interval`: corrected t over
+    the outer ``folds`` of cross-validated predictions, else a subject bootstrap),
+    windows and subjects."""
+    low, high = cv.metric_interval(y, pred, groups, "mae", n_boot, seed, folds=folds)
+    return {"value": cv.mean_absolute_error(y, pred), "ci_low": low, "ci_high": high,
+            "n": len(y), "n_subjects": int(np.unique(groups).size)}
+
+
+def note_only(task: Task, note: str, **extra: Any) -> dict[str, Any]:
+    """The detail of a task that has no number, only a reason."""
+    return {"kind": task.kind, "target": task.target, "metric": task.metric, "note": note,
+            **extra}
+
+
+def regression_detail(
+    task: Task, labels: pd.DataFrame, y: np.ndarray, per_layer: np.ndarray, best: np.ndarray,
+    best_name: str, baseline: np.ndarray, layer_names: list[str], config: dict[str, Any],
+    extra: dict[str, Any], folds: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    e = cv.metric_estimate(y, pred, metric, groups, folds, n_boot, seed, min_groups)
-    return {**e.to_dict(), "value": e.value, "note": e.note}
-
-
-def _baseline_real(y: np.ndarray, folds: list[cv.FoldResult], metric: str) -> np.ndarray:
-    """Out-of-fold trivial predictions: training mean, or the training majority class."""
-    pred = np.empty_like(y, dtype=float)
-    everything = np.arange(len(y))
-    for fold in folds:
-        train = np.setdiff1d(everything, fold.test)
-        if metric == "mae":
-            pred[fold.test] = y[train].mean()
-        else:
-            values, counts = np.unique(y[train], return_counts=True)
-            pred[fold.test] = values[np.argmax(counts)]
-    return pred
-
-
-def run_real_task(
-    task: Task, real: Embedded, config: dict[str, Any], seed: int
-) -> dict[str, Any]:
-    """Cross-validate one real-trained task for every layer; return its JSON detail."""
-    idx = _select(real, task.kind, task.label_column)
-    labels = real.labels.iloc[idx]
-    y = labels[task.label_column].to_numpy(dtype=float)
-    if task.metric == "balanced_accuracy":
-        y = y.astype(np.int64)
-    n_folds = int(config["probes"]["cv_folds"])
-    reason = _too_small(y, task, n_folds)
-    if reason:
-        return {"skipped": reason}
-    groups = labels["record"].to_numpy(dtype=str)
-    times = labels["start_s"].to_numpy(dtype=float)
-    folds, scheme = cv.cross_validate(
-        real.pooled[:, idx], y, groups, times, task.metric, n_folds,
-        int(config["probes"]["inner_folds"]),
-    )
-    n_layers = real.pooled.shape[0]
-    per_layer = np.empty((n_layers, len(y)))
-    best = np.empty(len(y))
-    for fold in folds:
-        per_layer[:, fold.test] = fold.predictions
-        best[fold.test] = fold.predictions[fold.best_layer]
-    baseline = _baseline_real(y, folds, task.metric)
-    fold_of = np.empty(len(y), dtype=np.int64)
-    for k, fold in enumerate(folds):
-        fold_of[fold.test] = k
-    return _detail(task, real, labels, y, per_layer, best, baseline, config, seed, fold_of, {
-        "cv": scheme,
-        "n_folds": len(folds),
-        "best_layer_per_fold": [real.layer_names[f.best_layer] for f in folds],
-        "penalty_per_fold": [[f.penalty for f in fold.fits] for fold in folds],
-        "baseline_method": "training-fold mean" if task.metric == "mae"
-        else "training-fold majority class",
-    })
-
-
-def _too_small(y: np.ndarray, task: Task, n_folds: int) -> str | None:
-    if len(y) == 0:
-        return f"no real {task.kind} window has a finite '{task.label_column}' label"
-    if len(y) < 4 * n_folds:
-        return f"only {len(y)} labelled {task.kind} windows (need {4 * n_folds})"
-    if task.metric == "balanced_accuracy" and np.unique(y).size < 2:
-        return f"every labelled {task.kind} window has the same class ({int(y[0])})"
-    return None
-
-
-def run_sim2real_task(
-    task: Task, real: Embedded, sim: Embedded, config: dict[str, Any], seed: int
-) -> dict[str, Any]:
-    """Train on the simulated factors suite, predict the real windows (no real label)."""
-    real_idx = _select(real, task.kind, task.label_column)
-    sim_idx = _select(sim, task.kind, task.label_column)
-    if real_idx.size == 0:
-        return {"skipped": f"no real {task.kind} window has a finite '{task.label_column}'"}
-    inner_folds = int(config["probes"]["inner_folds"])
-    if sim_idx.size < 4 * inner_folds:
-        return {"skipped": f"only {sim_idx.size} simulated {task.kind} windows with "
-                           f"'{task.label_column}' in the factors suite"}
-    if sim.pooled.shape[0] != real.pooled.shape[0]:
-        raise InputError(
-            f"factors and real embeddings have {sim.pooled.shape[0]} and "
-            f"{real.pooled.shape[0]} layers: re-embed both with the same model"
-        )
-    y_sim = sim.labels.iloc[sim_idx][task.label_column].to_numpy(dtype=float)
-    groups = sim.labels.iloc[sim_idx]["subject_id"].to_numpy(dtype=str)
-    inner = cv.group_folds(groups, inner_folds)
-    labels = real.labels.iloc[real_idx]
-    y = labels[task.label_column].to_numpy(dtype=float)
-    per_layer, fits = [], []
-    low, high = float(y_sim.min()), float(y_sim.max())
-    for layer_sim, layer_real in zip(sim.pooled[:, sim_idx], real.pooled[:, real_idx],
-                                     strict=True):
-        pred, fit = cv.fit_layer(layer_sim, y_sim, layer_real, inner, task.metric)
-        # A linear decoder extrapolates without bound on out-of-distribution real windows;
-        # predictions are clipped to the simulated label range (a physiological prior).
-        per_layer.append(np.clip(pred, low, high))
-        fits.append(fit)
-    chosen = cv.best_layer(fits, task.metric)
-    per_layer_arr = np.array(per_layer)
-    baseline = np.full(len(y), y_sim.mean())
-    return _detail(task, real, labels, y, per_layer_arr, per_layer_arr[chosen], baseline, config,
-                   seed, None, {
-                       "cv": "train on simulated factors, test on real",
-                       "n_train_simulated": int(sim_idx.size),
-                       "best_layer_per_fold": [real.layer_names[chosen]],
-                       "penalty_per_layer": [f.penalty for f in fits],
-                       "inner_score_per_layer": [f.inner_score for f in fits],
-                       "simulated_label_range": [low, high],
-                       "predictions_clipped_to_simulated_range": True,
-                       "baseline_method": "simulated training mean",
-                   })
-
-
-def _detail(
-    task: Task,
-    real: Embedded,
-    labels: pd.DataFrame,
-    y: np.ndarray,
-    per_layer: np.ndarray,
-    best: np.ndarray,
-    baseline: np.ndarray,
-    config: dict[str, Any],
-    seed: int,
-    folds: np.ndarray | None,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
+    """JSON detail of a regression task: per-layer, last, best and baseline summaries
+    (``folds``: outer-fold id of each window when the predictions are cross-validated)."""
     n_boot = int(config["probes"]["bootstrap"])
-    names = real.layer_names
-    task_seed = cv.stable_seed(seed, task.name)
-    groups = labels["record"].to_numpy(dtype=str)
-    min_groups = min_groups_of(config)
-
-    def summary(pred: np.ndarray) -> dict[str, Any]:
-        return _summary(y, pred, task.metric, groups, folds, n_boot, task_seed, min_groups)
-
-    layers = {name: summary(p) for name, p in zip(names, per_layer, strict=True)}
-    per_record = {
-        str(record): int(count)
-        for record, count in labels["record"].value_counts().sort_index().items()
-    }
+    seed = cv.stable_seed(int(config["seed"]), task.name)
+    groups = labels["subject_id"].astype(str).to_numpy()
+    layers = {name: summary(y, p, groups, n_boot, seed, folds)
+              for name, p in zip(layer_names, per_layer, strict=True)}
+    base = summary(y, baseline, groups, n_boot, seed, folds)
     return {
-        "kind": task.kind,
-        "target": task.target,
-        "metric": task.metric,
-        "n": len(y),
-        "n_subjects": len(per_record),
-        "interval": "corrected resampled t over the outer folds (by record)" if folds is not None
-        else "bootstrap over records",
-        "windows_per_record": per_record,
+        "kind": task.kind, "target": task.target, "metric": task.metric,
+        "dataset": task.dataset, "n": len(y), "n_subjects": int(np.unique(groups).size),
+        "windows_per_subject": {str(k): int(v) for k, v in
+                                labels["subject_id"].astype(str).value_counts().sort_index()
+                                .items()},
+        "label_range": [float(np.min(y)), float(np.max(y))],
         "layers": layers,
-        "last": {"layer": names[-1], **layers[names[-1]]},
-        "best": {"layer": _most_common(extra["best_layer_per_fold"]),
-                 **summary(best)},
-        "baseline": summary(baseline),
+        "last": {"layer": layer_names[-1], **layers[layer_names[-1]]},
+        "best": {"layer": best_name, **summary(y, best, groups, n_boot, seed, folds)},
+        "interval": ("corrected resampled t over the outer folds (by subject)"
+                     if folds is not None else "bootstrap over subjects"),
+        "baseline": base,
+        "chance": base["value"],
         "predictions": {
             "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),
             "record": labels["record"].astype(str).tolist(),
+            "subject": groups.tolist(),
             "start_s": labels["start_s"].to_numpy(dtype=float).tolist(),
             "reference": y.tolist(),
             "last": per_layer[-1].tolist(),
@@ -296,82 +188,192 @@ def _most_common(names: list[str]) -> str:
     return str(values[np.argmax(counts)])
 
 
-def _reference_agreement(labels: pd.DataFrame) -> dict[str, Any]:
-    """Annotation vs reference-detector heart rate on annotated ECG windows (context)."""
-    annotated = labels[(labels["signal_kind"] == "ecg")
-                       & labels["heart_rate_source"].astype(str).str.startswith("annotation")]
-    diff = (annotated["heart_rate_bpm"] - annotated["measured_heart_rate_bpm"]).abs().dropna()
-    if diff.empty:
-        return {"n": 0}
-    return {"n": int(diff.size), "mae_bpm": float(diff.mean()),
-            "median_abs_diff_bpm": float(diff.median()),
-            "fraction_within_2_bpm": float((diff <= 2.0).mean())}
+def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[str, Any]:
+    """Cross-validate one regression task on real windows, grouped by subject."""
+    idx = select(real.labels, task.kind, task.target)
+    labels = real.labels.iloc[idx]
+    groups = labels["subject_id"].astype(str).to_numpy()
+    note = cv.estimability_note(groups, int(config["statistics"]["min_groups"]))
+    if note:
+        return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size))
+    y = labels[task.target].to_numpy(dtype=float)
+    folds = cv.cross_validate(real.pooled[:, idx], y, groups, int(config["probes"]["cv_folds"]),
+                              int(config["probes"]["inner_folds"]))
+    per_layer = np.empty((real.pooled.shape[0], len(y)))
+    best = np.empty(len(y))
+    baseline = np.empty(len(y))
+    fold_of = np.empty(len(y), dtype=np.int64)
+    for k, fold in enumerate(folds):
+        fold_of[fold.test] = k
+        per_layer[:, fold.test] = fold.predictions
+        best[fold.test] = fold.predictions[fold.best_layer]
+        train = np.setdiff1d(np.arange(len(y)), fold.test)
+        baseline[fold.test] = y[train].mean()
+    chosen = [real.layer_names[f.best_layer] for f in folds]
+    return regression_detail(task, labels, y, per_layer, best, _most_common(chosen), baseline,
+                             real.layer_names, config, {
+                                 "cv": "grouped_by_subject",
+                                 "n_folds": len(folds),
+                                 "best_layer_per_fold": chosen,
+                                 "penalty_per_fold": [[f.penalty for f in fold.fits]
+                                                      for fold in folds],
+                                 "predictions_clipped_to_training_range": True,
+                                 "baseline_method": "training-fold mean",
+                             }, folds=fold_of)
+
+
+def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
+                      config: dict[str, Any]) -> dict[str, Any]:
+    """Train on the simulated factors suite, predict the real windows (no real label)."""
+    real_idx = select(real.labels, task.kind, task.target)
+    sim_idx = select(sim.labels, task.kind, task.target)
+    labels = real.labels.iloc[real_idx]
+    groups = labels["subject_id"].astype(str).to_numpy()
+    inner_folds = int(config["probes"]["inner_folds"])
+    if np.unique(sim.labels.iloc[sim_idx]["subject_id"].astype(str)).size < inner_folds:
+        return note_only(task, f"no simulated counterpart: the factors suite has "
+                               f"{sim_idx.size} {task.kind} windows labelled {task.target}",
+                         n=len(real_idx), n_subjects=int(np.unique(groups).size))
+    note = cv.estimability_note(groups, int(config["statistics"]["min_groups"]))
+    if note:
+        return note_only(task, note, n=len(real_idx), n_subjects=int(np.unique(groups).size))
+    if sim.pooled.shape[0] != real.pooled.shape[0]:
+        raise InputError(
+            f"factors and real embeddings have {sim.pooled.shape[0]} and "
+            f"{real.pooled.shape[0]} layers: re-embed both with the same model"
+        )
+    y_sim = sim.labels.iloc[sim_idx][task.target].to_numpy(dtype=float)
+    inner = cv.group_folds(sim.labels.iloc[sim_idx]["subject_id"].to_numpy(dtype=str),
+                           inner_folds)
+    y = labels[task.target].to_numpy(dtype=float)
+    per_layer, fits = [], []
+    for layer_sim, layer_real in zip(sim.pooled[:, sim_idx], real.pooled[:, real_idx],
+                                     strict=True):
+        pred, fit = cv.fit_layer(layer_sim, y_sim, layer_real, inner)
+        per_layer.append(pred)
+        fits.append(fit)
+    chosen = cv.best_layer(fits)
+    per_layer_arr = np.array(per_layer)
+    return regression_detail(
+        task, labels, y, per_layer_arr, per_layer_arr[chosen], real.layer_names[chosen],
+        np.full(len(y), y_sim.mean()), real.layer_names, config, {
+            "cv": "train on simulated factors, test on real",
+            "n_train_simulated": int(sim_idx.size),
+            "penalty_per_layer": [f.penalty for f in fits],
+            "inner_score_per_layer": [f.inner_score for f in fits],
+            "simulated_label_range": [float(y_sim.min()), float(y_sim.max())],
+            "predictions_clipped_to_training_range": True,
+            "baseline_method": "simulated training mean",
+        })
 
 
 def run_downstream(
     config: dict[str, Any], model: str, results_dir: str | Path
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run every downstream task for ``model``; return ``(detail, leaderboard rows)``.
+) -> tuple[dict[str, Any], list[dict[str, Any]], pd.DataFrame, pd.DataFrame]:
+    """Every downstream task of every dataset for ``model``.
 
-    Reads ``{results}/embeddings/{model}/{real,factors}/`` and the suites
-    ``{results}/real`` and ``{results}/simulated/factors``.
+    Reads ``{results}/real/{dataset}``, ``{results}/simulated/{factors,scenarios}`` and
+    their embeddings under ``{results}/embeddings/{model}/``. Returns the JSON detail, the
+    leaderboard rows, the out-of-fold predictions (``physio_bench.io.PREDICTION_COLUMNS``)
+    and the per-class beat table (:data:`BEAT_TABLE_COLUMNS`).
     """
-    results_dir = Path(results_dir)
-    real = read_embedded(results_dir / "embeddings" / model / "real", results_dir / "real",
-                         model, "real")
-    sim = read_embedded(results_dir / "embeddings" / model / "factors",
-                        results_dir / "simulated" / "factors", model, "factors")
-    if real.pooled.shape[0] != len(real.layer_names):
-        raise InputError(
-            f"model.json of '{model}' names {len(real.layer_names)} layers but pooled.npy has "
-            f"{real.pooled.shape[0]}: re-embed suite 'real'"
-        )
+    results = Path(results_dir)
+    embeddings = results / "embeddings" / model
+    sim = read_embedded(embeddings / "factors", results / "simulated" / "factors", model,
+                        "factors")
+    scenarios = beat_tasks.BeatSource(results / "simulated" / "scenarios",
+                                      embeddings / "scenarios", "scenarios", model)
     seed = int(config["seed"])
-    real_meta_path = results_dir / "real" / "meta.json"
-    real_meta = read_json(real_meta_path) if real_meta_path.exists() else {}
     tasks: dict[str, Any] = {}
-    for task in TASKS:
-        if task.source == "real":
-            tasks[task.name] = run_real_task(task, real, config, seed)
-        else:
-            tasks[task.name] = run_sim2real_task(task, real, sim, config, seed)
-    pretrained = bool(real.info.get("pretrained", False))
+    datasets: dict[str, Any] = {}
+    pretrained = bool(sim.info.get("pretrained", False))
+    for spec in dataset_specs(config):
+        suite_dir = results / "real" / spec.name
+        real = read_embedded(embeddings / spec.suite, suite_dir, model, spec.suite)
+        meta = read_json(suite_dir / "meta.json")
+        datasets[spec.name] = {"n_windows": len(real.labels), "records": meta.get("records", {}),
+                               "cross_checks": meta.get("cross_checks", {})}
+        source = beat_tasks.BeatSource(suite_dir, embeddings / spec.suite, spec.suite, model)
+        for task in dataset_tasks(spec.name, meta["targets"]):
+            if task.target == "beat_class" and spec.beat_split is not None:
+                task_seed = cv.stable_seed(seed, task.name)
+                tasks[task.name] = (
+                    beat_tasks.run_real_beat_task(task.name, source, spec.beat_split, config,
+                                                  task_seed)
+                    if task.source == "real" else
+                    beat_tasks.run_sim2real_beat_task(task.name, source, scenarios,
+                                                      spec.beat_split, config, task_seed))
+            elif task.source == "real":
+                tasks[task.name] = run_real_task(task, real, config)
+            else:
+                tasks[task.name] = run_sim2real_task(task, real, sim, config)
     detail = {
         "model": model,
         "pretrained": pretrained,
-        "layer_names": real.layer_names,
-        "n_real_windows": len(real.labels),
-        "records": real_meta.get("records", {}),
-        "reference_agreement": _reference_agreement(real.labels),
+        "layer_names": sim.layer_names,
+        "datasets": datasets,
         "settings": {
             "cv_folds": int(config["probes"]["cv_folds"]),
             "inner_folds": int(config["probes"]["inner_folds"]),
             "bootstrap": int(config["probes"]["bootstrap"]),
+            "min_groups": int(config["statistics"]["min_groups"]),
             "ridge_alphas": cv.RIDGE_ALPHAS.tolist(),
-            "logistic_cs": cv.LOGISTIC_CS.tolist(),
+            "beat_interval_s": list(config["downstream"]["beat_interval_s"]),
         },
-        "tasks": tasks,
+        "tasks": dict(sorted(tasks.items())),
     }
-    return detail, leaderboard_rows(model, pretrained, tasks)
+    return (detail, leaderboard_rows(model, pretrained, detail["tasks"]),
+            prediction_table(detail["tasks"]), beat_table(model, detail["tasks"]))
 
 
-def leaderboard_rows(
-    model: str, pretrained: bool, tasks: dict[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Rows (``physio_bench.io.LEADERBOARD_COLUMNS``) for the ``last`` and ``best`` layers."""
+def leaderboard_rows(model: str, pretrained: bool,
+                     tasks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows (``physio_bench.io.LEADERBOARD_COLUMNS``): ``last`` and ``best`` for regression
+    tasks, ``last`` for beat classes (only the last layer's tokens are kept); a task with
+    a ``note`` and no number gives rows with empty values."""
     rows = []
     for name, detail in tasks.items():
-        if "skipped" in detail:
-            continue
-        for layer in ("last", "best"):
-            result = detail[layer]
+        for layer in ("last", "best") if detail["metric"] == "mae" else ("last",):
+            result = detail.get(layer, {})
             rows.append({
                 "model": model, "pretrained": pretrained, "stage": "downstream",
                 "task": name, "metric": detail["metric"], "layer": layer,
-                "value": result["value"], "ci_low": result["ci_low"],
-                "ci_high": result["ci_high"], "n": result["n"],
-                "n_subjects": len(detail["windows_per_record"]),
-                "chance": float("nan"), "direction": direction_of(detail["metric"]),
-                "note": result.get("note", ""),
+                "value": result.get("value", float("nan")),
+                "ci_low": result.get("ci_low", float("nan")),
+                "ci_high": result.get("ci_high", float("nan")),
+                "n": result.get("n", detail.get("n", 0)),
+                "n_subjects": detail.get("n_subjects", pd.NA),
+                "chance": detail.get("chance", float("nan")),
+                "direction": direction_of(detail["metric"]),
+                "note": detail.get("note", ""),
             })
     return rows
+
+
+def prediction_table(tasks: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Out-of-fold predictions of every task with numbers, one row per item and layer."""
+    frames = []
+    for name, detail in tasks.items():
+        found = detail.get("predictions")
+        if not found:
+            continue
+        items = found.get("item", found["window_id"])
+        for layer in ("last", "best"):
+            if layer not in found:
+                continue
+            frames.append(pd.DataFrame({
+                "task": name, "metric": detail["metric"], "layer": layer, "repeat": 0,
+                "item": items, "subject": found["subject"], "target": detail["target"],
+                "y_true": found["reference"], "y_pred": found[layer],
+            }))
+    if not frames:
+        return pd.DataFrame(columns=PREDICTION_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]
+
+
+def beat_table(model: str, tasks: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Per-class sensitivity and positive predictive value of the beat-class tasks."""
+    rows = [{"model": model, "task": name, "class": cls, **values}
+            for name, detail in tasks.items() if "per_class" in detail
+            for cls, values in detail["per_class"].items()]
+    return pd.DataFrame(rows, columns=BEAT_TABLE_COLUMNS)

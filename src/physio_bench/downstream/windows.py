@@ -1,9 +1,11 @@
-"""Cut real records into a suite directory in the simulated-suite format (``results/real``).
+"""Cut one dataset's records into a real suite (``results/real/{dataset}``).
 
 Each configured channel is read at its own rate, its NaN gaps are handled, it is resampled
 to ``sampling_rate_hz`` (``scipy.signal.resample_poly``: polyphase FIR with a Kaiser
-anti-aliasing window) and cut into consecutive, non-overlapping windows of
-``window_samples`` (a trailing partial window is not used).
+anti-aliasing window) and cut into consecutive, non-overlapping windows of the dataset's
+``window_s`` (a trailing partial window is not used). All channels of a record share the
+same window starts, so an ECG, PPG and RESP window with the same ``record`` and
+``start_s`` show the same 32 s of the patient.
 
 Missing data (NaN samples, e.g. invalid ADC values) are explicit:
 
@@ -14,8 +16,16 @@ Missing data (NaN samples, e.g. invalid ADC values) are explicit:
 - the counts of kept and dropped windows per record, channel and reason go to
   ``meta.json``. No NaN reaches ``signals.npy``.
 
-Signals keep their physical units (e.g. mV): no per-window scaling is applied here;
-models scale their inputs themselves, as they do for the simulated suites.
+Signals keep their units (mV for MIT-BIH; BIDMC's are normalised 0-1 by its authors): no
+per-window scaling is applied here; models scale their inputs themselves.
+
+The suite holds the simulated-suite files (``signals.npy``, ``labels.parquet``,
+``targets.npz``, ``meta.json``) and ``events.parquet``: one row per reference event inside
+a kept window (``window_id``, ``event`` = ``beat`` or ``breath``, ``start_s`` =
+``stop_s`` in seconds from the window's first sample, ``label`` = the beat's AAMI class
+``N``/``S``/``V``/``F``/``Q`` or empty, ``source`` = where the event comes from, e.g.
+``annotation:atr`` or ``annotation:Breaths.csv:ann2``; breaths of every annotator are
+listed, so count them per ``source``).
 """
 
 from __future__ import annotations
@@ -30,21 +40,23 @@ import numpy as np
 import pandas as pd
 
 from physio_bench.downstream import reference as ref
-from physio_bench.downstream.records import (
-    ECTOPIC_SYMBOLS,
-    SIGNAL_KINDS,
-    BeatAnnotations,
-    RecordSpec,
-    check_records,
-    read_beat_annotations,
-    read_channel,
+from physio_bench.downstream.datasets import (
+    Channel,
+    ChannelInfo,
+    Dataset,
+    DatasetSpec,
+    RecordEvents,
+    check_dataset,
+    dataset_spec,
+    open_dataset,
 )
 from physio_bench.errors import InputError
 from physio_bench.io import save_npy, save_npz, save_parquet, write_json
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
-LABEL_COLUMNS = {"ecg": ["heart_rate_bpm", "ectopic"], "ppg": ["heart_rate_bpm", "ectopic"],
-                 "rsp": ["resp_rate_bpm"]}
+EVENT_COLUMNS = ["window_id", "event", "start_s", "stop_s", "label", "source"]
+#: monitor numerics kept as context columns (never as a reference)
+MONITOR_COLUMNS = {"HR": "monitor_heart_rate_bpm", "RESP": "monitor_resp_rate_bpm"}
 
 
 def nan_runs(missing: np.ndarray) -> np.ndarray:
@@ -129,209 +141,329 @@ def drop_reason(
 
 
 @dataclass
-class _Events:
+class Prepared:
+    """One channel at the benchmark rate: samples, missing and long-gap masks."""
+
+    x: np.ndarray
+    missing: np.ndarray
+    long_gap: np.ndarray
+    gaps_s: np.ndarray  # times (s) of the native-rate missing samples
+
+
+@dataclass
+class Events:
     """Event times (s) with their source and the missing-sample times (s) of the channel
     they were detected on (None for annotations, which do not depend on the signal)."""
 
     times_s: np.ndarray
     source: str
-    gaps_s: np.ndarray | None
+    gaps_s: np.ndarray | None = None
 
 
-class _Beats:
-    """Reference beats of one record (annotations, or the detector on its ECG), computed
-    once and shared by its ECG and PPG windows."""
+@dataclass
+class RecordReference:
+    """The reference events of one record: beats (with symbols when annotated) and
+    breaths per annotator, and the channel's own detections for the cross-checks."""
 
-    def __init__(self, spec: RecordSpec, frame_rate_hz: float) -> None:
-        self.spec = spec
-        self.annotations: BeatAnnotations | None = (
-            read_beat_annotations(spec, frame_rate_hz) if spec.annotation else None
-        )
-        self.ecg: _Events | None = None
-
-    def detect_ecg(self, filled: np.ndarray, fs: float, missing: np.ndarray) -> _Events:
-        """Run the reference detector on the record's ECG (once) and remember the beats."""
-        if self.ecg is None:
-            self.ecg = _Events(ref.detect_ecg_beats(filled, fs), ref.ECG_DETECTOR,
-                               np.flatnonzero(missing) / fs)
-        return self.ecg
-
-    def reference(self, own: _Events) -> _Events:
-        """Reference beats: annotations, else the ECG detector, else ``own`` (a PPG's)."""
-        if self.annotations is not None:
-            return _Events(self.annotations.times_s, f"annotation:{self.spec.annotation}", None)
-        return self.ecg if self.ecg is not None else own
+    beats: Events | None
+    symbols: np.ndarray | None
+    breaths: dict[str, Events]
+    own_beats: dict[str, Events]
 
 
-def _channel_windows(
-    spec: RecordSpec,
-    kind: str,
-    beats: _Beats,
-    config: dict[str, Any],
-) -> tuple[list[dict[str, Any]], list[np.ndarray], dict[str, list[np.ndarray]], dict[str, Any]]:
-    """Windows, labels, per-sample targets and counts of one channel of one record."""
-    fs_out = float(config["sampling_rate_hz"])
-    size = int(config["window_samples"])
-    options = config["downstream"]
-    channel = read_channel(spec, spec.channels[kind])
+def _prepare(channel: Channel, fs_out: float, max_gap_s: float, where: str) -> Prepared:
     try:
-        filled, missing, long_gap = fill_gaps(channel.signal, channel.fs, options["max_gap_s"])
+        filled, missing, long_gap = fill_gaps(channel.signal, channel.fs_hz, max_gap_s)
     except InputError as exc:
-        raise InputError(f"{spec.key}.channels.{kind}: {exc}") from exc
-    x = resample(filled, channel.fs, fs_out)
-    miss = resample_mask(missing, channel.fs, x.size, fs_out)
-    gap = resample_mask(long_gap, channel.fs, x.size, fs_out)
-    times = np.arange(x.size) / fs_out
+        raise InputError(f"{where}: {exc}") from exc
+    x = resample(filled, channel.fs_hz, fs_out)
+    return Prepared(
+        x=x,
+        missing=resample_mask(missing, channel.fs_hz, x.size, fs_out),
+        long_gap=resample_mask(long_gap, channel.fs_hz, x.size, fs_out),
+        gaps_s=np.flatnonzero(missing) / channel.fs_hz,
+    )
 
-    nan = np.full(x.size, np.nan)
-    hr_curve, rr_curve, measured_curve = nan, nan, nan
-    hr_source, rr_source = "", ""
-    symbols = None
-    gaps_s = np.flatnonzero(missing) / channel.fs
-    if kind in ("ecg", "ppg"):
-        own = (beats.detect_ecg(filled, channel.fs, missing) if kind == "ecg" else
-               _Events(ref.detect_ppg_beats(filled, channel.fs), ref.PPG_DETECTOR, gaps_s))
-        reference = beats.reference(own)
-        events, hr_source = reference.times_s, reference.source
-        hr_curve = ref.rate_curve(events, times, ref.HEART_RATE_RANGE_BPM, reference.gaps_s)
-        measured_curve = ref.rate_curve(own.times_s, times, ref.HEART_RATE_RANGE_BPM, gaps_s)
-        if beats.annotations is not None:
-            symbols = beats.annotations.symbols
+
+def record_reference(
+    events: RecordEvents, channels: dict[str, Channel], kinds: dict[str, str], max_gap_s: float
+) -> RecordReference:
+    """Reference beats and breaths of a record: annotations where the dataset has them,
+    else the reference detectors (:mod:`.reference`) on the record's whole ECG (beats) or
+    RESP (breaths) channel at its native rate."""
+    own: dict[str, Events] = {}
+    filled: dict[str, tuple[np.ndarray, float, np.ndarray]] = {}
+    for kind, name in kinds.items():
+        channel = channels[name]
+        signal, missing, _ = fill_gaps(channel.signal, channel.fs_hz, max_gap_s)
+        filled[kind] = (signal, channel.fs_hz, np.flatnonzero(missing) / channel.fs_hz)
+    if "ecg" in filled:
+        signal, fs, gaps = filled["ecg"]
+        own["ecg"] = Events(ref.detect_ecg_beats(signal, fs), ref.ECG_DETECTOR, gaps)
+    if "ppg" in filled:
+        signal, fs, gaps = filled["ppg"]
+        own["ppg"] = Events(ref.detect_ppg_beats(signal, fs), ref.PPG_DETECTOR, gaps)
+    if events.beats_s is not None:
+        beats: Events | None = Events(np.asarray(events.beats_s, float), events.beats_source)
     else:
-        events = ref.detect_breaths(filled, channel.fs)
-        rr_source = ref.RSP_DETECTOR
-        rr_curve = ref.rate_curve(events, times, ref.RESP_RATE_RANGE_BPM, gaps_s)
+        beats = own.get("ecg") or own.get("ppg")
+    breaths = {name: Events(np.asarray(t, float), f"{events.breaths_source}:{name}")
+               for name, t in events.breaths_s.items()}
+    if not breaths and "rsp" in filled:
+        signal, fs, gaps = filled["rsp"]
+        breaths = {"detector": Events(ref.detect_breaths(signal, fs), ref.RSP_DETECTOR, gaps)}
+    return RecordReference(beats=beats, symbols=events.beat_symbols, breaths=breaths,
+                           own_beats=own)
 
-    rows: list[dict[str, Any]] = []
-    signals: list[np.ndarray] = []
-    targets: dict[str, list[np.ndarray]] = {"heart_rate_bpm": [], "resp_rate_bpm": []}
-    dropped = dict.fromkeys(DROP_REASONS, 0)
-    starts = window_starts(x.size, size)
-    limit = options.get("max_windows_per_record")
-    considered = starts if limit is None else starts[: int(limit)]
-    for start in considered:
-        part = slice(int(start), int(start) + size)
-        reason = drop_reason(miss[part], gap[part], x[part], options["max_missing_fraction"])
-        if reason is not None:
-            dropped[reason] += 1
+
+def offered_targets(spec: DatasetSpec, reference_kinds: dict[str, bool]) -> dict[str, list[str]]:
+    """Targets per signal kind that the dataset's references allow, filtered by
+    ``spec.targets``: heart rate for ECG and PPG, respiratory rate for every kind when
+    there are breaths (annotated, or detected on a RESP channel), beat classes for ECG
+    when the dataset has annotated beat symbols and a ``beat_classes`` split."""
+    offered: dict[str, list[str]] = {}
+    for kind in spec.channels:
+        targets = []
+        if kind in ("ecg", "ppg"):
+            targets.append("heart_rate_bpm")
+        if reference_kinds["breaths"]:
+            targets.append("resp_rate_bpm")
+        if kind == "ecg" and reference_kinds["beat_symbols"] and spec.beat_split is not None:
+            targets.append("beat_class")
+        offered[kind] = [t for t in targets if t in spec.targets]
+    return offered
+
+
+def _monitor_means(numerics: dict[str, tuple[np.ndarray, np.ndarray]], start_s: float,
+                   stop_s: float) -> dict[str, float]:
+    out = {}
+    for name, column in MONITOR_COLUMNS.items():
+        if name not in numerics:
             continue
-        start_s, stop_s = start / fs_out, (start + size) / fs_out
-        counts = (ref.count_beats(events, symbols, start_s, stop_s, ECTOPIC_SYMBOLS)
-                  if kind in ("ecg", "ppg") else None)
-        rows.append({
-            "subject_id": spec.name,
-            "signal_kind": kind,
-            "scenario": "real",
-            "dynamics": "steady",
-            "record": spec.name,
-            "channel": spec.channels[kind],
-            "start_s": float(start_s),
-            "heart_rate_bpm": ref.window_rate(hr_curve[part]),
-            "resp_rate_bpm": ref.window_rate(rr_curve[part]),
-            "ectopic": counts.ectopic if counts else float("nan"),
-            "n_beats": counts.n_beats if counts else float("nan"),
-            "n_ectopic_beats": counts.n_ectopic if counts else float("nan"),
-            "measured_heart_rate_bpm": ref.window_rate(measured_curve[part]),
-            "heart_rate_source": hr_source,
-            "resp_rate_source": rr_source,
-            "missing_fraction": float(miss[part].mean()),
-            "n_missing_samples": int(miss[part].sum()),
-        })
-        signals.append(x[part].astype(np.float32))
-        targets["heart_rate_bpm"].append(hr_curve[part].astype(np.float32))
-        targets["resp_rate_bpm"].append(rr_curve[part].astype(np.float32))
-    label = "heart_rate_bpm" if kind in ("ecg", "ppg") else "resp_rate_bpm"
-    counts_info = {
-        "channel": spec.channels[kind],
-        "fs_hz": channel.fs,
-        "units": channel.units,
-        "duration_s": channel.signal.size / channel.fs,
-        "missing_samples": int(missing.sum()),
-        "windows_total": int(starts.size),
-        "windows_considered": int(considered.size),
-        "kept": len(rows),
-        "dropped": dropped,
-        "unlabelled": int(sum(not np.isfinite(r[label]) for r in rows)),
-        "reference": hr_source or rr_source,
-    }
-    return rows, signals, targets, counts_info
+        times, values = numerics[name]
+        inside = (times >= start_s) & (times < stop_s) & np.isfinite(values) & (values > 0)
+        out[column] = float(values[inside].mean()) if inside.any() else float("nan")
+    return out
 
 
-def build_real_windows(
-    config: dict[str, Any],
-) -> tuple[np.ndarray, pd.DataFrame, dict[str, np.ndarray], dict[str, Any]]:
-    """Cut every configured record; return ``(signals, labels, targets, per-record counts)``.
+def _window_events(reference: RecordReference, window_id: int, start_s: float,
+                   stop_s: float) -> list[dict[str, Any]]:
+    rows = []
+    if reference.beats is not None:
+        times = reference.beats.times_s
+        inside = np.flatnonzero((times >= start_s) & (times < stop_s))
+        for i in inside:
+            label = ref.aami_class(reference.symbols[i]) if reference.symbols is not None else ""
+            rows.append({"window_id": window_id, "event": "beat",
+                         "start_s": float(times[i] - start_s), "stop_s": float(times[i] - start_s),
+                         "label": label, "source": reference.beats.source})
+    for events in reference.breaths.values():
+        times = events.times_s
+        for t in times[(times >= start_s) & (times < stop_s)]:
+            rows.append({"window_id": window_id, "event": "breath", "start_s": float(t - start_s),
+                         "stop_s": float(t - start_s), "label": "", "source": events.source})
+    return rows
+
+
+@dataclass
+class SuiteParts:
+    """Accumulated windows of a dataset."""
+
+    rows: list[dict[str, Any]]
+    signals: list[np.ndarray]
+    targets: dict[str, list[np.ndarray]]
+    events: list[dict[str, Any]]
+
+
+def _record_windows(
+    spec: DatasetSpec, record: str, chosen: dict[str, ChannelInfo], dataset: Dataset,
+    config: dict[str, Any], parts: SuiteParts,
+) -> tuple[dict[str, Any], dict[str, bool]]:
+    """Append the windows of one record to ``parts``; return its per-channel counts and
+    which references it had (breaths, beat symbols)."""
+    fs_out = float(config["sampling_rate_hz"])
+    size = spec.window_samples(fs_out)
+    options = config["downstream"]
+    names = {kind: info.name for kind, info in chosen.items()}
+    channels = dataset.read(record, list(dict.fromkeys(names.values())))
+    reference = record_reference(dataset.events(record), channels, names, options["max_gap_s"])
+    numerics = dataset.numerics(record) if callable(getattr(dataset, "numerics", None)) else {}
+    prepared = {kind: _prepare(channels[name], fs_out, options["max_gap_s"],
+                               f"{spec.key}: record {record} channel {name}")
+                for kind, name in names.items()}
+    n_out = min(p.x.size for p in prepared.values())
+    times = np.arange(n_out) / fs_out
+    beats = reference.beats
+    hr_curve = (ref.rate_curve(beats.times_s, times, ref.HEART_RATE_RANGE_BPM, beats.gaps_s)
+                if beats is not None else np.full(n_out, np.nan))
+    breath_curves = {name: ref.rate_curve(e.times_s, times, ref.RESP_RATE_RANGE_BPM, e.gaps_s)
+                     for name, e in reference.breaths.items()}
+    resp_curve = np.full(n_out, np.nan)
+    if breath_curves:
+        stacked = np.stack(list(breath_curves.values()))
+        defined = np.isfinite(stacked).sum(axis=0)
+        resp_curve = np.where(defined > 0, np.nansum(stacked, axis=0) / np.maximum(defined, 1),
+                              np.nan)
+    starts = window_starts(n_out, size)
+    considered = starts if spec.max_windows is None else starts[: spec.max_windows]
+    counts: dict[str, Any] = {}
+    for kind, prep in prepared.items():
+        own = reference.own_beats.get(kind)
+        measured = (ref.rate_curve(own.times_s, times, ref.HEART_RATE_RANGE_BPM, own.gaps_s)
+                    if own is not None else None)
+        dropped = dict.fromkeys(DROP_REASONS, 0)
+        kept = 0
+        for start in considered:
+            part = slice(int(start), int(start) + size)
+            reason = drop_reason(prep.missing[part], prep.long_gap[part], prep.x[part],
+                                 options["max_missing_fraction"])
+            if reason is not None:
+                dropped[reason] += 1
+                continue
+            window_id = len(parts.rows)
+            start_s, stop_s = start / fs_out, (start + size) / fs_out
+            with np.errstate(all="ignore"):
+                ann_rates = [ref.window_rate(c[part]) for c in breath_curves.values()]
+            finite = [r for r in ann_rates if np.isfinite(r)]
+            row = {
+                "subject_id": spec.subject_of(record),
+                "record": record,
+                "dataset": spec.name,
+                "signal_kind": kind,
+                "scenario": "real",
+                "dynamics": "steady",
+                "channel": names[kind],
+                "start_s": float(start_s),
+                "heart_rate_bpm": (ref.window_rate(hr_curve[part]) if kind in ("ecg", "ppg")
+                                   else float("nan")),
+                "resp_rate_bpm": float(np.mean(finite)) if finite else float("nan"),
+                "resp_rate_annotator_range_bpm": (float(np.ptp(finite)) if len(finite) > 1
+                                                  else float("nan")),
+                "n_beats": float(np.sum((beats.times_s >= start_s) & (beats.times_s < stop_s)))
+                if beats is not None else float("nan"),
+                "measured_heart_rate_bpm": (ref.window_rate(measured[part])
+                                            if measured is not None else float("nan")),
+                "heart_rate_source": beats.source if beats is not None and kind != "rsp" else "",
+                "resp_rate_source": ",".join(e.source for e in reference.breaths.values()),
+                "missing_fraction": float(prep.missing[part].mean()),
+                "n_missing_samples": int(prep.missing[part].sum()),
+                **_monitor_means(numerics, start_s, stop_s),
+            }
+            parts.rows.append(row)
+            parts.signals.append(prep.x[part].astype(np.float32))
+            parts.targets["heart_rate_bpm"].append(
+                (hr_curve[part] if kind != "rsp" else np.full(size, np.nan)).astype(np.float32))
+            parts.targets["resp_rate_bpm"].append(resp_curve[part].astype(np.float32))
+            parts.events += _window_events(reference, window_id, start_s, stop_s)
+            kept += 1
+        channel = channels[names[kind]]
+        counts[kind] = {
+            "channel": names[kind], "fs_hz": channel.fs_hz, "units": channel.units,
+            "duration_s": channel.signal.size / channel.fs_hz,
+            "missing_samples": int(np.isnan(channel.signal).sum()),
+            "windows_total": int(starts.size), "windows_considered": int(considered.size),
+            "kept": kept, "dropped": dropped,
+            "heart_rate_reference": beats.source if beats is not None else "",
+            "resp_rate_reference": [e.source for e in reference.breaths.values()],
+        }
+    has = {"breaths": bool(reference.breaths),
+           "beat_symbols": reference.symbols is not None and beats is not None}
+    return counts, has
+
+
+def build_dataset_windows(
+    spec: DatasetSpec, config: dict[str, Any],
+) -> tuple[np.ndarray, pd.DataFrame, dict[str, np.ndarray], pd.DataFrame, dict[str, Any]]:
+    """Cut every record of ``spec``; return ``(signals, labels, targets, events, info)``.
 
     Raises:
-        InputError: no record configured, a record fails its header checks, or no window
-            is kept.
+        InputError: a record fails its header checks, or no window is kept.
     """
-    specs = check_records(config)
-    if not specs:
+    chosen = check_dataset(spec, config)
+    dataset = open_dataset(spec, config)
+    size = spec.window_samples(config["sampling_rate_hz"])
+    parts = SuiteParts(rows=[], signals=[], targets={"heart_rate_bpm": [], "resp_rate_bpm": []},
+                       events=[])
+    counts: dict[str, Any] = {}
+    has = {"breaths": False, "beat_symbols": False}
+    for record, infos in chosen.items():
+        counts[record], found = _record_windows(spec, record, infos, dataset, config, parts)
+        has = {k: has[k] or found[k] for k in has}
+    if not parts.rows:
         raise InputError(
-            "downstream.records is empty: list at least one WFDB record (see config.yaml)"
+            f"{spec.key}: no real window was kept (every window dropped for missing data): "
+            "raise downstream.max_missing_fraction or max_gap_s, or add records"
         )
-    size = int(config["window_samples"])
-    rows: list[dict[str, Any]] = []
-    signals: list[np.ndarray] = []
-    targets: dict[str, list[np.ndarray]] = {"heart_rate_bpm": [], "resp_rate_bpm": []}
-    counts: dict[str, dict[str, Any]] = {}
-    import wfdb
-
-    for spec in specs:
-        header = wfdb.rdheader(str(spec.path))
-        beats = _Beats(spec, float(header.fs))
-        counts[spec.name] = {}
-        # ECG first, so PPG windows of an unannotated record can use the ECG's beats.
-        for kind in (k for k in SIGNAL_KINDS if k in spec.channels):
-            r, s, t, info = _channel_windows(spec, kind, beats, config)
-            rows += r
-            signals += s
-            for key in targets:
-                targets[key] += t[key]
-            counts[spec.name][kind] = info
-    if not rows:
-        raise InputError(
-            "no real window was kept (every window dropped for missing data): raise "
-            "downstream.max_missing_fraction or max_gap_s, or add records"
-        )
-    labels = pd.DataFrame(rows)
-    labels.insert(0, "window_id", np.arange(len(rows), dtype=np.int64))
-    array = np.stack(signals)[:, None, :].astype(np.float32)
-    target_arrays = {k: np.stack(v).reshape(len(rows), size) for k, v in targets.items()}
-    return array, labels, target_arrays, counts
+    labels = pd.DataFrame(parts.rows)
+    labels.insert(0, "window_id", np.arange(len(parts.rows), dtype=np.int64))
+    signals = np.stack(parts.signals)[:, None, :].astype(np.float32)
+    targets = {k: np.stack(v).reshape(len(parts.rows), size) for k, v in parts.targets.items()}
+    events = pd.DataFrame(parts.events, columns=EVENT_COLUMNS)
+    events = events.astype({"window_id": "int64", "start_s": "float64", "stop_s": "float64",
+                            "event": str, "label": str, "source": str})
+    info = {"records": counts, "targets": offered_targets(spec, has)}
+    return signals, labels, targets, events, info
 
 
-def make_real_suite(config: dict[str, Any], out_dir: str | Path) -> dict[str, Any]:
-    """Write ``signals.npy``, ``labels.parquet``, ``targets.npz``, ``meta.json`` to ``out_dir``.
+def _agreement(labels: pd.DataFrame, column: str, other: str) -> dict[str, Any]:
+    """How far ``other`` lies from the reference ``column`` (context for the reader)."""
+    if other not in labels.columns:
+        return {"n": 0}
+    diff = (labels[column] - labels[other]).abs().dropna()
+    if diff.empty:
+        return {"n": 0}
+    return {"n": int(diff.size), "mean_abs_diff": float(diff.mean()),
+            "median_abs_diff": float(diff.median()),
+            "fraction_within_2": float((diff <= 2.0).mean())}
 
-    Same format as the simulated suites (``docs/architecture.md``), with one row per kept
-    window and the reference labels described in :mod:`physio_bench.downstream.reference`.
-    Returns the metadata written to ``meta.json``.
+
+def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -> dict[str, Any]:
+    """Write the suite of ``dataset`` to ``out_dir``; return the metadata of ``meta.json``.
+
+    Files: ``signals.npy``, ``labels.parquet``, ``targets.npz``, ``events.parquet``,
+    ``meta.json`` (same format as the simulated suites, see ``docs/architecture.md``).
     """
     import neurokit2
     import scipy
     import wfdb
 
     began = time.perf_counter()
+    spec = dataset_spec(config, dataset)
     out_dir = Path(out_dir)
-    signals, labels, targets, counts = build_real_windows(config)
+    signals, labels, targets, events, info = build_dataset_windows(spec, config)
+    ecg = labels[labels["signal_kind"] == "ecg"]
     meta = {
-        "suite": "real",
+        "suite": spec.suite,
+        "dataset": spec.name,
+        "reader": spec.reader,
+        "path": str(spec.path),
         "sampling_rate_hz": float(config["sampling_rate_hz"]),
-        "window_samples": int(config["window_samples"]),
+        "window_samples": int(signals.shape[2]),
+        "window_s": spec.window_s,
         "n_windows": len(labels),
+        "n_records": int(labels["record"].nunique()),
+        "n_subjects": int(labels["subject_id"].nunique()),
         "channel_names": ["signal"],
         "seed": int(config["seed"]),
-        "factor_columns": {k: v for k, v in LABEL_COLUMNS.items()
-                           if k in set(labels["signal_kind"])},
-        "records": counts,
+        "targets": info["targets"],
+        "factor_columns": {k: [t for t in v if t != "beat_class"]
+                           for k, v in info["targets"].items()},
+        "beat_classes": ({k: list(v) for k, v in spec.beat_split.items()}
+                         if spec.beat_split is not None else None),
+        "records": info["records"],
         "max_missing_fraction": float(config["downstream"]["max_missing_fraction"]),
         "max_gap_s": float(config["downstream"]["max_gap_s"]),
         "drop_reasons": list(DROP_REASONS),
-        "units": "physical units of each channel (see records.*.*.units); not rescaled",
-        "reference_methods": (ref.__doc__ or "").strip(),
-        "neurokit2_version": neurokit2.__version__,
+        "units": "units of each channel (see records.*.*.units); not rescaled",
+        "cross_checks": {
+            "annotation_vs_detector_heart_rate_bpm": _agreement(ecg, "heart_rate_bpm",
+                                                                "measured_heart_rate_bpm"),
+            "reference_vs_monitor_heart_rate_bpm": _agreement(ecg, "heart_rate_bpm",
+                                                              "monitor_heart_rate_bpm"),
+            "reference_vs_monitor_resp_rate_bpm": _agreement(
+                labels[labels["signal_kind"] == "rsp"], "resp_rate_bpm", "monitor_resp_rate_bpm"),
+        },
+        "reference_labels": (ref.__doc__ or "").strip(),
         "versions": {"wfdb": wfdb.__version__, "neurokit2": neurokit2.__version__,
                      "scipy": scipy.__version__},
     }
@@ -340,6 +472,7 @@ def make_real_suite(config: dict[str, Any], out_dir: str | Path) -> dict[str, An
     save_npy(out_dir / "signals.npy", signals)
     save_parquet(out_dir / "labels.parquet", labels)
     save_npz(out_dir / "targets.npz", targets)
+    save_parquet(out_dir / "events.parquet", events)
     meta["wall_time_s"] = round(time.perf_counter() - began, 3)
     write_json(out_dir / "meta.json", meta)
     return meta

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from physio_bench.errors import ConfigError
+from physio_bench.model_types import REFERENCE_METHOD
 from physio_bench.report import (
     figures_compare,
     figures_downstream,
@@ -119,7 +120,8 @@ def figure_inputs(config: dict[str, Any], section: str,
         return figures_sensitivity.figure_inputs(config, r)
     if section == "comparisons":
         return [str(r / "comparisons.csv")]
-    return [str(r / "downstream" / f"{m}.{ext}") for m in models for ext in ("json", "csv")]
+    return [str(r / "downstream" / f"{m}.{ext}") for m in [*models, REFERENCE_METHOD]
+            for ext in ("json", "csv")]
 
 
 def draw_figures(config: dict[str, Any], results: str | Path = "results",

@@ -32,12 +32,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from physio_bench.config import enabled_models, instance_groups
+from physio_bench.config import enabled_models
 from physio_bench.errors import InputError
 from physio_bench.headlines import HEADLINES, Headline
 from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes, read_json
 from physio_bench.metrics import METRICS
-from physio_bench.model_types import PRETRAINED, ModelType, group_types
+from physio_bench.model_types import (
+    PRETRAINED,
+    REFERENCE_METHOD,
+    ModelType,
+    group_types,
+    result_groups,
+)
 from physio_bench.report.inputs.models import parse_bool
 from physio_bench.statistics import FEW_CLUSTERS, NOT_ESTIMABLE
 
@@ -60,13 +66,14 @@ STAGE_TITLES = {
 # ---------------------------------------------------------------------------- reading
 
 def result_csvs(config: dict[str, Any], results: str | Path) -> list[Path]:
-    """The probe and downstream CSVs of every enabled model instance, in config order."""
+    """The probe and downstream CSVs of every enabled model instance, in config order, then
+    the downstream stage's classical reference methods (``reference-method.csv``)."""
     results = Path(results)
     paths = []
     for model in enabled_models(config):
         paths += [results / "probes" / model / f"{probe}.csv" for probe in PROBES]
         paths.append(results / "downstream" / f"{model}.csv")
-    return paths
+    return [*paths, results / "downstream" / f"{REFERENCE_METHOD}.csv"]
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -97,7 +104,7 @@ def read_rows(config: dict[str, Any], results: str | Path,
 def model_order(config: dict[str, Any]) -> list[str]:
     """Configured models, each followed by its seed instances (the table order)."""
     order = []
-    for group, instances in instance_groups(config).items():
+    for group, instances in result_groups(config).items():
         order += [group] + [i for i in instances if i != group]
     return order
 
@@ -196,7 +203,7 @@ def seed_means(rows: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
     """One row per replicated model and result key present for all of its seeds: the
     mean over seeds, the envelope of their intervals and the seeds' range in ``note``."""
     out = []
-    for group, instances in instance_groups(config).items():
+    for group, instances in result_groups(config).items():
         if len(instances) < 2:
             continue
         own = rows[rows["model"].isin(instances)]
@@ -302,7 +309,7 @@ def headline_table(board: pd.DataFrame, config: dict[str, Any],
                    types: dict[str, ModelType]) -> pd.DataFrame:
     """One row per configured model with rows; per headline the value, interval,
     ``n_subjects``, seeds' range and note (NaN/empty when the exact row is missing)."""
-    groups = {g: i for g, i in instance_groups(config).items()
+    groups = {g: i for g, i in result_groups(config).items()
               if set(i) & set(board["model"]) or g in set(board["model"])}
     records = []
     for group, instances in groups.items():
@@ -481,7 +488,7 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
     wide = headline_table(board, config, types)
     display = display_headlines(wide, board)
     order = [m for m in model_order(config) if m in set(board["model"])]
-    shown = [m for m in order if m in instance_groups(config)]  # seed means, not seeds
+    shown = [m for m in order if m in result_groups(config)]  # seed means, not seeds
     stages = {}
     paths = {
         "long": results / "leaderboard.csv",

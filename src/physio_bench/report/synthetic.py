@@ -154,25 +154,62 @@ def write_model(results: Path, config: dict[str, Any], model: str, seed: int) ->
                             "y": rng.standard_normal(len(labels)).tolist(), "label": labels}},
     })
 
-    ds_tasks = ("real:ecg:heart_rate_bpm", "sim2real:ecg:heart_rate_bpm",
-                "real:rsp:resp_rate_bpm", "sim2real:rsp:resp_rate_bpm")
-    ds_rows = [_row(model, pretrained, "downstream", task, "mae", "last",
-                    float(rng.uniform(2, 15)), 50) for task in ds_tasks]
-    ds_rows.append(_row(model, pretrained, "downstream", "real:ecg:ectopic_beat",
-                        "balanced_accuracy", "last", quality, 50))
-    ds_rows += [_row(model, pretrained, "downstream", task, metric, "last",
-                     quality if metric == "balanced_accuracy" else float(rng.uniform(1, 8)), 200)
-                for task, metric in HEADLINE_DOWNSTREAM]
-    write_leaderboard_rows(results / "downstream" / f"{model}.csv", ds_rows)
-    tasks: dict[str, Any] = {"real:ppg:heart_rate_bpm": {"skipped": "no PPG record"}}
-    for task in ds_tasks[:2]:
-        pair = _pair(rng, 25, quality)
-        tasks[task] = {"predictions": {"reference": pair["true"], "last": pair["predicted"],
-                                       "best": pair["predicted"]}}
-    write_json(results / "downstream" / f"{model}.json", {"layer_names": layers, "tasks": tasks})
+    write_downstream(results, config, model, pretrained, rng, quality)
     write_predictions(results, config, model, seed, quality)
 
 
+def _datasets(config: dict[str, Any]) -> list[str]:
+    return [name for name, entry in config["downstream"]["datasets"].items()
+            if entry.get("enabled", True)]
+
+
+def write_downstream(results: Path, config: dict[str, Any], model: str, pretrained: bool,
+                     rng: np.random.Generator, quality: float) -> None:
+    """Downstream JSON/CSV of one model on the first configured dataset: heart and
+    respiratory rate (real and sim2real) and beat classes."""
+    dataset = (_datasets(config) or ["real"])[0]
+    rows, tasks = [], {}
+    for source in ("real", "sim2real"):
+        for kind, target in (("ecg", "heart_rate_bpm"), ("rsp", "resp_rate_bpm")):
+            task = f"{source}:{dataset}:{kind}:{target}"
+            rows.append(_row(model, pretrained, "downstream", task, "mae", "last",
+                             float(rng.uniform(2, 15)), 50))
+            pair = _pair(rng, 25, quality)
+            tasks[task] = {"metric": "mae", "target": target,
+                           "predictions": {"reference": pair["true"], "last": pair["predicted"],
+                                           "best": pair["predicted"]}}
+    task = f"real:{dataset}:ecg:beat_class"
+    rows.append(_row(model, pretrained, "downstream", task, "balanced_accuracy", "last",
+                     quality, 500))
+    confusion = rng.integers(0, 20, (4, 4)) + np.eye(4, dtype=int) * 100
+    tasks[task] = {"metric": "balanced_accuracy", "classes": ["N", "S", "V", "F"],
+                   "confusion": confusion.tolist()}
+    written = {row["task"] for row in rows}
+    rows += [_row(model, pretrained, "downstream", task, metric, "last",
+                  quality if metric == "balanced_accuracy" else float(rng.uniform(1, 8)), 200)
+             for task, metric in HEADLINE_DOWNSTREAM if task not in written]
+    write_leaderboard_rows(results / "downstream" / f"{model}.csv", rows)
+    write_json(results / "downstream" / f"{model}.json", {"tasks": tasks})
+
+
+def write_reference_method(results: Path, config: dict[str, Any], seed: int) -> None:
+    """``reference-method.json``/``.csv``: the classical methods' rows and predictions."""
+    from physio_bench.report.inputs.downstream import reference_method_name
+
+    name = reference_method_name()
+    rng = _rng(seed, name)
+    rows, tasks = [], {}
+    for dataset in (_datasets(config) or ["real"])[:1]:
+        for kind, target in (("ecg", "heart_rate_bpm"), ("rsp", "resp_rate_bpm")):
+            task = f"real:{dataset}:{kind}:{target}"
+            rows.append(_row(name, False, "downstream", task, "mae", "last",
+                             float(rng.uniform(0.5, 3)), 50))
+            pair = _pair(rng, 25, 0.9)
+            tasks[task] = {"metric": "mae", "target": target,
+                           "predictions": {"reference": pair["true"],
+                                           "last": pair["predicted"]}}
+    write_leaderboard_rows(results / "downstream" / f"{name}.csv", rows)
+    write_json(results / "downstream" / f"{name}.json", {"tasks": tasks})
 #: downstream headline tasks of the synthetic results (task, metric)
 HEADLINE_DOWNSTREAM = (
     ("real:mitdb:ecg:heart_rate_bpm", "mae"), ("real:bidmc:ppg:resp_rate_bpm", "mae"),
@@ -328,6 +365,7 @@ def write_synthetic_results(results: str | Path, config: dict[str, Any], seed: i
     quick = {**config, "statistics": {**config.get("statistics", {}),
                                       "comparison_resamples": 200}}
     write_comparisons(quick, results)
+    write_reference_method(results, config, seed)
     return results
 
 

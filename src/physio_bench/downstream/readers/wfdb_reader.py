@@ -1,0 +1,234 @@
+"""Reader ``wfdb``: a folder of WFDB records (PhysioNet's format).
+
+Records are the lines of the folder's ``RECORDS`` file when it has one, else every
+``.hea`` file that is not a segment of a multi-segment record in the folder. Anything
+``wfdb.rdrecord`` reads is accepted: ``.dat`` (any WFDB format) and ``.mat`` signal files,
+multi-frequency records (each channel read unsmoothed at its own rate) and multi-segment
+records. Signal files may be gzipped (``100.dat.gz``, as shipped in ``data/mitdb``): they
+are decompressed once into the dataset's cache folder (``downstream.cache_dir``, under
+``results/``), never next to the data, and reused while the ``.gz`` file is unchanged.
+
+Options (config keys of the dataset entry):
+
+``beats``
+    Extension of the reference beat annotation file (e.g. ``atr``). Only beat codes are
+    kept (:data:`BEAT_SYMBOLS`); rhythm, signal-quality and comment annotations are not.
+``breaths``
+    Extension of a breath annotation file (e.g. ``breath``). When its annotations carry
+    an ``aux_note`` naming an annotator (at most :data:`MAX_ANNOTATORS` distinct notes,
+    e.g. ``ann1``/``ann2``), the breaths are kept per annotator.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from physio_bench.downstream.datasets import Channel, ChannelInfo, RecordEvents
+from physio_bench.errors import InputError
+
+# WFDB beat annotation codes (PhysioNet's ``isqrs``); rhythm changes '+', signal quality
+# '~' and comments '"' are not beats.
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+MAX_ANNOTATORS = 4
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class WfdbDataset:
+    """WFDB records in ``path`` (see the module docstring)."""
+
+    def __init__(self, path: Path, cache_dir: Path, beats: str | None = None,
+                 breaths: str | None = None) -> None:
+        self.path = Path(path)
+        self.cache_dir = Path(cache_dir)
+        self.beats = beats
+        self.breaths = breaths
+        self._headers: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ records
+    def records(self) -> list[str]:
+        listing = self.path / "RECORDS"
+        if listing.exists():
+            names = [line.strip() for line in listing.read_text().splitlines()]
+            return [n for n in names if n and not n.startswith("#")]
+        import wfdb
+
+        stems = sorted(p.name[:-4] for p in self.path.glob("*.hea"))
+        segments: set[str] = set()
+        for stem in stems:
+            try:
+                header = wfdb.rdheader(str(self.path / stem))
+            except Exception:  # an unreadable header is reported when the record is used
+                continue
+            segments.update(getattr(header, "seg_name", None) or [])
+        return [s for s in stems if s not in segments and not s.endswith("_layout")]
+
+    def _header(self, record: str) -> Any:
+        if record not in self._headers:
+            import wfdb
+
+            header_file = self.path / f"{record}.hea"
+            if not header_file.exists():
+                raise InputError(f"WFDB record {record} not found (no {header_file.name} in "
+                                 f"{self.path})")
+            try:
+                self._headers[record] = wfdb.rdheader(str(self.path / record), rd_segments=True)
+            except Exception as exc:  # wfdb raises bare Exceptions on malformed headers
+                raise InputError(f"cannot read the header of {record}: "
+                                 f"{_first_line(exc)}") from exc
+        return self._headers[record]
+
+    @staticmethod
+    def _segments(header: Any) -> list[Any]:
+        segments = getattr(header, "segments", None)
+        if segments is None:
+            return [header]
+        return [s for s in segments if s is not None]
+
+    def _signal_files(self, record: str) -> list[str]:
+        files: list[str] = []
+        for segment in self._segments(self._header(record)):
+            for name in getattr(segment, "file_name", None) or []:
+                if name and name not in files:
+                    files.append(name)
+        return files
+
+    def channels(self, record: str) -> list[ChannelInfo]:
+        header = self._header(record)
+        for name in self._signal_files(record):
+            if not (self.path / name).exists() and not (self.path / f"{name}.gz").exists():
+                raise InputError(f"signal file {name} named by {record}.hea is missing from "
+                                 f"{self.path}: copy or download it")
+        infos: dict[str, ChannelInfo] = {}
+        for segment in self._segments(header):
+            spf = list(getattr(segment, "samps_per_frame", None) or [1] * len(segment.sig_name))
+            for i, name in enumerate(segment.sig_name or []):
+                if name in infos:
+                    continue
+                per_frame = int(spf[i] or 1)
+                infos[name] = ChannelInfo(
+                    name=name, fs_hz=float(header.fs) * per_frame,
+                    units=((segment.units or [None] * (i + 1))[i] or "au"),
+                    n_samples=int(header.sig_len) * per_frame,
+                )
+        return list(infos.values())
+
+    # --------------------------------------------------------------------- read
+    def _source_files(self, record: str) -> list[Path]:
+        """The header(s) and signal files of ``record`` as found in the folder."""
+        header = self._header(record)
+        names = [f"{record}.hea"]
+        if getattr(header, "seg_name", None):
+            names += [f"{s}.hea" for s in header.seg_name if s and s != "~"]
+        names += self._signal_files(record)
+        found = []
+        for name in names:
+            plain = self.path / name
+            found.append(plain if plain.exists() else self.path / f"{name}.gz")
+        return found
+
+    def _readable_path(self, record: str) -> Path:
+        """``record``'s path for ``wfdb.rdrecord``: the folder itself, or a cache folder
+        holding the headers and decompressed signal files when some are gzipped."""
+        sources = self._source_files(record)
+        if not any(p.suffix == ".gz" for p in sources):
+            return self.path / record
+        stamp = json.dumps([[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in sources])
+        digest = hashlib.sha256(f"{self.path.resolve()}|{record}|{stamp}".encode()).hexdigest()
+        target = self.cache_dir / f"{Path(record).name}-{digest[:16]}"
+        if not (target / ".complete").exists():
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=self.cache_dir, prefix=".staging-"))
+            try:
+                for source in sources:
+                    name = source.name[:-3] if source.suffix == ".gz" else source.name
+                    if source.suffix == ".gz":
+                        with gzip.open(source, "rb") as packed, open(staging / name, "wb") as out:
+                            shutil.copyfileobj(packed, out, length=1 << 20)
+                    else:
+                        shutil.copyfile(source, staging / name)
+                (staging / ".complete").write_text(stamp)
+                try:
+                    os.replace(staging, target)
+                except OSError:  # another process finished the same folder first
+                    shutil.rmtree(staging, ignore_errors=True)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        return target / Path(record).name
+
+    def read(self, record: str, names: list[str]) -> dict[str, Channel]:
+        import wfdb
+
+        path = self._readable_path(record)
+        try:
+            rec = wfdb.rdrecord(str(path), channel_names=list(names), smooth_frames=False,
+                                return_res=64)
+        except Exception as exc:
+            raise InputError(f"cannot read channels {', '.join(names)} of {record}: "
+                             f"{_first_line(exc)}") from exc
+        out: dict[str, Channel] = {}
+        read_names = list(rec.sig_name or [])
+        signals = rec.e_p_signal if rec.e_p_signal is not None else [
+            rec.p_signal[:, i] for i in range(rec.p_signal.shape[1])]
+        spf = list(rec.samps_per_frame or [1] * len(read_names))
+        for i, name in enumerate(read_names):
+            units = (rec.units or ["au"] * len(read_names))[i] or "au"
+            out[name] = Channel(signal=np.asarray(signals[i], dtype=np.float64),
+                                fs_hz=float(rec.fs) * int(spf[i] or 1), units=units)
+        missing = [n for n in names if n not in out]
+        if missing:
+            raise InputError(f"record {record} has no channel {missing[0]!r}")
+        return out
+
+    # ------------------------------------------------------------------- events
+    def _annotation(self, record: str, extension: str) -> Any:
+        import wfdb
+
+        if not (self.path / f"{record}.{extension}").exists():
+            raise InputError(f"annotation file {record}.{extension} not found in {self.path}: "
+                             "fix the extension or remove the option")
+        try:
+            return wfdb.rdann(str(self.path / record), extension)
+        except Exception as exc:
+            raise InputError(f"cannot read {record}.{extension}: {_first_line(exc)}") from exc
+
+    def _times(self, record: str, ann: Any, samples: np.ndarray) -> np.ndarray:
+        fs = float(ann.fs) if ann.fs else float(self._header(record).fs)
+        return np.asarray(samples, dtype=np.float64) / fs
+
+    def events(self, record: str) -> RecordEvents:
+        events = RecordEvents()
+        if self.beats:
+            ann = self._annotation(record, self.beats)
+            symbols = np.asarray(ann.symbol, dtype=object)
+            keep = np.array([s in BEAT_SYMBOLS for s in symbols], dtype=bool)
+            times = self._times(record, ann, np.asarray(ann.sample)[keep])
+            order = np.argsort(times, kind="stable")
+            events.beats_s = times[order]
+            events.beat_symbols = symbols[keep][order].astype(str)
+            events.beats_source = f"annotation:{self.beats}"
+        if self.breaths:
+            ann = self._annotation(record, self.breaths)
+            notes = np.asarray([str(n or "").strip() for n in (ann.aux_note or
+                                [""] * len(ann.sample))], dtype=object)
+            distinct = sorted(set(notes.tolist()))
+            groups = distinct if 1 < len(distinct) <= MAX_ANNOTATORS else [None]
+            for group in groups:
+                mask = np.ones(len(notes), bool) if group is None else notes == group
+                times = np.sort(self._times(record, ann, np.asarray(ann.sample)[mask]))
+                events.breaths_s[group or "annotator"] = times
+            events.breaths_source = f"annotation:{self.breaths}"
+        return events
