@@ -66,8 +66,9 @@ def test_long_table_holds_every_row_sorted_with_seed_means(board: Path) -> None:
     seed_rows = rows[rows["model"] == SEEDS[0]]
     assert len(long) == len(rows) + len(seed_rows)  # one seed-mean row per seed row
     assert list(dict.fromkeys(long["model"])) == [
-        "raw", "moirai-small-untrained", *SEEDS, "moirai-1.1-R-small"]
-    for _, own in long.groupby("model", sort=False):
+        "raw", "moirai-small-untrained", *SEEDS, "moirai-1.1-R-small", REFERENCE]
+    assert set(long.loc[long["model"] == REFERENCE, "stage"]) == {"downstream"}
+    for _, own in long[long["model"] != REFERENCE].groupby("model", sort=False):
         stages = list(dict.fromkeys(own["stage"]))
         assert stages == ["feature_independence", "temporal_dynamics", "scenario_separation",
                           "downstream"]
@@ -93,10 +94,10 @@ def test_headline_table_has_the_decision_11_columns_and_types(board: Path) -> No
     assert list(wide.columns) == ID_COLUMNS + [f"{h.key}{c}" for h in HEADLINES
                                                for c in CELL_COLUMNS]
     assert len(HEADLINES) <= 8
-    assert list(wide["model"]) == GROUPS
+    assert list(wide["model"]) == [*GROUPS, REFERENCE]
     assert list(wide["type"]) == ["baseline", "untrained control (mean of 3 seeds)",
-                                  "pretrained"]
-    assert list(wide["n_seeds"]) == [1, 3, 1]
+                                  "pretrained", "reference method"]
+    assert list(wide["n_seeds"]) == [1, 3, 1, 1]
     rows = _csv_rows(board)
     for h in HEADLINES:
         exact = rows[(rows["stage"] == h.stage) & (rows["metric"] == h.metric)
@@ -124,7 +125,7 @@ def test_markdown_shows_arrows_chance_flags_and_stage_tables(board: Path) -> Non
     table = [line for line in lines[: lines.index(header) + 6]
              if line.startswith("| ") and line != header]
     assert [line.split(" | ")[0] for line in table] == [
-        "| raw", "| moirai-small-untrained", "| **moirai-1.1-R-small**"]
+        "| raw", "| moirai-small-untrained", "| **moirai-1.1-R-small**", f"| {REFERENCE}"]
     assert "(seeds " in table[1] and "(seeds " not in table[0]
     # tracking rests on 16 subjects: its intervals carry the dagger, the others do not
     cells = table[0].split(" | ")

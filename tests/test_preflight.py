@@ -23,7 +23,8 @@ from physio_bench.models.weights import (
 )
 from physio_bench.preflight import check_before_run, load_config
 
-NO_RECORDS = {"downstream": {"records": []}}
+NO_RECORDS = {"downstream": {"datasets": {"mitdb": {"enabled": False},
+                                          "bidmc": {"enabled": False}}}}
 
 
 @pytest.fixture(autouse=True)

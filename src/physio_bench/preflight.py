@@ -63,6 +63,7 @@ def check_before_run(config: dict[str, Any]) -> None:
     from physio_bench.sensitivity import variants
     from physio_bench.simulate import check_simulation
 
+    check_datasets(config)  # the real recordings first: a config may be about them alone
     suites = [*EVALUATION_SUITES, *(["training"] if enabled_runs(config) else [])]
     check_simulation(config, suites)
     check_models(config)
@@ -82,4 +83,3 @@ def check_before_run(config: dict[str, Any]) -> None:
     for run in enabled_runs(config):
         check_weights_on_disk(f"finetune run {run}",
                               {"plugin": "moirai", "weights": run_settings(config, run).weights})
-    check_datasets(config)
