@@ -1,13 +1,16 @@
-"""``run_probe``: one probe of one model's embeddings, as JSON detail and leaderboard rows."""
+"""``run_probe``: one probe of one model's embeddings, as JSON detail, leaderboard rows and
+out-of-fold predictions."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from physio_bench.errors import ConfigError, InputError
@@ -44,31 +47,50 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str
-          ) -> list[dict[str, Any]]:
-    """Leaderboard rows; a row with a non-finite number is never emitted."""
+def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str,
+          min_groups: int) -> list[dict[str, Any]]:
+    """Leaderboard rows: a number only where it can be estimated, else an empty value and a
+    note saying why (never a non-finite number)."""
     out = []
     for row in metric_rows:
-        if not row.estimate.finite:
-            continue
-        record = row.to_row(model, pretrained, probe)
-        for key in ("value", "ci_low", "ci_high"):
-            record[key] = float(f"{record[key]:.{JSON_DIGITS}g}")
+        record = row.checked(min_groups).to_row(model, pretrained, probe)
+        for key in ("value", "ci_low", "ci_high", "chance"):
+            value = record[key]
+            record[key] = float(f"{value:.{JSON_DIGITS}g}") if math.isfinite(value) else math.nan
         out.append(record)
     return out
+
+
+@dataclass
+class ProbeOutput:
+    """What one probe run produces: JSON detail, leaderboard rows, out-of-fold predictions
+    (columns :data:`physio_bench.io.PREDICTION_COLUMNS`)."""
+
+    detail: dict[str, Any]
+    rows: list[dict[str, Any]]
+    predictions: pd.DataFrame
 
 
 def run_probe(
     config: dict[str, Any], probe: str, model: str, results_dir: str | Path
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(detail, rows)`` of :func:`run_probe_outputs` (predictions dropped)."""
+    output = run_probe_outputs(config, probe, model, results_dir)
+    return output.detail, output.rows
+
+
+def run_probe_outputs(
+    config: dict[str, Any], probe: str, model: str, results_dir: str | Path
+) -> ProbeOutput:
     """Run ``probe`` on ``model``'s embeddings under ``results_dir``.
 
     Reads ``{results_dir}/simulated/{suite}`` and ``{results_dir}/embeddings/{model}/{suite}``
     for the probe's suites (:data:`PROBE_SUITES`).
 
     Returns:
-        ``(detail, rows)``: the JSON-ready detail (everything the figures need) and the
-        leaderboard rows (columns ``physio_bench.io.LEADERBOARD_COLUMNS``).
+        the JSON-ready detail (everything the figures need), the leaderboard rows (columns
+        ``physio_bench.io.LEADERBOARD_COLUMNS``; a row that cannot be estimated has an
+        empty value and a ``note``) and the out-of-fold predictions behind them.
 
     Raises:
         ConfigError: unknown probe. InputError: missing or inconsistent inputs.
@@ -93,7 +115,7 @@ def run_probe(
     # (and the BLAS libraries scikit-learn and SciPy load) are imported first, because
     # threadpoolctl limits only the libraries already loaded.
     with threadpool_limits(limits=1):
-        detail, metric_rows = function(suites, embeddings, settings)
+        detail, metric_rows, predictions = function(suites, embeddings, settings)
     info = first.info
     detail.update({
         "probe": probe, "model": model, "pretrained": first.pretrained,
@@ -101,13 +123,14 @@ def run_probe(
         "model_info": {k: info.get(k) for k in ("name", "plugin", "layer_names", "token_layers",
                                                 "weights_source", "pretrained")},
     })
-    rows = _rows(metric_rows, model, first.pretrained, probe)
+    rows = _rows(metric_rows, model, first.pretrained, probe, settings.min_groups)
     detail["leaderboard_rows"] = rows
-    return to_jsonable(detail), rows
+    return ProbeOutput(to_jsonable(detail), rows, predictions)
 
 
-def _probe_function(probe: str) -> Callable[..., tuple[dict[str, Any], list[MetricRow]]]:
-    """``f(suites, embeddings, settings) -> (detail, metric rows)`` of ``probe``."""
+def _probe_function(probe: str
+                    ) -> Callable[..., tuple[dict[str, Any], list[MetricRow], pd.DataFrame]]:
+    """``f(suites, embeddings, settings) -> (detail, metric rows, predictions)`` of ``probe``."""
     if probe == "feature_independence":
         from physio_bench.probes.feature_independence import run_feature_independence
 
