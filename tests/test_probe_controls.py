@@ -26,7 +26,7 @@ from physio_bench.preflight import load_config
 from physio_bench.probes.calibration import calibrate
 from physio_bench.probes.cv import nested_folds
 from physio_bench.probes.entanglement import entanglement, reliable_factors
-from physio_bench.probes.runner import run_probe
+from physio_bench.probes.runner import ProbeOutput, run_probe, run_probe_outputs
 from physio_bench.probes.scenario_separation import nested_logistic
 from physio_bench.probes.stats import r2_estimates
 from physio_bench.probes.synthetic import (
@@ -40,7 +40,7 @@ from physio_bench.probes.synthetic import (
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SRC = REPO / "plugins" / "physio-bench-example" / "src"
-CONFIG = {"seed": 3, "probes": {"cv_folds": 5, "inner_folds": 2, "bootstrap": 200,
+CONFIG = {"seed": 3, "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 200,
                                 "max_tokens_per_window": 8}}
 # ecg and rsp sinusoids plus EDA-like random walks (whose smooth autocorrelation a
 # position-only token sequence imitates); subjects span scenarios.
@@ -82,14 +82,18 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rows(results: Path) -> dict[str, dict[tuple[str, str, str, str], dict]]:
-    """model -> {(probe, task, metric, layer): row} for every probe a model supports."""
-    out: dict[str, dict] = {}
-    for model in MODELS:
-        out[model] = {}
-        for probe in PROBES:
-            _, found = run_probe(CONFIG, probe, model, results)
-            out[model].update({(probe, r["task"], r["metric"], r["layer"]): r for r in found})
+def outputs(results: Path) -> dict[tuple[str, str], ProbeOutput]:
+    """(model, probe) -> the probe's output, for every model and probe."""
+    return {(model, probe): run_probe_outputs(CONFIG, probe, model, results)
+            for model in MODELS for probe in PROBES}
+
+
+@pytest.fixture(scope="module")
+def rows(outputs: dict) -> dict[str, dict[tuple[str, str, str, str], dict]]:
+    """model -> {(probe, task, metric, layer): row}."""
+    out: dict[str, dict] = {model: {} for model in MODELS}
+    for (model, probe), output in outputs.items():
+        out[model].update({(probe, r["task"], r["metric"], r["layer"]): r for r in output.rows})
     return out
 
 
@@ -250,12 +254,11 @@ def test_calibration_shows_when_the_probe_is_starved() -> None:
     assert info["d"] == 8 * n and info["n"] == n
 
 
-def test_calibration_row_is_reported_at_the_models_size(rows, results: Path) -> None:
+def test_calibration_row_is_reported_at_the_models_size(rows, outputs) -> None:
     for model in ("oracle", "randproj"):
         row = rows[model][(FI, "calibration", "calibration_r2", "last")]
         assert row["value"] > 0.9 and row["n"] == SPEC.windows_per_kind
-    detail, _ = run_probe(CONFIG, FI, "randproj", results)
-    assert detail["calibration"]["d"] == 32
+    assert outputs[("randproj", FI)].detail["calibration"]["d"] == 32
 
 
 # --------------------------------------------------------------------- temporal dynamics
@@ -340,15 +343,15 @@ def test_logistic_regression_converges_without_silenced_warnings() -> None:
     assert (result["oof"][0] == y).mean() > 1.5 / n_classes
 
 
-def test_prediction_tables_hold_the_headline_results(results: Path) -> None:
+def test_prediction_tables_hold_the_headline_results(outputs) -> None:
     from physio_bench.io import PREDICTION_COLUMNS
-    from physio_bench.probes.runner import run_probe_outputs
 
-    wanted = {FI: {("ecg:heart_rate_bpm", "r2"), ("ecg:heart_rate_bpm", "r2_nonlinear")},
+    wanted = {FI: {("ecg:heart_rate_bpm", "r2"), ("ecg:heart_rate_bpm", "r2_nonlinear"),
+                   ("ecg", "entanglement")},
               TD: {("scenarios:ramp_step:heart_rate_bpm", "tracking_within_r2")},
               SS: {("scenarios", "balanced_accuracy")}}
     for probe, keys in wanted.items():
-        output = run_probe_outputs(CONFIG, probe, "oracle", results)
+        output = outputs[("oracle", probe)]
         table = output.predictions
         assert list(table.columns) == PREDICTION_COLUMNS
         assert keys <= set(zip(table["task"], table["metric"], strict=True))
@@ -361,3 +364,22 @@ def test_prediction_tables_hold_the_headline_results(results: Path) -> None:
                 ss_res = ((part["y_true"] - part["y_pred"]) ** 2).sum()
                 ss_tot = ((part["y_true"] - part["y_true"].mean()) ** 2).sum()
                 assert 1 - ss_res / ss_tot == pytest.approx(row["value"], abs=1e-6)
+
+
+def test_entanglement_rows_of_the_prediction_table_give_the_reported_value(outputs) -> None:
+    """The compare stage recomputes entanglement from the stored (fold-centred) rows."""
+    from physio_bench.probes import entanglement_point
+
+    output = outputs[("entangled", FI)]
+    table = output.predictions
+    part = table[(table["task"] == "ecg") & (table["metric"] == "entanglement")
+                 & (table["layer"] == "last")]
+    factors = list(dict.fromkeys(part["target"]))
+    wide_true = part.pivot(index="item", columns="target", values="y_true")[factors]
+    wide_pred = part.pivot(index="item", columns="target", values="y_pred")[factors]
+    reliable = output.detail["kinds"]["ecg"]["last"]["reliable"]
+    value_ = entanglement_point(wide_true.to_numpy(), wide_pred.to_numpy(),
+                                np.isin(factors, reliable), seed=1)
+    row = next(r for r in output.rows if (r["task"], r["metric"], r["layer"])
+               == ("ecg", "entanglement", "last"))
+    assert value_ == pytest.approx(row["value"], abs=0.02)

@@ -202,3 +202,22 @@ def entanglement(y: np.ndarray, pred: np.ndarray, folds: np.ndarray, groups: np.
                                                 n_subjects=n_subjects)
     result.residual_chance = float(np.sqrt(2.0 / (np.pi * max(len(y), 1))))
     return result
+
+
+def entanglement_point(y: np.ndarray, pred: np.ndarray, reliable: np.ndarray,
+                       seed: int = 0, n_permutations: int = N_PERMUTATIONS) -> float:
+    """Entanglement (mean excess leakage over the reliable factors) of predictions that
+    are already centred within their folds (as in the ``entanglement`` rows of the
+    prediction tables); NaN when no factor is reliable or there is one factor. For paired
+    comparisons that resample subjects themselves."""
+    y = np.asarray(y, dtype=float)
+    pred = np.asarray(pred, dtype=float)
+    reliable = np.asarray(reliable, dtype=bool)
+    if y.shape[1] < 2 or not reliable.any():
+        return float("nan")
+    y = y - y.mean(axis=0)
+    y = y / np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
+    pred = pred - pred.mean(axis=0)
+    leak = leakage(mixing_matrix(y, pred))
+    null = null_leakage(y, pred, n_permutations, seed)
+    return float((leak[reliable] - null[reliable]).mean())

@@ -29,8 +29,10 @@ layer; ``best`` uses, in every outer fold, the layer with the best inner-CV R² 
 kernel probe and DCI use the same per-fold layer; cross-talk uses the layer with the
 best cross-validated mean R² on the factors suite, all of which is training data for the
 sweeps). Intervals are grouped (by subject) bootstraps of the held-out predictions
-unless said otherwise; the out-of-fold predictions behind ``r2``, ``r2_nonlinear`` and
-``entanglement`` (the ``r2`` predictions of the kind's factors) are returned as a table.
+unless said otherwise. The out-of-fold predictions behind ``r2`` and ``r2_nonlinear``
+(task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``, one target per factor,
+truth and prediction centred within their outer fold, as the metric uses them; see
+:func:`.entanglement.entanglement_point`) are returned as a table.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from physio_bench.probes.cv import nested_folds
 from physio_bench.probes.data import Embeddings
 from physio_bench.probes.dci import completeness, disentanglement, sparse_importance
 from physio_bench.probes.entanglement import (
+    centre_by_fold,
     entanglement,
     reliability_rule,
     reliable_factors,
@@ -210,6 +213,10 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
 
     found = entanglement(y, pred, outer, groups, reliable, s.bootstrap,
                          derive_seed(seed, "entanglement"))
+    y_centred, pred_centred = centre_by_fold(y, outer), centre_by_fold(pred, outer)
+    frames += [predictions_frame(kind, "entanglement", tag, kd.rows, groups, f,
+                                 y_centred[:, j], pred_centred[:, j])
+               for j, f in enumerate(factors)]
     kind_rows: dict[str, MetricRow] = {}
     kind_rows["entanglement"] = (
         MetricRow(kind, "entanglement", tag, found.excess) if found.excess is not None
