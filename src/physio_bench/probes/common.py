@@ -92,6 +92,8 @@ class MetricRow:
         """This row, or a not-estimable one when its estimate has too few groups or no
         finite value."""
         e = self.estimate
+        if self.note and not e.finite:
+            return self  # already says why it has no value
         if e.n_subjects is not None and e.n_subjects < min_groups:
             return MetricRow.missing(self.task, self.metric, self.layer,
                                      groups_note(e.n_subjects, min_groups), e.n,

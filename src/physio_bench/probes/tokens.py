@@ -127,14 +127,17 @@ def reconstruction_times(spans: np.ndarray, n_samples: int, sampling_rate_hz: fl
     return first[:, None] + offsets[None, :]
 
 
-def _interpolate(series: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Linear interpolation of each row of ``series`` (items x samples) at ``times``
-    (items x points, fractional sample indices within the row)."""
-    low = np.clip(np.floor(times).astype(np.int64), 0, series.shape[1] - 1)
-    high = np.clip(low + 1, 0, series.shape[1] - 1)
+def _interpolate(zsignals: np.ndarray, windows: np.ndarray, channels: np.ndarray,
+                 times: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``zsignals[window, channel]`` at ``times`` (items x points,
+    fractional sample indices), gathering only the samples needed."""
+    last = zsignals.shape[2] - 1
+    low = np.clip(np.floor(times).astype(np.int64), 0, last)
+    high = np.minimum(low + 1, last)
     frac = times - low
-    rows = np.arange(series.shape[0])[:, None]
-    return series[rows, low] * (1.0 - frac) + series[rows, high] * frac
+    w, c = windows[:, None], channels[:, None]
+    return (np.asarray(zsignals[w, c, low], dtype=np.float64) * (1.0 - frac)
+            + np.asarray(zsignals[w, c, high], dtype=np.float64) * frac)
 
 
 def reconstruction_targets(
@@ -151,10 +154,9 @@ def reconstruction_targets(
     times = reconstruction_times(spans[rows.token], n_samples, sampling_rate_hz)
     chans = channels[rows.token]
     if (chans >= 0).all():
-        series = np.asarray(zsignals[rows.window, chans], dtype=np.float64)
-        return _interpolate(series, times)
+        return _interpolate(zsignals, rows.window, chans, times)
     if (chans < 0).all():
-        parts = [_interpolate(np.asarray(zsignals[rows.window, c], dtype=np.float64), times)
+        parts = [_interpolate(zsignals, rows.window, np.full(len(rows), c), times)
                  for c in range(n_channels)]
         return np.concatenate(parts, axis=1)
     raise ValueError("reconstruction needs tokens all of one kind (per channel or -1)")
