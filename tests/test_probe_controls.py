@@ -233,10 +233,14 @@ def test_cross_talk_is_relative_to_the_own_response(rows) -> None:
 def test_cross_talk_needs_enough_sweep_subjects(results: Path) -> None:
     _, found = run_probe({**CONFIG, "statistics": {"min_groups": SPEC.sweep_subjects + 1}},
                          FI, "oracle", results)
-    talk = [r for r in found if r["metric"] == "cross_talk" and r["task"] == "ecg"]
-    assert talk and all(np.isnan(r["value"]) for r in talk)
-    assert talk[0]["note"] == (f"not estimable: {SPEC.sweep_subjects} groups "
-                               f"(need {SPEC.sweep_subjects + 1})")
+    talk = {(r["task"], r["layer"]): r for r in found if r["metric"] == "cross_talk"}
+    assert talk and all(np.isnan(r["value"]) for r in talk.values())
+    assert talk[("ecg", "last")]["note"] == (f"not estimable: {SPEC.sweep_subjects} groups "
+                                             f"(need {SPEC.sweep_subjects + 1})")
+    # ... and so has the aggregate (not an average of values that cannot be estimated).
+    assert talk[("all", "last")]["note"] == "not estimable: no value for ecg, eda, rsp"
+    r2 = next(r for r in found if (r["task"], r["metric"], r["layer"]) == ("all", "r2", "last"))
+    assert r2["value"] > 0.9 and r2["n_subjects"] == 3 * SPEC.windows_per_kind
 
 
 def test_calibration_shows_when_the_probe_is_starved() -> None:

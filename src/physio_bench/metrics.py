@@ -55,7 +55,8 @@ _SPECS = (
     MetricSpec("calibration_r2", HIGHER, "Cross-validated R² of the linear probe on one "
                "feature that equals a factor hidden among isotropic noise dimensions (same "
                "n, folds and embedding size d as the model): the probe's ceiling at this "
-               "(n, d).", 0.0, (-math.inf, 1.0), "ideal 1; 0 for a probe starved by d"),
+               "(n, d), a property of the probe rather than of the model (not to be "
+               "ranked).", 0.0, (-math.inf, 1.0), "ideal 1; 0 for a probe starved by d"),
     MetricSpec("entanglement", LOWER, "Mean over reliably decoded factors of the share of a "
                "decoded factor's linear content that comes from the other true factors "
                "(mixing matrix of held-out predictions on standardised true factors), minus "

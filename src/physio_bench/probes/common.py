@@ -120,23 +120,33 @@ class MetricRow:
 
 
 def aggregate_rows(task: str, metric: str, layer: str, parts: dict[str, MetricRow | None],
-                   combine: Any) -> MetricRow:
+                   combine: Any, min_groups: int, n: int | None = None,
+                   n_subjects: int | None = None) -> MetricRow:
     """The ``task`` (e.g. ``all``) row of ``metric`` combining one row per component.
 
-    Present only when every component (``parts``: component name -> row) has a value;
-    otherwise a row whose note names the components without one (a missing aggregate is
-    missing, never an average over a different set of components). ``combine`` maps the
-    list of component estimates to the aggregate estimate.
+    Present only when every component (``parts``: component name -> row) has a value that
+    can be estimated (:meth:`MetricRow.checked` with ``min_groups``); otherwise a row whose
+    note names the components without one (a missing aggregate is missing, never an
+    average over a different set of components). ``combine`` maps the list of component
+    estimates to the aggregate estimate; its ``n`` and ``n_subjects`` are those given, or
+    the sums over the components (components with distinct items and subjects).
     """
-    absent = sorted(name for name, row in parts.items()
-                    if row is None or not row.estimate.finite or row.note)
     if not parts:
         return MetricRow.missing(task, metric, layer, "not estimable: no component")
+    checked = {name: None if row is None else row.checked(min_groups)
+               for name, row in parts.items()}
+    absent = sorted(name for name, row in checked.items()
+                    if row is None or not row.estimate.finite or row.note)
     if absent:
         return MetricRow.missing(task, metric, layer,
                                  f"not estimable: no value for {', '.join(absent)}")
-    estimates = [row.estimate for row in parts.values() if row is not None]
-    return MetricRow(task, metric, layer, combine(estimates))
+    estimates = [row.estimate for row in checked.values() if row is not None]
+    estimate = combine(estimates)
+    estimate.n = int(sum(e.n for e in estimates) if n is None else n)
+    subjects = [e.n_subjects for e in estimates]
+    estimate.n_subjects = (int(n_subjects) if n_subjects is not None else
+                           None if None in subjects else int(sum(subjects)))
+    return MetricRow(task, metric, layer, estimate)
 
 
 def predictions_frame(task: str, metric: str, layer: str, items: np.ndarray,

@@ -112,6 +112,7 @@ def _r2_point(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def _with_subjects(estimate: Estimate, n_subjects: int) -> Estimate:
+    """``estimate`` with ``n_subjects`` set (e.g. for a fold-resampled DCI interval)."""
     estimate.n_subjects = int(n_subjects)
     return estimate
 
@@ -271,26 +272,24 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
 
 
 def _aggregate(parts: dict[str, dict[str, Any]], kinds: list[str], n_total: int,
-               n_subjects: int) -> list[MetricRow]:
+               n_subjects: int, min_groups: int) -> list[MetricRow]:
     """Task ``all`` rows of one layer choice (see the module docstring)."""
     out = []
-
-    def combine(estimates: list[Estimate], bounds: tuple[float, float]) -> Estimate:
-        return _with_subjects(mean_estimate(estimates, n_total, bounds), n_subjects)
-
     tag = parts["tag"]
     for metric in ("r2", "r2_nonlinear"):
         components = {f"{kind}:{f}": row for kind in kinds
                       for f, row in parts[kind][metric].items()}
         out.append(aggregate_rows("all", metric, tag, components,
-                                  partial(combine, bounds=(-np.inf, 1.0))))
+                                  partial(mean_estimate, bounds=(-np.inf, 1.0)), min_groups,
+                                  n_total, n_subjects))
     for metric in KIND_METRICS:
         if not any(metric in parts[kind] for kind in kinds):
             continue  # e.g. cross_talk without a sweeps suite
         components = {kind: parts[kind].get(metric) for kind in kinds}
         bounds = (0.0, np.inf) if metric == "cross_talk" else (-1.0, 1.0)
-        row = aggregate_rows("all", metric, tag, components, partial(combine, bounds=bounds))
-        if metric == "residual_correlation" and not row.note:
+        row = aggregate_rows("all", metric, tag, components,
+                             partial(mean_estimate, bounds=bounds), min_groups)
+        if metric == "residual_correlation":
             row.chance = float(np.mean([components[k].chance for k in kinds]))
         out.append(row)
     return out
@@ -372,7 +371,7 @@ def run_feature_independence(
     n_subjects = sum(detail["kinds"][k]["n_subjects"] for k in kinds_done)
     if kinds_done:
         for tag in ("last", "best"):
-            rows += _aggregate(parts[tag], kinds_done, n_total, n_subjects)
+            rows += _aggregate(parts[tag], kinds_done, n_total, n_subjects, s.min_groups)
     if calibration_input is not None:
         kind, factor, y0, groups, outer, inner = calibration_input
         dim = int(factors_emb.pooled.shape[2])
