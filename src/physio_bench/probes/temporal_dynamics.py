@@ -402,17 +402,29 @@ def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _regular_sequence(spans: np.ndarray, channels: np.ndarray) -> tuple[np.ndarray, float] | str:
-    """Token indices of the most populous channel in time order, and the mean stride
-    (samples); or the reason they do not form a regular sequence. Strides may differ by
-    one sample (spans rounded after mapping back from another input rate)."""
+    """Token indices of the most populous channel in time order (the longest run of equally
+    spaced tokens: a partial first or last patch is left out), and their mean stride in
+    samples; or the reason there is no such run of at least 6 tokens. Strides may differ
+    by one sample (spans rounded after mapping back from another input rate)."""
     values, counts = np.unique(channels, return_counts=True)
     channel = values[np.argmax(counts)]
     idx = np.flatnonzero(channels == channel)
     idx = idx[np.argsort(spans[idx, 0], kind="stable")]
     steps = np.diff(spans[idx, 0])
-    if len(idx) < 6 or steps.min() <= 0 or np.ptp(steps) > max(1, 0.05 * np.median(steps)):
+    if len(idx) < 6 or steps.min() <= 0:
         return "tokens of one channel do not form a regular sequence of at least 6 steps"
-    return idx, float(steps.mean())
+    stride = float(np.median(steps))
+    regular = np.abs(steps - stride) <= max(1.0, 0.05 * stride)
+    best_start = best_length = start = 0
+    for i, ok in enumerate([*regular, False]):
+        if not ok:
+            if i - start > best_length:
+                best_start, best_length = start, i - start
+            start = i + 1
+    if best_length + 1 < 6:
+        return "tokens of one channel do not form a regular sequence of at least 6 steps"
+    run = idx[best_start:best_start + best_length + 1]
+    return run, float(np.diff(spans[run, 0]).mean())
 
 
 def null_partners(kinds: np.ndarray, groups: np.ndarray, n_partners: int, seed: int
@@ -444,16 +456,22 @@ def agreement_excess(acf: np.ndarray, similarity: np.ndarray, partners: np.ndarr
     return own, null, own - null
 
 
+def _missing_autocorrelation(reason: str) -> list[MetricRow]:
+    return [MetricRow.missing("factors:all", "autocorrelation_agreement", tag,
+                              f"not estimable: {reason}") for tag in ("last", "best")]
+
+
 def _autocorrelation(suite: Suite, emb: Embeddings, names: list[str], chosen: np.ndarray | None,
                      s: ProbeSettings) -> tuple[dict[str, Any], list[MetricRow]]:
     sequence = _regular_sequence(emb.token_spans, emb.token_channels)
     if isinstance(sequence, str):
-        return {"skipped": sequence}, []
+        return {"skipped": sequence}, _missing_autocorrelation(sequence)
     idx, stride = sequence
     n_samples = suite.signals.shape[2]
     max_lag = min(len(idx) // 2, int((n_samples - 1) // stride))
     if max_lag < 3:
-        return {"skipped": f"only {max_lag} whole-token lags fit in a window (need 3)"}, []
+        reason = f"only {max_lag} whole-token lags fit in a window (need 3)"
+        return {"skipped": reason}, _missing_autocorrelation(reason)
     lags = np.round(stride * np.arange(1, max_lag + 1)).astype(np.int64)
     z = zscore_windows(suite.signals)[:, max(int(emb.token_channels[idx[0]]), 0)]
     acf = signal_autocorrelation(z, lags)
