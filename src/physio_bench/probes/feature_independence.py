@@ -37,6 +37,7 @@ truth and prediction centred within their outer fold, as the metric uses them; s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -179,14 +180,21 @@ def _per_layer_curves(result: NestedRidgeResult, y: np.ndarray, factors: list[st
             "entanglement": ent}
 
 
+@dataclass
 class _Kind:
-    """Everything computed for one signal kind."""
+    """One signal kind's windows (``rows`` of the suite), factors and folds."""
 
-    def __init__(self, kind: str, factors: list[str], rows: np.ndarray, y: np.ndarray,
-                 groups: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> None:
-        self.kind, self.factors, self.rows, self.y = kind, factors, rows, y
-        self.groups, self.outer, self.inner = groups, outer, inner
-        self.n_subjects = len(np.unique(groups))
+    kind: str
+    factors: list[str]
+    rows: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    outer: np.ndarray
+    inner: np.ndarray
+
+    @property
+    def n_subjects(self) -> int:
+        return len(np.unique(self.groups))
 
 
 def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,

@@ -82,7 +82,7 @@ def draw_bars(data: dict[str, Any], ctx: FigureContext, panels: tuple[BarPanel, 
         for i, model in enumerate(models):
             entry = entries.get(model)
             if entry is None or not np.isfinite(entry["value"]):
-                ax.text(i, 0, "n/e", ha="center", va="bottom", fontsize=5, rotation=90,
+                ax.text(i, 0, "n/e", ha="center", va="bottom", fontsize=6, rotation=90,
                         color="0.3")
                 continue
             low = entry["value"] - entry["ci_low"]
