@@ -73,7 +73,7 @@ def test_report_rules_build_tables_figures_and_html(tmp_path: Path) -> None:
     for name in tables:
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     figures = figure_files(config)
-    assert len(figures) == 13  # 11 figure kinds, two of them once per model (one model here)
+    assert len(figures) == 16  # 14 figure kinds, two of them once per model (one model here)
     for path in figures:
         assert (tmp_path / path).stat().st_size > 1000, path
 
