@@ -188,8 +188,7 @@ def _reconstruction(suite: Suite, emb: Embeddings, names: list[str], s: ProbeSet
             mask = np.ones(len(kinds), bool) if kind == "all" else kinds == kind
             estimate = r2_estimates(y[mask], pred[mask], groups[mask], s.bootstrap,
                                     derive_seed(seed, kind), pooled=True)
-            if estimate.finite:
-                out_rows.append(MetricRow(f"factors:{kind}", "reconstruction_r2", tag, estimate))
+            out_rows.append(MetricRow(f"factors:{kind}", "reconstruction_r2", tag, estimate))
             tag_detail[str(kind)] = estimate.to_dict()
         detail[tag] = tag_detail
     return detail, out_rows, result.chosen_layer
