@@ -390,3 +390,30 @@ def test_entanglement_rows_of_the_prediction_table_give_the_reported_value(outpu
     row = next(r for r in output.rows if (r["task"], r["metric"], r["layer"])
                == ("ecg", "entanglement", "last"))
     assert value_ == pytest.approx(row["value"], abs=0.02)
+
+
+def test_kernel_ceiling_finds_what_is_present_but_not_linearly_accessible() -> None:
+    """A factor held on a spiral (x = (1 + A) (cos 4 pi A, sin 4 pi A)): the linear probe
+    finds little of it, the kernel probe most of it; a factor held linearly along one of
+    many dimensions is found by both (the linear kernel is among the candidates)."""
+    from physio_bench.probes.nonlinear import nested_kernel_ridge
+    from physio_bench.probes.ridge import nested_ridge
+
+    rng = np.random.default_rng(6)
+    n = 300
+    a = rng.uniform(size=n)
+    groups = np.arange(n)
+    outer, inner = nested_folds(groups, 5, 2, seed=3)
+    turn = 4 * np.pi * a
+    folded = np.column_stack([(1 + a) * np.cos(turn), (1 + a) * np.sin(turn),
+                              0.1 * rng.normal(size=(n, 2))])
+    linear = np.column_stack([a + 0.02 * rng.normal(size=n), rng.normal(size=(n, 39))])
+    for x, kernel_wins in ((folded, True), (linear, False)):
+        lin = nested_ridge(lambda _, x=x: x, 1, a, outer, inner).oof[0][:, 0]
+        ker = nested_kernel_ridge(lambda _, x=x: x, np.zeros(5, int), a, outer, inner).oof[:, 0]
+        r2_lin, r2_ker = (1 - ((a - p) ** 2).sum() / ((a - a.mean()) ** 2).sum()
+                          for p in (lin, ker))
+        if kernel_wins:
+            assert r2_lin < 0.3 and r2_ker > r2_lin + 0.4
+        else:
+            assert r2_lin > 0.95 and r2_ker > r2_lin - 0.02

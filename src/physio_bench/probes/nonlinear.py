@@ -4,13 +4,17 @@
 read-out misses it ("present but not linearly accessible" is a finding of its own).
 
 Model: features standardised with the outer training fold's mean and standard deviation;
-kernel ``k(x, x') = exp(-g ||x - x'||² / m)`` with ``m`` the median squared distance
-between training items (the median heuristic) and ``g`` in :data:`GAMMA_GRID`; kernel ridge
-``(K + alpha I) c = y - mean(y)`` with ``alpha = a * n_train``, ``a`` in :data:`ALPHA_GRID`
-(the same relative grid idea as the linear probe). For each outer fold and each factor,
-``(g, a)`` with the best pooled inner-fold R² is kept (inner folds of the same nested
-split; ties go to the smoother model), refitted on the fold's training subjects and scored
-on its test subjects. All penalties come from one eigendecomposition per kernel.
+kernel ridge ``(K + alpha I) c = y - mean(y)`` with ``alpha = a * n_train``, ``a`` in
+:data:`ALPHA_GRID` (the linear probe's relative grid), and the kernel one of: the linear
+kernel ``x . x'`` (``g = 0``: ridge itself) or the RBF kernel ``exp(-g ||x - x'||² / m)``
+with ``m`` the median squared distance between training items (the median heuristic) and
+``g`` in :data:`GAMMA_GRID`. For each outer fold and each factor, ``(g, a)`` with the best
+pooled inner-fold R² is kept (inner folds of the same nested split; ties go to the linear
+kernel, then the smoother model), refitted on the fold's training subjects and scored on
+its test subjects. The linear kernel among the candidates keeps the ceiling from falling
+below the linear probe when a factor lies along a few of many dimensions (where an RBF
+kernel on all dimensions does worse than ridge). All penalties of a kernel come from one
+eigendecomposition.
 
 Cost: one n_train x n_train eigendecomposition per (gamma, inner or outer fit), so it runs
 on two layer choices only: the last layer and, per fold, the layer the linear probe chose.
@@ -25,12 +29,18 @@ import numpy as np
 
 from physio_bench.probes.cv import inner_splits
 
-GAMMA_GRID = np.array([0.25, 1.0, 4.0])
-ALPHA_GRID = np.logspace(-4, 0, 5)
+#: RBF widths relative to the median heuristic; 0 stands for the linear kernel
+GAMMA_GRID = np.array([0.0, 0.25, 1.0, 4.0])
+ALPHA_GRID = np.logspace(-5, 2, 8)
 
 
 def _sqdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0, None)
+
+
+def _kernel(gamma: float, median: float, d2: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """The linear kernel (``gamma == 0``) or the RBF kernel of width ``gamma / median``."""
+    return gram if gamma == 0 else np.exp(-gamma / median * d2)
 
 
 def _standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
@@ -86,8 +96,9 @@ def _fold(x: np.ndarray, y: np.ndarray, outer: np.ndarray, inner: np.ndarray, k:
     splits = inner_splits(outer, inner, k)
     for _, test_in in splits:
         ss_tot += ((y[test_in] - y[test_in].mean(axis=0)) ** 2).sum(axis=0)
+    gram = xs @ xs.T
     for g, gamma in enumerate(GAMMA_GRID):
-        kernel = np.exp(-gamma / median * d2)
+        kernel = _kernel(gamma, median, d2, gram)
         for train_in, test_in in splits:
             a, b = np.flatnonzero(train_in), np.flatnonzero(test_in)
             eig = _Eigen.fit(kernel[np.ix_(a, a)], y[a])
@@ -95,7 +106,8 @@ def _fold(x: np.ndarray, y: np.ndarray, outer: np.ndarray, inner: np.ndarray, k:
             ss_res[g] += ((pred - y[b][None]) ** 2).sum(axis=1)
     r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), 0.0)
     flat = r2.reshape(-1, f)
-    # Ties: the first in (gamma ascending, alpha descending) order, i.e. the smoother model.
+    # Ties: the first in (gamma ascending, alpha descending) order: the linear kernel, then
+    # the smoother model.
     order = np.array([g * len(ALPHA_GRID) + a for g in range(len(GAMMA_GRID))
                       for a in range(len(ALPHA_GRID) - 1, -1, -1)])
     best = order[np.argmax(flat[order], axis=0)]
@@ -103,7 +115,7 @@ def _fold(x: np.ndarray, y: np.ndarray, outer: np.ndarray, inner: np.ndarray, k:
     pred = np.zeros((int(test.sum()), f))
     te = np.flatnonzero(test)
     for g in np.unique(g_best):
-        kernel = np.exp(-GAMMA_GRID[g] / median * d2)
+        kernel = _kernel(GAMMA_GRID[g], median, d2, gram)
         eig = _Eigen.fit(kernel[np.ix_(tr, tr)], y[tr])
         targets = np.flatnonzero(g_best == g)
         full = eig.predict(kernel[np.ix_(te, tr)], ALPHA_GRID[a_best[targets]] * len(tr))

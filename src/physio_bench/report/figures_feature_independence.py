@@ -65,22 +65,23 @@ def draw_r2(data: dict[str, Any], ctx: FigureContext) -> Any:
     import matplotlib.pyplot as plt
 
     models, tasks = data["models"], data["tasks"]
-    fig, axes = plt.subplots(1, len(R2_METRICS), squeeze=False,
-                             figsize=(2.4 + 0.84 * len(tasks), 1.2 + 0.32 * len(models)))
+    fig, axes = plt.subplots(len(R2_METRICS), 1, squeeze=False, sharex=True,
+                             figsize=(1.6 + 0.42 * len(tasks),
+                                      1.6 + 0.64 * len(models) * len(R2_METRICS)))
     image = None
     for c, (metric, label) in enumerate(R2_METRICS):
-        ax, values = axes[0, c], data["values"][metric]
+        ax, values = axes[c, 0], data["values"][metric]
         image = ax.imshow(np.clip(values, 0, 1), cmap=SEQUENTIAL_CMAP, vmin=0, vmax=1,
                           aspect="auto", interpolation="nearest")
         ax.set_xticks(range(len(tasks)), tasks, rotation=60, ha="right", fontsize="small")
-        ax.set_yticks(range(len(models)), models if c == 0 else [])
+        ax.set_yticks(range(len(models)), models)
         ax.set_title(label, fontsize="small")
         if values.size <= ANNOTATE_MAX_CELLS:
             for (i, j), v in np.ndenumerate(values):
                 if np.isfinite(v):
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=5,
                             color="black" if v > 0.6 else "white")
-    fig.colorbar(image, ax=list(axes[0]), label="R² (last layer; < 0 shown as 0; chance 0)",
+    fig.colorbar(image, ax=list(axes[:, 0]), label="R² (last layer; < 0 shown as 0; chance 0)",
                  fraction=0.03)
     title(fig, ctx, "Factor informativeness: cross-validated R² per model and factor")
     return fig
