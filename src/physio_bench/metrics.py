@@ -49,9 +49,10 @@ _SPECS = (
     MetricSpec("r2", HIGHER, "Cross-validated coefficient of determination of a factor "
                "decoded linearly (ridge) from the pooled embedding (1 - SS_res / SS_tot).",
                0.0, (-math.inf, 1.0), "a decoder of noise predicts the training mean: 0"),
-    MetricSpec("r2_nonlinear", HIGHER, "Cross-validated R² of a factor decoded by RBF kernel "
-               "ridge from the pooled embedding (same nested grouped folds): a ceiling beside "
-               "the linear R².", 0.0, (-math.inf, 1.0), "a decoder of noise: 0"),
+    MetricSpec("r2_nonlinear", HIGHER, "Cross-validated R² of a factor decoded by kernel "
+               "ridge (RBF or linear kernel, chosen on inner folds) from the pooled embedding, "
+               "same nested grouped folds: a ceiling beside the linear R².", 0.0,
+               (-math.inf, 1.0), "a decoder of noise: 0"),
     MetricSpec("calibration_r2", HIGHER, "Cross-validated R² of the linear probe on one "
                "feature that equals a factor hidden among isotropic noise dimensions (same "
                "n, folds and embedding size d as the model): the probe's ceiling at this "

@@ -7,13 +7,14 @@
 out-of-fold predictions (:func:`physio_bench.probes.runner.run_probe_outputs`) as Parquet.
 
 Shared rules: linear read-outs (ridge, multinomial logistic regression, LDA) on
-standardised features, plus an RBF kernel-ridge ceiling for the factors; outer and inner
-folds grouped by subject and fixed by the seed (:mod:`.cv`); regularisation and the
-``best`` layer chosen on inner folds only (:mod:`.ridge`); every metric with a 95%
-grouped-bootstrap interval, its ``n`` and ``n_subjects`` (:mod:`.stats`), its direction and
-chance level from :mod:`physio_bench.metrics`; a metric that cannot be estimated (fewer
-than ``statistics.min_groups`` subjects, nothing reliably decoded, no temporal tokens) is
-a row with an empty value and a ``note`` (:mod:`.common`). Metric definitions and their
+standardised features, plus a kernel-ridge ceiling (RBF or linear kernel) for the
+factors; outer and inner folds grouped by subject and fixed by the seed (:mod:`.cv`);
+regularisation and the ``best`` layer chosen on inner folds only (:mod:`.ridge`); every
+metric with a 95% grouped-bootstrap interval, its ``n`` and ``n_subjects``
+(:mod:`.stats`), its direction and chance level from :mod:`physio_bench.metrics`; a
+metric that cannot be estimated (fewer than ``statistics.min_groups`` subjects, nothing
+reliably decoded, no temporal tokens) is a row with an empty value and a ``note``
+(:mod:`.common`). Metric definitions and their
 controls: the module docstrings, ``tests/test_probe_controls.py``.
 
 JSON detail (all probes): ``probe``, ``model``, ``pretrained``, ``settings``, ``suites``,

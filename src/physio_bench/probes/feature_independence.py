@@ -6,9 +6,9 @@ from ridge decoders in nested grouped cross-validation (:mod:`.ridge`):
 - ``r2`` (task ``{kind}:{factor}``): cross-validated R² of each factor decoded linearly
   from the pooled embedding; chance 0. Task ``all``: the mean over every factor of every
   kind (the DCI "informativeness", which has no row of its own).
-- ``r2_nonlinear`` (same tasks): the same with RBF kernel ridge (:mod:`.nonlinear`), a
-  ceiling beside the linear R²: a factor with a high ``r2_nonlinear`` and a low ``r2`` is
-  present but not linearly accessible.
+- ``r2_nonlinear`` (same tasks): the same with kernel ridge, RBF or linear kernel chosen on
+  inner folds (:mod:`.nonlinear`), a ceiling beside the linear R²: a factor with a high
+  ``r2_nonlinear`` and a low ``r2`` is present but not linearly accessible.
 - ``entanglement`` and ``residual_correlation`` (task ``{kind}``, :mod:`.entanglement`):
   the mixing of the reliably decoded factors' held-out predictions, as an excess over a
   permutation null, and the correlation of their decoding errors.

@@ -25,7 +25,7 @@ from physio_bench.report.style import DIVERGING_CMAP, SEQUENTIAL_CMAP, note_miss
 FI = "feature_independence"
 MAX_POINTS = 1500
 ANNOTATE_MAX_CELLS = 400
-R2_METRICS = (("r2", "linear (ridge)"), ("r2_nonlinear", "non-linear (RBF kernel ridge)"))
+R2_METRICS = (("r2", "linear (ridge)"), ("r2_nonlinear", "kernel ridge (RBF or linear)"))
 METRIC_PANELS = (
     BarPanel(FI, "entanglement", "all", "entanglement (excess leakage)"),
     BarPanel(FI, "residual_correlation", "all", "residual correlation"),
