@@ -12,7 +12,7 @@ import yaml
 
 from physio_bench.cli import main
 from physio_bench.errors import ConfigError, InputError
-from physio_bench.io import LEADERBOARD_COLUMNS
+from physio_bench.io import LEADERBOARD_COLUMNS, read_predictions
 from physio_bench.probes.runner import PROBES, run_probe
 from physio_bench.probes.synthetic import (
     SyntheticSpec,
@@ -50,10 +50,15 @@ def test_cli_writes_detail_and_leaderboard_rows(results: Path, tmp_path: Path) -
     configfile = tmp_path / "probe.yaml"
     configfile.write_text(yaml.safe_dump({"seed": 3, "probes": PROBES_SECTION}))
     out_json, out_csv = tmp_path / "p" / "scenario_separation.json", tmp_path / "p" / "s.csv"
+    out_predictions = tmp_path / "p" / "scenario_separation.predictions.parquet"
     code = main(["probe", "--configfile", str(configfile), "--model", "oracle",
                  "--probe", "scenario_separation", "--results", str(results),
-                 "--out-json", str(out_json), "--out-csv", str(out_csv)])
+                 "--out-json", str(out_json), "--out-csv", str(out_csv),
+                 "--out-predictions", str(out_predictions)])
     assert code == 0
+    predictions = read_predictions(out_predictions)
+    assert set(predictions["layer"]) == {"last", "best"}
+    assert len(predictions) == 2 * 6 * SPEC.subjects_per_scenario * 2  # 2 layers x windows
     rows = pd.read_csv(out_csv)
     assert list(rows.columns) == LEADERBOARD_COLUMNS
     assert set(rows["metric"]) == {"balanced_accuracy", "macro_f1", "silhouette", "fisher_ratio"}

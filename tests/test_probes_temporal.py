@@ -50,7 +50,10 @@ def test_patch_tokens_reconstruct_their_span(probed) -> None:
         for task in ("factors:ecg", "factors:rsp", "factors:all"):
             assert rows[(task, "reconstruction_r2", layer)]["value"] > 0.99
     example = detail["reconstruction"]["examples"][0]
-    assert len(example["true"]) == len(example["pred_last"]) == 16
+    # A fixed 0.25 s at 32 points, whatever the patch length (16 samples here).
+    assert len(example["true"]) == len(example["pred_last"]) == 32
+    start, stop = example["target_samples"]
+    assert stop - start == pytest.approx(0.25 * SPEC.sampling_rate_hz * 31 / 32, abs=1e-3)
     assert detail["reconstruction"]["n_tokens"] == 2 * SPEC.windows_per_kind * 8
 
 
@@ -76,7 +79,11 @@ def test_noise_tokens_reconstruct_and_track_nothing(probed) -> None:
 
 def test_patch_tokens_preserve_autocorrelation(probed) -> None:
     detail, rows = probed["oracle"]
-    assert rows[("factors:all", "autocorrelation_agreement", "last")]["value"] > 0.8
+    # Excess over other windows of the same kind: a window's own autocorrelation matches
+    # its tokens' similarity much better than another window's does.
+    assert rows[("factors:all", "autocorrelation_agreement", "last")]["value"] > 0.5
+    last = detail["autocorrelation"]["last"]
+    assert last["all_own"] > last["all_null"] + 0.5
     curves = detail["autocorrelation"]["curves"]["all"]
     assert len(curves["signal_autocorrelation"]) == len(detail["autocorrelation"]["lags_tokens"])
 
@@ -86,7 +93,12 @@ def test_patch_tokens_preserve_autocorrelation(probed) -> None:
 ])
 def test_models_without_temporal_tokens_are_skipped_cleanly(probed, model, reason) -> None:
     detail, rows = probed[model]
-    assert rows == {}
+    # Only the summary rows, each saying why it has no value.
+    assert {(task, metric) for task, metric, _ in rows} == {
+        ("factors:all", "reconstruction_r2"), ("factors:all", "autocorrelation_agreement"),
+        ("scenarios:ramp_step:heart_rate_bpm", "tracking_within_r2")}
+    for row in rows.values():
+        assert np.isnan(row["value"]) and reason in row["note"]
     assert reason in detail["skipped"][0]["reason"]
     json.dumps(detail, allow_nan=False)
 

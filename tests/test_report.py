@@ -42,11 +42,12 @@ SMALL = {
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]  # replicates: 3 by default
 EXPECTED_STEMS = [
     "signals_by_kind", "signals_by_scenario", "signals_class_normal_sinus",
-    "signals_class_apnea", "signals_class_heart_rate_ramp", "fi_r2_heatmap", "fi_dci_bars",
-    "fi_decoded_vs_true_raw", *(f"fi_decoded_vs_true_{s}" for s in SEEDS),
-    "fi_decoded_vs_true_moirai-1.1-R-small", "fi_coupling_raw",
-    *(f"fi_coupling_{s}" for s in SEEDS), "fi_coupling_moirai-1.1-R-small",
-    "td_reconstruction", "td_tracking", "ss_confusion", "ss_embedding_map", "layerwise_curves",
+    "signals_class_apnea", "signals_class_heart_rate_ramp", "fi_r2_heatmap", "fi_metric_bars",
+    "fi_calibration", "fi_decoded_vs_true_raw", *(f"fi_decoded_vs_true_{s}" for s in SEEDS),
+    "fi_decoded_vs_true_moirai-1.1-R-small", "fi_mixing_raw",
+    *(f"fi_mixing_{s}" for s in SEEDS), "fi_mixing_moirai-1.1-R-small",
+    "td_metric_bars", "td_reconstruction", "td_tracking", "ss_metric_bars", "ss_confusion",
+    "ss_embedding_map", "layerwise_curves",
     "ds_mae_bars", "ds_sim2real_scatter", "ds_bland_altman_hr", "ds_bland_altman_rr",
     "ds_beat_confusion", "comparisons_forest", "sensitivity_input_rate",
 ]
@@ -174,12 +175,14 @@ def test_nothing_at_all_still_gives_placeholder_figures(config: dict, tmp_path: 
 def test_readers_known_answers(config: dict, tmp_path: Path) -> None:
     results = write_synthetic_results(tmp_path / "results", config)
     data = fi.load(results, "raw")
-    blocks = fi.coupling(data)
+    blocks = fi.mixing(data)
     assert list(blocks) == ["ecg", "rsp"]
     ecg = data["kinds"]["ecg"]["last"]
-    np.testing.assert_allclose(blocks["ecg"]["spurious"], np.asarray(ecg["coupling_decoded"])
-                               - np.asarray(ecg["coupling_true"]))
+    squared = np.asarray(ecg["entanglement"]["mixing_matrix"]) ** 2
+    np.testing.assert_allclose(blocks["ecg"]["mixing"], squared / squared.sum(axis=0))
+    np.testing.assert_allclose(blocks["ecg"]["mixing"].sum(axis=0), 1.0)
     np.testing.assert_allclose(blocks["ecg"]["cross_talk"], ecg["cross_talk"]["matrix"])
+    assert fi.calibration(data) == {"d": 32, "n": 4}
     assert list(fi.predictions(data)) == ["ecg:heart_rate_bpm", "ecg:heart_rate_std_bpm",
                                           "ecg:noise_amplitude_au", "rsp:noise_amplitude_au",
                                           "rsp:resp_rate_bpm"]
@@ -189,7 +192,7 @@ def test_readers_known_answers(config: dict, tmp_path: Path) -> None:
         "resp_rate_bpm (resp_rate_ramp)", "resp_rate_bpm (resp_rate_step)"]
     example = td.reconstruction_examples(td.load(results, "raw"), 5, sampling_rate_hz=32.0)[0]
     assert example["label"] == "ecg"
-    np.testing.assert_allclose(example["time_s"], np.arange(32) / 32.0)
+    np.testing.assert_allclose(example["time_s"], np.linspace(0, 31, 32) / 32.0)
     found = ss.confusion(ss.load(results, "raw"))
     assert found["classes"] == ["apnea", "heart_rate_ramp", "normal_sinus"]
 

@@ -101,6 +101,25 @@ def test_weighted_silhouette_matches_sklearn() -> None:
         silhouette_score(d[keep][:, keep], y[keep], metric="precomputed"))
 
 
+def test_weighted_silhouette_leaves_same_subject_pairs_out() -> None:
+    """Brute force: every mean distance skips pairs of the same subject."""
+    rng = np.random.default_rng(5)
+    y = np.tile(np.arange(3), 6)             # 6 subjects, each in all 3 classes
+    subjects = np.repeat(np.arange(6), 3)
+    x = rng.normal(size=(18, 4)) + 3.0 * subjects[:, None]  # subject identity dominates
+    d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(axis=2))
+    expected = []
+    for i in range(18):
+        other = subjects != subjects[i]
+        a = d[i, other & (y == y[i])].mean()
+        b = min(d[i, other & (y == c)].mean() for c in range(3) if c != y[i])
+        expected.append((b - a) / max(a, b))
+    value = weighted_silhouette(d, y, np.ones((1, 18)), 3, subjects)[0]
+    assert value == pytest.approx(np.mean(expected))
+    # Without the subject mask, subject identity pulls other classes close: negative.
+    assert weighted_silhouette(d, y, np.ones((1, 18)), 3)[0] < value - 0.1
+
+
 def test_intervals_contain_estimates_and_are_seeded() -> None:
     y, pred, groups = _data(seed=4)
     first = r2_estimates(y, pred, groups, n_boot=200, seed=derive_seed(1, "a"))

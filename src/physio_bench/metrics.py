@@ -45,40 +45,65 @@ class MetricSpec:
 
 
 _SPECS = (
+    # feature_independence
     MetricSpec("r2", HIGHER, "Cross-validated coefficient of determination of a factor "
-               "decoded linearly from the pooled embedding (1 - SS_res / SS_tot).",
+               "decoded linearly (ridge) from the pooled embedding (1 - SS_res / SS_tot).",
                0.0, (-math.inf, 1.0), "a decoder of noise predicts the training mean: 0"),
+    MetricSpec("r2_nonlinear", HIGHER, "Cross-validated R² of a factor decoded by kernel "
+               "ridge (RBF or linear kernel, chosen on inner folds) from the pooled embedding, "
+               "same nested grouped folds: a ceiling beside the linear R².", 0.0,
+               (-math.inf, 1.0), "a decoder of noise: 0"),
+    MetricSpec("calibration_r2", HIGHER, "Cross-validated R² of the linear probe on one "
+               "feature that equals a factor hidden among isotropic noise dimensions (same "
+               "n, folds and embedding size d as the model): the probe's ceiling at this "
+               "(n, d), a property of the probe rather than of the model (not to be "
+               "ranked).", 0.0, (-math.inf, 1.0), "ideal 1; 0 for a probe starved by d"),
+    MetricSpec("entanglement", LOWER, "Mean over reliably decoded factors of the share of a "
+               "decoded factor's linear content that comes from the other true factors "
+               "(mixing matrix of held-out predictions on standardised true factors), minus "
+               "its permutation-null share.", 0.0, (-1.0, 1.0),
+               "permutation of the other factors (excess over it: 0)"),
+    MetricSpec("residual_correlation", LOWER, "Mean |correlation| between the decoding "
+               "errors of pairs of reliably decoded factors (what is left after the mixing "
+               "matrix).", None, (0.0, 1.0), "about sqrt(2 / (pi n)) for independent errors"),
     MetricSpec("dci_disentanglement", HIGHER, "DCI disentanglement (Eastwood & Williams "
-               "2018): how much each embedding dimension's importance concentrates on one "
-               "factor.", None, (0.0, 1.0)),
-    MetricSpec("dci_completeness", HIGHER, "DCI completeness: how much each factor's "
-               "importance concentrates on few embedding dimensions.", None, (0.0, 1.0)),
-    MetricSpec("dci_informativeness", HIGHER, "Mean cross-validated R² of the factors "
-               "(DCI informativeness).", 0.0, (-math.inf, 1.0)),
-    MetricSpec("spurious_coupling", LOWER, "Mean |off-diagonal| of corr(decoded factors) - "
-               "corr(true factors) over held-out windows.", 0.0, (0.0, 2.0)),
-    MetricSpec("cross_talk", LOWER, "How far a decoded factor moves when only another "
-               "factor is swept, as a share of its range.", 0.0, (0.0, math.inf)),
-    MetricSpec("reconstruction_r2", HIGHER, "R² of a token's own z-scored samples "
-               "reconstructed linearly from the token.", 0.0, (-math.inf, 1.0)),
+               "2018) over reliably decoded factors, from sparse (lasso at the universal "
+               "threshold) importances: how much each used dimension serves one factor.",
+               None, (0.0, 1.0), "undefined for noise (no decodable factor)"),
+    MetricSpec("dci_completeness", HIGHER, "DCI completeness as the inverse effective number "
+               "of dimensions carrying a reliably decoded factor (exp(-entropy) of its sparse "
+               "importances), independent of the embedding size.", None, (0.0, 1.0),
+               "undefined for noise (no decodable factor)"),
+    MetricSpec("cross_talk", LOWER, "When only factor A is swept, how far decoded B moves "
+               "relative to how far decoded A moves (both in standard deviations of the "
+               "factors suite), over sweep subjects; only where A's own response is clearly "
+               "non-zero.", 0.0, (0.0, math.inf), "no movement of the other factors: 0"),
+    # temporal_dynamics
+    MetricSpec("reconstruction_r2", HIGHER, "R² of the z-scored signal over a fixed 0.25 s "
+               "span centred on a token (32 points) reconstructed linearly from the token.",
+               0.0, (-math.inf, 1.0)),
     MetricSpec("tracking_r2", HIGHER, "R² of the time-varying ground truth (rate or phase) "
                "over each token's span, decoded linearly from the token.", 0.0,
                (-math.inf, 1.0)),
     MetricSpec("tracking_within_r2", HIGHER, "R² of the change of a rate within a window "
                "(window means removed), decoded linearly from the tokens.", 0.0,
                (-math.inf, 1.0)),
-    MetricSpec("autocorrelation_agreement", HIGHER, "Correlation across lags between the "
-               "signal's autocorrelation and the similarity of token embeddings.", 0.0,
-               (-1.0, 1.0)),
+    MetricSpec("autocorrelation_agreement", HIGHER, "Correlation across lags between a "
+               "window's signal autocorrelation and the similarity of its token embeddings, "
+               "minus the same correlation with other windows of the same kind.", 0.0,
+               (-2.0, 2.0), "other windows of the same kind (excess over them: 0)"),
+    # scenario_separation
     MetricSpec("balanced_accuracy", HIGHER, "Mean per-class recall of a linear classifier "
                "on held-out subjects.", None, (0.0, 1.0), "1/K for K classes"),
     MetricSpec("macro_f1", HIGHER, "Mean per-class F1 of a linear classifier on held-out "
                "subjects.", None, (0.0, 1.0), "about 1/K for K balanced classes"),
-    MetricSpec("silhouette", HIGHER, "Silhouette score of the scenario labels in the "
-               "standardised embedding space.", 0.0, (-1.0, 1.0)),
+    MetricSpec("silhouette", HIGHER, "Silhouette of the scenario labels over subject-by-"
+               "scenario mean embeddings (standardised), pairs of the same subject left out.",
+               0.0, (-1.0, 1.0)),
     MetricSpec("fisher_ratio", HIGHER, "Between- over within-class scatter of held-out "
                "windows projected on the training folds' Fisher directions.", None,
-               (0.0, math.inf), "permutation of the class labels"),
+               (0.0, math.inf), "mean over permutations of the (subject, scenario) labels"),
+    # downstream
     MetricSpec("mae", LOWER, "Mean absolute error of a linear decoder on held-out records, "
                "in the target's unit (bpm, breaths/min).", None, (0.0, math.inf),
                "the training mean's MAE (reported beside it)"),

@@ -20,6 +20,7 @@ rule probe:
     output:
         detail="results/probes/{model}/{probe}.json",
         rows="results/probes/{model}/{probe}.csv",
+        predictions="results/probes/{model}/{probe}.predictions.parquet",
     params:
         settings=settings_digest(config["probes"]),
     wildcard_constraints:
@@ -32,4 +33,5 @@ rule probe:
         "results/logs/probes/{model}/{probe}.log",
     shell:
         "{PB} probe {CFG} --model {wildcards.model:q} --probe {wildcards.probe} "
-        "--results results --out-json {output.detail:q} --out-csv {output.rows:q} 2> {log}"
+        "--results results --out-json {output.detail:q} --out-csv {output.rows:q} "
+        "--out-predictions {output.predictions:q} 2> {log}"

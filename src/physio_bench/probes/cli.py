@@ -12,16 +12,19 @@ PROBES = ("feature_independence", "temporal_dynamics", "scenario_separation")
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from physio_bench.io import write_json, write_leaderboard_rows
-    from physio_bench.probes.runner import run_probe
+    from physio_bench.io import save_predictions, write_json, write_leaderboard_rows
+    from physio_bench.probes.runner import run_probe_outputs
 
     config = config_from_args(args)
     start = time.perf_counter()
-    detail, rows = run_probe(config, args.probe, args.model, args.results)
-    write_json(args.out_json, detail)
-    write_leaderboard_rows(args.out_csv, rows)
-    print(f"probe {args.probe} of {args.model}: {len(rows)} leaderboard rows in "
-          f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    output = run_probe_outputs(config, args.probe, args.model, args.results)
+    if args.out_predictions:
+        save_predictions(args.out_predictions, output.predictions)
+    write_json(args.out_json, output.detail)
+    write_leaderboard_rows(args.out_csv, output.rows)
+    print(f"probe {args.probe} of {args.model}: {len(output.rows)} leaderboard rows, "
+          f"{len(output.predictions)} predictions in {time.perf_counter() - start:.1f} s",
+          file=sys.stderr)
     return 0
 
 
@@ -35,4 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--results", default="results", help="results folder (default: results)")
     parser.add_argument("--out-json", required=True, help="JSON detail output path")
     parser.add_argument("--out-csv", required=True, help="leaderboard rows CSV output path")
+    parser.add_argument("--out-predictions", default=None,
+                        help="out-of-fold predictions Parquet output path (optional)")
     parser.set_defaults(func=_probe)

@@ -1,34 +1,43 @@
-"""Feature independence: are the generating factors linearly decodable, and separately?
+"""Feature independence: are the generating factors decodable, and separately?
 
-Per signal kind of the ``factors`` suite (every factor drawn independently):
+Per signal kind of the ``factors`` suite (every factor drawn independently per window),
+from ridge decoders in nested grouped cross-validation (:mod:`.ridge`):
 
-- ``r2``: cross-validated R² of each factor decoded by ridge from the pooled embedding
-  (task ``{kind}:{factor}``), chance level 0;
-- ``dci_disentanglement`` / ``dci_completeness``: DCI (:mod:`physio_bench.probes.dci`)
-  of each outer fold's importance matrix (|standardised ridge coefficients|), averaged
-  over folds; the interval resamples the folds;
-- ``dci_informativeness``: mean cross-validated R² over the kind's factors;
-- ``spurious_coupling``: mean |off-diagonal| of corr(decoded factors) - corr(true
-  factors), both over the held-out windows (correlations pooled within outer folds, so
-  per-fold decoder intercepts add nothing): 0 when decoding adds no coupling. Decoders
-  that decode nothing (R² near 0) output arbitrary, often correlated noise, so read it
-  together with ``r2``;
-- ``cross_talk`` (``sweeps`` suite, one factor moved at a time, the rest fixed): a decoder
-  fitted on the whole factors suite is applied to each sweep; entry [A, B] is how far
-  decoded B moves when only A moves: |slope of decoded B on A| x (range of A in the sweep)
-  / (range of B in the factors suite). The row reports the mean off-diagonal entry. The
-  JSON also holds the max-min range of the per-step mean of decoded B (``range_matrix``).
-  The decoder's alpha is chosen by grouped CV on the factors suite; for ``best`` the layer
-  is the one with the highest cross-validated mean R² on the factors suite (all of which
-  is training data for the sweeps). A sweep is one simulated subject, so its interval
-  resamples the sweep's windows.
+- ``r2`` (task ``{kind}:{factor}``): cross-validated R² of each factor decoded linearly
+  from the pooled embedding; chance 0. Task ``all``: the mean over every factor of every
+  kind (the DCI "informativeness", which has no row of its own).
+- ``r2_nonlinear`` (same tasks): the same with kernel ridge, RBF or linear kernel chosen on
+  inner folds (:mod:`.nonlinear`), a ceiling beside the linear R²: a factor with a high
+  ``r2_nonlinear`` and a low ``r2`` is present but not linearly accessible.
+- ``entanglement`` and ``residual_correlation`` (task ``{kind}``, :mod:`.entanglement`):
+  the mixing of the reliably decoded factors' held-out predictions, as an excess over a
+  permutation null, and the correlation of their decoding errors.
+- ``dci_disentanglement`` / ``dci_completeness`` (task ``{kind}``, :mod:`.dci`): DCI from
+  sparse lasso importances over the reliably decoded factors, one value per outer fold
+  (importances fitted on the fold's training windows), averaged; the interval resamples
+  the folds.
+- ``cross_talk`` (task ``{kind}``, :mod:`.cross_talk`): from the ``sweeps`` suite, how far
+  decoded B moves relative to decoded A when only A is swept.
+- ``calibration_r2`` (task ``calibration``, :mod:`.calibration`): the probe's R² on a
+  perfect feature among noise dimensions at this model's embedding size and the first
+  kind's windows and folds.
 
-Task ``all`` averages over kinds (and factors). Every interval is a grouped (by subject)
-bootstrap of the held-out predictions unless said otherwise.
+Task ``all`` of ``entanglement``, ``residual_correlation``, ``dci_*`` and ``cross_talk``
+is the mean over kinds, reported only when every kind has a value (a note names those
+without); ``r2``/``r2_nonlinear`` ``all`` need every factor. ``last`` is the model's last
+layer; ``best`` uses, in every outer fold, the layer with the best inner-CV R² (the
+kernel probe and DCI use the same per-fold layer; cross-talk uses the layer with the
+best cross-validated mean R² on the factors suite, all of which is training data for the
+sweeps). Intervals are grouped (by subject) bootstraps of the held-out predictions
+unless said otherwise. The out-of-fold predictions behind ``r2`` and ``r2_nonlinear``
+(task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``, one target per factor,
+truth and prediction centred within their outer fold, as the metric uses them; see
+:func:`.entanglement.entanglement_point`) are returned as a table.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -36,31 +45,40 @@ import numpy as np
 import pandas as pd
 
 from physio_bench.io import Suite
+from physio_bench.probes.calibration import calibrate
 from physio_bench.probes.common import (
     MAX_SCATTER_POINTS,
     MetricRow,
     ProbeSettings,
+    aggregate_rows,
+    concat_predictions,
     mode_layer,
+    predictions_frame,
     selection_detail,
     subsample,
 )
+from physio_bench.probes.cross_talk import cross_talk
 from physio_bench.probes.cv import nested_folds
 from physio_bench.probes.data import Embeddings
-from physio_bench.probes.dci import completeness, disentanglement
+from physio_bench.probes.dci import completeness, disentanglement, sparse_importance
+from physio_bench.probes.entanglement import (
+    centre_by_fold,
+    entanglement,
+    reliability_rule,
+    reliable_factors,
+)
+from physio_bench.probes.nonlinear import nested_kernel_ridge
 from physio_bench.probes.ridge import ALPHA_GRID, NestedRidgeResult, fit_ridge_cv, nested_ridge
 from physio_bench.probes.stats import (
-    Estimate,
-    bootstrap_counts,
-    correlation_matrices,
     derive_seed,
-    estimate_from_samples,
     fold_mean_estimate,
-    mean_abs_off_diagonal,
     mean_estimate,
     r2_estimates,
 )
 
 STAGE = "feature_independence"
+KIND_METRICS = ("entanglement", "residual_correlation", "dci_disentanglement",
+                "dci_completeness", "cross_talk")
 
 
 def _usable_factors(labels: pd.DataFrame, rows: np.ndarray, columns: list[str],
@@ -93,163 +111,190 @@ def _r2_point(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return 1.0 - ss_res / ss_tot
 
 
-def _fold_dci(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Disentanglement and completeness of each fold's coefficients (folds x d x F)."""
-    return (np.array([disentanglement(np.abs(c)) for c in coef]),
-            np.array([completeness(np.abs(c)) for c in coef]))
+def _fold_dci(get_layer: Any, layer_per_fold: np.ndarray, y: np.ndarray, outer: np.ndarray,
+              inner_r2: np.ndarray, reliable: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-fold disentanglement, completeness and the fold-mean importance (d x reliable)."""
+    factors = np.flatnonzero(reliable)
+    d_fold, c_fold, importance = [], [], []
+    cache: dict[int, np.ndarray] = {}
+    for k, layer in enumerate(layer_per_fold):
+        if int(layer) not in cache:
+            cache = {int(layer): np.asarray(get_layer(int(layer)))}
+        x = cache[int(layer)]
+        train = outer != k
+        r2 = inner_r2[int(layer), k, factors]
+        sigma = np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
+        matrix = sparse_importance(x[train], y[train][:, factors], sigma)
+        d_fold.append(disentanglement(matrix))
+        c_fold.append(completeness(matrix))
+        importance.append(matrix)
+    return np.array(d_fold), np.array(c_fold), np.mean(importance, axis=0)
 
 
-def _center_by_fold(values: np.ndarray, folds: np.ndarray) -> np.ndarray:
-    """``values`` (items x k) minus the mean of their outer fold."""
-    out = np.asarray(values, dtype=float).copy()
-    for k in np.unique(folds):
-        out[folds == k] -= out[folds == k].mean(axis=0)
-    return out
-
-
-def _coupling(y: np.ndarray, pred: np.ndarray, folds: np.ndarray, groups: np.ndarray,
-              n_boot: int, seed: int) -> tuple[Estimate, np.ndarray, np.ndarray]:
-    """Spurious coupling estimate, true and decoded correlation matrices (full sample).
-
-    Correlations are pooled within outer folds (each fold's mean removed), so that the
-    per-fold intercepts of the decoders cannot create coupling between factors.
-    """
-    f = y.shape[1]
-    joint = _center_by_fold(np.hstack([y, pred]), folds)
-    corr = correlation_matrices(joint, groups, n_boot, seed)
-    true, decoded = corr[:, :f, :f], corr[:, f:, f:]
-    values = mean_abs_off_diagonal(decoded - true)
-    return (estimate_from_samples(values[0], values[1:], len(y), bounds=(0.0, 2.0),
-                                  n_subjects=len(np.unique(groups))),
-            true[0], decoded[0])
-
-
-def _evaluate(
-    tag: str, kind: str, factors: list[str], y: np.ndarray, pred: np.ndarray,
-    coef: np.ndarray, folds: np.ndarray, groups: np.ndarray, s: ProbeSettings,
-) -> tuple[dict[str, Any], list[MetricRow], dict[str, Any]]:
-    """Metrics of one layer choice (``last`` or ``best``); coef: folds x d x F."""
-    seed = derive_seed(s.seed, STAGE, kind, tag)
-    r2 = r2_estimates(y, pred, groups, s.bootstrap, seed, folds=folds,
-                      min_groups=s.min_groups)
-    informativeness = mean_estimate(r2)
-    d_fold, c_fold = _fold_dci(coef)
-    n_subjects = len(np.unique(groups))
-    # statistics of each training fold's decoder: corrected t interval for training folds
-    dis = fold_mean_estimate(d_fold, len(y), n_subjects, min_groups=s.min_groups)
-    com = fold_mean_estimate(c_fold, len(y), n_subjects, min_groups=s.min_groups)
-    coupling, true_corr, decoded_corr = _coupling(y, pred, folds, groups, s.bootstrap,
-                                                  derive_seed(seed, "coupling"))
-    rows = [MetricRow(f"{kind}:{f}", "r2", tag, e) for f, e in zip(factors, r2, strict=True)]
-    rows += [
-        MetricRow(kind, "dci_disentanglement", tag, dis),
-        MetricRow(kind, "dci_completeness", tag, com),
-        MetricRow(kind, "dci_informativeness", tag, informativeness),
-        MetricRow(kind, "spurious_coupling", tag, coupling),
-    ]
-    pick = subsample(len(y), MAX_SCATTER_POINTS, derive_seed(seed, "scatter"))
-    detail = {
-        "r2": {f: e.to_dict() for f, e in zip(factors, r2, strict=True)},
-        "dci": {"disentanglement": dis.to_dict(), "completeness": com.to_dict(),
-                "informativeness": informativeness.to_dict(),
-                "disentanglement_per_fold": d_fold, "completeness_per_fold": c_fold},
-        "spurious_coupling": coupling.to_dict(),
-        "coupling_true": true_corr, "coupling_decoded": decoded_corr,
-        "coupling_difference": decoded_corr - true_corr,
-        "scatter": {f: {"true": y[pick, j], "pred": pred[pick, j]}
-                    for j, f in enumerate(factors)},
-    }
-    parts = {"r2": r2, "dci_disentanglement": dis, "dci_completeness": com,
-             "dci_informativeness": informativeness, "spurious_coupling": coupling}
-    return detail, rows, parts
+def _kernel_predictions(get_layer: Any, layer_per_fold: np.ndarray, y: np.ndarray,
+                        outer: np.ndarray, inner: np.ndarray,
+                        cache: dict[tuple[int, int], tuple]) -> tuple[np.ndarray, dict]:
+    """Out-of-fold kernel ridge predictions, reusing folds already fitted at a layer."""
+    oof = np.zeros_like(y, dtype=float)
+    detail: dict[str, list] = {"gamma": [], "alpha_relative": [], "inner_r2": []}
+    todo = np.array([k for k, layer in enumerate(layer_per_fold)
+                     if (int(layer), k) not in cache], dtype=np.int64)
+    if len(todo):
+        layers = np.full(len(layer_per_fold), -1)
+        layers[todo] = layer_per_fold[todo]
+        fitted = nested_kernel_ridge(get_layer, layers, y, outer, inner)
+        for k in todo:
+            cache[(int(layer_per_fold[k]), int(k))] = (
+                fitted.oof[outer == k], fitted.gamma[k], fitted.alpha[k], fitted.inner_r2[k])
+    for k, layer in enumerate(layer_per_fold):
+        pred, gamma, alpha, r2 = cache[(int(layer), k)]
+        oof[outer == k] = pred
+        detail["gamma"].append(gamma)
+        detail["alpha_relative"].append(alpha)
+        detail["inner_r2"].append(r2)
+    return oof, detail
 
 
 def _per_layer_curves(result: NestedRidgeResult, y: np.ndarray, factors: list[str],
-                      folds: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
-    """Point estimates of the main metrics at every layer (layer-wise curves)."""
+                      folds: np.ndarray, groups: np.ndarray, s: ProbeSettings, kind: str
+                      ) -> dict[str, Any]:
+    """Point estimates of R² and entanglement at every layer (layer-wise curves)."""
     n_layers = result.oof.shape[0]
-    true_corr = correlation_matrices(_center_by_fold(y, folds), groups, 0, 0)[0]
     r2 = np.array([_r2_point(y, result.oof[layer]) for layer in range(n_layers)])
-    dis, com, coupling = [], [], []
+    ent = []
     for layer in range(n_layers):
-        d_fold, c_fold = _fold_dci(result.coef_std[layer])
-        dis.append(d_fold.mean())
-        com.append(c_fold.mean())
-        decoded = correlation_matrices(_center_by_fold(result.oof[layer], folds), groups, 0, 0)
-        coupling.append(mean_abs_off_diagonal(decoded[0] - true_corr))
-    return {
-        "r2": {f: r2[:, j] for j, f in enumerate(factors)},
-        "mean_r2": r2.mean(axis=1),
-        "dci_disentanglement": dis,
-        "dci_completeness": com,
-        "spurious_coupling": coupling,
-    }
+        seed = derive_seed(s.seed, STAGE, kind, "per_layer", layer)
+        estimates = r2_estimates(y, result.oof[layer], groups, min(s.bootstrap, 200), seed,
+                                 folds=folds)
+        found = entanglement(y, result.oof[layer], folds, groups, reliable_factors(estimates),
+                             0, seed)
+        ent.append(np.nan if found.excess is None else found.excess.value)
+    return {"r2": {f: r2[:, j] for j, f in enumerate(factors)}, "mean_r2": r2.mean(axis=1),
+            "entanglement": ent}
 
 
-def _cross_talk(
-    kind: str, factors: list[str], x_train: np.ndarray, y: np.ndarray, folds: np.ndarray,
-    sweeps: Suite, sweep_x: np.ndarray, tag: str, s: ProbeSettings,
-) -> tuple[dict[str, Any], Estimate | None]:
-    """Cross-talk matrix (swept factor x decoded factor) from the sweeps suite."""
-    decoder = fit_ridge_cv(x_train, y, folds)
-    y_range = np.ptp(y, axis=0)
-    labels = sweeps.labels
-    f = len(factors)
-    slope_matrix = np.full((f, f), np.nan)
-    range_matrix = np.full((f, f), np.nan)
-    traces: dict[str, Any] = {}
-    samples = []
-    seed = derive_seed(s.seed, STAGE, kind, tag, "cross_talk")
-    for a, factor in enumerate(factors):
-        rows = np.flatnonzero(
-            (labels["signal_kind"].to_numpy() == kind)
-            & (labels["scenario"].to_numpy() == f"sweep:{factor}")
-        )
-        if len(rows) < 2 or factor not in labels.columns:
-            continue
-        swept = labels[factor].to_numpy(dtype=float)[rows]
-        if not np.isfinite(swept).all() or np.ptp(swept) <= 0:
-            continue
-        decoded = decoder.predict(sweep_x[rows])
-        steps = np.unique(swept)
-        step_means = np.array([decoded[swept == v].mean(axis=0) for v in steps])
-        range_matrix[a] = np.ptp(step_means, axis=0) / y_range
-        # A sweep is one simulated subject: its windows (steps) are resampled.
-        weights = np.vstack([
-            np.ones((1, len(rows))),
-            bootstrap_counts(len(rows), s.bootstrap, derive_seed(seed, factor)),
-        ])
-        wsum = weights.sum(axis=1, keepdims=True)
-        a_mean = weights @ swept / wsum[:, 0]
-        a_cent = swept[None, :] - a_mean[:, None]
-        var_a = (weights * a_cent**2).sum(axis=1)
-        cov = np.einsum("bn,bn,nf->bf", weights, a_cent, decoded)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slopes = np.where(var_a[:, None] > 0, cov / var_a[:, None], np.nan)
-        moved = np.abs(slopes) * np.ptp(swept) / y_range[None, :]
-        slope_matrix[a] = moved[0]
-        samples.append(moved)
-        traces[factor] = {"swept_values": steps, "decoded_step_means": step_means}
+@dataclass
+class _Kind:
+    """One signal kind's windows (``rows`` of the suite), factors and folds."""
+
+    kind: str
+    factors: list[str]
+    rows: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    outer: np.ndarray
+    inner: np.ndarray
+
+    @property
+    def n_subjects(self) -> int:
+        return len(np.unique(self.groups))
+
+
+def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
+              get_layer: Any, result: NestedRidgeResult, kernel_cache: dict, s: ProbeSettings
+              ) -> tuple[dict[str, Any], list[MetricRow], dict[str, Any], list[pd.DataFrame]]:
+    """Metrics of one layer choice (``last`` or ``best``)."""
+    kind, factors, y, groups, outer = kd.kind, kd.factors, kd.y, kd.groups, kd.outer
+    seed = derive_seed(s.seed, STAGE, kind, tag)
+    r2 = r2_estimates(y, pred, groups, s.bootstrap, seed, folds=outer)
+    reliable = reliable_factors(r2)
+    rows = [MetricRow(f"{kind}:{f}", "r2", tag, e) for f, e in zip(factors, r2, strict=True)]
+    parts: dict[str, Any] = {"r2": dict(zip(factors, rows, strict=True))}
+    frames = [predictions_frame(f"{kind}:{f}", "r2", tag, kd.rows, groups, f, y[:, j],
+                                pred[:, j]) for j, f in enumerate(factors)]
+
+    kernel_pred, kernel_detail = _kernel_predictions(get_layer, layer_per_fold, y, outer,
+                                                     kd.inner, kernel_cache)
+    r2_kernel = r2_estimates(y, kernel_pred, groups, s.bootstrap, derive_seed(seed, "kernel"),
+                             folds=outer)
+    kernel_rows = [MetricRow(f"{kind}:{f}", "r2_nonlinear", tag, e)
+                   for f, e in zip(factors, r2_kernel, strict=True)]
+    rows += kernel_rows
+    parts["r2_nonlinear"] = dict(zip(factors, kernel_rows, strict=True))
+    frames += [predictions_frame(f"{kind}:{f}", "r2_nonlinear", tag, kd.rows, groups, f,
+                                 y[:, j], kernel_pred[:, j]) for j, f in enumerate(factors)]
+
+    found = entanglement(y, pred, outer, groups, reliable, s.bootstrap,
+                         derive_seed(seed, "entanglement"))
+    y_centred, pred_centred = centre_by_fold(y, outer), centre_by_fold(pred, outer)
+    frames += [predictions_frame(kind, "entanglement", tag, kd.rows, groups, f,
+                                 y_centred[:, j], pred_centred[:, j])
+               for j, f in enumerate(factors)]
+    kind_rows: dict[str, MetricRow] = {}
+    kind_rows["entanglement"] = (
+        MetricRow(kind, "entanglement", tag, found.excess) if found.excess is not None
+        else MetricRow.missing(kind, "entanglement", tag, found.note, len(y), kd.n_subjects))
+    kind_rows["residual_correlation"] = (
+        MetricRow(kind, "residual_correlation", tag, found.residual,
+                  chance=found.residual_chance) if found.residual is not None
+        else MetricRow.missing(kind, "residual_correlation", tag, found.residual_note, len(y),
+                               kd.n_subjects, chance=found.residual_chance))
+
+    dci: dict[str, Any] = {"reliable": [f for f, ok in zip(factors, reliable, strict=True) if ok],
+                           "reliability_rule": reliability_rule()}
+    if reliable.sum() >= 1:
+        d_fold, c_fold, importance = _fold_dci(get_layer, layer_per_fold, y, outer,
+                                               result.inner_r2, reliable)
+        dci.update({"disentanglement_per_fold": d_fold, "completeness_per_fold": c_fold,
+                    "nonzero_dimensions": (importance > 0).sum(axis=0),
+                    "d": int(importance.shape[0])})
+        com = fold_mean_estimate(c_fold, len(y), kd.n_subjects, on="train", bounds=(0.0, 1.0))
+        kind_rows["dci_completeness"] = MetricRow(kind, "dci_completeness", tag, com)
+        dci["completeness"] = com.to_dict()
+        if reliable.sum() >= 2 and np.isfinite(d_fold).all():
+            dis = fold_mean_estimate(d_fold, len(y), kd.n_subjects, on="train",
+                                     bounds=(0.0, 1.0))
+            kind_rows["dci_disentanglement"] = MetricRow(kind, "dci_disentanglement", tag, dis)
+            dci["disentanglement"] = dis.to_dict()
+        else:
+            kind_rows["dci_disentanglement"] = MetricRow.missing(
+                kind, "dci_disentanglement", tag, "not estimable: fewer than 2 reliably "
+                "decoded factors", len(y), kd.n_subjects)
+    else:
+        note = f"not estimable: no factor reliably decoded ({reliability_rule()})"
+        for metric in ("dci_disentanglement", "dci_completeness"):
+            kind_rows[metric] = MetricRow.missing(kind, metric, tag, note, len(y), kd.n_subjects)
+    rows += list(kind_rows.values())
+
+    pick = subsample(len(y), MAX_SCATTER_POINTS, derive_seed(seed, "scatter"))
     detail = {
-        "factors": factors, "matrix": slope_matrix, "range_matrix": range_matrix,
-        "decoded_traces": traces, "decoder_cv_r2": decoder.cv_r2,
+        "r2": {f: e.to_dict() for f, e in zip(factors, r2, strict=True)},
+        "r2_nonlinear": {f: e.to_dict() for f, e in zip(factors, r2_kernel, strict=True)},
+        "kernel": kernel_detail,
+        "reliable": dci["reliable"],
+        "entanglement": found.to_dict(factors),
+        "dci": dci,
+        "scatter": {f: {"true": y[pick, j], "pred": pred[pick, j],
+                        "pred_nonlinear": kernel_pred[pick, j]}
+                    for j, f in enumerate(factors)},
     }
-    have = [a for a in range(f) if np.isfinite(slope_matrix[a]).all()]
-    if f < 2 or len(have) == 0:
-        detail["skipped"] = "no usable sweeps for this kind (needs >= 2 factors and their sweeps)"
-        return detail, None
-    stack = np.stack(samples)  # sweeps x (1+B) x F
-    swept_idx = np.array(have)
-    off = [(i, b) for i, a in enumerate(swept_idx) for b in range(f) if b != a]
-    values = np.mean([stack[i, :, b] for i, b in off], axis=0)
-    n_items = int(sum(
-        ((labels["signal_kind"] == kind) & (labels["scenario"] == f"sweep:{factors[a]}")).sum()
-        for a in swept_idx
-    ))
-    # one simulated subject per sweep (the interval resamples its windows): flagged in the
-    # report as an interval from few subjects
-    return detail, estimate_from_samples(values[0], values[1:], n_items, bounds=(0.0, np.inf),
-                                         n_subjects=len(swept_idx))
+    parts.update(kind_rows)
+    return detail, rows, parts, frames
+
+
+def _aggregate(parts: dict[str, dict[str, Any]], kinds: list[str], n_total: int,
+               n_subjects: int, min_groups: int) -> list[MetricRow]:
+    """Task ``all`` rows of one layer choice (see the module docstring)."""
+    out = []
+    tag = parts["tag"]
+    for metric in ("r2", "r2_nonlinear"):
+        components = {f"{kind}:{f}": row for kind in kinds
+                      for f, row in parts[kind][metric].items()}
+        out.append(aggregate_rows("all", metric, tag, components,
+                                  partial(mean_estimate, bounds=(-np.inf, 1.0)), min_groups,
+                                  n_total, n_subjects))
+    for metric in KIND_METRICS:
+        if not any(metric in parts[kind] for kind in kinds):
+            continue  # e.g. cross_talk without a sweeps suite
+        components = {kind: parts[kind].get(metric) for kind in kinds}
+        bounds = (0.0, np.inf) if metric == "cross_talk" else (-1.0, 1.0)
+        row = aggregate_rows("all", metric, tag, components,
+                             partial(mean_estimate, bounds=bounds), min_groups)
+        if metric == "residual_correlation":
+            row.chance = float(np.mean([components[k].chance for k in kinds]))
+        out.append(row)
+    return out
 
 
 def run_feature_independence(
@@ -258,15 +303,19 @@ def run_feature_independence(
     s: ProbeSettings,
     sweeps_suite: Suite | None = None,
     sweeps_emb: Embeddings | None = None,
-) -> tuple[dict[str, Any], list[MetricRow]]:
-    """Run the probe; returns the JSON detail and the leaderboard rows (without model)."""
+) -> tuple[dict[str, Any], list[MetricRow], pd.DataFrame]:
+    """Run the probe; returns the JSON detail, the leaderboard rows (without model) and the
+    out-of-fold predictions."""
     labels = factors_suite.labels
     layer_names = factors_emb.layer_names
     last = len(layer_names) - 1
     factor_columns = factors_suite.meta.get("factor_columns", {})
     detail: dict[str, Any] = {"kinds": {}, "skipped": []}
     rows: list[MetricRow] = []
-    parts: dict[str, dict[str, list]] = {tag: {} for tag in ("last", "best")}
+    frames: list[pd.DataFrame] = []
+    parts: dict[str, dict[str, Any]] = {"last": {"tag": "last"}, "best": {"tag": "best"}}
+    kinds_done: list[str] = []
+    calibration_input = None
     kinds = [k for k in factor_columns if (labels["signal_kind"] == k).any()]
     for kind in kinds:
         kind_rows = np.flatnonzero(labels["signal_kind"].to_numpy() == kind)
@@ -276,57 +325,66 @@ def run_feature_independence(
             detail["skipped"].append({"task": kind, "reason": "no usable factor"})
             continue
         y = labels[factors].to_numpy(dtype=float)[kind_rows]
-        groups = labels["subject_id"].to_numpy()[kind_rows]
+        groups = labels["subject_id"].astype(str).to_numpy()[kind_rows]
         outer, inner = nested_folds(groups, s.cv_folds, s.inner_folds,
                                     derive_seed(s.seed, STAGE, kind, "folds"),
                                     what=f"factors suite ({kind} windows)")
+        kd = _Kind(kind, factors, kind_rows, y, groups, outer, inner)
+        if calibration_input is None:
+            calibration_input = (kind, factors[0], y[:, 0], groups, outer, inner)
         layer_rows = partial(_pooled_rows, factors_emb.pooled, kind_rows)
         result = nested_ridge(layer_rows, len(layer_names), y, outer, inner)
         kind_detail: dict[str, Any] = {
-            "factors": factors, "n_windows": len(kind_rows),
-            "n_subjects": len(np.unique(groups)),
-            "per_layer": _per_layer_curves(result, y, factors, outer, groups),
+            "factors": factors, "n_windows": len(kind_rows), "n_subjects": kd.n_subjects,
+            "per_layer": _per_layer_curves(result, y, factors, outer, groups, s, kind),
             "selection": selection_detail(result.chosen_layer, result.inner_score, layer_names),
             "alpha_per_layer_fold": result.alpha,
         }
-        choices = {
-            "last": (result.oof[last], result.coef_std[last], last),
-            "best": (result.oof_best,
-                     np.stack([result.coef_std[c, k] for k, c in enumerate(result.chosen_layer)]),
-                     mode_layer(result.chosen_layer)),
-        }
-        for tag, (pred, coef, layer) in choices.items():
-            tag_detail, tag_rows, tag_parts = _evaluate(tag, kind, factors, y, pred, coef,
-                                                        outer, groups, s)
-            tag_detail["layer"] = layer_names[layer] if tag == "last" else "per fold"
-            tag_detail["importance_layer"] = layer_names[layer]
-            tag_detail["importance"] = np.abs(result.coef_std[layer]).mean(axis=0)
+        choices = {"last": (result.oof[last], np.full(s.cv_folds, last)),
+                   "best": (result.oof_best, result.chosen_layer)}
+        kernel_cache: dict[tuple[int, int], tuple] = {}
+        for tag, (pred, layer_per_fold) in choices.items():
+            tag_detail, tag_rows, tag_parts, tag_frames = _evaluate(
+                tag, kd, pred, np.asarray(layer_per_fold), layer_rows, result, kernel_cache, s)
+            tag_detail["layer"] = (layer_names[last] if tag == "last" else
+                                   f"per fold (mode {layer_names[mode_layer(layer_per_fold)]})")
             rows += tag_rows
-            for name, value in tag_parts.items():
-                parts[tag].setdefault(name, []).extend(value if name == "r2" else [value])
+            frames += tag_frames
             if sweeps_suite is not None and sweeps_emb is not None:
                 talk_layer = last if tag == "last" else int(np.argmax(
                     kind_detail["per_layer"]["mean_r2"]))
-                talk, estimate = _cross_talk(
-                    kind, factors, layer_rows(talk_layer), y, outer, sweeps_suite,
-                    np.asarray(sweeps_emb.pooled[talk_layer], dtype=np.float32), tag, s)
+                decoder = fit_ridge_cv(layer_rows(talk_layer), y, outer)
+                talk, estimate, note = cross_talk(
+                    decoder, y, sweeps_suite,
+                    np.asarray(sweeps_emb.pooled[talk_layer], dtype=np.float32), kind, factors,
+                    s.bootstrap, derive_seed(s.seed, STAGE, kind, tag, "cross_talk"))
                 talk["layer"] = layer_names[talk_layer]
+                talk["note"] = note
                 tag_detail["cross_talk"] = talk
-                if estimate is not None:
-                    rows.append(MetricRow(kind, "cross_talk", tag, estimate))
-                    parts[tag].setdefault("cross_talk", []).append(estimate)
+                tag_parts["cross_talk"] = (
+                    MetricRow(kind, "cross_talk", tag, estimate) if estimate is not None
+                    else MetricRow.missing(kind, "cross_talk", tag, note))
+                rows.append(tag_parts["cross_talk"])
+            parts[tag][kind] = tag_parts
             kind_detail[tag] = tag_detail
         detail["kinds"][kind] = kind_detail
-    n_total = sum(detail["kinds"][k]["n_windows"] for k in detail["kinds"])
-    for tag, named in parts.items():
-        for name, estimates in named.items():
-            if len(estimates) > 1:
-                n = sum(e.n for e in estimates) if name == "cross_talk" else n_total
-                bounds = (0.0, np.inf) if name in ("spurious_coupling", "cross_talk") else (
-                    -np.inf, np.inf)
-                rows.append(MetricRow("all", name, tag, mean_estimate(estimates, n, bounds)))
-    detail["chance"] = {"r2": 0.0, "spurious_coupling": 0.0, "cross_talk": 0.0}
+        kinds_done.append(kind)
+    n_total = sum(detail["kinds"][k]["n_windows"] for k in kinds_done)
+    n_subjects = sum(detail["kinds"][k]["n_subjects"] for k in kinds_done)
+    if kinds_done:
+        for tag in ("last", "best"):
+            rows += _aggregate(parts[tag], kinds_done, n_total, n_subjects, s.min_groups)
+    if calibration_input is not None:
+        kind, factor, y0, groups, outer, inner = calibration_input
+        dim = int(factors_emb.pooled.shape[2])
+        estimate, cal = calibrate(y0, groups, outer, inner, dim, s.bootstrap,
+                                  derive_seed(s.seed, STAGE, "calibration"))
+        cal.update({"kind": kind, "factor": factor})
+        detail["calibration"] = cal
+        rows.append(MetricRow("calibration", "calibration_r2", "last", estimate))
+    detail["chance"] = {"r2": 0.0, "r2_nonlinear": 0.0, "entanglement": 0.0,
+                        "cross_talk": 0.0, "calibration_r2": 0.0}
+    detail["reliability_rule"] = reliability_rule()
     detail["alpha_grid_times_n_train"] = ALPHA_GRID
     detail["layer_names"] = layer_names
-    return detail, rows
-
+    return detail, rows, concat_predictions(frames)

@@ -1,13 +1,16 @@
-"""``run_probe``: one probe of one model's embeddings, as JSON detail and leaderboard rows."""
+"""``run_probe``: one probe of one model's embeddings, as JSON detail, leaderboard rows and
+out-of-fold predictions."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from physio_bench.errors import ConfigError, InputError
@@ -44,27 +47,43 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str
-          ) -> list[dict[str, Any]]:
-    """Leaderboard rows; a row with a non-finite number is emitted only with a note saying
-    why (``not estimable: ...``), its value and interval then empty."""
+def _rows(metric_rows: list[MetricRow], model: str, pretrained: bool, probe: str,
+          min_groups: int) -> list[dict[str, Any]]:
+    """Leaderboard rows: a number only where it can be estimated, else an empty value and a
+    note saying why (never a non-finite number)."""
     out = []
     for row in metric_rows:
-        record = row.to_row(model, pretrained, probe)
-        if not row.estimate.finite:
-            if not record["note"]:
-                continue
-            record.update(value=math.nan, ci_low=math.nan, ci_high=math.nan)
-        for key in ("value", "ci_low", "ci_high"):
-            record[key] = float(f"{record[key]:.{JSON_DIGITS}g}")
+        record = row.checked(min_groups).to_row(model, pretrained, probe)
+        for key in ("value", "ci_low", "ci_high", "chance"):
+            value = record[key]
+            record[key] = float(f"{value:.{JSON_DIGITS}g}") if math.isfinite(value) else math.nan
         out.append(record)
     return out
+
+
+@dataclass
+class ProbeOutput:
+    """What one probe run produces: JSON detail, leaderboard rows, out-of-fold predictions
+    (columns :data:`physio_bench.io.PREDICTION_COLUMNS`)."""
+
+    detail: dict[str, Any]
+    rows: list[dict[str, Any]]
+    predictions: pd.DataFrame
 
 
 def run_probe(
     config: dict[str, Any], probe: str, model: str, results_dir: str | Path,
     suites: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``(detail, rows)`` of :func:`run_probe_outputs` (predictions dropped)."""
+    output = run_probe_outputs(config, probe, model, results_dir, suites)
+    return output.detail, output.rows
+
+
+def run_probe_outputs(
+    config: dict[str, Any], probe: str, model: str, results_dir: str | Path,
+    suites: tuple[str, ...] | None = None,
+) -> ProbeOutput:
     """Run ``probe`` on ``model``'s embeddings under ``results_dir``.
 
     Reads ``{results_dir}/simulated/{suite}`` and ``{results_dir}/embeddings/{model}/{suite}``
@@ -73,8 +92,9 @@ def run_probe(
     without the sweeps).
 
     Returns:
-        ``(detail, rows)``: the JSON-ready detail (everything the figures need) and the
-        leaderboard rows (columns ``physio_bench.io.LEADERBOARD_COLUMNS``).
+        the JSON-ready detail (everything the figures need), the leaderboard rows (columns
+        ``physio_bench.io.LEADERBOARD_COLUMNS``; a row that cannot be estimated has an
+        empty value and a ``note``) and the out-of-fold predictions behind them.
 
     Raises:
         ConfigError: unknown probe. InputError: missing or inconsistent inputs.
@@ -86,11 +106,11 @@ def run_probe(
     if not wanted or wanted[0] != PROBE_SUITES[probe][0]:
         raise ConfigError(f"probe '{probe}' needs the {PROBE_SUITES[probe][0]} suite")
     pooling = config.get("probes", {}).get("pooling", "mean")
-    suites, embeddings = {}, {}
+    loaded, embeddings = {}, {}
     for suite in wanted:
-        suites[suite] = load_suite(results_dir, suite)
+        loaded[suite] = load_suite(results_dir, suite)
         embeddings[suite] = load_embeddings(results_dir, model, suite,
-                                            n_windows=len(suites[suite].labels),
+                                            n_windows=len(loaded[suite].labels),
                                             pooling=pooling)
     first = embeddings[PROBE_SUITES[probe][0]]
     for suite, emb in embeddings.items():
@@ -104,7 +124,7 @@ def run_probe(
     # (and the BLAS libraries scikit-learn and SciPy load) are imported first, because
     # threadpoolctl limits only the libraries already loaded.
     with threadpool_limits(limits=1):
-        detail, metric_rows = function(suites, embeddings, settings)
+        detail, metric_rows, predictions = function(loaded, embeddings, settings)
     info = first.info
     detail.update({
         "probe": probe, "model": model, "pretrained": first.pretrained,
@@ -112,13 +132,14 @@ def run_probe(
         "model_info": {k: info.get(k) for k in ("name", "plugin", "layer_names", "token_layers",
                                                 "weights_source", "pretrained")},
     })
-    rows = _rows(metric_rows, model, first.pretrained, probe)
+    rows = _rows(metric_rows, model, first.pretrained, probe, settings.min_groups)
     detail["leaderboard_rows"] = rows
-    return to_jsonable(detail), rows
+    return ProbeOutput(to_jsonable(detail), rows, predictions)
 
 
-def _probe_function(probe: str) -> Callable[..., tuple[dict[str, Any], list[MetricRow]]]:
-    """``f(suites, embeddings, settings) -> (detail, metric rows)`` of ``probe``."""
+def _probe_function(probe: str
+                    ) -> Callable[..., tuple[dict[str, Any], list[MetricRow], pd.DataFrame]]:
+    """``f(suites, embeddings, settings) -> (detail, metric rows, predictions)`` of ``probe``."""
     if probe == "feature_independence":
         from physio_bench.probes.feature_independence import run_feature_independence
 

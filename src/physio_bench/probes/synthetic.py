@@ -3,7 +3,8 @@
 The suites follow the on-disk contract of docs/architecture.md but are generated with
 sinusoids (no neurokit2), so the probes can be checked on their own: an *oracle*
 embedding holds the true factors, a *patch* embedding holds the raw samples of each
-token's span, and a *noise* embedding holds nothing.
+token's span, and a *noise* embedding holds nothing. The ``sweeps`` suite has
+``sweep_subjects`` subjects per kind, each sweeping every factor of its kind in turn.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ class SyntheticSpec:
     windows_per_kind: int = 60
     windows_per_subject: int = 1
     sweep_steps: int = 6
+    sweep_subjects: int = 6
     subjects_per_scenario: int = 6
     windows_per_scenario_subject: int = 2
+    shared_subjects: bool = False
     kinds: dict[str, list[tuple[str, float, float]]] = field(
         default_factory=lambda: dict(SYNTHETIC_FACTORS))
     scenarios: dict[str, tuple[float, float, float, str]] = field(
@@ -126,34 +129,47 @@ def write_factors_suite(path: Path, spec: SyntheticSpec) -> None:
 
 
 def write_sweeps_suite(path: Path, spec: SyntheticSpec) -> None:
+    """Per kind, ``sweep_subjects`` subjects; each sweeps every factor across its range
+    while the others stay at the subject's own values (the middle of their range, moved
+    by up to 10% of it)."""
     rng = np.random.default_rng(spec.seed + 1)
     all_columns = sorted({c for f in spec.kinds.values() for c, _, _ in f})
     windows, records = [], []
     for kind, factors in spec.kinds.items():
-        middle = {c: (lo + hi) / 2 for c, lo, hi in factors}
-        for column, lo, hi in factors:
-            for step, value in enumerate(np.linspace(lo, hi, spec.sweep_steps)):
-                values = dict(middle, **{column: float(value)})
-                windows.append(_factor_window(kind, values, spec, rng))
-                record = {"subject_id": f"sweep-{kind}-{column}-{step}", "signal_kind": kind,
-                          "scenario": f"sweep:{column}", "dynamics": "steady"}
-                record.update({c: values.get(c, np.nan) for c in all_columns})
-                records.append(record)
+        for subject in range(spec.sweep_subjects):
+            middle = {c: (lo + hi) / 2 + 0.1 * (hi - lo) * rng.uniform(-1, 1)
+                      for c, lo, hi in factors}
+            for column, lo, hi in factors:
+                for value in np.linspace(lo, hi, spec.sweep_steps):
+                    values = dict(middle, **{column: float(value)})
+                    windows.append(_factor_window(kind, values, spec, rng))
+                    record = {"subject_id": f"sweep-{kind}-{subject:02d}", "signal_kind": kind,
+                              "scenario": f"sweep:{column}", "dynamics": "steady"}
+                    record.update({c: values.get(c, np.nan) for c in all_columns})
+                    records.append(record)
     _stack(windows, records, spec, "sweeps", ["signal"], path)
 
 
 def write_scenarios_suite(path: Path, spec: SyntheticSpec) -> None:
+    """Scenario windows; ramps and steps go up or down (seeded) and steps happen between
+    35% and 65% of the window. With ``shared_subjects`` subject ``k`` of every scenario is
+    the same person (same id and rate offset), so subjects span classes."""
     rng = np.random.default_rng(spec.seed + 2)
     n = spec.window_samples
     windows, records = [], []
+    shared = rng.normal(0, 3, size=spec.subjects_per_scenario)
     for name, (hr0, hr1, rr, dynamics) in spec.scenarios.items():
         for subject in range(spec.subjects_per_scenario):
-            offset = rng.normal(0, 3)
+            offset = shared[subject] if spec.shared_subjects else rng.normal(0, 3)
+            subject_id = (f"subject-{subject:02d}" if spec.shared_subjects
+                          else f"{name}-{subject:02d}")
             for _ in range(spec.windows_per_scenario_subject):
+                start, end = (hr0, hr1) if rng.uniform() < 0.5 else (hr1, hr0)
                 if dynamics == "ramp":
-                    hr = np.linspace(hr0, hr1, n)
+                    hr = np.linspace(start, end, n)
                 elif dynamics == "step":
-                    hr = np.where(np.arange(n) < n // 2, hr0, hr1).astype(float)
+                    change = int(rng.uniform(0.35, 0.65) * n)
+                    hr = np.where(np.arange(n) < change, start, end).astype(float)
                 else:
                     hr = np.full(n, float(hr0))
                 hr = hr + offset
@@ -162,7 +178,7 @@ def write_scenarios_suite(path: Path, spec: SyntheticSpec) -> None:
                 signals = np.stack([waves[c] for c in SCENARIO_CHANNELS])
                 windows.append((signals, {"heart_rate_bpm": hr, "resp_rate_bpm": rrs,
                                           "resp_phase_rad": waves["resp_phase_rad"]}))
-                records.append({"subject_id": f"{name}-{subject:02d}", "signal_kind": "multi",
+                records.append({"subject_id": subject_id, "signal_kind": "multi",
                                 "scenario": name, "dynamics": dynamics})
     _stack(windows, records, spec, "scenarios", SCENARIO_CHANNELS, path)
 
@@ -296,3 +312,53 @@ def write_reference_embeddings(results_dir: Path, spec: SyntheticSpec, noise: fl
                          {"last": rng.normal(size=(len(labels), n_channels, 6))}, whole,
                          np.arange(n_channels))
     return ["oracle", "rotated", "noise", "summary"]
+
+
+def position_tokens(n_windows: int, spans: np.ndarray, n_samples: int, dim: int = 16
+                    ) -> np.ndarray:
+    """windows x tokens x ``dim`` tokens that carry only their position in the window
+    (sinusoids of the span centre, the same in every window)."""
+    centre = spans.mean(axis=1) / max(n_samples, 1)
+    freqs = np.arange(1, dim // 2 + 1)
+    code = np.concatenate([np.sin(np.pi * centre[:, None] * freqs[None]),
+                           np.cos(np.pi * centre[:, None] * freqs[None])], axis=1)
+    return np.broadcast_to(code, (n_windows, *code.shape)).copy()
+
+
+def write_control_embeddings(results_dir: Path, spec: SyntheticSpec, patch: int = 16,
+                             noise: float = 0.01) -> list[str]:
+    """Further known-answer embeddings for the synthetic suites; returns the model names.
+
+    - ``entangled``: the oracle's factors, except that per kind the first factor's
+      dimension holds ``A + 0.7 B`` (A, B: the kind's first two factors) and B has no
+      dimension of its own, so no linear read-out can separate them.
+    - ``position``: tokens that carry only their position in the window (the same in every
+      window, plus ``noise``); pooled embeddings are noise.
+    """
+    rng = np.random.default_rng(spec.seed + 200)
+    suites = {name: read_suite(results_dir / "simulated" / name)
+              for name in ("factors", "sweeps", "scenarios")}
+    columns = sorted({c for f in spec.kinds.values() for c, _, _ in f})
+    n_noise_dims = 8
+    for name, suite in suites.items():
+        labels = suite.labels
+        n = len(labels)
+        if name == "scenarios":
+            truth = np.zeros((n, len(columns)))
+        else:
+            truth = oracle_features(labels, columns, suites["factors"].labels)
+            for kind, factors in spec.kinds.items():
+                if len(factors) < 2:
+                    continue
+                rows = labels["signal_kind"].to_numpy() == kind
+                a, b = columns.index(factors[0][0]), columns.index(factors[1][0])
+                truth[rows, a] += 0.7 * truth[rows, b]
+                truth[rows, b] = 0.0
+        layer = pad_with_noise(truth, n_noise_dims, noise, rng)
+        write_embeddings(results_dir, "entangled", name, layer[None], ["last"])
+        _, spans, channels = patch_tokens(suite.signals, patch)
+        tokens = position_tokens(n, spans, suite.signals.shape[2])
+        tokens = tokens + noise * rng.normal(size=tokens.shape)
+        write_embeddings(results_dir, "position", name, rng.normal(size=(1, n, 16)), ["last"],
+                         {"last": tokens}, spans, channels)
+    return ["entangled", "position"]

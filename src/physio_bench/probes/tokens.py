@@ -1,19 +1,21 @@
 """Token tables: which (window, token) pairs a temporal probe uses, and their targets.
 
 A token covers the samples ``[start, stop)`` of one channel (or of all channels when its
-channel is -1). The temporal probes subsample at most ``max_tokens_per_window`` tokens
+channel is -1); spans are always in samples of the original window, whatever rate the
+model read it at. The temporal probes subsample at most ``max_tokens_per_window`` tokens
 per window (seeded), so memory stays bounded for long token sequences.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
-#: reconstruction targets longer than this are block-averaged to this many values
-MAX_RECONSTRUCTION_DIM = 64
+#: reconstruction target: the signal over this many seconds centred on the token ...
+RECONSTRUCTION_SPAN_S = 0.25
+#: ... at this many equally spaced points (linear interpolation between samples)
+RECONSTRUCTION_POINTS = 32
 #: the temporal probes need at least this many distinct token time spans per channel
 MIN_TIME_SPANS = 4
 
@@ -43,12 +45,6 @@ def temporal_resolution_problem(
             f"at least {MIN_TIME_SPANS}"
         )
     return None
-
-
-def modal_span_length(spans: np.ndarray) -> int:
-    """Most common token length in samples (ties: the shorter)."""
-    lengths = Counter(int(b - a) for a, b in spans)
-    return max(lengths, key=lambda n: (lengths[n], -n))
 
 
 def zscore_windows(signals: np.ndarray) -> np.ndarray:
@@ -113,34 +109,54 @@ def span_means(values: np.ndarray, spans: np.ndarray) -> np.ndarray:
         return np.where(bad == 0, total / (stop - start)[None, :], np.nan)
 
 
-def _block_average(values: np.ndarray, n_out: int) -> np.ndarray:
-    """Average consecutive columns into ``n_out`` nearly equal blocks."""
-    edges = np.linspace(0, values.shape[1], n_out + 1).round().astype(int)
-    sums = np.add.reduceat(values, edges[:-1], axis=1)
-    return sums / np.diff(edges)[None, :]
+def reconstruction_times(spans: np.ndarray, n_samples: int, sampling_rate_hz: float
+                         ) -> np.ndarray:
+    """tokens x :data:`RECONSTRUCTION_POINTS` sample positions (fractional) of each token's
+    reconstruction target.
+
+    The target covers :data:`RECONSTRUCTION_SPAN_S` seconds centred on the token's span,
+    whatever the span's length: a longer token is asked about its central 0.25 s, a shorter
+    one also about its neighbourhood (a model with context can know it). Targets that would
+    reach past the window's edge are shifted inwards; a window shorter than the span is
+    covered whole.
+    """
+    width = min(RECONSTRUCTION_SPAN_S * float(sampling_rate_hz), float(n_samples - 1))
+    centre = spans.mean(axis=1).astype(float) - 0.5  # centre of [start, stop) in sample index
+    first = np.clip(centre - width / 2, 0.0, max(n_samples - 1 - width, 0.0))
+    offsets = (np.arange(RECONSTRUCTION_POINTS) + 0.5) / RECONSTRUCTION_POINTS * width
+    return first[:, None] + offsets[None, :]
+
+
+def _interpolate(zsignals: np.ndarray, windows: np.ndarray, channels: np.ndarray,
+                 times: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``zsignals[window, channel]`` at ``times`` (items x points,
+    fractional sample indices), gathering only the samples needed."""
+    last = zsignals.shape[2] - 1
+    low = np.clip(np.floor(times).astype(np.int64), 0, last)
+    high = np.minimum(low + 1, last)
+    frac = times - low
+    w, c = windows[:, None], channels[:, None]
+    return (np.asarray(zsignals[w, c, low], dtype=np.float64) * (1.0 - frac)
+            + np.asarray(zsignals[w, c, high], dtype=np.float64) * frac)
 
 
 def reconstruction_targets(
-    zsignals: np.ndarray, rows: TokenRows, spans: np.ndarray, channels: np.ndarray
+    zsignals: np.ndarray, rows: TokenRows, spans: np.ndarray, channels: np.ndarray,
+    sampling_rate_hz: float,
 ) -> np.ndarray:
-    """Normalised samples of each selected token's span (all channels when channel -1).
+    """Normalised signal of each selected token over a fixed 0.25 s centred on it.
 
-    All selected tokens must have the same span length; targets longer than
-    :data:`MAX_RECONSTRUCTION_DIM` are block-averaged down to it.
+    items x :data:`RECONSTRUCTION_POINTS` (per-channel tokens), or x that many per channel
+    for tokens spanning all channels (channel -1); see :func:`reconstruction_times`. The
+    selected tokens must be all per-channel or all of channel -1.
     """
-    start = spans[rows.token, 0]
-    length = int(spans[rows.token[0], 1] - spans[rows.token[0], 0]) if len(rows) else 0
-    offsets = np.arange(length)
+    n_channels, n_samples = zsignals.shape[1], zsignals.shape[2]
+    times = reconstruction_times(spans[rows.token], n_samples, sampling_rate_hz)
     chans = channels[rows.token]
-    n_channels = zsignals.shape[1]
     if (chans >= 0).all():
-        target = zsignals[rows.window[:, None], chans[:, None], start[:, None] + offsets[None]]
-    elif (chans < 0).all():
-        target = zsignals[rows.window[:, None, None], np.arange(n_channels)[None, :, None],
-                          start[:, None, None] + offsets[None, None]].reshape(len(rows), -1)
-    else:
-        raise ValueError("reconstruction needs tokens all of one kind (per channel or -1)")
-    target = np.asarray(target, dtype=np.float64)
-    if target.shape[1] > MAX_RECONSTRUCTION_DIM:
-        target = _block_average(target, MAX_RECONSTRUCTION_DIM)
-    return target
+        return _interpolate(zsignals, rows.window, chans, times)
+    if (chans < 0).all():
+        parts = [_interpolate(zsignals, rows.window, np.full(len(rows), c), times)
+                 for c in range(n_channels)]
+        return np.concatenate(parts, axis=1)
+    raise ValueError("reconstruction needs tokens all of one kind (per channel or -1)")

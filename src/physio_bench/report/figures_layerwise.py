@@ -18,10 +18,10 @@ READERS = {"feature_independence": fi, "temporal_dynamics": td, "scenario_separa
 # (probe, key in the probe JSON's layer_metrics, axis label)
 PANELS = (
     ("feature_independence", "mean_r2", "mean factor R²"),
-    ("feature_independence", "dci_disentanglement", "DCI disentanglement"),
-    ("feature_independence", "spurious_coupling", "spurious coupling"),
+    ("feature_independence", "entanglement", "entanglement (excess)"),
     ("temporal_dynamics", "reconstruction_r2", "reconstruction R²"),
     ("temporal_dynamics", "tracking_r2", "tracking R²"),
+    ("temporal_dynamics", "autocorrelation_agreement", "autocorrelation agreement"),
     ("scenario_separation", "balanced_accuracy", "scenario balanced accuracy"),
 )
 

@@ -1,4 +1,5 @@
-"""Scenario separation: confusion matrices and a 2-D map of pooled embeddings per model."""
+"""Scenario separation: metric bars with their chance levels, confusion matrices and a 2-D
+map of pooled embeddings per model."""
 
 from __future__ import annotations
 
@@ -9,11 +10,28 @@ import numpy as np
 from physio_bench.report.inputs import scenario_separation as ss
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
+from physio_bench.report.metric_bars import BarPanel, bars_data, draw_bars
 from physio_bench.report.plotting import new_grid, placeholder, subsample, title
 from physio_bench.report.style import MARKERS, OKABE_ITO, SEQUENTIAL_CMAP, note_missing
 
 MAX_POINTS = 3000
 ANNOTATE_MAX_CLASSES = 8
+SS = "scenario_separation"
+METRIC_PANELS = (
+    BarPanel(SS, "balanced_accuracy", "scenarios", "balanced accuracy"),
+    BarPanel(SS, "macro_f1", "scenarios", "macro-F1"),
+    BarPanel(SS, "silhouette", "scenarios", "silhouette (subject means)"),
+    BarPanel(SS, "fisher_ratio", "scenarios", "Fisher ratio (held out)"),
+)
+
+
+def metric_data(ctx: FigureContext) -> dict[str, Any]:
+    return bars_data(ctx, METRIC_PANELS)
+
+
+def draw_metrics(data: dict[str, Any], ctx: FigureContext) -> Any:
+    return draw_bars(data, ctx, METRIC_PANELS, "Scenario separation (last layer, 95% CI; "
+                     "dashes: chance 1/K or the permutation null)")
 
 
 def confusion_data(ctx: FigureContext) -> dict[str, Any]:
@@ -125,6 +143,8 @@ def draw_map(data: dict[str, Any], ctx: FigureContext) -> Any:
 
 
 KINDS = [
+    FigureKind("ss_metric_bars", "scenario_separation", "Scenario metrics",
+               metric_data, draw_metrics),
     FigureKind("ss_confusion", "scenario_separation", "Confusion matrices",
                confusion_data, draw_confusion),
     FigureKind("ss_embedding_map", "scenario_separation", "Map of pooled embeddings",

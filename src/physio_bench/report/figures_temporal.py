@@ -1,4 +1,5 @@
-"""Temporal dynamics: token reconstruction examples and tracking traces (ramps, steps)."""
+"""Temporal dynamics: metric bars with their chance levels, token reconstruction examples
+and tracking traces (ramps, steps)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,31 @@ from typing import Any
 from physio_bench.report.inputs import temporal_dynamics as td
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
+from physio_bench.report.metric_bars import BarPanel, bars_data, draw_bars
 from physio_bench.report.plotting import axis_label, new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 
 MAX_RECONSTRUCTIONS = 5
 MAX_TRACES = 4
 TRUE_COLOR = "0.2"
+TD = "temporal_dynamics"
+METRIC_PANELS = (
+    BarPanel(TD, "reconstruction_r2", "factors:all", "reconstruction R² (0.25 s)"),
+    BarPanel(TD, "tracking_r2", "factors:heart_rate_bpm", "heart-rate tracking R²"),
+    BarPanel(TD, "tracking_within_r2", "scenarios:ramp_step:heart_rate_bpm",
+             "within-window HR tracking R²"),
+    BarPanel(TD, "autocorrelation_agreement", "factors:all",
+             "autocorrelation agreement (excess)"),
+)
+
+
+def metric_data(ctx: FigureContext) -> dict[str, Any]:
+    return bars_data(ctx, METRIC_PANELS)
+
+
+def draw_metrics(data: dict[str, Any], ctx: FigureContext) -> Any:
+    return draw_bars(data, ctx, METRIC_PANELS, "Temporal dynamics of the tokens (last token "
+                     "layer, 95% CI; dashes: chance / null; n/e: not estimable)")
 
 
 def _per_model(ctx: FigureContext,
@@ -79,8 +99,8 @@ def _draw(data: dict[str, Any], ctx: FigureContext, estimate: str, estimate_labe
 def draw_reconstruction(data: dict[str, Any], ctx: FigureContext) -> Any:
     return _draw(data, ctx, "reconstructed", "reconstructed",
                  lambda kind: f"{kind.upper()} samples (a.u.)",
-                 "Samples of one token's span (z-scored) and their linear reconstruction "
-                 "from that token (last layer, out-of-fold)")
+                 "The signal over 0.25 s centred on one token (z-scored) and its linear "
+                 "reconstruction from that token (last layer, out-of-fold)")
 
 
 def _tracking_title(label: str) -> str:
@@ -97,6 +117,8 @@ def draw_tracking(data: dict[str, Any], ctx: FigureContext) -> Any:
 
 
 KINDS = [
+    FigureKind("td_metric_bars", "temporal_dynamics", "Temporal metrics",
+               metric_data, draw_metrics),
     FigureKind("td_reconstruction", "temporal_dynamics", "Token reconstruction examples",
                reconstruction_data, draw_reconstruction),
     FigureKind("td_tracking", "temporal_dynamics", "Tracking ramps and steps",

@@ -24,6 +24,7 @@ from physio_bench.io import (
     write_json,
     write_leaderboard_rows,
 )
+from physio_bench.metrics import chance_of, direction_of
 
 FACTORS = {
     "ecg": ["heart_rate_bpm", "heart_rate_std_bpm", "noise_amplitude_au"],
@@ -89,10 +90,13 @@ def write_suites(results: Path, config: dict[str, Any], seed: int, samples: int)
 
 
 def _row(model: str, pretrained: bool, stage: str, task: str, metric: str, layer: str,
-         value: float, n: int, n_subjects: int = 40) -> dict[str, Any]:
+         value: float, n: int, chance: float | None = None,
+         n_subjects: int = 40) -> dict[str, Any]:
     return {"model": model, "pretrained": pretrained, "stage": stage, "task": task,
             "metric": metric, "layer": layer, "value": value, "ci_low": value - 0.05,
-            "ci_high": value + 0.05, "n": n, "n_subjects": n_subjects}
+            "ci_high": value + 0.05, "n": n, "n_subjects": n_subjects,
+            "chance": chance_of(metric) if chance is None else chance,
+            "direction": direction_of(metric), "note": ""}
 
 
 def _pair(rng: np.random.Generator, n: int, quality: float) -> dict[str, list[float]]:
@@ -124,23 +128,27 @@ def write_model(results: Path, config: dict[str, Any], model: str, seed: int) ->
     write_json(probes / "feature_independence.json", {
         "layer_names": layers,
         "kinds": {kind: _fi_kind(rng, kind, quality, curve) for kind in kinds},
+        "calibration": {"d": 384 if n_layers > 1 else 32, "n": 4},
     })
 
-    td_rows = [_row(model, pretrained, "temporal_dynamics", f"factors:{k}", "reconstruction_r2",
+    td = "temporal_dynamics"
+    td_rows = [_row(model, pretrained, td, f"factors:{k}", "reconstruction_r2",
                     "last", quality, 40) for k in [*kinds, "all"]]
-    td_rows += [_row(model, pretrained, "temporal_dynamics", task, "tracking_r2", "last",
-                     quality, 40)
+    td_rows += [_row(model, pretrained, td, task, "tracking_r2", "last", quality, 40)
                 for task in ("factors:heart_rate_bpm", "scenarios:ramp_step:heart_rate_bpm")]
-    td_rows.append(_row(model, pretrained, "temporal_dynamics",
-                        "scenarios:ramp_step:heart_rate_bpm", "tracking_within_r2", "last",
-                        quality - 0.2, 256, n_subjects=16))
+    td_rows += [_row(model, pretrained, td, "scenarios:ramp_step:heart_rate_bpm",
+                     "tracking_within_r2", "last", quality - 0.2, 256, n_subjects=16),
+                _row(model, pretrained, td, "factors:all", "autocorrelation_agreement", "last",
+                     quality / 2, 40)]
     write_leaderboard_rows(probes / "temporal_dynamics.csv", td_rows)
     write_json(probes / "temporal_dynamics.json", _td_detail(rng, kinds, layers, quality, curve))
 
     classes = sorted(config["simulate"]["scenarios"]["classes"])
-    ss_rows = [_row(model, pretrained, "scenario_separation", "scenarios", m, layer, quality, 20)
-               | ({} if m == "silhouette" else {"chance": 1 / len(classes)})
-               for m in ("balanced_accuracy", "macro_f1", "silhouette")
+    chance = {"balanced_accuracy": 1 / len(classes), "macro_f1": 1 / len(classes),
+              "fisher_ratio": 0.3}
+    ss_rows = [_row(model, pretrained, "scenario_separation", "scenarios", m, layer,
+                    quality * (5 if m == "fisher_ratio" else 1), 20, chance.get(m))
+               for m in ("balanced_accuracy", "macro_f1", "silhouette", "fisher_ratio")
                for layer in ("last", "best")]
     write_leaderboard_rows(probes / "scenario_separation.csv", ss_rows)
     counts = rng.integers(0, 3, (len(classes), len(classes))) + np.eye(len(classes), dtype=int) * 6
@@ -290,17 +298,20 @@ def _fi_rows(model: str, pretrained: bool, kinds: list[str],
              quality: float) -> list[dict[str, Any]]:
     tasks = [f"{k}:{f}" for k in kinds for f in FACTORS[k]]
     stage = "feature_independence"
-    rows = [_row(model, pretrained, stage, t, "r2", layer, quality - 0.1 * i / len(tasks), 40)
-            for i, t in enumerate(tasks) for layer in ("last", "best")]
-    rows.append(_row(model, pretrained, stage, "all", "r2", "last", quality - 0.05,
-                     40 * len(kinds)))
-    rows.append(_row(model, pretrained, stage, "all", "entanglement", "last",
-                     0.5 * (1 - quality), 40 * len(kinds)))
+    rows = [_row(model, pretrained, stage, t, metric, layer,
+                 quality - 0.1 * i / len(tasks) + (0.05 if metric == "r2_nonlinear" else 0), 40)
+            for i, t in enumerate(tasks) for layer in ("last", "best")
+            for metric in ("r2", "r2_nonlinear")]
+    rows += [_row(model, pretrained, stage, "all", metric, "last", quality, 40)
+             for metric in ("r2", "r2_nonlinear")]
     for task in [*kinds, "all"]:
         rows += [_row(model, pretrained, stage, task, m, "last", quality, 40)
-                 for m in ("dci_disentanglement", "dci_completeness", "dci_informativeness")]
-        rows.append(_row(model, pretrained, stage, task, "spurious_coupling", "last",
-                         1 - quality, 40))
+                 for m in ("dci_disentanglement", "dci_completeness")]
+        rows += [_row(model, pretrained, stage, task, m, "last", (1 - quality) / 3, 40,
+                      0.05 if m == "residual_correlation" else None)
+                 for m in ("entanglement", "residual_correlation", "cross_talk")]
+    rows.append(_row(model, pretrained, stage, "calibration", "calibration_r2", "last",
+                     0.95, 40))
     return rows
 
 
@@ -308,20 +319,17 @@ def _fi_kind(rng: np.random.Generator, kind: str, quality: float, curve: Any) ->
     factors = FACTORS[kind]
     k = len(factors)
     noise = rng.uniform(-0.2, 0.2, (k, k))
-    decoded = np.eye(k) + (noise + noise.T) / 2 * (1 - np.eye(k))
+    mixing = np.eye(k) + noise * (1 - np.eye(k))
     scatter = {}
     for f in factors:
         pair = _pair(rng, 30, quality)
         scatter[f] = {"true": pair["true"], "pred": pair["predicted"]}
-    last = {"scatter": scatter, "coupling_true": np.eye(k).tolist(),
-            "coupling_decoded": decoded.tolist(),
-            "coupling_difference": (decoded - np.eye(k)).tolist()}
+    last: dict[str, Any] = {"scatter": scatter, "entanglement": {"mixing_matrix": mixing.tolist()}}
     if k > 1:
-        last["cross_talk"] = {"factors": factors,
+        last["cross_talk"] = {"factors": factors, "note": "",
                               "matrix": (np.eye(k) + np.abs(noise) * (1 - np.eye(k))).tolist()}
     return {"factors": factors, "last": last,
-            "per_layer": {"mean_r2": curve(quality), "dci_disentanglement": curve(quality),
-                          "spurious_coupling": curve(1 - quality)}}
+            "per_layer": {"mean_r2": curve(quality), "entanglement": curve(1 - quality)}}
 
 
 def _td_detail(rng: np.random.Generator, kinds: list[str], layers: list[str], quality: float,
@@ -329,6 +337,7 @@ def _td_detail(rng: np.random.Generator, kinds: list[str], layers: list[str], qu
     span = 32
     wave = np.sin(2 * np.pi * np.arange(span) / 16)
     examples = [{"window": i, "kind": k, "span": [span * i, span * (i + 1)],
+                 "target_samples": [span * i, span * (i + 1) - 1],
                  "true": wave.tolist(), "pred_last": (quality * wave).tolist()}
                 for i, k in enumerate(kinds)]
     time_s = np.linspace(0, 8, 16)
@@ -344,6 +353,7 @@ def _td_detail(rng: np.random.Generator, kinds: list[str], layers: list[str], qu
     return {
         "layer_names": layers, "token_layers": layers,
         "reconstruction": {"per_layer": {"all": curve(quality)}, "examples": examples},
+        "autocorrelation": {"per_layer": {"all": curve(quality / 2)}},
         "tracking": {
             "factors:heart_rate_bpm": {"per_layer": {"factors:heart_rate_bpm": curve(quality)}},
             "scenarios:heart_rate_bpm": {"traces": traces[:2]},

@@ -5,13 +5,14 @@ Keys read (everything else is ignored)::
     layer_names: [name, ...]                              shallow to deep
     kinds: {kind: {                                       one block per signal kind
         factors: [factor, ...],
-        per_layer: {mean_r2 | dci_disentanglement | dci_completeness | spurious_coupling:
-                    [value per layer]},
+        per_layer: {mean_r2 | entanglement: [value per layer]},
         last: {                                           the model's last layer
             scatter: {factor: {true: [...], pred: [...]}},   out-of-fold, subsampled
-            coupling_true: k x k, coupling_decoded: k x k,   correlation matrices
-            cross_talk: {factors: [...], matrix: k x k},     rows: swept factor (optional)
+            entanglement: {mixing_matrix: k x k},            rows true, columns decoded
+            cross_talk: {factors: [...], matrix: k x k,      rows: swept factor (optional)
+                         note: str},                         why there is no value
         }}}
+    calibration: {d: int, n: int}                         the probe calibration's size
 
 Tasks are named ``{kind}:{factor}`` as in the leaderboard.
 """
@@ -33,9 +34,10 @@ FACTORS = "factors"
 PER_LAYER = "per_layer"
 LAST = "last"
 SCATTER, TRUE, PRED = "scatter", "true", "pred"
-TRUE_CORR, DECODED_CORR = "coupling_true", "coupling_decoded"
-CROSS_TALK, MATRIX = "cross_talk", "matrix"
-CURVE_METRICS = ("mean_r2", "dci_disentanglement", "dci_completeness", "spurious_coupling")
+ENTANGLEMENT, MIXING = "entanglement", "mixing_matrix"
+CROSS_TALK, MATRIX, NOTE = "cross_talk", "matrix", "note"
+CALIBRATION = "calibration"
+CURVE_METRICS = ("mean_r2", "entanglement")
 
 
 def json_path(results: str | Path, model: str) -> Path:
@@ -71,24 +73,34 @@ def _square(data: dict[str, Any], keys: list[str], k: int) -> np.ndarray:
     return matrix
 
 
-def coupling(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Kind -> {factors, true, decoded, spurious[, cross_talk]} (spurious = decoded - true).
+def mixing(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Kind -> {factors, mixing[, cross_talk][, cross_talk_note]}.
 
+    ``mixing[i, j]`` is the share of decoded factor ``j``'s linear content that comes from
+    true factor ``i`` (the squared mixing matrix, each column divided by its sum).
     ``cross_talk`` is present where the JSON has a matrix over the same factors.
     """
     out = {}
     for kind in _kinds(data):
         factors = [str(f) for f in get_key(data, [KINDS, kind, FACTORS])]
         k = len(factors)
-        true = _square(data, [KINDS, kind, LAST, TRUE_CORR], k)
-        decoded = _square(data, [KINDS, kind, LAST, DECODED_CORR], k)
-        block = {"factors": factors, "true": true, "decoded": decoded, "spurious": decoded - true}
+        squared = _square(data, [KINDS, kind, LAST, ENTANGLEMENT, MIXING], k) ** 2
+        total = squared.sum(axis=0, keepdims=True)
+        share = np.divide(squared, total, out=np.full_like(squared, np.nan), where=total > 0)
+        block: dict[str, Any] = {"factors": factors, "mixing": share}
         talk = data[KINDS][kind][LAST].get(CROSS_TALK)
         if isinstance(talk, dict) and [str(f) for f in talk.get(FACTORS, [])] == factors:
             with contextlib.suppress(MissingResult):  # a malformed matrix: panel left empty
                 block["cross_talk"] = _square(data, [KINDS, kind, LAST, CROSS_TALK, MATRIX], k)
+            if talk.get(NOTE):
+                block["cross_talk_note"] = str(talk[NOTE])
         out[kind] = block
     return out
+
+
+def calibration(data: dict[str, Any]) -> dict[str, int]:
+    """``{d, n}`` of the probe calibration (embedding size and windows)."""
+    return {key: int(get_key(data, [CALIBRATION, key])) for key in ("d", "n")}
 
 
 def curves(data: dict[str, Any]) -> dict[str, Any]:

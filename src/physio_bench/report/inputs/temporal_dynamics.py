@@ -5,14 +5,18 @@ Keys read (everything else is ignored)::
     token_layers: [name, ...]                 layers with per-token arrays, shallow to deep
     reconstruction:
       per_layer: {all: [R² per token layer]}
-      examples: [{kind: str, span: [start, stop] (samples), true: [...], pred_last: [...]}]
-                the (z-scored) samples of one token's span and their out-of-fold linear
-                reconstruction from that token (last layer)
+      examples: [{kind: str, span: [start, stop] (samples), true: [...], pred_last: [...],
+                  target_samples: [first, last] (optional, fractional samples)}]
+                the (z-scored) signal around one token (0.25 s centred on it, at equally
+                spaced points from target_samples[0] to [1]; without it, the token's span)
+                and its out-of-fold linear reconstruction from that token (last layer)
     tracking:
       {suite:target: {per_layer: {task: [R² per token layer]},
                       traces: [{target, scenario, time_s: [per token], channel: [per token],
                                 true: tokens x k, pred_last: tokens x k}]}}
                 traces exist for the scenarios suite (ramp and step windows)
+    autocorrelation:
+      per_layer: {all: [agreement excess per token layer]}
 
 The sampling rate (Hz) for the reconstruction time axis comes from the config.
 """
@@ -35,9 +39,12 @@ TRACKING = "tracking"
 TRACES = "traces"
 PER_LAYER = "per_layer"
 KIND, SPAN, TRUE, PRED = "kind", "span", "true", "pred_last"
+TARGET_SAMPLES = "target_samples"
 TARGET, SCENARIO, TIME, CHANNEL = "target", "scenario", "time_s", "channel"
 RECONSTRUCTION_CURVE = ("all",)  # per_layer key of the reconstruction R² over all kinds
 TRACKING_CURVE = "factors:heart_rate_bpm"  # per_layer key (and tracking entry) of the curve
+AUTOCORRELATION = "autocorrelation"
+AUTOCORRELATION_CURVE = "all"  # per_layer key of the autocorrelation agreement (excess)
 TRACES_PER_TARGET = 2
 
 
@@ -62,8 +69,13 @@ def reconstruction_examples(data: dict[str, Any], limit: int,
         recon = as_array(ex.get(PRED), f"reconstruction example {i} pred_last")
         if true.ndim != 1 or true.shape != recon.shape or true.size == 0:
             continue
-        start, stop = (float(v) for v in ex.get(SPAN, (0, true.size)))
-        time_s = (start + np.arange(true.size) * (stop - start) / true.size) / sampling_rate_hz
+        if TARGET_SAMPLES in ex:
+            first, last = (float(v) for v in ex[TARGET_SAMPLES])
+            time_s = np.linspace(first, last, true.size) / sampling_rate_hz
+        else:
+            start, stop = (float(v) for v in ex.get(SPAN, (0, true.size)))
+            time_s = (start + np.arange(true.size) * (stop - start) / true.size) \
+                / sampling_rate_hz
         chosen[kind] = {"label": kind, "time_s": time_s, "true": true, "reconstructed": recon}
     return [chosen[k] for k in sorted(chosen)][:limit]
 
@@ -107,7 +119,8 @@ def tracking_examples(data: dict[str, Any], limit: int) -> list[dict[str, Any]]:
 
 
 def curves(data: dict[str, Any]) -> dict[str, Any]:
-    """``{"layers": token layers, "curves": {reconstruction_r2, tracking_r2}}`` (present ones)."""
+    """``{"layers": token layers, "curves": {reconstruction_r2, tracking_r2,
+    autocorrelation_agreement}}`` (present ones)."""
     layers = [str(x) for x in get_key(data, [LAYERS])]
     out: dict[str, np.ndarray] = {}
     recon = data.get(RECONSTRUCTION, {}).get(PER_LAYER, {})
@@ -117,5 +130,9 @@ def curves(data: dict[str, Any]) -> dict[str, Any]:
     track = data.get(TRACKING, {}).get(TRACKING_CURVE, {}).get(PER_LAYER, {})
     if TRACKING_CURVE in track:
         out["tracking_r2"] = as_array(track[TRACKING_CURVE], f"tracking per_layer {TRACKING_CURVE}")
+    auto = data.get(AUTOCORRELATION, {}).get(PER_LAYER, {})
+    if AUTOCORRELATION_CURVE in auto:
+        out["autocorrelation_agreement"] = as_array(auto[AUTOCORRELATION_CURVE],
+                                                    "autocorrelation per_layer")
     return {"layers": layers,
             "curves": {m: v for m, v in out.items() if v.shape == (len(layers),)}}
