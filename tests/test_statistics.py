@@ -165,3 +165,16 @@ def test_entanglement_known_answers() -> None:
         0.49 / 1.49, abs=0.03)
     noise = rng.normal(size=y.shape)
     assert math.isnan(_entanglement(y, noise, np.array([False, False])))
+
+
+def test_skill_statistic_is_against_a_zero_baseline() -> None:
+    """tracking_within_r2 predictions are deviations from a baseline: skill = 1 - SSE/Σy²,
+    which differs from R² when the deviations do not average to zero."""
+    from physio_bench.statistics import skill_statistic
+
+    y = np.array([[1.0], [2.0], [3.0]])
+    p = np.array([[1.5], [2.0], [2.0]])
+    stat = skill_statistic(1)
+    value = stat.from_sums(stat.item_stats(y, p).sum(axis=0))
+    assert value.shape == (1,) and value[0] == pytest.approx(1 - 1.25 / 14)
+    assert np.isnan(stat.from_sums(stat.item_stats(np.zeros((2, 1)), p[:2]).sum(axis=0)))[0]

@@ -355,6 +355,24 @@ def r2_statistic(n_targets: int, pooled: bool = False) -> SumStatistic:
     return SumStatistic("r2_pooled" if pooled else "r2", item_stats, from_sums)
 
 
+def skill_statistic(n_targets: int) -> SumStatistic:
+    """Skill against a zero baseline, pooled over the targets: ``1 - sum (y - p)² /
+    sum y²`` (k = 1). For predictions whose truth is already a deviation from a baseline
+    (e.g. the position-adjusted within-window values of ``tracking_within_r2``);
+    ``n_targets`` is accepted for symmetry with the other statistics."""
+    del n_targets
+
+    def item_stats(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        y, p = _2d(y), _2d(p)
+        return np.column_stack([((y - p) ** 2).sum(axis=1), (y**2).sum(axis=1)])
+
+    def from_sums(s: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(s[..., 1:2] > 0, 1.0 - s[..., :1] / s[..., 1:2], np.nan)
+
+    return SumStatistic("skill", item_stats, from_sums)
+
+
 def mean_r2_statistic(n_targets: int) -> SumStatistic:
     """Mean over targets of each target's R² (k = 1): the mean factor R²."""
     base = r2_statistic(n_targets)

@@ -8,9 +8,11 @@ mean over its blocks (one block for a single task; one per task, or per signal k
 entanglement, for the aggregate task ``all``):
 
 - ``r2``: each target's R² (1 - SS_res/SS_tot), averaged over targets (mean factor R²);
-- ``tracking_r2``, ``tracking_within_r2``, ``reconstruction_r2``: R² pooled over the
-  targets (sums of squares added), as the temporal-dynamics probe reports them (the
-  predictions of within-window metrics hold the values after removing window means);
+- ``tracking_r2``, ``reconstruction_r2``: R² pooled over the targets (sums of squares
+  added), as the temporal-dynamics probe reports them;
+- ``tracking_within_r2``: ``1 - sum (y - p)² / sum y²`` pooled over the targets: its
+  predictions hold the within-window values after removing the per-position mean course
+  (the probe's position-adjusted definition), so the baseline is zero;
 - ``mae``: mean absolute error over items and targets (target units);
 - ``balanced_accuracy``, ``macro_f1``: from the confusion counts of the class indices;
 - ``entanglement``: :func:`physio_bench.statistics.entanglement_statistic` of the
@@ -33,13 +35,15 @@ from physio_bench.statistics import (
     mae_statistic,
     mean_r2_statistic,
     r2_statistic,
+    skill_statistic,
 )
 
 #: a factor counts as reliably decoded (for entanglement) from this R² on
 RELIABLE_R2 = 0.1
-POOLED_R2 = ("tracking_r2", "tracking_within_r2", "reconstruction_r2")
+POOLED_R2 = ("tracking_r2", "reconstruction_r2")
+SKILL = ("tracking_within_r2",)
 CLASSIFICATION = {"balanced_accuracy": 0, "macro_f1": 1}
-SUPPORTED = ("r2", *POOLED_R2, "mae", *CLASSIFICATION, "entanglement")
+SUPPORTED = ("r2", *POOLED_R2, *SKILL, "mae", *CLASSIFICATION, "entanglement")
 
 
 @dataclass
@@ -100,6 +104,8 @@ def block_statistic(metric: str, n_targets: int, classes: np.ndarray | None = No
         return mean_r2_statistic(n_targets), 0
     if metric in POOLED_R2:
         return r2_statistic(n_targets, pooled=True), 0
+    if metric in SKILL:
+        return skill_statistic(n_targets), 0
     if metric == "mae":
         return mae_statistic(), 0
     if metric in CLASSIFICATION:
