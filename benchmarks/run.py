@@ -29,8 +29,11 @@ window is 32 s at 125 Hz, 4,000 samples):
    - ``batch 1``: one window per ``embed()`` call, for comparison;
 3. scaling: the stage's wall time at several shard sizes (linear fit, R^2);
 4. with CUDA: the torch models again on the GPU (float32 and bfloat16);
-5. ``--pipeline quick|full``: Snakemake on a preset in a temporary working directory, wall
-   time, the largest process's peak RSS and the peak RSS of all processes together.
+5. ``--pipeline quick|full``: Snakemake on a preset in a temporary working directory (or
+   ``--workdir``, kept), wall time, the largest process's peak RSS and the peak RSS of all
+   processes together; then the per-stage breakdown from the rules' ``benchmark:`` files
+   (``results/benchmarks``): jobs, summed wall and CPU seconds, the largest job's peak
+   RSS. ``--pipeline-only`` skips sections 1-4.
 
 Embedding suites hold simulated windows, tiled to the largest size asked for (embedding
 speed does not depend on the signal's content).
@@ -53,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -346,6 +350,35 @@ def bench_pipeline(preset: str, cores: int, workdir: Path) -> dict[str, Any]:
     return measured
 
 
+def stage_of(path: Path, root: Path) -> str:
+    """Stage label of one Snakemake benchmark file: its rule folder, split further for the
+    embed (by model, merges apart), probe (by probe) and sensitivity (by step) rules."""
+    parts = path.relative_to(root).with_suffix("").parts
+    if parts[0] == "embed":
+        return "embed merge" if parts[-1] == "merge" else f"embed {parts[1]}"
+    if parts[0] == "probes":
+        return f"probe {parts[-1]}"
+    if parts[0] == "sensitivity":
+        return f"sensitivity {parts[1].split('_', 1)[0]}"
+    return parts[0]
+
+
+def stage_breakdown(benchmarks: Path) -> list[list[Any]]:
+    """Rows (stage, jobs, wall s, CPU s, largest job's peak RSS MB), by summed wall time."""
+    totals: dict[str, list[float]] = {}
+    for path in sorted(benchmarks.rglob("*.tsv")):
+        row = pd.read_csv(path, sep="\t").iloc[0]
+        rss = pd.to_numeric(row.get("max_rss"), errors="coerce")
+        cpu = pd.to_numeric(row.get("cpu_time"), errors="coerce")
+        total = totals.setdefault(stage_of(path, benchmarks), [0, 0.0, 0.0, 0.0])
+        total[0] += 1
+        total[1] += float(row["s"])
+        total[2] += 0.0 if pd.isna(cpu) else float(cpu)
+        total[3] = max(total[3], 0.0 if pd.isna(rss) else float(rss))
+    rows = [[stage, int(n), wall, cpu, rss] for stage, (n, wall, cpu, rss) in totals.items()]
+    return sorted(rows, key=lambda r: -r[2])
+
+
 # ---------------------------------------------------------------------------------- main
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -367,6 +400,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="batch sizes for the CUDA table")
     parser.add_argument("--pipeline", choices=["none", "quick", "full"], default="none",
                         help="also run Snakemake on a preset and report time and memory")
+    parser.add_argument("--pipeline-only", action="store_true",
+                        help="skip the simulation, embedding and scaling figures")
+    parser.add_argument("--workdir", type=Path,
+                        help="run the pipeline here and keep it (default: a temporary folder)")
     parser.add_argument("--cores", type=int, default=2, help="Snakemake --cores for --pipeline")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--sampling-rate-hz", type=float,
@@ -424,72 +461,74 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="physio-bench-benchmark-") as tmp:
         workdir = Path(tmp)
-        sim_rows, factors_dir = bench_simulation(config, workdir)
-        figures["simulation"] = sim_rows
-        print_table("simulation (neurokit2, one process)",
-                    ["suite", "windows", "seconds", "windows/s"], sim_rows)
+        if not args.pipeline_only:
+            sim_rows, factors_dir = bench_simulation(config, workdir)
+            figures["simulation"] = sim_rows
+            print_table("simulation (neurokit2, one process)",
+                        ["suite", "windows", "seconds", "windows/s"], sim_rows)
 
-        largest = max([*sizes, args.windows or 256])
-        suite = tiled_suite(factors_dir, largest, workdir / "bench")
-        batch = int(config["embed"]["batch_size"])
-        rows, results = [], {}
-        for name, options in models.items():
-            is_torch = options["plugin"] in TORCH_PLUGINS
-            n = args.windows or (128 if is_torch else 256)
-            try:
-                r = bench_model(config, name, dict(options), suite, n, batch, args.single,
-                                args.repeats, workdir, with_job=not args.no_job)
-            except Exception as exc:  # a model that cannot run here is reported, not fatal
-                print(f"  {name}: skipped ({type(exc).__name__}: {exc})")
-                continue
-            results[name] = r
-            rows.append([name, r["input_hz"], r["tokens_per_channel"], r["windows"],
-                         r["load_s"], r["stage_wps"], r["cpu_ms_per_window"], r["job_wps"],
-                         r["bare_wps"], r["resample_ms_per_window"], r["ratio"],
-                         r["stage_forward_wps"], r["ratio_forward"], r["batch1_wps"]])
-        figures["embedding"] = results
-        print_table(
-            f"embedding, windows/s (batch {batch}; stage = embed_shard end to end incl. model "
-            "construction; job = python -m physio_bench embed; -random = pretrained "
-            "architecture with random weights)",
-            ["model", "input Hz", "tokens/ch", "windows", "load s", "stage", "cpu ms/win",
-             "job", "bare", "resample ms/win", "stage/bare", "stage fwd", "fwd/bare",
-             "batch 1"], rows)
-
-        scale_rows, scaling = [], {}
-        for name, options in models.items():
-            if name not in results:
-                continue
-            s = bench_scaling(config, name, dict(options), suite, sizes, args.repeats,
-                              workdir)
-            scaling[name] = s
-            scale_rows.append([name, *s["seconds"], s["ms_per_window"], s["intercept_s"],
-                               s["r2"]])
-        figures["scaling"] = scaling
-        print_table("scaling: embed_shard wall seconds by shard size (windows)",
-                    ["model", *map(str, sizes), "ms/window", "intercept s", "R^2"], scale_rows)
-
-        if torch.cuda.is_available():
-            gpu_rows, gpu = [], {}
+            largest = max([*sizes, args.windows or 256])
+            suite = tiled_suite(factors_dir, largest, workdir / "bench")
+            batch = int(config["embed"]["batch_size"])
+            rows, results = [], {}
             for name, options in models.items():
-                if options["plugin"] not in TORCH_PLUGINS or name not in results:
+                is_torch = options["plugin"] in TORCH_PLUGINS
+                n = args.windows or (128 if is_torch else 256)
+                try:
+                    r = bench_model(config, name, dict(options), suite, n, batch, args.single,
+                                    args.repeats, workdir, with_job=not args.no_job)
+                except Exception as exc:  # a model that cannot run here is reported, not fatal
+                    print(f"  {name}: skipped ({type(exc).__name__}: {exc})")
                     continue
-                for dtype in ("float32", "bfloat16"):
-                    for b in (int(x) for x in args.gpu_batch_sizes.split(",")):
-                        opts = {**options, "device": "cuda", "dtype": dtype, "batch_size": b}
-                        r = bench_model(config, name, opts, suite, largest, b, args.single,
-                                        args.repeats, workdir, with_job=False)
-                        gpu[f"{name}/{dtype}/{b}"] = r
-                        gpu_rows.append([name, dtype, b, r["load_s"], r["stage_wps"],
-                                         r["bare_wps"], r["ratio"], r["batch1_wps"]])
-            figures["cuda"] = gpu
-            print_table(f"CUDA ({torch.cuda.get_device_name(0)}), windows/s on {largest} windows",
-                        ["model", "dtype", "batch", "load s", "stage", "bare", "stage/bare",
-                         "batch 1"], gpu_rows)
+                results[name] = r
+                rows.append([name, r["input_hz"], r["tokens_per_channel"], r["windows"],
+                             r["load_s"], r["stage_wps"], r["cpu_ms_per_window"], r["job_wps"],
+                             r["bare_wps"], r["resample_ms_per_window"], r["ratio"],
+                             r["stage_forward_wps"], r["ratio_forward"], r["batch1_wps"]])
+            figures["embedding"] = results
+            print_table(
+                f"embedding, windows/s (batch {batch}; stage = embed_shard end to end incl. model "
+                "construction; job = python -m physio_bench embed; -random = pretrained "
+                "architecture with random weights)",
+                ["model", "input Hz", "tokens/ch", "windows", "load s", "stage", "cpu ms/win",
+                 "job", "bare", "resample ms/win", "stage/bare", "stage fwd", "fwd/bare",
+                 "batch 1"], rows)
+
+            scale_rows, scaling = [], {}
+            for name, options in models.items():
+                if name not in results:
+                    continue
+                s = bench_scaling(config, name, dict(options), suite, sizes, args.repeats,
+                                  workdir)
+                scaling[name] = s
+                scale_rows.append([name, *s["seconds"], s["ms_per_window"], s["intercept_s"],
+                                   s["r2"]])
+            figures["scaling"] = scaling
+            print_table("scaling: embed_shard wall seconds by shard size (windows)",
+                        ["model", *map(str, sizes), "ms/window", "intercept s", "R^2"], scale_rows)
+
+            if torch.cuda.is_available():
+                gpu_rows, gpu = [], {}
+                for name, options in models.items():
+                    if options["plugin"] not in TORCH_PLUGINS or name not in results:
+                        continue
+                    for dtype in ("float32", "bfloat16"):
+                        for b in (int(x) for x in args.gpu_batch_sizes.split(",")):
+                            opts = {**options, "device": "cuda", "dtype": dtype, "batch_size": b}
+                            r = bench_model(config, name, opts, suite, largest, b, args.single,
+                                            args.repeats, workdir, with_job=False)
+                            gpu[f"{name}/{dtype}/{b}"] = r
+                            gpu_rows.append([name, dtype, b, r["load_s"], r["stage_wps"],
+                                             r["bare_wps"], r["ratio"], r["batch1_wps"]])
+                figures["cuda"] = gpu
+                print_table(f"CUDA ({torch.cuda.get_device_name(0)}), windows/s on {largest} "
+                            "windows",
+                            ["model", "dtype", "batch", "load s", "stage", "bare", "stage/bare",
+                             "batch 1"], gpu_rows)
 
         if args.pipeline != "none":
-            run_dir = workdir / f"pipeline-{args.pipeline}"
-            run_dir.mkdir()
+            run_dir = args.workdir or workdir / f"pipeline-{args.pipeline}"
+            run_dir.mkdir(parents=True, exist_ok=True)
             p = bench_pipeline(args.pipeline, args.cores, run_dir)
             figures["pipeline"] = {args.pipeline: p}
             print_table(f"pipeline: snakemake --cores {args.cores} all ({args.pipeline})",
@@ -498,6 +537,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                           p["largest_process_peak_mb"], p["all_processes_peak_mb"]]])
             if p.get("error"):
                 print("  " + "\n  ".join(p["error"]))
+            stages = stage_breakdown(run_dir / "results" / "benchmarks")
+            figures["pipeline"]["stages"] = stages
+            print_table("pipeline stages (Snakemake benchmark files; jobs run 2 at a time, so "
+                        "summed wall exceeds the pipeline's)",
+                        ["stage", "jobs", "wall s", "CPU s", "largest job MB"], stages)
 
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["benchmark_peak_rss_mb"] = own_peak

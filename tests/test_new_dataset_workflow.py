@@ -27,14 +27,14 @@ RECORDS = ["bidmc_03", "bidmc_07", "bidmc_11", "bidmc_18", "bidmc_25"]  # 3 colu
 def _tiny(new_folder: Path) -> dict:
     """The quick preset shrunk to one model and the new dataset alone (one entry)."""
     return {
-        "window_samples": 2000,  # 16 s at 125 Hz
         "simulate": {"signal_kinds": ["ecg", "ppg", "rsp"],
                      "factors": {"windows_per_kind": 6}, "sweeps": {"steps": 2},
-                     "scenarios": {"subjects_per_scenario": 2, "windows_per_subject": 1,
+                     "scenarios": {"subjects_per_scenario": 6, "windows_per_subject": 1,
                                    "classes": ["normal_sinus", "apnea"]}},
         "models": {name: {"plugin": plugin, "enabled": False} for name, plugin in (
             ("spectral", "spectral"), ("handcrafted", "handcrafted"),
-            ("moirai-small-untrained", "moirai"))},
+            ("moirai-small-untrained", "moirai"), ("moirai-small-synthetic", "moirai"))},
+        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
         "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20,
                    "max_tokens_per_window": 4},
         "downstream": {"max_windows_per_record": 3, "datasets": {

@@ -44,7 +44,7 @@ CONFIG = {"seed": 3, "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20
                                 "max_tokens_per_window": 8}}
 # ecg and rsp sinusoids plus EDA-like random walks (whose smooth autocorrelation a
 # position-only token sequence imitates); subjects span scenarios.
-SPEC = SyntheticSpec(windows_per_kind=80, subjects_per_scenario=8,
+SPEC = SyntheticSpec(windows_per_kind=200, subjects_per_scenario=8,
                      windows_per_scenario_subject=2, sweep_subjects=6, shared_subjects=False,
                      kinds={**SYNTHETIC_FACTORS, "eda": [("noise_amplitude_au", 0, 0.2)]})
 PROBES = ("feature_independence", "temporal_dynamics", "scenario_separation")

@@ -29,7 +29,7 @@ TINY = {
                                "classes": ["normal_sinus", "apnea"]}},
     "embed": {"shard_size": 64, "batch_size": 16},
     "probes": {"cv_folds": 2, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
-    "downstream": {"records": []},
+    "downstream": {"datasets": {"mitdb": {"enabled": False}, "bidmc": {"enabled": False}}},
     "sensitivity": {"models": ["moirai-small-untrained"], "input_hz": [25, 50],
                     "patch_size": [32], "suites": ["factors"], "windows_per_group": 6},
 }

@@ -53,7 +53,7 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
         "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
     }
     assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained",
-                                   "reference-method"}
+                                   "moirai-small-synthetic", "reference-method"}
     # The untrained control is never reported as pretrained.
     assert not board.loc[board["model"] == "moirai-small-untrained", "pretrained"].any()
     assert board["n_subjects"].notna().all()

@@ -14,6 +14,12 @@ EMBED_SUITES = SIM_SUITES + REAL_SUITES
 SUITE_PATTERN = "|".join(SIM_SUITES + [re.escape(s) for s in REAL_SUITES])
 
 
+def dataset_files(wildcards):
+    """Every file in the dataset's folder: a changed recording reruns its suite."""
+    folder = DATASETS[wildcards.dataset].path
+    return sorted(str(p) for p in folder.iterdir() if p.is_file())
+
+
 def suite_dir(suite):
     if suite.startswith("real-"):
         return f"results/real/{suite[len('real-'):]}"
@@ -57,7 +63,7 @@ def finetune_suite_files(wildcards):
 
 def trained_weights(wildcards):
     """The checkpoint files of the finetune run a model's weights name (none otherwise)."""
-    run = run_of_model(config, config["models"][wildcards.model])
+    run = run_of_model(config, model_entry(config, wildcards.model))
     if run not in FINETUNE_RUNS:
         return []
     return [run_outputs(run)[key] for key in CHECKPOINT_KEYS]

@@ -12,13 +12,17 @@ rule compare:
     output:
         table="results/comparisons.csv",
     params:
+        pb=PB,
+        cfg=CFG,
         statistics=str(sorted(config["statistics"].items())),
         seed=config["seed"],
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    benchmark:
+        "results/benchmarks/compare.tsv"
     log:
         "results/logs/compare.log",
     shell:
-        "{PB} compare {CFG} --results results --out {output.table:q} 2> {log}"
+        "{params.pb} compare {params.cfg} --results results --out {output.table:q} 2> {log}"

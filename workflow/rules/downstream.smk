@@ -6,12 +6,6 @@ REFERENCE_OUTPUTS = [f"results/downstream/{REFERENCE_METHOD}.{ext}"
                      for ext in ("json", "csv", "predictions.parquet")]
 
 
-def dataset_files(wildcards):
-    """Every file in the dataset's folder: a changed recording reruns its suite."""
-    folder = DATASETS[wildcards.dataset].path
-    return sorted(str(p) for p in folder.iterdir() if p.is_file())
-
-
 checkpoint real_windows:
     """Cut one dataset's records into windows at the benchmark's rate and length."""
     input:
@@ -23,6 +17,8 @@ checkpoint real_windows:
         events="results/real/{dataset}/events.parquet",
         meta="results/real/{dataset}/meta.json",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=lambda w: settings_digest(
             WINDOW_SETTINGS, config["downstream"]["datasets"][w.dataset],
             {k: v for k, v in config["downstream"].items() if k != "datasets"}),
@@ -32,10 +28,12 @@ checkpoint real_windows:
     resources:
         mem_mb=4000,
         runtime=30,
+    benchmark:
+        "results/benchmarks/real_windows/{dataset}.tsv"
     log:
         "results/logs/real_windows/{dataset}.log",
     shell:
-        "{PB} real-windows {CFG} --dataset {wildcards.dataset:q} "
+        "{params.pb} real-windows {params.cfg} --dataset {wildcards.dataset:q} "
         "--out results/real/{wildcards.dataset} 2> {log}"
 
 
@@ -52,16 +50,20 @@ rule downstream:
         predictions="results/downstream/{model}.predictions.parquet",
         beats="results/downstream/{model}.beat_classes.csv",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=settings_digest(config["probes"], config["downstream"],
                                  config["statistics"]),
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
+    benchmark:
+        "results/benchmarks/downstream/{model}.tsv"
     log:
         "results/logs/downstream/{model}.log",
     shell:
-        "{PB} downstream {CFG} --model {wildcards.model:q} --results results "
+        "{params.pb} downstream {params.cfg} --model {wildcards.model:q} --results results "
         "--out-json {output.detail:q} --out-csv {output.rows:q} "
         "--out-predictions {output.predictions:q} --out-beats {output.beats:q} 2> {log}"
 
@@ -76,13 +78,17 @@ rule reference_methods:
         rows=REFERENCE_OUTPUTS[1],
         predictions=REFERENCE_OUTPUTS[2],
     params:
+        pb=PB,
+        cfg=CFG,
         settings=settings_digest(config["probes"]["bootstrap"], config["statistics"]),
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    benchmark:
+        "results/benchmarks/downstream/reference_methods.tsv"
     log:
         "results/logs/downstream/reference_methods.log",
     shell:
-        "{PB} reference-methods {CFG} --results results --out-json {output.detail:q} "
+        "{params.pb} reference-methods {params.cfg} --results results --out-json {output.detail:q} "
         "--out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> {log}"

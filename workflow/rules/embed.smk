@@ -8,21 +8,25 @@ rule embed_shard:
         shard=temp("results/embeddings/{model}/{suite}/shards/{shard}.npz"),
         info=temp("results/embeddings/{model}/{suite}/shards/{shard}.json"),
     params:
+        pb=PB,
+        cfg=CFG,
         suite_dir=lambda w: suite_dir(w.suite),
         settings=lambda w: settings_digest(config["embed"], model_entry(config, w.model),
                                            model_seed(config, w.model)),
     wildcard_constraints:
         suite=SUITE_PATTERN,
         shard=r"\d+",
-    threads: 2
+    threads: lambda w: int(model_entry(config, w.model).get("threads", 1))
     resources:
         mem_mb=6000,
         runtime=120,
         gpu=lambda w: 1 if config["embed"]["device"] == "cuda" else 0,
+    benchmark:
+        "results/benchmarks/embed/{model}/{suite}/{shard}.tsv"
     log:
         "results/logs/embed/{model}/{suite}/{shard}.log",
     shell:
-        "{PB} embed {CFG} --model {wildcards.model:q} --suite-dir "
+        "{params.pb} embed {params.cfg} --model {wildcards.model:q} --suite-dir "
         "{params.suite_dir:q} --shard {wildcards.shard} --out {output.shard:q} 2> {log}"
 
 
@@ -40,14 +44,19 @@ rule merge_embeddings:
     output:
         pooled="results/embeddings/{model}/{suite}/pooled.npy",
         info="results/embeddings/{model}/{suite}/model.json",
+    params:
+        pb=PB,
+        cfg=CFG,
     wildcard_constraints:
         suite=SUITE_PATTERN,
     threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
+    benchmark:
+        "results/benchmarks/embed/{model}/{suite}/merge.tsv"
     log:
         "results/logs/embed/{model}/{suite}/merge.log",
     shell:
-        "{PB} merge-embeddings {CFG} --model {wildcards.model:q} "
+        "{params.pb} merge-embeddings {params.cfg} --model {wildcards.model:q} "
         "--out-dir results/embeddings/{wildcards.model}/{wildcards.suite} {input.shards:q} 2> {log}"

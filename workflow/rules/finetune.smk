@@ -13,16 +13,22 @@ rule finetune:
         provenance="results/finetune/{run}/provenance.json",
         loss="results/finetune/{run}/loss.csv",
     params:
+        pb=PB,
+        cfg=CFG,
         out_dir=lambda w: f"results/finetune/{w.run}",
         settings=lambda w: run_settings(config, w.run).digest()[:16],
     wildcard_constraints:
         run=FINETUNE_RUN_PATTERN,
     threads: lambda w: run_settings(config, w.run).threads
+    # on the critical path (its model's embeddings, probes and comparisons wait for it)
+    priority: 50
     resources:
         mem_mb=4000,
         runtime=120,
         gpu=lambda w: 1 if run_settings(config, w.run).device == "cuda" else 0,
+    benchmark:
+        "results/benchmarks/finetune/{run}.tsv"
     log:
         "results/logs/finetune/{run}.log",
     shell:
-        "{PB} finetune {CFG} --run {wildcards.run:q} --out-dir {params.out_dir:q} 2> {log}"
+        "{params.pb} finetune {params.cfg} --run {wildcards.run:q} --out-dir {params.out_dir:q} 2> {log}"

@@ -22,6 +22,8 @@ rule probe:
         rows="results/probes/{model}/{probe}.csv",
         predictions="results/probes/{model}/{probe}.predictions.parquet",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=settings_digest(config["probes"]),
     wildcard_constraints:
         probe="|".join(PROBES),
@@ -29,9 +31,11 @@ rule probe:
     resources:
         mem_mb=8000,
         runtime=60,
+    benchmark:
+        "results/benchmarks/probes/{model}/{probe}.tsv"
     log:
         "results/logs/probes/{model}/{probe}.log",
     shell:
-        "{PB} probe {CFG} --model {wildcards.model:q} --probe {wildcards.probe} "
+        "{params.pb} probe {params.cfg} --model {wildcards.model:q} --probe {wildcards.probe} "
         "--results results --out-json {output.detail:q} --out-csv {output.rows:q} "
         "--out-predictions {output.predictions:q} 2> {log}"

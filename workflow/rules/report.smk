@@ -3,40 +3,7 @@
 # so they are declared outputs; each is wrapped in report() with a caption and one report
 # category per stage.  `snakemake figures` redraws every figure and table from existing
 # results (always runs; no simulation, embedding or probe job).
-from physio_bench.downstream import REFERENCE_METHOD
-from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries, figure_inputs
-
-# Sections with at least one figure under this config (the finetune figures need a run).
-SHOWN_SECTIONS = [s for s in SECTIONS if figure_entries(config, sections=[s])]
-REPORT_CATEGORIES = {
-    "leaderboard": "1. Leaderboard",
-    **{s: f"{i + 2}. {SECTION_TITLES[s]}" for i, s in enumerate(SHOWN_SECTIONS)},
-    "models": f"{len(SHOWN_SECTIONS) + 2}. Models and provenance",
-}
-LEADERBOARD_LABELS = {"figure": "leaderboard", "model": "all models"}
-
-
-def _figure_report(entry):
-    """report() of one figure file: caption per figure kind, labels figure and model."""
-    return report(
-        entry.path,
-        caption=f"../report/{entry.kind}.rst",
-        category=REPORT_CATEGORIES[entry.section],
-        subcategory=entry.title,
-        labels={"figure": entry.title, "model": entry.model or "all models"},
-    )
-
-
-FIGURE_FILES = [e.path for e in figure_entries(config)]
-STAGE_TABLES = ["feature_independence", "temporal_dynamics", "scenario_separation", "downstream"]
-REPORT_TARGETS = [
-    "results/leaderboard.md",
-    "results/leaderboard_wide.csv",
-    "results/leaderboard.html",
-    "results/models.html",
-    "results/configuration.html",
-    *FIGURE_FILES,
-]
+include: "report_common.smk"
 
 
 rule leaderboard:
@@ -66,10 +33,15 @@ rule leaderboard:
         stage_files=expand("results/tables/{stage}.{ext}", stage=STAGE_TABLES,
                            ext=["csv", "md"]),
     threads: 1
+    params:
+        pb=PB,
+        cfg=CFG,
+    benchmark:
+        "results/benchmarks/leaderboard.tsv"
     log:
         "results/logs/leaderboard.log",
     shell:
-        "{PB} leaderboard {CFG} --results results 2> {log}"
+        "{params.pb} leaderboard {params.cfg} --results results 2> {log}"
 
 
 rule provenance:
@@ -86,10 +58,15 @@ rule provenance:
                              labels={"figure": "configuration", "model": "all models"}),
         markdown="results/models.md",
     threads: 1
+    params:
+        pb=PB,
+        cfg=CFG,
+    benchmark:
+        "results/benchmarks/provenance.tsv"
     log:
         "results/logs/provenance.log",
     shell:
-        "{PB} provenance {CFG} --results results 2> {log}"
+        "{params.pb} provenance {params.cfg} --results results 2> {log}"
 
 
 for _section in SHOWN_SECTIONS:
@@ -102,15 +79,19 @@ for _section in SHOWN_SECTIONS:
         output:
             [_figure_report(e) for e in figure_entries(config, sections=[_section])],
         params:
+            pb=PB,
+            cfg=CFG,
             section=_section,
         threads: 1
         resources:
             mem_mb=2000,
             runtime=10,
+        benchmark:
+            f"results/benchmarks/figures/{_section}.tsv"
         log:
             f"results/logs/figures/{_section}.log",
         shell:
-            "{PB} figures {CFG} --results results --section {params.section} 2> {log}"
+            "{params.pb} figures {params.cfg} --results results --section {params.section} 2> {log}"
 
 
 rule figures:
@@ -119,9 +100,12 @@ rule figures:
         probes=expand("results/probes/{model}/{probe}.json", model=MODELS, probe=PROBES),
         downstream=expand("results/downstream/{model}.json", model=MODELS),
     threads: 1
+    params:
+        pb=PB,
+        cfg=CFG,
     log:
         "results/logs/figures/all.log",
     shell:
-        "({PB} leaderboard {CFG} --results results && "
-        "{PB} provenance {CFG} --results results && "
-        "{PB} figures {CFG} --results results) 2> {log}"
+        "({params.pb} leaderboard {params.cfg} --results results && "
+        "{params.pb} provenance {params.cfg} --results results && "
+        "{params.pb} figures {params.cfg} --results results) 2> {log}"

@@ -19,6 +19,8 @@ rule sensitivity_subset:
         labels="results/sensitivity/simulated/{suite}/labels.parquet",
         meta="results/sensitivity/simulated/{suite}/meta.json",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=settings_digest(SENSITIVITY["windows_per_group"]),
     wildcard_constraints:
         suite="factors|scenarios",
@@ -26,10 +28,12 @@ rule sensitivity_subset:
     resources:
         mem_mb=4000,
         runtime=10,
+    benchmark:
+        "results/benchmarks/sensitivity/subset_{suite}.tsv"
     log:
         "results/logs/sensitivity/subset_{suite}.log",
     shell:
-        "{PB} sensitivity-subset {CFG} --suite {wildcards.suite} --results results 2> {log}"
+        "{params.pb} sensitivity-subset {params.cfg} --suite {wildcards.suite} --results results 2> {log}"
 
 
 rule sensitivity_embed:
@@ -41,20 +45,24 @@ rule sensitivity_embed:
         pooled="results/sensitivity/embeddings/{variant}/{suite}/pooled.npy",
         info="results/sensitivity/embeddings/{variant}/{suite}/model.json",
     params:
+        pb=PB,
+        cfg=CFG,
         # what a variant's embedding depends on: its model's entry, the study, embed:
         settings=lambda w: settings_digest(
             config["models"][w.variant.split("@", 1)[0]], SENSITIVITY, config["embed"]),
     wildcard_constraints:
         suite="factors|scenarios",
         variant="[^/]+@[^/]+",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=60,
+    benchmark:
+        "results/benchmarks/sensitivity/embed_{variant}_{suite}.tsv"
     log:
         "results/logs/sensitivity/embed_{variant}_{suite}.log",
     shell:
-        "{PB} sensitivity-embed {CFG} --variant {wildcards.variant:q} --suite {wildcards.suite} "
+        "{params.pb} sensitivity-embed {params.cfg} --variant {wildcards.variant:q} --suite {wildcards.suite} "
         "--results results 2> {log}"
 
 
@@ -71,6 +79,8 @@ rule sensitivity_probe:
         rows="results/sensitivity/probes/{variant}.csv",
         detail="results/sensitivity/probes/{variant}.json",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=settings_digest(config["probes"]),
     wildcard_constraints:
         variant="[^/]+@[^/]+",
@@ -78,10 +88,12 @@ rule sensitivity_probe:
     resources:
         mem_mb=6000,
         runtime=30,
+    benchmark:
+        "results/benchmarks/sensitivity/probe_{variant}.tsv"
     log:
         "results/logs/sensitivity/probe_{variant}.log",
     shell:
-        "{PB} sensitivity-probe {CFG} --variant {wildcards.variant:q} --results results 2> {log}"
+        "{params.pb} sensitivity-probe {params.cfg} --variant {wildcards.variant:q} --results results 2> {log}"
 
 
 rule sensitivity_summary:
@@ -91,9 +103,13 @@ rule sensitivity_summary:
     output:
         "results/sensitivity/summary.csv",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=settings_digest(SENSITIVITY),
     threads: 1
+    benchmark:
+        "results/benchmarks/sensitivity/summary.tsv"
     log:
         "results/logs/sensitivity/summary.log",
     shell:
-        "{PB} sensitivity-summary {CFG} --results results 2> {log}"
+        "{params.pb} sensitivity-summary {params.cfg} --results results 2> {log}"

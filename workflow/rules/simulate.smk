@@ -7,6 +7,8 @@ rule simulate:
         events="results/simulated/{suite}/events.parquet",
         meta="results/simulated/{suite}/meta.json",
     params:
+        pb=PB,
+        cfg=CFG,
         settings=lambda w: settings_digest(WINDOW_SETTINGS, suite_settings(config, w.suite)),
     wildcard_constraints:
         suite="factors|sweeps|scenarios|training",
@@ -14,7 +16,9 @@ rule simulate:
     resources:
         mem_mb=4000,
         runtime=60,
+    benchmark:
+        "results/benchmarks/simulate/{suite}.tsv"
     log:
         "results/logs/simulate/{suite}.log",
     shell:
-        "{PB} simulate {CFG} --suite {wildcards.suite} --out results/simulated/{wildcards.suite} 2> {log}"
+        "{params.pb} simulate {params.cfg} --suite {wildcards.suite} --out results/simulated/{wildcards.suite} 2> {log}"

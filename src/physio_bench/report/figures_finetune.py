@@ -142,15 +142,17 @@ def draw_comparison(data: dict[str, Any], ctx: FigureContext) -> Any:
 
 def finetune_inputs(config: dict[str, Any], results: Path) -> list[str]:
     """Files the finetune figures read: loss curves, and result CSVs of trained and twins."""
+    from physio_bench.config import instance_groups
     from physio_bench.finetune import enabled_runs, trained_models
     from physio_bench.report.leaderboard import PROBES
 
+    groups = instance_groups(config)  # a replicated twin is read through its seed instances
     paths = [str(results / "finetune" / run / "loss.csv") for run in enabled_runs(config)]
     for pair in trained_models(config):
         for model in (pair.model, pair.twin):
-            if model is not None:
-                paths += [str(results / "probes" / model / f"{p}.csv") for p in PROBES]
-                paths.append(str(results / "downstream" / f"{model}.csv"))
+            for instance in groups.get(model, [model]) if model is not None else []:
+                paths += [str(results / "probes" / instance / f"{p}.csv") for p in PROBES]
+                paths.append(str(results / "downstream" / f"{instance}.csv"))
     return sorted(set(paths))
 
 

@@ -1,0 +1,36 @@
+# Report targets and the report() wrapper of figure files, for report.smk (kept apart from
+# its rules, as snakemake --lint asks).
+from physio_bench.downstream import REFERENCE_METHOD
+from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries, figure_inputs
+
+# Sections with at least one figure under this config (the finetune figures need a run).
+SHOWN_SECTIONS = [s for s in SECTIONS if figure_entries(config, sections=[s])]
+REPORT_CATEGORIES = {
+    "leaderboard": "1. Leaderboard",
+    **{s: f"{i + 2}. {SECTION_TITLES[s]}" for i, s in enumerate(SHOWN_SECTIONS)},
+    "models": f"{len(SHOWN_SECTIONS) + 2}. Models and provenance",
+}
+LEADERBOARD_LABELS = {"figure": "leaderboard", "model": "all models"}
+
+
+def _figure_report(entry):
+    """report() of one figure file: caption per figure kind, labels figure and model."""
+    return report(
+        entry.path,
+        caption=f"../report/{entry.kind}.rst",
+        category=REPORT_CATEGORIES[entry.section],
+        subcategory=entry.title,
+        labels={"figure": entry.title, "model": entry.model or "all models"},
+    )
+
+
+FIGURE_FILES = [e.path for e in figure_entries(config)]
+STAGE_TABLES = ["feature_independence", "temporal_dynamics", "scenario_separation", "downstream"]
+REPORT_TARGETS = [
+    "results/leaderboard.md",
+    "results/leaderboard_wide.csv",
+    "results/leaderboard.html",
+    "results/models.html",
+    "results/configuration.html",
+    *FIGURE_FILES,
+]
