@@ -177,6 +177,10 @@ def test_checkpoint_loads_through_the_moirai_plugin_with_identical_embeddings(
     assert info.pretrained and info.weights_source == str(checkpoint)
     assert info.weights_sha256 == file_sha256(checkpoint / "model.safetensors")
     assert info.extra["training"] == {"type": "trained on synthetic"}
+    # ... and the leaderboard and compare stage read that model.json as its own type
+    from physio_bench.model_types import SYNTHETIC, model_type
+
+    assert model_type(tiny_config(suite), "trained", info.to_dict()).kind == SYNTHETIC
     # The same files installed in a Hugging Face cache load by hub id, offline.
     install_into_hf_cache(checkpoint, "physio/tiny-synthetic",
                           Path(os.environ["HF_HOME"]) / "hub")

@@ -7,7 +7,8 @@ the compare stage. Kinds, decided in this order:
    :data:`REFERENCE_METHOD`: ``reference method``;
 1. ``model_type`` in the model's ``model.json`` (any of :data:`KINDS`): set by a plug-in
    or stage that knows better;
-2. ``training`` in ``model.json`` (written by the finetune stage): its ``type``
+2. ``training`` in ``model.json`` (top level, or under ``extra`` where the Moirai plug-in
+   copies it from a finetune checkpoint's ``training.json``): its ``type``
    (``trained on synthetic`` or ``fine-tuned from <weights>``), else ``trained on
    synthetic`` when training started from random weights (``training.start_weights``,
    ``initial_weights``, ``start`` or ``from`` is ``random``/absent) and ``fine-tuned from
@@ -75,7 +76,9 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
     explicit = info.get("model_type")
     if explicit in KINDS:
         return ModelType(str(explicit), str(explicit))
-    training = info.get("training")
+    extra = info.get("extra")
+    training = info.get("training") or (extra.get("training") if isinstance(extra, dict)
+                                        else None)
     if isinstance(training, dict) and training:
         if str(training.get("type", "")).startswith("fine-tuned from "):
             return ModelType(FINETUNED, str(training["type"]))

@@ -13,6 +13,8 @@ rule simulate:
     wildcard_constraints:
         suite="factors|sweeps|scenarios|training",
     threads: 1
+    # cheap, and every other job waits for one of them (the training suite for finetune)
+    priority: 50
     resources:
         mem_mb=4000,
         runtime=60,
