@@ -31,10 +31,11 @@ bench: $(STAMP)
 	$(SNAKE) all
 	$(SNAKE) all --report results/report.html
 
-## The test suite (unit, known-answer and real Snakemake runs on small configs)
+## The test suite (unit, known-answer and real Snakemake runs on small configs), one
+## worker per core; --dist loadfile keeps each file's shared fixtures on one worker
 test: $(STAMP) $(PLUGIN_ENVS)
 	$(VENV)/bin/ruff check src tests benchmarks workflow plugins
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(CORES) --dist loadfile
 
 ## First try: every stage on the small preset, in well under 3 minutes
 quick: $(STAMP)
