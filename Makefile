@@ -49,7 +49,9 @@ figures: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) benchmarks/run.py
 
-## The same, plus the full default pipeline's wall time and peak memory (about 20 minutes)
+## The same, plus the full default pipeline: wall time, peak memory and a per-stage
+## breakdown (the pipeline alone, `benchmarks/run.py --pipeline full --pipeline-only`, took
+## 31 min on 2 cores)
 benchmark-full: $(STAMP)
 	HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/run.py --pipeline full
 
