@@ -51,7 +51,7 @@ benchmark: $(STAMP)
 
 ## The same, plus the full default pipeline: wall time, peak memory and a per-stage
 ## breakdown (the pipeline alone, `benchmarks/run.py --pipeline full --pipeline-only`, took
-## 31 min on 2 cores)
+## 30 min on 2 cores)
 benchmark-full: $(STAMP)
 	HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/run.py --pipeline full
 
