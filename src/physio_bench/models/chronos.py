@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import ModelError
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
@@ -49,8 +49,7 @@ from physio_bench.models.torch_utils import (
     check_choice,
     check_options,
     check_positive_int,
-    check_sampling_rate,
-    check_windows,
+    check_windows_in_context,
     layer_names,
     left_pad_spans,
     resolve_placement,
@@ -240,13 +239,8 @@ class ChronosModel:
 
     def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
         """Validate windows before any compute (shape, NaN, context length)."""
-        array = check_windows(windows, self.name)
-        check_sampling_rate(sampling_rate_hz, self.name)
-        if array.shape[2] > self.context_length:
-            raise InputError(f"model {self.name!r}: windows of {array.shape[2]} samples are "
-                             f"longer than this model's context of {self.context_length} "
-                             f"samples; use shorter windows")
-        return array
+        return check_windows_in_context(windows, sampling_rate_hz, self.name,
+                                        self.context_length)
 
     def _encode(self, rows: Any, n_windows: int, channels: int) -> list[Any]:
         """Hidden states (rows x tokens x dim) of every layer for a batch of series."""

@@ -43,15 +43,13 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.errors import InputError
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
     capture_outputs,
     check_options,
     check_positive_int,
-    check_sampling_rate,
-    check_windows,
+    check_windows_in_context,
     layer_names,
     left_pad_spans,
     resolve_placement,
@@ -178,13 +176,9 @@ class TimesFMModel:
 
     def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
         """Validate windows before any compute (shape, NaN, context length)."""
-        array = check_windows(windows, self.name)
-        check_sampling_rate(sampling_rate_hz, self.name)
-        if array.shape[2] > self.context_length:
-            raise InputError(f"model {self.name!r}: windows of {array.shape[2]} samples are "
-                             f"longer than TimesFM's context of {self.context_length} "
-                             f"samples; use shorter windows or a lower input_hz")
-        return array
+        return check_windows_in_context(windows, sampling_rate_hz, self.name,
+                                        self.context_length, "TimesFM's",
+                                        "use shorter windows or a lower input_hz")
 
     def hidden_states(self, rows: Any) -> list[Any]:
         """Every transformer layer's output (series x tokens x dim) for float32 series."""

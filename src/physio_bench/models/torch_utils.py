@@ -164,6 +164,20 @@ def check_sampling_rate(sampling_rate_hz: float, name: str) -> float:
     return rate
 
 
+def check_windows_in_context(windows: Any, sampling_rate_hz: float, name: str,
+                             context_samples: int, owner: str = "this model's",
+                             hint: str = "use shorter windows") -> np.ndarray:
+    """:func:`check_windows` and :func:`check_sampling_rate`, then ``InputError`` for windows
+    longer than the model's context of ``context_samples`` (``owner``: whose context the
+    message names; ``hint``: what to do)."""
+    array = check_windows(windows, name)
+    check_sampling_rate(sampling_rate_hz, name)
+    if array.shape[2] > context_samples:
+        raise InputError(f"model {name!r}: windows of {array.shape[2]} samples are longer "
+                         f"than {owner} context of {context_samples} samples; {hint}")
+    return array
+
+
 def left_pad_spans(n_samples: int, patch_size: int) -> np.ndarray:
     """Token spans of a window cut into patches after left-padding to a patch multiple.
 
