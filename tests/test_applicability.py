@@ -158,3 +158,72 @@ def test_downstream_runs_only_the_tasks_of_accepted_kinds(
     assert np.isfinite(by_task[("real:toy:ecg:heart_rate_bpm", "last")]["value"])
     assert math.isnan(by_task[("real:toy:ppg:heart_rate_bpm", "last")]["value"])
     assert set(predictions["task"]) == {t for t in general[2]["task"] if ":ecg:" in t}
+
+
+# --------------------------------------------------------------- leaderboard
+
+def test_the_leaderboard_shows_n_a_where_a_domain_model_does_not_fit(
+        tmp_path: Path) -> None:
+    """raw's rows masked as an ECG-only model's would be: the headline table and the stage
+    tables show the note in its cells, and keep its numbers on the ECG tasks."""
+    import yaml
+
+    from physio_bench.io import write_leaderboard_rows
+    from physio_bench.preflight import load_config
+    from physio_bench.report.leaderboard import write_leaderboard
+    from physio_bench.report.synthetic import write_synthetic_results
+
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump({
+        "simulate": {"signal_kinds": ["ecg", "rsp"],
+                     "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
+        "models": {"spectral": {"plugin": "spectral", "enabled": False},
+                   "handcrafted": {"plugin": "handcrafted", "enabled": False},
+                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+    }))
+    config = load_config([path])
+    results = write_synthetic_results(tmp_path / "results", config)
+    for csv in [*results.glob("probes/raw/*.csv"), results / "downstream" / "raw.csv"]:
+        rows, _ = mask_rows(pd.read_csv(csv, keep_default_na=True).to_dict("records"),
+                            ("ecg",))
+        write_leaderboard_rows(csv, rows)
+    write_leaderboard(config, results)
+    wide = pd.read_csv(results / "leaderboard_wide.csv")
+    raw = wide[wide["model"] == "raw"].iloc[0]
+    assert math.isnan(raw["mean_r2"]) and raw["mean_r2_note"] == "n/a: model is ECG-only"
+    assert np.isfinite(raw["real_hr_mae"])  # HR from ECG fits an ECG model
+    assert raw["real_rr_mae_note"] == "n/a: model is ECG-only"  # RR from PPG does not
+    line = next(x for x in (results / "leaderboard.md").read_text().splitlines()
+                if x.startswith("| raw |"))
+    assert line.count("n/a: model is ECG-only") >= 3
+    stage = (results / "tables" / "scenario_separation.md").read_text()
+    assert "n/a: model is ECG-only" in stage
+
+
+NEW_MODELS = {"papagei-s": "papagei", "hubert-ecg-small": "hubert_ecg",
+              "sundial-base": "sundial", "timer-xl-base": "timer_xl"}
+
+
+def test_new_plug_ins_are_entry_points_disabled_by_default_and_refused_without_weights(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from physio_bench.errors import ModelError
+    from physio_bench.models.registry import available_plugins
+    from physio_bench.preflight import check_before_run, load_config
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    config = load_config()
+    plugins = available_plugins()
+    for name, plugin in NEW_MODELS.items():
+        entry = config["models"][name]
+        assert entry["plugin"] == plugin and entry["enabled"] is False
+        factory = plugins[plugin].load()
+        assert factory.default_input_hz > 0
+        enabled = {**config, "models": {**config["models"], name: {**entry, "enabled": True}}}
+        with pytest.raises(ModelError) as error:
+            check_before_run(enabled)
+        message = str(error.value)
+        assert "\n" not in message and repr(name) in message
+        hint = "convert-papagei" if plugin == "papagei" else f"hf download {entry['weights']}"
+        assert hint in message
