@@ -41,27 +41,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from physio_bench.models.protocol import ModelInfo
-from physio_bench.models.torch_utils import (
-    check_options,
-    check_positive_int,
-    layer_names,
-    resolve_placement,
-)
+from physio_bench.models.torch_utils import layer_names
 from physio_bench.models.univariate import UnivariateModel
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, loaded_model_info
 
 if TYPE_CHECKING:
     import torch
 
 PLUGIN = "hubert_ecg"
 DEFAULT_HUB_ID = "Edoardo-BS/hubert-ecg-small"
-OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
 FILES = (CONFIG_FILE, WEIGHTS_FILE)
 INPUT_HZ = 100.0
 CONTEXT_SAMPLES = 6000  # 12 leads x 5 s x 100 Hz, concatenated, in pretraining
@@ -144,17 +132,9 @@ class HuBERTECGModel(UnivariateModel):
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 16), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=FILES,
-                              init_random=build_network, load_dir=load_network)
-        self.network = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
+        self.load(name, seed, device, dtype, options, plugin=PLUGIN,
+                  weights=self.weights_files(options)[0], files=FILES,
+                  init_random=build_network, load_dir=load_network)
         config = self.network.config
         self.dim = int(config.hidden_size)
         self.field, self.hop = receptive_field(list(config.conv_kernel),

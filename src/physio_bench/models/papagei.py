@@ -58,21 +58,13 @@ import numpy as np
 from physio_bench.errors import ModelError
 from physio_bench.models.convert import convert_state_dict
 from physio_bench.models.protocol import ModelInfo
-from physio_bench.models.torch_utils import check_options, check_positive_int, resolve_placement
 from physio_bench.models.univariate import UnivariateModel, proportional_spans, standardise
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, loaded_model_info
 
 if TYPE_CHECKING:
     import torch
 
 PLUGIN = "papagei"
-OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
 FILES = (CONFIG_FILE, WEIGHTS_FILE)
 SOURCE_URL = "https://zenodo.org/records/13983110/files/papagei_s.pt"
 CONVERT_COMMAND = "physio-bench convert-papagei"
@@ -240,19 +232,10 @@ class PaPaGeiModel(UnivariateModel):
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 64), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        weights = self.weights_files(options, name)[0]
-        spec = parse_weights(weights, name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=FILES,
-                              init_random=lambda: build_network(PUBLISHED_CONFIG),
-                              load_dir=load_network)
-        self.network = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
+        self.load(name, seed, device, dtype, options, plugin=PLUGIN,
+                  weights=self.weights_files(options, name)[0], files=FILES,
+                  init_random=lambda: build_network(PUBLISHED_CONFIG), load_dir=load_network,
+                  batch_size=64)
         self.config = getattr(self.network, "config", PUBLISHED_CONFIG)
         self.n_blocks = int(self.config["n_block"])
         self.n_downsamples = sum(down for _, _, down in block_channels(self.config))

@@ -189,7 +189,7 @@ class DecoderPlugin:
     published_config: dict[str, Any]
     title: str
     revin: str  # how each series is normalised (for model.json)
-    options = ("weights", "batch_size", "device", "dtype", "progress")
+    load: Any  # UnivariateModel.load
 
     @classmethod
     def weights_files(cls, options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
@@ -199,33 +199,17 @@ class DecoderPlugin:
 
     def setup(self, name: str, seed: int, device: str, dtype: str,
               options: dict[str, Any]) -> None:
-        from physio_bench.models.torch_utils import (
-            check_options,
-            check_positive_int,
-            layer_names,
-            resolve_placement,
-        )
-        from physio_bench.models.weights import load_weights, parse_weights
-
-        check_options(options, self.options, self.plugin, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 16), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", self.default_hub_id), name)
-        files = self.weights_files(options)[1]
+        from physio_bench.models.torch_utils import layer_names
 
         def init_random() -> Any:
             network = build_decoder(self.published_config, self.embedding, self.pre_norm)
             network.config = dict(self.published_config)
             return network
 
-        loaded = load_weights(spec, name=name, seed=self.seed, files=files,
-                              init_random=init_random,
-                              load_dir=lambda d: load_decoder(d, self.embedding, self.pre_norm))
-        self.network = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
+        weights, files = self.weights_files(options)
+        self.load(name, seed, device, dtype, options, plugin=self.plugin, weights=weights,
+                  files=files, init_random=init_random,
+                  load_dir=lambda d: load_decoder(d, self.embedding, self.pre_norm))
         self.config = self.network.config
         self.patch = int(self.config["input_token_len"])
         self.dim = int(self.config["hidden_size"])

@@ -11,6 +11,8 @@ placement (device, dtype, autocast) and the output arrays are here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,10 +22,16 @@ from physio_bench.models.protocol import TokenEmbeddings
 from physio_bench.models.torch_utils import (
     Placement,
     batches,
+    check_options,
+    check_positive_int,
     check_sampling_rate,
     check_windows,
+    resolve_placement,
     to_numpy,
 )
+from physio_bench.models.weights import LoadedWeights, load_weights, parse_weights
+
+OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
 
 if TYPE_CHECKING:
     import torch
@@ -64,6 +72,26 @@ class UnivariateModel:
     dim: int
     min_samples: int = 1
     max_samples: int | None = None
+
+    def load(self, name: str, seed: int, device: str, dtype: str, options: dict[str, Any], *,
+             plugin: str, weights: str, files: Sequence[str], init_random: Callable[[], Any],
+             load_dir: Callable[[Path], Any], batch_size: int = 16) -> LoadedWeights[Any]:
+        """The common part of a plug-in's ``__init__``: check the options (:data:`OPTIONS`),
+        set name, seed, batch size, progress and placement, load the network (``weights``:
+        ``random``, a directory or a hub id; :func:`physio_bench.models.weights.
+        load_weights`) in eval mode on the device as ``self.network``."""
+        check_options(options, OPTIONS, plugin, name)
+        self.name = name
+        self.seed = int(seed)
+        self.batch_size = check_positive_int(options.get("batch_size", batch_size),
+                                             "batch_size", name)
+        self.progress = bool(options.get("progress", True))
+        self.placement = resolve_placement(device, dtype, name)
+        loaded = load_weights(parse_weights(weights, name), name=name, seed=self.seed,
+                              files=files, init_random=init_random, load_dir=load_dir)
+        self.network = loaded.model.eval().to(self.placement.device)
+        self.weights = loaded
+        return loaded
 
     def token_spans(self, n_samples: int) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
