@@ -25,5 +25,5 @@ rule compare:
         "results/logs/compare.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench compare '
-        "--configfile results/config.resolved.yaml --results results --out {output.table:q} 2> "
-        "{log}"
+        "--configfile results/config.resolved.yaml --results results --out {output.table:q} "
+        "2> {log}"

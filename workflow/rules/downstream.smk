@@ -34,8 +34,8 @@ checkpoint real_windows:
         "results/logs/real_windows/{dataset}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench real-windows '
-        "--configfile results/config.resolved.yaml --dataset {wildcards.dataset:q} --out "
-        "results/real/{wildcards.dataset} 2> {log}"
+        "--configfile results/config.resolved.yaml --dataset {wildcards.dataset:q} "
+        "--out results/real/{wildcards.dataset} 2> {log}"
 
 
 rule downstream:
@@ -65,8 +65,8 @@ rule downstream:
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench downstream '
         "--configfile results/config.resolved.yaml --model {wildcards.model:q} --results results "
-        "--out-json {output.detail:q} --out-csv {output.rows:q} --out-predictions "
-        "{output.predictions:q} --out-beats {output.beats:q} 2> {log}"
+        "--out-json {output.detail:q} --out-csv {output.rows:q} "
+        "--out-predictions {output.predictions:q} --out-beats {output.beats:q} 2> {log}"
 
 
 rule reference_methods:
@@ -91,6 +91,5 @@ rule reference_methods:
         "results/logs/downstream/reference_methods.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench reference-methods '
-        "--configfile results/config.resolved.yaml --results results --out-json "
-        "{output.detail:q} --out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> "
-        "{log}"
+        "--configfile results/config.resolved.yaml --results results --out-json {output.detail:q} "
+        "--out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> {log}"

@@ -26,8 +26,9 @@ rule embed_shard:
         "results/logs/embed/{model}/{suite}/{shard}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench embed '
-        "--configfile results/config.resolved.yaml --model {wildcards.model:q} --suite-dir "
-        "{params.suite_dir:q} --shard {wildcards.shard} --out {output.shard:q} 2> {log}"
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} "
+        "--suite-dir {params.suite_dir:q} --shard {wildcards.shard} --out {output.shard:q} "
+        "2> {log}"
 
 
 rule merge_embeddings:
@@ -58,5 +59,6 @@ rule merge_embeddings:
         "results/logs/embed/{model}/{suite}/merge.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench merge-embeddings '
-        "--configfile results/config.resolved.yaml --model {wildcards.model:q} --out-dir "
-        "results/embeddings/{wildcards.model}/{wildcards.suite} {input.shards:q} 2> {log}"
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} "
+        "--out-dir results/embeddings/{wildcards.model}/{wildcards.suite} {input.shards:q} "
+        "2> {log}"

@@ -31,5 +31,5 @@ rule finetune:
         "results/logs/finetune/{run}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench finetune '
-        "--configfile results/config.resolved.yaml --run {wildcards.run:q} --out-dir "
-        "{params.out_dir:q} 2> {log}"
+        "--configfile results/config.resolved.yaml --run {wildcards.run:q} "
+        "--out-dir {params.out_dir:q} 2> {log}"

@@ -36,6 +36,6 @@ rule probe:
         "results/logs/probes/{model}/{probe}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench probe '
-        "--configfile results/config.resolved.yaml --model {wildcards.model:q} --probe "
-        "{wildcards.probe} --results results --out-json {output.detail:q} --out-csv "
-        "{output.rows:q} --out-predictions {output.predictions:q} 2> {log}"
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} "
+        "--probe {wildcards.probe} --results results --out-json {output.detail:q} "
+        "--out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> {log}"

@@ -91,8 +91,8 @@ for _section in SHOWN_SECTIONS:
             f"results/logs/figures/{_section}.log",
         shell:
             '"$PHYSIO_BENCH_PYTHON" -m physio_bench figures '
-            "--configfile results/config.resolved.yaml --results results --section "
-            "{params.section} 2> {log}"
+            "--configfile results/config.resolved.yaml --results results "
+            "--section {params.section} 2> {log}"
 
 
 rule figures:

@@ -63,8 +63,8 @@ rule sensitivity_embed:
         "results/logs/sensitivity/embed_{variant}_{suite}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench sensitivity-embed '
-        "--configfile results/config.resolved.yaml --variant {wildcards.variant:q} --suite "
-        "{wildcards.suite} --results results 2> {log}"
+        "--configfile results/config.resolved.yaml --variant {wildcards.variant:q} "
+        "--suite {wildcards.suite} --results results 2> {log}"
 
 
 rule sensitivity_probe:
@@ -94,8 +94,8 @@ rule sensitivity_probe:
         "results/logs/sensitivity/probe_{variant}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench sensitivity-probe '
-        "--configfile results/config.resolved.yaml --variant {wildcards.variant:q} --results "
-        "results 2> {log}"
+        "--configfile results/config.resolved.yaml --variant {wildcards.variant:q} "
+        "--results results 2> {log}"
 
 
 rule sensitivity_summary:

@@ -23,5 +23,5 @@ rule simulate:
         "results/logs/simulate/{suite}.log",
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench simulate '
-        "--configfile results/config.resolved.yaml --suite {wildcards.suite} --out "
-        "results/simulated/{wildcards.suite} 2> {log}"
+        "--configfile results/config.resolved.yaml --suite {wildcards.suite} "
+        "--out results/simulated/{wildcards.suite} 2> {log}"
