@@ -18,6 +18,9 @@
 # - input files are named relative to the working directory (results/..., a dataset's
 #   own folder); a folder shipped inside a package (physio_bench:data/...) is no input,
 #   its listing is part of the settings (dataset_listing).
+# A rule written the old way (params pb=PB, cfg=CFG; shell "{params.pb} X {params.cfg} ...")
+# stops at parse (PB and CFG are gone): drop both params, add versions=VERSIONS, and start
+# its command as above.
 import hashlib
 import importlib.metadata
 import json
