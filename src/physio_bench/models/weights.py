@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from physio_bench.errors import ModelError
+from physio_bench.config import is_package_path, resolve_config_path
+from physio_bench.errors import ModelError, PhysioBenchError
 from physio_bench.models.protocol import ModelInfo
 from physio_bench.models.torch_utils import (
     Placement,
@@ -132,7 +133,9 @@ def parse_weights(value: Any, name: str) -> WeightsSpec:
 
     An existing directory wins over a hub id of the same spelling; a value that is
     neither an existing directory nor shaped like ``org/name`` is a local path that must
-    exist.
+    exist. A relative directory starts at the working directory of the run; one named
+    ``<package>:<path>`` ships inside an installed package and is returned as its
+    absolute path (:func:`physio_bench.config.resolve_config_path`).
 
     Raises:
         ModelError: not a string, or a local path that is missing or not a directory.
@@ -142,9 +145,12 @@ def parse_weights(value: Any, name: str) -> WeightsSpec:
                          f"(org/name) or a local directory, got {value!r}")
     if value == RANDOM:
         return WeightsSpec(RANDOM, RANDOM)
-    path = Path(value).expanduser()
+    try:
+        path = resolve_config_path(value)
+    except PhysioBenchError as exc:
+        raise ModelError(f"model {name!r}: weights: {exc}") from exc
     if path.is_dir():
-        return WeightsSpec("local", value)
+        return WeightsSpec("local", str(path) if is_package_path(value) else value)
     if HUB_ID.fullmatch(value) and not path.exists():
         return WeightsSpec("hub", value)
     if path.exists():
