@@ -11,8 +11,8 @@ is an asymmetric Gaussian (slower rise than fall); its end is taken 2.2 SDs afte
 peak. Amplitudes are those of the subject's lead
 (:func:`physio_bench.simulate.physiology.draw_ecg`); in V1 the P wave is biphasic.
 Premature ventricular beats and ventricular escape beats are a wide biphasic QRS of the
-subject's PVC polarity without a P wave and a discordant, wider T; premature atrial beats have a normal QRS after their own P' wave. AF adds
-f-waves: narrow-band noise, a sinusoid whose frequency (4.5-8 Hz) and amplitude wander
+subject's PVC polarity without a P wave and a discordant, wider T; premature atrial
+beats have a normal QRS after their own P' wave. AF adds f-waves: narrow-band noise, a sinusoid whose frequency (4.5-8 Hz) and amplitude wander
 slowly (0.05-0.3 Hz). Flutter adds F waves (:func:`flutter_waves`): a continuous
 sawtooth without isoelectric baseline whose slow limb takes 60-75 % of the cycle and
 whose fast limb the rest, rounded by a 12-ms Gaussian, not a steep step (typical
