@@ -3,24 +3,25 @@
 All renderers work on a uniform grid ``t_s = t0 + arange(n) / fs``.
 
 ECG (mV): the wave model of ECGSYN (McSharry et al. 2003, IEEE TBME 50:289: P, Q, R, S
-and T as Gaussian bumps), placed in *time* around each R peak instead of being
-stretched with the RR interval: QRS and PR are fixed per subject, the T wave ends one
-QT after the QRS onset with QT from the preceding RR by Fridericia's formula
-(``QT = QTc x RR^(1/3)``), so only the T-P segment stretches with the rate. The T wave
-is an asymmetric Gaussian (slower rise than fall); its end is taken 2.2 SDs after its
-peak. Amplitudes are those of the subject's lead
+and T as Gaussian bumps), placed in *time* around each R peak instead of being stretched
+with the RR interval: QRS and PR are fixed per subject, the T wave ends one QT after the
+QRS onset with QT from the preceding RR by Fridericia's formula (``QT = QTc x
+RR^(1/3)``), so only the T-P segment stretches with the rate. The T wave is an
+asymmetric Gaussian (slower rise than fall); its end is taken 2.2 SDs after its peak.
+Amplitudes are those of the subject's lead
 (:func:`physio_bench.simulate.physiology.draw_ecg`); in V1 the P wave is biphasic.
 Premature ventricular beats and ventricular escape beats are a wide biphasic QRS of the
 subject's PVC polarity without a P wave and a discordant, wider T; premature atrial
-beats have a normal QRS after their own P' wave. AF adds f-waves: narrow-band noise, a sinusoid whose frequency (4.5-8 Hz) and amplitude wander
-slowly (0.05-0.3 Hz). Flutter adds F waves (:func:`flutter_waves`): a continuous
-sawtooth without isoelectric baseline whose slow limb takes 60-75 % of the cycle and
-whose fast limb the rest, rounded by a 12-ms Gaussian, not a steep step (typical
-counter-clockwise flutter in the inferior leads: Cosio 2017, Arrhythm Electrophysiol
-Rev 6:55). Respiration modulates QRS and T amplitudes (``1 + k m(t)``) and the
-baseline (``b m(t)`` mV), ``m`` being the breath's normalised volume. Every Gaussian is
-widened by an anti-aliasing Gaussian of SD ``0.6 / fs`` (4.8 ms at 125 Hz), so waves have
-no content worth mentioning above the Nyquist frequency.
+beats have a normal QRS after their own P' wave. AF adds f-waves: narrow-band noise, a
+sinusoid whose frequency (4.5-8 Hz) and amplitude wander slowly (0.05-0.3 Hz). Flutter
+adds F waves (:func:`flutter_waves`): a continuous sawtooth without isoelectric baseline
+whose slow limb takes 60-75 % of the cycle and whose fast limb the rest, rounded by a
+12-ms Gaussian, not a steep step (typical counter-clockwise flutter in the inferior
+leads: Cosio 2017, Arrhythm Electrophysiol Rev 6:55). Respiration modulates QRS and T
+amplitudes (``1 + k m(t)``) and the baseline (``b m(t)`` mV), ``m`` being the breath's
+normalised volume. Every Gaussian is widened by an anti-aliasing Gaussian of SD ``0.6 /
+fs`` (4.8 ms at 125 Hz), so waves have no content worth mentioning above the Nyquist
+frequency.
 
 PPG (a.u.): one pulse per ventricular beat, its foot one pulse arrival time after the R
 peak (:func:`pulse_arrival_times`: shorter at a faster heart rate, moved by breathing):
