@@ -12,7 +12,10 @@ own, and the direction of the respiratory pulse variation depends on it (see
 
 Signatures (what a clinician would look for):
 
-- ``normal_sinus``: 60-95 bpm, 12-18 breaths/min, P before every QRS, RSA and Mayer waves.
+- ``normal_sinus``: 60-95 bpm, 12-18 breaths/min, P before every QRS, RSA and Mayer waves;
+  like every class (unless it says otherwise), 0-2 non-specific skin conductance
+  responses (at rest 1-3 per minute: Boucsein 2012) and 0-2 short bursts of muscle
+  activity (postural adjustments) per window.
 - ``sinus_tachycardia`` (105-140 bpm), ``sinus_bradycardia`` (40-55 bpm): sinus rhythm.
 - ``irregular_rhythm``: atrial fibrillation: irregularly irregular RR (CV 0.15-0.3), no
   P waves, fibrillatory f-waves, pulse heights varying with RR (pulse deficit).
@@ -42,27 +45,30 @@ Signatures (what a clinician would look for):
   tachycardic surge building over several beats after it (Guilleminault et al. 1984,
   Am J Cardiol 52:490), and a larger recovery breath.
 - ``hypovolemia``: compensated hypovolemic shock, breathing spontaneously: tachycardia
-  (105-135 bpm), low HRV (x0.3-0.6), tachypnea (20-28 /min) with shallower breaths,
-  smaller pulses (x0.5-0.8: peripheral vasoconstriction) and a larger respiratory
+  (105-135 bpm), low HRV (x0.3-0.6), tachypnea (20-28 /min) with shallower breaths
+  (x0.7-0.9),
+  smaller pulses (x0.55-0.85: peripheral vasoconstriction) and a larger respiratory
   pulse-amplitude variation (peak-to-peak 12-25 % of the pulse, against 4-12 % at rest)
   in the direction of pulsus paradoxus: pulses
   shrink while pleural pressure falls in inspiration (Hamzaoui et al. 2013, Eur Respir
   J 42:1696); the pulse arrival time swings 2-3 x more with breathing.
-- ``hypovolemia_ventilated``: the same shock under volume-controlled ventilation
-  (sedated: no SCRs or EMG bursts): ventilator breaths at a set rate (14-20 /min, no
-  jitter, 0.4-0.6 L, linear inspiration and passive expiration), tachycardia
+- ``hypovolemia_ventilated``: the same shock under volume-controlled ventilation:
+  ventilator breaths at a set rate (14-20 /min, no jitter, 0.9-1.2 x the subject's own
+  tidal volume: 6-8 mL/kg predicted body weight, linear inspiration over 30-36 % of the
+  cycle and passive expiration with a 0.4-0.8 s time constant), tachycardia
   (100-130 bpm), very low HRV, small pulses, and a pulse-amplitude variation of 15-30 %
   in the opposite direction: pulses are largest at end-inspiration and smallest in
   expiration (reversed pulsus paradoxus, the basis of pulse-pressure and
   pleth-variability indices: Michard 2005, Anesthesiology 103:419; Cannesson et al.
   2005, Crit Care 9:R562).
-- ``stress_arousal``: 85-110 bpm, 16-22 /min, reduced HRV (x0.5-0.8), 4-7 SCRs on a
+- ``stress_arousal``: 85-110 bpm, 16-22 /min, reduced HRV (x0.5-0.8), 3-6 SCRs on a
   tonic skin conductance level raised by 1-3 uS and rising 0.005-0.02 uS/s (tonic and
   phasic electrodermal activity both rise with sympathetic arousal: Boucsein 2012,
-  *Electrodermal Activity*, 2nd ed.; Dawson, Schell & Filion 2017), some EMG.
+  *Electrodermal Activity*, 2nd ed.; Dawson, Schell & Filion 2017), 1-3 EMG bursts.
 - ``motion_artifact``: normal physiology under body movement: 2-5 movement episodes
   that reach every sensor at once, each sensor with the coupling of its site
-  (fingertip PPG most, finger EDA least) and EMG bursts of the moving muscle.
+  (fingertip PPG most, finger EDA least), and an EMG burst of the moving muscle with
+  each movement (no other EMG bursts).
 - ``heart_rate_ramp``/``heart_rate_step``: the heart rate moves by 25-45 bpm across the
   window (linear ramp; or a first-order step with the subject's 2-5 s time constant).
 - ``resp_rate_ramp``/``resp_rate_step``: the breathing rate moves by 8-14 /min (ramp;
@@ -93,8 +99,8 @@ class ScenarioClass:
     rr_interval_cv: Range = (0, 0)
     ectopic_count: Range = (0, 0)
     hrv_scale: Range = (1, 1)
-    scr_number_count: Range = (0, 1)
-    emg_burst_count: Range = (0, 0)
+    scr_number_count: Range = (0, 2)
+    emg_burst_count: Range = (0, 2)
     apnea_s: Range = (0, 0)
     motion_amplitude_au: Range = (0, 0)
     pulse_amplitude_scale: Range = (1, 1)
@@ -103,7 +109,7 @@ class ScenarioClass:
     tidal_scale: Range = (1, 1)
     apnea_kinds: tuple[str, ...] = ("central", "obstructive", "mixed")
     breathing: str = "spontaneous"
-    ventilator_tidal_l: Range = (0.4, 0.6)
+    ventilator_tidal_scale: Range = (0.9, 1.2)
     arrival_resp_scale: Range = (1, 1)
     eda_tonic_rise_us: Range = (0, 0)
     eda_drift_us_per_s: Range = (-0.01, 0.01)
@@ -136,21 +142,20 @@ SCENARIO_CLASSES: dict[str, ScenarioClass] = {
                                        apnea_s=(10, 15), apnea_kinds=("obstructive",)),
     "hypovolemia": ScenarioClass(
         heart_rate_bpm=(105, 135), resp_rate_bpm=(20, 28), hrv_scale=(0.3, 0.6),
-        pulse_amplitude_scale=(0.5, 0.8), pulse_amplitude_decline=(0.0, 0.1),
-        riav_frac=(0.12, 0.25), tidal_scale=(0.6, 0.85), arrival_resp_scale=(2, 3),
+        pulse_amplitude_scale=(0.55, 0.85), pulse_amplitude_decline=(0.0, 0.1),
+        riav_frac=(0.12, 0.25), tidal_scale=(0.7, 0.9), arrival_resp_scale=(2, 3),
     ),
     "hypovolemia_ventilated": ScenarioClass(
         heart_rate_bpm=(100, 130), resp_rate_bpm=(14, 20), hrv_scale=(0.15, 0.35),
-        pulse_amplitude_scale=(0.5, 0.8), pulse_amplitude_decline=(0.0, 0.1),
+        pulse_amplitude_scale=(0.55, 0.85), pulse_amplitude_decline=(0.0, 0.1),
         riav_frac=(0.15, 0.30), arrival_resp_scale=(2, 3), breathing="ventilated",
-        scr_number_count=(0, 0),
     ),
     "stress_arousal": ScenarioClass(
         heart_rate_bpm=(85, 110), resp_rate_bpm=(16, 22), hrv_scale=(0.5, 0.8),
-        scr_number_count=(4, 7), emg_burst_count=(0, 1), eda_tonic_rise_us=(1, 3),
+        scr_number_count=(3, 6), emg_burst_count=(1, 3), eda_tonic_rise_us=(1, 3),
         eda_drift_us_per_s=(0.005, 0.02),
     ),
-    "motion_artifact": ScenarioClass(motion_amplitude_au=(0.5, 1.0)),
+    "motion_artifact": ScenarioClass(motion_amplitude_au=(0.5, 1.0), emg_burst_count=(0, 0)),
     "heart_rate_ramp": ScenarioClass(heart_rate_bpm=(60, 100), heart_rate_change_bpm=(25, 45)),
     "heart_rate_step": ScenarioClass(heart_rate_bpm=(60, 100), heart_rate_change_bpm=(25, 45)),
     "resp_rate_ramp": ScenarioClass(heart_rate_bpm=(60, 90), resp_rate_bpm=(10, 20),
@@ -211,7 +216,7 @@ SIGNATURES: dict[str, str] = {
                               "expiration), tachycardia, very low HRV, small pulses that "
                               "grow in each inspiration and shrink in expiration.",
     "stress_arousal": "85-110 bpm, 16-22 breaths/min, reduced HRV, a raised and rising skin "
-                      "conductance level with 4-7 responses, some EMG.",
+                      "conductance level with 3-6 responses, 1-3 EMG bursts.",
     "motion_artifact": "Normal physiology under body movement: each movement shows in every "
                        "channel at once (PPG most, EDA least), with EMG bursts.",
     "heart_rate_ramp": "The heart rate moves by 25-45 bpm linearly across the window.",

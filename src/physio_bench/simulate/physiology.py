@@ -15,7 +15,7 @@ follow adult resting values from standard physiology texts; units in the names:
   and F-wave (flutter) amplitudes; respiratory modulation of QRS/T amplitude (fraction)
   and of the baseline (mV).
 - PPG (arbitrary units, a.u., like a pulse oximeter's plethysmogram): pulse amplitude,
-  log-uniform over 0.4-2.5 a.u. (the peripheral perfusion index of healthy adults spans
+  log-uniform over 0.4-3.5 a.u. (the peripheral perfusion index of healthy adults spans
   more than a decade, 0.3-10 %: Lima et al. 2002, Crit Care Med 30:1210), pulse arrival
   time (R peak to pulse foot) at 75 bpm and its change with heart rate and breathing,
   upstroke time, systolic decay width, reflected (diastolic) wave delay, ratio and
@@ -239,7 +239,7 @@ def draw_pulse(rng: np.random.Generator) -> PulseMorphology:
     """One subject's PPG pulse shape and modulation strengths."""
     u = rng.uniform
     return PulseMorphology(
-        amplitude_au=float(np.exp(u(np.log(0.4), np.log(2.5)))), arrival_s=u(0.15, 0.28),
+        amplitude_au=float(np.exp(u(np.log(0.4), np.log(3.5)))), arrival_s=u(0.15, 0.28),
         arrival_hr_slope_s_per_bpm=-u(0.0006, 0.0015), arrival_resp_s=u(0.002, 0.008),
         rise_s=u(0.09, 0.16),
         decay_sigma_s=u(0.08, 0.13), diastolic_delay_s=u(0.22, 0.32),

@@ -106,6 +106,23 @@ def _uniform_int(rng: np.random.Generator, bounds: Range) -> int:
     return int(rng.integers(int(bounds[0]), int(bounds[1]) + 1))
 
 
+#: Closest the atrial-to-escape rate ratio of complete AV block comes to a whole number.
+DISSOCIATION_MARGIN = 0.15
+
+
+def _escape_rate(rng: np.random.Generator, atrial_bpm: float, bounds: Range) -> float:
+    """An escape rate in ``bounds`` whose ratio to the atrial rate is at least
+    :data:`DISSOCIATION_MARGIN` from a whole number, so that within one window the P waves
+    visibly march through the QRS complexes (a near-integer ratio would look like a fixed
+    2:1 or 3:1 block over 32 s); redrawn until it is (at most 50 draws)."""
+    for _ in range(50):
+        rate = float(rng.uniform(*bounds))
+        ratio = atrial_bpm / rate
+        if abs(ratio - round(ratio)) >= DISSOCIATION_MARGIN:
+            break
+    return rate
+
+
 def window_parameters(
     spec: ScenarioClass, dynamics: str, subject: Subject, rng: np.random.Generator,
     window_s: float,
@@ -120,7 +137,8 @@ def window_parameters(
         rr1 = _changed(rng, rr0, spec.resp_rate_change_bpm, RESP_RATE_LIMITS)
     u = rng.uniform
     ventricular_escape = bool(u() < 0.5)
-    escape = VENTRICULAR_ESCAPE_BPM if ventricular_escape else JUNCTIONAL_ESCAPE_BPM
+    escape_rate = _escape_rate(rng, hr0, VENTRICULAR_ESCAPE_BPM if ventricular_escape
+                               else JUNCTIONAL_ESCAPE_BPM)
     return {
         "hr_start": hr0, "hr_end": hr1, "rr_start": rr0, "rr_end": rr1,
         "change_s": u(0.35, 0.65) * window_s if dynamics == "step" else float("nan"),
@@ -139,14 +157,14 @@ def window_parameters(
         "arrival_resp_scale": u(*spec.arrival_resp_scale),
         "tidal_scale": u(*spec.tidal_scale),
         "ventilated": spec.breathing == "ventilated",
-        "ventilator_tidal_l": u(*spec.ventilator_tidal_l),
+        "ventilator_tidal_scale": u(*spec.ventilator_tidal_scale),
         "ventilator_ti_frac": u(0.3, 0.36), "ventilator_tau_s": u(0.4, 0.8),
         "heart_phase": u(),
         "flutter_ratio": int(rng.choice(rhythm.FLUTTER_RATIOS, p=rhythm.FLUTTER_FIXED_P)),
         "flutter_variable": bool(u() < 0.3), "flutter_descent": u(0.6, 0.75),
         "av_delay_s": u(0.18, 0.28), "wenckebach_ratio": int(rng.integers(3, 6)),
         "pr_increment_s": u(0.08, 0.14), "mobitz2_ratio": int(rng.integers(3, 6)),
-        "escape_ventricular": ventricular_escape, "escape_rate_bpm": u(*escape),
+        "escape_ventricular": ventricular_escape, "escape_rate_bpm": escape_rate,
         "atrial_kick": u(*ATRIAL_KICK),
         "eda_tonic_rise_us": u(*spec.eda_tonic_rise_us),
         "eda_drift": u(*spec.eda_drift_us_per_s),
@@ -179,7 +197,7 @@ def _breaths(p: dict[str, Any], dynamics: str, subject: Subject, grid: Grid,
         period = 60.0 / p["rr_start"]
         rhythm.insert_apnea(breaths, rngs["apnea"], p["apnea_s"], period,
                             window_s - p["apnea_s"] - 2 * period, p["apnea_kind"],
-                            effort_ratio=rngs["apnea"].uniform(0.15, 0.35),
+                            effort_ratio=rngs["apnea"].uniform(0.1, 0.25),
                             recovery_gain=rngs["apnea"].uniform(1.3, 1.6))
     return breaths
 
@@ -337,8 +355,8 @@ def simulate_scenario(name: str, dynamics: str, subject: Subject, seed: int, fs:
         grid.t0_s, fs, grid.total, beats, subject.pulse, modulation, default_rr,
         p["pulse_scale"] * decline * _atrial_kick(beats, p), riav, drive, sign, arrival,
         reference)
-    tidal_l = (p["ventilator_tidal_l"] if p["ventilated"]
-               else subject.tidal_volume_l * p["tidal_scale"])
+    tidal_l = subject.tidal_volume_l * (p["ventilator_tidal_scale"] if p["ventilated"]
+                                        else p["tidal_scale"])
     rsp = tidal_l * volume
     labels: dict[str, Any] = pulse_labels(ppg, grid, beats, feet, peaks, breaths)
     eda, scr_onsets, scr_peak, eda_tonic = _eda(p, subject, grid, rngs["eda"])

@@ -30,7 +30,7 @@ a physical amplitude: the signal-to-noise ratio then also depends on the subject
 amplitudes (largest QRS deflection 0.2-2.2 mV by lead and axis, tidal volume 0.35-0.8 L,
 ...), and a model that
 normalises each window sees the ratio, not the amplitude. PPG has no physical unit
-(a.u., pulse height 0.4-2.5 a.u. by subject), so its noise is in those a.u. ECG, PPG and
+(a.u., pulse height 0.4-3.5 a.u. by subject), so its noise is in those a.u. ECG, PPG and
 RSP windows carry a recording offset
 (:data:`~physio_bench.simulate.window.SENSOR_OFFSET_SD`), as the scenario windows do.
 

@@ -68,7 +68,7 @@ from __future__ import annotations
 import numpy as np
 
 from physio_bench.simulate.physiology import EcgMorphology, PulseMorphology
-from physio_bench.simulate.rhythm import Beats
+from physio_bench.simulate.rhythm import Beats, spaced_onsets
 
 #: RR interval (s) at which the PPG filling factor is 1, and below which no pulse ejects.
 PULSE_REFERENCE_RR_S = 0.8
@@ -377,20 +377,19 @@ def render_emg(
 def body_motion(
     n: int, fs: float, rng: np.random.Generator, episodes: int, span_s: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float]]]:
-    """One window's body movement: ``episodes`` movement episodes (0.4-2 s, starting in
-    ``span_s``), each a Hann-windowed 0.5-3 Hz displacement with a step in posture (half
-    of the episodes); returns the displacement (about unit peak), its envelope (0..1) and
-    the episodes' ``(start_s, stop_s)`` relative to the grid's first sample."""
+    """One window's body movement: ``episodes`` movement episodes (0.4-2 s, at random in
+    ``span_s``, at least 1 s apart), each a Hann-windowed 0.5-3 Hz displacement, half of
+    them with a change of posture (the baseline settles elsewhere); returns the
+    displacement (about unit peak), its envelope (0..1) and the episodes'
+    ``(start_s, stop_s)`` relative to the grid's first sample."""
     x = np.zeros(n)
     envelope = np.zeros(n)
     spans = []
     band = unit_band_noise(n, fs, 0.5, min(3.0, 0.45 * fs), rng)
-    for _ in range(episodes):
-        width = rng.uniform(0.4, 2.0)
-        start = rng.uniform(span_s[0], span_s[1] - width)
+    widths = rng.uniform(0.4, 2.0, episodes)
+    for start, width in zip(spaced_onsets(rng, widths, span_s[0], span_s[1], 1.0), widths,
+                            strict=True):
         i0, i1 = int(start * fs), int((start + width) * fs)
-        if i1 - i0 < 4:
-            continue
         hann = np.hanning(i1 - i0)
         x[i0:i1] += rng.uniform(0.6, 1.0) * hann * band[i0:i1] / max(
             float(np.max(np.abs(band[i0:i1]))), 1e-9)
@@ -418,8 +417,8 @@ def coupled_artifact(
     env = np.roll(envelope, lag)
     m[:lag], env[:lag] = 0.0, 0.0
     sign = rng.choice([-1.0, 1.0])
-    if channel == "eda":
-        return scale * np.convolve(env, np.hanning(int(fs)) / (0.5 * fs), mode="same")
+    if channel == "eda":  # a causal skin-pressure response (Hann, 1 s) to the movement
+        return scale * np.convolve(env, np.hanning(int(fs)) / (0.5 * fs))[:len(env)]
     if channel in ("emg", "ecg"):
         noise = unit_band_noise(len(m), fs, min(20.0, 0.25 * fs), 0.45 * fs, rng) * env
         if channel == "emg":
