@@ -409,7 +409,7 @@ def test_pulse_width_scales_with_the_rr_interval() -> None:
         k = int(single.argmax())
         half = k + int(np.argmax(single[k:] < single[k] / 2))
         fall[hr] = (half - k) / fs
-        foot = int(round((r[4] + subject.pulse.arrival_s) * fs))
+        foot = round((r[4] + subject.pulse.arrival_s) * fs)
         rise[hr] = (k - foot) / fs
     expected = (415 - 1.65 * 120) / (415 - 1.65 * 60)
     assert fall[120] / fall[60] == pytest.approx(expected, abs=0.08)
