@@ -195,7 +195,7 @@ def draw_ecg(rng: np.random.Generator) -> EcgMorphology:
     u = rng.uniform
     lead = str(rng.choice(LEADS, p=LEAD_PROBABILITY))
     axis = u(*QRS_AXIS_DEG)
-    qrs_mag, p_mag, t_mag = u(0.8, 2.2), u(0.12, 0.3), u(0.2, 0.55)
+    qrs_mag, p_mag, t_mag = u(0.8, 2.2), u(0.1, 0.25), u(0.2, 0.55)
     p_terminal = 0.0
     if lead == "V1":
         r = qrs_mag * u(0.1, 0.35)

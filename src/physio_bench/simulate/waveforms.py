@@ -25,7 +25,9 @@ frequency.
 
 PPG (a.u.): one pulse per ventricular beat, its foot one pulse arrival time after the R
 peak (:func:`pulse_arrival_times`: shorter at a faster heart rate, moved by breathing):
-a systolic wave (asymmetric Gaussian: fixed upstroke time whatever the rate, a wider
+a systolic wave (asymmetric Gaussian: fixed upstroke time whatever the rate, its rising
+SD half the foot-to-peak time, so that the tangent at the steepest upstroke meets the
+baseline at the foot, as the intersecting-tangent definition of the foot has it; a wider
 decay) and a reflected diastolic wave (the dicrotic notch lies between them). The
 ejection-related widths (systolic decay, the reflected wave's delay and width) scale
 with the left-ventricular ejection time, which shortens with the heart rate
@@ -324,7 +326,7 @@ def render_ppg(
     peaks = feet + pulse.rise_s
     ppg = (-breathing_sign * pulse.resp_baseline_frac * pulse.amplitude_au
            * float(np.mean(scale)) * modulation)
-    ppg += bumps(n, t0_s, fs, peaks, amps, pulse.rise_s / 2.5, pulse.decay_sigma_s * width)
+    ppg += bumps(n, t0_s, fs, peaks, amps, pulse.rise_s / 2, pulse.decay_sigma_s * width)
     ppg += bumps(n, t0_s, fs, peaks + pulse.diastolic_delay_s * width,
                  pulse.diastolic_ratio * amps, pulse.diastolic_sigma_s * width)
     return ppg, feet, peaks

@@ -70,10 +70,16 @@ class Grid:
 
 def pulse_amplitudes(clean_ppg: np.ndarray, grid: Grid, feet_s: np.ndarray,
                      peaks_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Measured height (peak minus foot, noise-free signal) of each pulse whose foot and
-    peak lie inside the window, and the mask of those pulses."""
+    """Measured height of each pulse whose foot and peak lie inside the window (noise-free
+    signal): its systolic peak minus its trough, the lowest sample from 0.1 s before its
+    foot (or the previous peak, if later) to its peak; and the mask of those pulses."""
     ok = (feet_s >= 0) & (peaks_s < grid.window_s)
-    heights = clean_ppg[grid.index(peaks_s[ok])] - clean_ppg[grid.index(feet_s[ok])]
+    peak_idx = grid.index(peaks_s)
+    start_idx = grid.index(feet_s - 0.1)
+    previous = np.concatenate([[0], peak_idx[:-1]])
+    heights = np.array([clean_ppg[p] - clean_ppg[max(a, b):p + 1].min()
+                        for p, a, b in zip(peak_idx[ok], start_idx[ok], previous[ok],
+                                           strict=True)])
     return heights, ok
 
 
@@ -89,7 +95,8 @@ def pulse_labels(clean_ppg: np.ndarray, grid: Grid, beats: Beats, feet_s: np.nda
                  peaks_s: np.ndarray, breaths: Breaths | None = None) -> dict[str, float]:
     """Pulse labels over the window's visible pulses (pulse deficits left out).
 
-    ``pulse_amplitude_au`` (mean height, a.u.) and its CV; ``pulse_arrival_time_s`` (R peak
+    ``pulse_amplitude_au`` (mean height, peak to trough, a.u.: :func:`pulse_amplitudes`) and
+    its CV; ``pulse_arrival_time_s`` (R peak
     to systolic peak) and ``pulse_arrival_foot_s`` (R peak to pulse foot: the usual
     definition of PAT); with ``breaths``: ``pulse_amplitude_resp_change_frac`` (mean
     height of the pulses whose foot falls in inspiration minus that of those in
