@@ -197,7 +197,7 @@ def _breaths(p: dict[str, Any], dynamics: str, subject: Subject, grid: Grid,
         period = 60.0 / p["rr_start"]
         rhythm.insert_apnea(breaths, rngs["apnea"], p["apnea_s"], period,
                             window_s - p["apnea_s"] - 2 * period, p["apnea_kind"],
-                            effort_ratio=rngs["apnea"].uniform(0.1, 0.25),
+                            effort_ratio=rngs["apnea"].uniform(0.15, 0.3),
                             recovery_gain=rngs["apnea"].uniform(1.3, 1.6))
     return breaths
 
