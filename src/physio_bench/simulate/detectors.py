@@ -208,20 +208,29 @@ def tonic_slope(eda: np.ndarray, fs: float) -> float:
 
 
 def emg_bursts(emg: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """(onsets, offsets) in s of muscle activity: ``emg_amplitude`` (TKEO envelope), then
-    ``emg_activation`` with a baseline threshold (median + 5 MAD of the envelope, in the
-    spirit of Hodges & Bui 1996's mean + k SD of rest) and periods >= 0.15 s."""
+    """(onsets, offsets) in s of muscle activity: ``emg_amplitude`` (TKEO envelope) above
+    a baseline threshold (median + 5 MAD of the envelope, in the spirit of Hodges & Bui
+    1996's mean + k SD of rest, and at least 5 % of the envelope's maximum), gaps under
+    0.1 s bridged, periods >= 0.15 s."""
     nk = _nk()
     amplitude = np.asarray(nk.emg_amplitude(np.asarray(emg, float), sampling_rate=int(fs)))
     mad = float(np.median(np.abs(amplitude - np.median(amplitude))))
-    threshold = float(np.median(amplitude) + 5 * mad / 0.6745)
-    if threshold >= amplitude.max():
+    threshold = max(float(np.median(amplitude) + 5 * mad / 0.6745), 0.05 * amplitude.max())
+    above = amplitude > threshold
+    if not above.any() or above.all():
         return np.zeros(0), np.zeros(0)
-    info = nk.emg_activation(emg_amplitude=amplitude, sampling_rate=int(fs), method="threshold",
-                             threshold=threshold,
-                             duration_min=int(EMG_MIN_DURATION_S * fs))[1]
-    return (np.asarray(info["EMG_Onsets"], float) / fs,
-            np.asarray(info["EMG_Offsets"], float) / fs)
+    edges = np.diff(np.concatenate([[0], above.astype(int), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    gap = int(0.1 * fs)
+    merged: list[list[int]] = []
+    for a, b in zip(starts, stops, strict=True):
+        if merged and a - merged[-1][1] < gap:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    runs = np.array([(a, b) for a, b in merged if b - a >= EMG_MIN_DURATION_S * fs]
+                    ).reshape(-1, 2)
+    return runs[:, 0] / fs, runs[:, 1] / fs
 
 
 def step_time(events_s: np.ndarray, window_s: float) -> float:
