@@ -28,7 +28,12 @@ from physio_bench.simulate import (
     simulate_suite,
     window_seed,
 )
-from physio_bench.simulate.classes import SCENARIO_CLASSES, SCENARIO_COLUMNS, SCENARIO_REQUESTED
+from physio_bench.simulate.classes import (
+    SCENARIO_CATEGORIES,
+    SCENARIO_CLASSES,
+    SCENARIO_COLUMNS,
+    SCENARIO_REQUESTED,
+)
 from physio_bench.simulate.factors import factor_ranges
 from physio_bench.simulate.plan import plan_factors, plan_suite
 
@@ -128,10 +133,12 @@ def test_events_table(factors_dir: Path, scenarios_dir: Path) -> None:
     assert {"beat", "p_wave", "pulse", "breath", "apnea", "scr", "emg_burst", "artifact",
             "effort", "f_wave"} >= set(scen["event"])
     assert {"beat", "breath", "apnea", "scr", "emg_burst", "p_wave", "pulse"} <= set(scen["event"])
-    apnea = scen[scen["event"] == "apnea"]
-    assert set(apnea["label"]) <= {"obstructive", "central"}
-    apnea_windows = set(labels.loc[labels["scenario"] == "apnea", "window_id"])
+    apnea = scen[scen["event"] == "apnea"].merge(labels[["window_id", "scenario"]])
+    assert set(apnea["label"]) <= {"obstructive", "central", "mixed"}
+    apnea_windows = set(labels.loc[labels["scenario"].str.endswith("apnea"), "window_id"])
     assert set(apnea["window_id"]) == apnea_windows
+    assert set(apnea.loc[apnea["scenario"] == "central_apnea", "label"]) == {"central"}
+    assert set(apnea.loc[apnea["scenario"] == "obstructive_apnea", "label"]) == {"obstructive"}
     beats = scen[scen["event"] == "beat"].merge(labels[["window_id", "scenario"]])
     assert set(beats.loc[beats["scenario"] == "premature_ventricular", "label"]) == {"N", "V"}
     assert set(beats.loc[beats["scenario"] == "premature_atrial", "label"]) == {"N", "S"}
@@ -148,8 +155,12 @@ def test_scenarios_format_and_subjects(scenarios_dir: Path) -> None:
     assert meta["factor_columns"] == {"multi": SCENARIO_COLUMNS}
     assert meta["requested_columns"] == [f"requested_{c}" for c in SCENARIO_REQUESTED]
     assert list(labels.columns) == ["window_id", "subject_id", "signal_kind", "scenario",
-                                    "dynamics", *SCENARIO_COLUMNS,
+                                    "dynamics", *SCENARIO_CATEGORIES, *SCENARIO_COLUMNS,
                                     *meta["requested_columns"]]
+    assert meta["category_columns"] == SCENARIO_CATEGORIES
+    assert set(labels["ecg_lead"]) <= {"MLII", "II", "V1", "aVR"}
+    assert set(labels["av_block_type"]) <= {"none", "mobitz_i", "mobitz_ii", "complete",
+                                            "second_degree"}
     assert set(labels["signal_kind"]) == {"multi"}
     assert np.isfinite(s.targets["heart_rate_bpm"]).all()
     assert np.isfinite(s.targets["resp_phase_rad"]).all()
@@ -165,7 +176,10 @@ def test_default_scenarios_have_30_subjects_per_class_spanning_classes(tmp_path:
     config = load_config()
     plans = plan_suite(config, "scenarios")
     frame = pd.DataFrame([{"subject": p.subject_id, "scenario": p.scenario} for p in plans])
-    assert frame["scenario"].nunique() == len(SCENARIO_CLASSES) == 18
+    # every class but the generic apnea (central, obstructive or mixed) is in the default
+    assert frame["scenario"].nunique() == len(SCENARIO_CLASSES) - 1 == 22
+    assert set(SCENARIO_CLASSES) - set(frame["scenario"]) == {"apnea"}
+    assert config["simulate"]["training"]["classes"] == config["simulate"]["scenarios"]["classes"]
     assert frame.groupby("scenario")["subject"].nunique().min() >= 30
     assert frame.groupby("subject")["scenario"].nunique().min() >= 2
     # with fewer classes per subject the population grows to keep 30 per class
@@ -201,8 +215,8 @@ def test_count_windows_is_cheap_and_matches(factors_dir: Path, tmp_path: Path) -
     config = _config(tmp_path, {"simulate": {"factors": {"windows_per_kind": 6}}})
     assert count_windows(config, "factors") == read_suite(factors_dir).meta["n_windows"] == 30
     assert count_windows(config, "sweeps") == 8 * 10 * sum(len(FACTORS[k]) for k in ALL_KINDS)
-    assert count_windows(config, "scenarios") == 18 * 30
-    assert count_windows(config, "training") == 18 * 120
+    assert count_windows(config, "scenarios") == 22 * 30
+    assert count_windows(config, "training") == 22 * 120
     for suite in ("factors", "sweeps", "scenarios", "training"):
         assert len(plan_suite(config, suite)) == count_windows(config, suite)
     code = ("import sys, physio_bench.simulate as s; "
@@ -210,7 +224,7 @@ def test_count_windows_is_cheap_and_matches(factors_dir: Path, tmp_path: Path) -
             "c = load_config(); print(s.count_windows(c, 'scenarios'),"
             "s.count_windows(c, 'training'), 'neurokit2' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["540", "2160", "False"]
+    assert out.stdout.split() == ["660", "2640", "False"]
 
 
 def test_window_seed_is_stable_across_processes() -> None:

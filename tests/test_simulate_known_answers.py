@@ -28,12 +28,15 @@ from physio_bench.simulate.ground_truth import window_rate
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FS, N, WINDOW_S = 125.0, 4000, 32.0
+#: Leads whose ECG-derived respiration the detector reads (R-wave values of an upright
+#: QRS); in V1 and aVR the amplitude and baseline modulation can cancel.
+UPRIGHT_LEADS = ("MLII", "II")
 
 #: (kind, label) -> (max median |error|, max 90th percentile |error|), label units.
 FACTOR_TOLERANCE = {
     ("ecg", "heart_rate_bpm"): (0.5, 1.0),
     ("ecg", "heart_rate_std_bpm"): (0.3, 1.0),
-    ("ecg", "resp_rate_bpm"): (1.0, 3.0),
+    ("ecg", "resp_rate_bpm"): (1.0, 4.0),  # small equiphasic QRS at a -30 deg axis in II
     ("ecg", "noise_amplitude_mv"): (0.005, 0.01),
     ("ppg", "heart_rate_bpm"): (0.5, 1.0),
     ("ppg", "heart_rate_std_bpm"): (0.5, 3.0),  # 8-ms sampling: 1 sample = 2.6 bpm at 140
@@ -57,23 +60,49 @@ SCENARIO_TOLERANCE = {
     "rr_interval_cv": (0.01, 0.03),
     "ectopic_beat_count": (0.0, 1.0),
     "apnea_duration_s": (1.5, 3.0),
+    "pause_number_count": (0.0, 0.0),
     "pulse_amplitude_au": (0.08, 0.15),
     "pulse_amplitude_cv": (0.03, 0.08),
     "pulse_arrival_time_s": (0.03, 0.05),
+    "pulse_arrival_foot_s": (0.015, 0.03),
+    "pulse_arrival_resp_change_s": (0.006, 0.012),
+    "pulse_amplitude_resp_change_frac": (0.04, 0.08),
+    "pulse_amplitude_variation_frac": (0.04, 0.1),
     "scr_number_count": (0.0, 1.0),
+    "eda_tonic_us": (0.25, 0.5),
     "burst_number_count": (0.0, 0.0),
+    "t_wave_polarity_sign": (0.0, 0.0),
 }
+#: Scenario labels without an independent detector (see physio_bench.simulate.detectors;
+#: they are checked against the events in test_simulate_physiology.py).
+NO_DETECTOR = {"atrial_rate_bpm", "av_conduction_ratio", "blocked_p_wave_count",
+               "pr_interval_s", "pr_prolongation_s", "flutter_conduction_ratio",
+               "ecg_axis_deg", "qrs_width_s"}
 #: Scenario labels not checked in motion-artefact windows (the detectors are not meant
-#: to work through motion), and labels checked only in some classes.
+#: to work through motion), and labels checked only in some classes, or not in some.
 MOTION_EXCLUDED = {"heart_rate_bpm", "heart_rate_change_bpm", "resp_rate_bpm",
                    "resp_rate_change_bpm", "rr_interval_cv", "ectopic_beat_count",
-                   "apnea_duration_s", "pulse_amplitude_au", "pulse_amplitude_cv",
-                   "pulse_arrival_time_s"}
+                   "apnea_duration_s", "pause_number_count", "pulse_amplitude_au",
+                   "pulse_amplitude_cv", "pulse_arrival_time_s", "pulse_arrival_foot_s",
+                   "pulse_arrival_resp_change_s", "pulse_amplitude_resp_change_frac",
+                   "pulse_amplitude_variation_frac", "t_wave_polarity_sign"}
 ONLY_IN = {
     "change_time_s": {"heart_rate_step", "resp_rate_step"},
     "ectopic_beat_count": {"normal_sinus", "premature_ventricular", "premature_atrial",
                            "sinus_tachycardia", "sinus_bradycardia"},
-    "apnea_duration_s": {"apnea"},
+    "apnea_duration_s": {"apnea", "central_apnea"},
+}
+#: The breathing detector cannot place the recovery breath's onset after an obstructive
+#: apnea (its deepest paradoxical dip comes just before it); the per-breath pulse
+#: variation is dominated by the rhythm in irregular and premature-beat windows; the
+#: median beat of an escape rhythm has the escape beats' discordant T.
+NOT_IN = {
+    "resp_rate_bpm": {"obstructive_apnea"},
+    "resp_rate_change_bpm": {"obstructive_apnea"},
+    "pause_number_count": {"obstructive_apnea"},
+    "pulse_amplitude_variation_frac": {"irregular_rhythm", "atrial_flutter",
+                                       "premature_atrial", "premature_ventricular"},
+    "t_wave_polarity_sign": {"av_block_complete"},
 }
 
 
@@ -102,6 +131,9 @@ def factor_errors(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
             if spec.column == "resp_rate_bpm" and kind in ("ecg", "ppg") and (
                     row["heart_rate_bpm"] < 2 * row["resp_rate_bpm"]):
                 continue  # a beat-to-beat series cannot carry breathing above half its rate
+            if spec.column == "resp_rate_bpm" and kind == "ecg" and (
+                    row["ecg_lead"] not in UPRIGHT_LEADS):
+                continue  # ECG-derived respiration is checked in the limb leads II, MLII
             rows.append({"kind": kind, "label": spec.column, "truth": row[spec.column],
                          "detected": found[spec.column]})
     return pd.DataFrame(rows)
@@ -121,6 +153,8 @@ def scenario_errors(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         found = measure_scenario(np.asarray(s.signals[i], float), FS, step)
         for label in SCENARIO_COLUMNS:
             if name == "motion_artifact" and label in MOTION_EXCLUDED:
+                continue
+            if label in NO_DETECTOR or name in NOT_IN.get(label, ()):
                 continue
             if label in ONLY_IN and name not in ONLY_IN[label]:
                 continue
@@ -145,7 +179,8 @@ def test_factor_label_matches_detector(factor_errors: pd.DataFrame, kind: str, l
 def test_every_factor_has_a_known_answer() -> None:
     assert set(FACTOR_TOLERANCE) == {(k, f.column) for k, specs in FACTORS.items()
                                      for f in specs}
-    assert set(SCENARIO_TOLERANCE) == set(SCENARIO_COLUMNS)
+    assert set(SCENARIO_TOLERANCE) | NO_DETECTOR == set(SCENARIO_COLUMNS)
+    assert not set(SCENARIO_TOLERANCE) & NO_DETECTOR
 
 
 @pytest.mark.parametrize("label", list(SCENARIO_TOLERANCE))
@@ -164,7 +199,8 @@ def test_scenario_label_matches_detector(scenario_errors: pd.DataFrame, label: s
 def af_apnea(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, pd.DataFrame]:
     tmp = tmp_path_factory.mktemp("af")
     s = _suite(tmp, {"simulate": {"scenarios": {
-        "subjects_per_scenario": 10, "classes": ["irregular_rhythm", "apnea"]}}}, "scenarios")
+        "subjects_per_scenario": 10, "classes": ["irregular_rhythm", "central_apnea"]}}},
+               "scenarios")
     return s, pd.read_parquet(tmp / "scenarios" / "events.parquet")
 
 
@@ -188,27 +224,37 @@ def test_af_labels_are_the_realised_rhythm(af_apnea: tuple[Any, pd.DataFrame]) -
 
 
 def test_apnea_labels_are_the_realised_breathing(af_apnea: tuple[Any, pd.DataFrame]) -> None:
-    """Apnea >= 10 s at random positions; the breathing-rate label counts the pause (the
-    detector agrees within 1.5 /min at the median: it drops a breath starting in the
-    window's last second, which weighs more when one interval holds a pause)."""
+    """Central apnea >= 10 s at random positions; the breathing-rate label leaves the
+    pause out (so it stays near the requested rate, far from the rate counted over the
+    pause); the detector, which leaves out gaps 5 s longer than the others, agrees
+    within 1.5 /min at the median (it drops a breath starting in the window's last
+    second, and in one of the ten windows it keeps too few breaths to see the pause), and
+    on the pause's length and count."""
     s, events = af_apnea
-    rows = s.labels.index[s.labels["scenario"] == "apnea"]
-    starts, rate_error, apnea_error = [], [], []
+    rows = s.labels.index[s.labels["scenario"] == "central_apnea"]
+    starts, rate_error, apnea_error, pauses = [], [], [], []
     for i in rows:
         found = measure_scenario(np.asarray(s.signals[i], float), FS)
         label = s.labels.loc[i]
-        assert label["apnea_duration_s"] >= 10
+        assert label["apnea_duration_s"] >= 10 and label["pause_number_count"] == 1
         rate_error.append(abs(found["resp_rate_bpm"] - label["resp_rate_bpm"]))
         apnea_error.append(abs(found["apnea_duration_s"] - label["apnea_duration_s"]))
-        assert label["resp_rate_bpm"] < label["requested_resp_rate_bpm"] - 2
+        pauses.append(found["pause_number_count"])
+        onsets = events[(events["window_id"] == i) & (events["event"] == "breath")]["start_s"]
+        assert window_rate(onsets, 0, WINDOW_S) < label["resp_rate_bpm"] - 2
+        assert label["resp_rate_bpm"] == pytest.approx(label["requested_resp_rate_bpm"],
+                                                       rel=0.1)
         apnea = events[(events["window_id"] == i) & (events["event"] == "apnea")]
-        assert len(apnea) == 1 and apnea["label"].iloc[0] in ("central", "obstructive")
+        assert len(apnea) == 1 and apnea["label"].iloc[0] == label["apnea_type"] == "central"
         starts.append(float(apnea["start_s"].iloc[0]))
         assert (apnea["stop_s"] - apnea["start_s"]).iloc[0] == pytest.approx(
             label["apnea_duration_s"])
     assert np.ptp(starts) > 5.0  # not always at the same place in the window
-    assert np.median(rate_error) <= 1.5 and max(rate_error) <= 3.0
-    assert np.median(apnea_error) <= 1.5 and max(apnea_error) <= 4.0
+    rate_error, apnea_error = np.array(rate_error), np.array(apnea_error)
+    assert np.median(rate_error) <= 1.5 and np.nanmedian(apnea_error) <= 1.5
+    # at most one window where the detector keeps too few breaths to see the pause
+    assert (~(rate_error <= 3.0)).sum() <= 1 and (~(apnea_error <= 4.0)).sum() <= 1
+    assert np.mean(np.array(pauses) == 1) >= 0.8
 
 
 def test_rsp_factor_label_is_the_realised_rate(tmp_path: Path) -> None:
@@ -234,7 +280,8 @@ def test_windows_with_respiration_hold_three_breaths_at_the_lowest_rate(
         "signal_kinds": ["ecg", "ppg", "rsp"],
         "factors": {"windows_per_kind": 20, "ranges": {k: slow for k in ("ecg", "ppg", "rsp")}},
         "scenarios": {"subjects_per_scenario": 12,
-                      "classes": ["bradypnea", "apnea", "resp_rate_ramp", "resp_rate_step"]}}}
+                      "classes": ["bradypnea", "apnea", "central_apnea", "obstructive_apnea",
+                                  "resp_rate_ramp", "resp_rate_step"]}}}
     s = _suite(tmp_path, override, suite)
     events = pd.read_parquet(tmp_path / suite / "events.parquet")
     onsets = events[(events["event"] == "breath") & (events["start_s"] >= 0)

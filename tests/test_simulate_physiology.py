@@ -21,7 +21,9 @@ from scipy.signal import welch
 from physio_bench.io import read_suite
 from physio_bench.preflight import load_config
 from physio_bench.simulate import rhythm, simulate_suite, waveforms
+from physio_bench.simulate.ground_truth import window_rate
 from physio_bench.simulate.physiology import draw_subject
+from physio_bench.simulate.scenarios import apnea_response
 
 FS = 125
 
@@ -38,7 +40,9 @@ def _suite(tmp: Path, classes: list[str], subjects: int) -> tuple[Any, pd.DataFr
 def rhythms(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, pd.DataFrame]:
     return _suite(tmp_path_factory.mktemp("rhythms"), [
         "normal_sinus", "premature_ventricular", "premature_atrial", "atrial_flutter",
-        "av_block", "apnea", "heart_rate_step", "hypovolemia", "sinus_tachycardia"], 6)
+        "av_block", "av_block_mobitz2", "av_block_complete", "apnea", "central_apnea",
+        "obstructive_apnea", "heart_rate_step", "hypovolemia", "hypovolemia_ventilated",
+        "sinus_tachycardia", "stress_arousal", "motion_artifact"], 6)
 
 
 def _window_events(events: pd.DataFrame, window: int, name: str) -> pd.DataFrame:
@@ -109,7 +113,7 @@ def test_ppg_upstroke_is_constant_and_height_follows_the_preceding_rr() -> None:
         rise.append(t[j] - foot)
     assert np.ptp(rise) <= 0.02  # upstroke time does not scale with the RR interval
     height = ppg[(peaks * fs).astype(int)] - ppg[(feet * fs).astype(int)]
-    assert height[2] < 0.3 * height[1]  # 0.3-s RR: pulse deficit
+    assert height[2] < 0.35 * height[1]  # 0.3-s RR after 1-s RRs: pulse deficit
     assert height[2] < height[5] < height[3]  # 0.3 s < 0.6 s < 1.0 s
 
 
@@ -175,7 +179,8 @@ def test_heart_rate_variability_has_lf_and_hf_components() -> None:
 
 
 def test_respiration_modulates_ecg_and_ppg(rhythms: tuple[Any, pd.DataFrame]) -> None:
-    """R-wave amplitude and PPG baseline follow the breath's volume (RSP channel)."""
+    """R-wave amplitude follows the breath's volume (RSP channel); the PPG baseline (the
+    peripheral venous volume) falls as spontaneous inspiration draws blood to the chest."""
     s, events = rhythms
     corr_r, corr_ppg = [], []
     for i in s.labels.index[s.labels["scenario"] == "normal_sinus"]:
@@ -188,7 +193,7 @@ def test_respiration_modulates_ecg_and_ppg(rhythms: tuple[Any, pd.DataFrame]) ->
         feet = feet[(feet >= 0) & (feet < 32)]
         corr_ppg.append(np.corrcoef(s.signals[i, 1][(feet * FS).astype(int)],
                                     s.signals[i, 2][(feet * FS).astype(int)])[0, 1])
-    assert np.median(corr_r) > 0.5 and np.median(corr_ppg) > 0.5
+    assert np.median(corr_r) > 0.5 and np.median(corr_ppg) < -0.5
 
 
 def test_premature_beats_and_their_pauses(rhythms: tuple[Any, pd.DataFrame]) -> None:
@@ -219,24 +224,58 @@ def test_premature_beats_and_their_pauses(rhythms: tuple[Any, pd.DataFrame]) -> 
 
 
 def test_apnea_types_and_heart_response(rhythms: tuple[Any, pd.DataFrame]) -> None:
-    """Obstructive apneas keep small efforts, central ones are flat; the heart slows
-    through the pause and speeds up when breathing resumes (medians over windows)."""
+    """AASM types: central apneas are flat; obstructive ones keep efforts from the start,
+    mixed ones only in their second part; the efforts pull the thoracic trace below the
+    end-expiratory level (paradoxical) and grow (crescendo). The heart slows through the
+    pause and speeds up after it over several beats, not in one beat (medians over
+    windows)."""
     s, events = rhythms
-    drift, overshoot = [], []
-    for i in s.labels.index[s.labels["scenario"] == "apnea"]:
+    drift, surge, peak_after = [], [], []
+    kinds = set()
+    for i in s.labels.index[s.labels["scenario"].str.endswith("apnea")]:
         apnea = _window_events(events, i, "apnea").iloc[0]
-        efforts = _window_events(events, i, "effort")["start_s"]
-        inside = efforts[(efforts >= apnea["start_s"]) & (efforts < apnea["stop_s"])]
-        assert (len(inside) > 0) == (apnea["label"] == "obstructive")
-        assert apnea["stop_s"] - apnea["start_s"] >= 10
-        hr = s.targets["heart_rate_bpm"][i]
-        a, b = int(apnea["start_s"] * FS), int(apnea["stop_s"] * FS)
-        drift.append(hr[b - 2 * FS:b].mean() - hr[a:a + 2 * FS].mean())
-        overshoot.append(hr[b + 2 * FS:b + 5 * FS].mean() - hr[b - 2 * FS:b].mean())
-        smooth = np.convolve(s.signals[i, 2], np.ones(FS // 2) / (FS // 2), mode="same")
-        if apnea["label"] == "central":  # flat but for sensor noise
-            assert np.ptp(smooth[a + FS:b - FS]) < 0.1 * np.ptp(smooth)
-    assert np.median(drift) < 0 and np.median(overshoot) > 5
+        kind, start, stop = apnea["label"], apnea["start_s"], apnea["stop_s"]
+        kinds.add(kind)
+        assert s.labels.loc[i, "apnea_type"] == kind
+        scenario = s.labels.loc[i, "scenario"]
+        assert scenario == "apnea" or scenario == f"{kind}_apnea"
+        efforts = _window_events(events, i, "effort")
+        efforts = efforts[(efforts["start_s"] >= start) & (efforts["start_s"] < stop)]
+        assert set(efforts["label"]) <= {kind}
+        assert stop - start >= 10
+        rsp = np.convolve(s.signals[i, 2], np.ones(FS // 5) / (FS // 5), mode="same")
+        a, b = int(start * FS), int(stop * FS)
+        if kind == "central":  # flat but for sensor noise
+            assert len(efforts) == 0
+            assert np.ptp(rsp[a + FS:b - FS]) < 0.1 * np.ptp(rsp)
+        else:
+            assert len(efforts) >= (2 if kind == "obstructive" else 1)
+            first = efforts["start_s"].iloc[0] - start
+            assert first < 0.5 if kind == "obstructive" else first >= 0.3 * (stop - start)
+            level = rsp[a]
+            depth = [level - rsp[int(e * FS):int(min(e + 3, stop) * FS)].min()
+                     for e in efforts["start_s"]]
+            assert min(depth) > 0 and depth[-1] >= depth[0]
+        beats = _window_events(events, i, "beat")["start_s"].to_numpy()
+        rate = 60 / np.diff(beats)
+        mid = (beats[1:] + beats[:-1]) / 2
+        before = rate[(mid > start) & (mid < start + 2)].mean()
+        end = rate[(mid > stop - 2) & (mid < stop)].mean()
+        drift.append(end - before)
+        late = (mid > stop) & (mid < stop + 12)
+        surge.append(rate[late].max() - end)
+        peak_after.append(mid[late][np.argmax(rate[late])] - stop)
+    assert kinds == {"central", "obstructive", "mixed"}
+    assert np.median(drift) < 0 and np.median(surge) > 5
+    assert np.median(peak_after) > 2.5  # the surge builds over beats
+    # the apnea's own heart-rate response: no step of drift + surge (12-25 bpm) in one
+    # beat (0.8 s) when breathing resumes; its peak 4-8 s after the pause; continuous
+    t = np.arange(0, 60, 1 / FS)
+    response = apnea_response(t, 20.0, 32.0, 10.0, 15.0)
+    one_beat = int(0.8 * FS)
+    assert np.abs(response[one_beat:] - response[:-one_beat]).max() < 6.0
+    assert 4.0 <= t[np.argmax(response)] - 32.0 <= 8.0
+    assert response[int(32 * FS) - 1] == pytest.approx(-10.0, abs=0.01)
 
 
 def test_heart_rate_step_has_a_time_constant(rhythms: tuple[Any, pd.DataFrame]) -> None:
@@ -285,7 +324,7 @@ def test_hypovolemia_differs_from_the_same_subjects_normal_state(
     shock = labels.xs("hypovolemia", level="scenario").loc[subjects]
     assert (shock["heart_rate_bpm"] > normal["heart_rate_bpm"]).all()
     assert (shock["resp_rate_bpm"] > normal["resp_rate_bpm"]).all()
-    assert (shock["pulse_amplitude_au"] < 0.8 * normal["pulse_amplitude_au"]).all()
+    assert (shock["pulse_amplitude_au"] < 0.9 * normal["pulse_amplitude_au"]).all()
     assert (shock["pulse_amplitude_cv"] > normal["pulse_amplitude_cv"]).mean() >= 0.8
 
 
@@ -309,3 +348,301 @@ def test_subjects_are_recognisable_across_classes(rhythms: tuple[Any, pd.DataFra
              for x in subjects for y in subjects if x != y]
     assert np.median(same) > np.median(other)
     assert np.median(same) > 0.95
+
+
+# --- the physiology review of issue 22 ----------------------------------------------------
+
+
+def _pairs(s: Any, scenario: str, column: str) -> tuple[pd.Series, pd.Series]:
+    """``column`` of every subject in normal sinus rhythm and in ``scenario``."""
+    labels = s.labels.set_index(["subject_id", "scenario"])[column]
+    subjects = sorted(s.labels["subject_id"].unique())
+    return (labels.xs("normal_sinus", level="scenario").loc[subjects],
+            labels.xs(scenario, level="scenario").loc[subjects])
+
+
+def _stored_pulse_swing(s: Any, events: pd.DataFrame, i: int) -> float:
+    """(mean height of pulses whose foot is in inspiration - in expiration) / mean, from
+    the stored noisy PPG and the per-sample breath phase (independent of the labels)."""
+    pulses = _window_events(events, i, "pulse")
+    pulses = pulses[(pulses["start_s"] >= 0) & (pulses["stop_s"] < 31.9)]
+    foot = (pulses["start_s"].to_numpy() * FS).round().astype(int)
+    peak = (pulses["stop_s"].to_numpy() * FS).round().astype(int)
+    height = s.signals[i, 1][peak] - s.signals[i, 1][foot]
+    inspiration = s.targets["resp_phase_rad"][i][foot] < np.pi
+    return float((height[inspiration].mean() - height[~inspiration].mean()) / height.mean())
+
+
+def test_pulse_amplitude_falls_in_spontaneous_inspiration_and_rises_under_ventilation(
+    rhythms: tuple[Any, pd.DataFrame]
+) -> None:
+    """Pulsus paradoxus direction: breathing spontaneously, pulses shrink in inspiration
+    (more so in hypovolemia); under positive-pressure ventilation they grow (Michard
+    2005). Measured on the stored PPG and in the labels."""
+    s, events = rhythms
+    swing = {name: [_stored_pulse_swing(s, events, i)
+                    for i in s.labels.index[s.labels["scenario"] == name]]
+             for name in ("normal_sinus", "hypovolemia", "hypovolemia_ventilated")}
+    assert max(swing["hypovolemia"]) < 0 < min(swing["hypovolemia_ventilated"])
+    assert np.median(swing["hypovolemia"]) < np.median(swing["normal_sinus"]) < 0
+    normal, shock = _pairs(s, "hypovolemia", "pulse_amplitude_resp_change_frac")
+    _, ventilated = _pairs(s, "hypovolemia_ventilated", "pulse_amplitude_resp_change_frac")
+    assert (shock < 0).all() and (ventilated > 0).all() and (shock < normal).all()
+    normal, shock = _pairs(s, "hypovolemia", "pulse_amplitude_variation_frac")
+    assert (shock > normal).mean() >= 0.8
+
+
+def test_pulse_width_scales_with_the_rr_interval() -> None:
+    """The systolic decay and the dicrotic wave follow the ejection time (Weissler: LVET
+    = 415 - 1.65 HR ms): at 120 bpm the pulse's fall from its peak to half height takes
+    about 0.69 x as long as at 60 bpm, while the upstroke stays the same."""
+    fs = 1000
+    subject = draw_subject(8)
+    fall, rise = {}, {}
+    for hr in (60, 120):
+        r = np.arange(1.0, 9.0, 60 / hr)
+        n = 10 * fs
+        single = waveforms.render_ppg(0.0, fs, n, rhythm.Beats(
+            r_s=r[4:5], classes=np.array(["N"]), p_onsets_s=r[4:5] - 0.2,
+            p_kind=np.array(["sinus"])), subject.pulse, np.zeros(n), 60 / hr,
+            resp_amplitude_frac=0.0)[0]  # one pulse alone, with its preceding RR
+        k = int(single.argmax())
+        half = k + int(np.argmax(single[k:] < single[k] / 2))
+        fall[hr] = (half - k) / fs
+        foot = round((r[4] + subject.pulse.arrival_s) * fs)
+        rise[hr] = (k - foot) / fs
+    expected = (415 - 1.65 * 120) / (415 - 1.65 * 60)
+    assert fall[120] / fall[60] == pytest.approx(expected, abs=0.08)
+    assert abs(rise[120] - rise[60]) <= 0.01
+
+
+def test_steady_tachycardia_keeps_its_pulse_size(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """Filling is relative to the recent rhythm: a steady 105-140 bpm keeps the pulse
+    (it shrank to 0.62 x when the pulse width did not follow the cycle)."""
+    s, _ = rhythms
+    normal, fast = _pairs(s, "sinus_tachycardia", "pulse_amplitude_au")
+    assert ((fast / normal) > 0.85).all()
+
+
+def test_pulse_arrival_time_follows_heart_rate_and_breathing(
+    rhythms: tuple[Any, pd.DataFrame]
+) -> None:
+    """PAT (R peak to pulse foot) shortens 0.6-1.5 ms per bpm as the heart speeds up,
+    lengthens in spontaneous inspiration (more in hypovolemia) and shortens in a
+    ventilator's inspiration."""
+    s, _ = rhythms
+    normal, fast = _pairs(s, "sinus_tachycardia", "pulse_arrival_foot_s")
+    hr_normal, hr_fast = _pairs(s, "sinus_tachycardia", "heart_rate_bpm")
+    slope = (fast - normal) / (hr_fast - hr_normal)
+    assert slope.between(-0.0016, -0.0005).all()
+    _, spontaneous = _pairs(s, "hypovolemia", "pulse_arrival_resp_change_s")
+    _, ventilated = _pairs(s, "hypovolemia_ventilated", "pulse_arrival_resp_change_s")
+    assert (spontaneous > 0.002).all() and (ventilated < -0.002).all()
+
+
+def test_the_apnea_pause_is_left_out_of_the_breathing_rate(
+    rhythms: tuple[Any, pd.DataFrame]
+) -> None:
+    """An apnea is a pause, not slow breathing: the breathing-rate label is the rate of the
+    breaths around it (within the breath jitter of the requested rate), the rate counted
+    over the pause is far lower; the pause is counted and typed."""
+    s, events = rhythms
+    rows = s.labels[s.labels["scenario"].str.endswith("apnea")]
+    for i, row in rows.iterrows():
+        onsets = _window_events(events, i, "breath")["start_s"].to_numpy()
+        with_pause = window_rate(onsets, 0, 32.0)
+        assert row["resp_rate_bpm"] == pytest.approx(row["requested_resp_rate_bpm"], rel=0.1)
+        assert with_pause < row["resp_rate_bpm"] - 2
+        assert row["pause_number_count"] == 1 and row["apnea_type"] != "none"
+    others = s.labels[~s.labels["scenario"].str.endswith("apnea")]
+    assert (others["pause_number_count"] == 0).all() and set(others["apnea_type"]) == {"none"}
+
+
+def _pr_intervals(events: pd.DataFrame, i: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """P onset to next R peak of each conducted P wave, and the P-wave rows."""
+    p = _window_events(events, i, "p_wave")
+    r = _window_events(events, i, "beat")["start_s"].to_numpy()
+    conducted = p[p["label"] == "sinus"]["start_s"].to_numpy()
+    conducted = conducted[conducted < r.max()]
+    return np.array([r[r > x][0] - x for x in conducted]), p
+
+
+def test_mobitz_ii_drops_beats_without_pr_prolongation(
+    rhythms: tuple[Any, pd.DataFrame]
+) -> None:
+    """Mobitz II: P waves are blocked while the PR of every conducted beat is the same
+    (before and after the pause); Mobitz I lengthens PR before each block."""
+    s, events = rhythms
+    for i in s.labels.index[s.labels["scenario"] == "av_block_mobitz2"]:
+        pr, p = _pr_intervals(events, i)
+        assert (p["label"] == "blocked").sum() >= 3
+        assert np.ptp(pr) < 1e-6
+        row = s.labels.loc[i]
+        assert row["av_block_type"] == "mobitz_ii" and abs(row["pr_prolongation_s"]) < 1e-6
+    for i in s.labels.index[s.labels["scenario"] == "av_block"]:
+        pr, _ = _pr_intervals(events, i)
+        assert np.ptp(pr) > 0.06
+        row = s.labels.loc[i]
+        assert row["av_block_type"] == "mobitz_i" and row["pr_prolongation_s"] > 0.06
+    assert set(s.labels.loc[s.labels["scenario"] == "normal_sinus", "av_block_type"]) == {
+        "none"}
+
+
+def test_complete_block_has_independent_p_and_qrs_rates(
+    rhythms: tuple[Any, pd.DataFrame]
+) -> None:
+    """Third-degree block: every P wave blocked, the atria faster than the regular escape
+    rhythm, and the P-to-R delays spread over the whole atrial cycle (no fixed PR)."""
+    s, events = rhythms
+    for i in s.labels.index[s.labels["scenario"] == "av_block_complete"]:
+        p = _window_events(events, i, "p_wave")
+        beats = _window_events(events, i, "beat")
+        r = beats["start_s"].to_numpy()
+        assert set(p["label"]) == {"blocked"}
+        assert set(beats["label"]) in ({"N"}, {"V"})  # junctional or ventricular escape
+        p_times = p["start_s"].to_numpy()
+        atrial = 60 / np.median(np.diff(p_times))
+        ventricular = 60 / np.median(np.diff(r))
+        assert atrial > ventricular + 10
+        assert np.std(np.diff(r)) / np.mean(np.diff(r)) < 0.05  # a regular escape rhythm
+        inside = r[(r > p_times[0]) & (r < p_times[-1])]
+        delay = np.array([x - p_times[p_times < x][-1] for x in inside])
+        cycle = np.median(np.diff(p_times))
+        assert np.ptp(delay) > 0.5 * cycle
+        row = s.labels.loc[i]
+        assert row["av_block_type"] == "complete"
+        assert row["atrial_rate_bpm"] == pytest.approx(window_rate(p_times, 0, 32.0))
+        assert row["av_conduction_ratio"] > 1.2
+
+
+def test_motion_appears_in_every_channel_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same window with and without motion (the motion has its own random stream):
+    the difference is zero before the first movement and, in every movement episode,
+    clearly above each channel's noise in all five channels at once; the movements are
+    listed as artefacts of every channel with the same times, each with an EMG burst."""
+    import dataclasses
+
+    from physio_bench.simulate import classes
+    from physio_bench.simulate.scenarios import simulate_scenario
+
+    spec = classes.SCENARIO_CLASSES["motion_artifact"]
+    for seed in range(4):
+        subject = draw_subject(40 + seed)
+        moving = simulate_scenario("motion_artifact", "steady", subject, seed, FS, 4000)
+        monkeypatch.setitem(classes.SCENARIO_CLASSES, "motion_artifact",
+                            dataclasses.replace(spec, motion_amplitude_au=(0.0, 0.0)))
+        still = simulate_scenario("motion_artifact", "steady", subject, seed, FS, 4000)
+        monkeypatch.setitem(classes.SCENARIO_CLASSES, "motion_artifact", spec)
+        diff = moving.signals - still.signals
+        spans = {}
+        for event, a, b, label in moving.events:
+            if event == "artifact":
+                spans.setdefault((round(a, 6), round(b, 6)), set()).add(label)
+        assert len(spans) >= 2
+        assert all(found == {"ecg", "ppg", "rsp", "eda", "emg"} for found in spans.values())
+        first = int(min(a for a, _ in spans) * FS)
+        assert np.abs(diff[:, :first]).max() < 1e-9
+        noise = [subject.ecg_noise_mv, subject.ppg_noise_au, subject.rsp_noise_l,
+                 subject.eda_noise_us, subject.emg_noise_mv]
+        for a, b in spans:
+            part = np.abs(diff[:, int(a * FS):int(b * FS)]).max(axis=1)
+            assert (part > 3 * np.array(noise)).all(), (seed, a, part)
+        bursts = {(round(a, 6), round(b, 6)) for event, a, b, _ in moving.events
+                  if event == "emg_burst"}
+        assert set(spans) <= bursts
+
+
+def test_flutter_waves_are_a_rounded_sawtooth_with_plausible_conduction() -> None:
+    """F waves: the slow limb takes 60-75 % of the cycle, the fast one the rest (no steep
+    edge); fixed 3:1 conduction is rare, 2:1 the rule."""
+    fs = 500
+    t = np.arange(0, 4, 1 / fs)
+    cycle = 0.2
+    onsets = np.arange(0, 4, cycle)
+    for descent in (0.6, 0.75):
+        f = waveforms.flutter_waves(t, onsets, 1.0, descent, fs)
+        slope = np.abs(np.diff(f)) * fs
+        assert 0.7 < np.ptp(f[fs:3 * fs]) <= 1.0  # the corners are rounded
+        # the fastest edge is no steeper than a linear rise over the fast limb (+ 10 %)
+        assert slope.max() <= 1.1 / ((1 - descent) * cycle)
+        rising = (np.diff(f[fs:3 * fs]) > 0).mean()  # the fast limb's share (rounded)
+        assert rising == pytest.approx(1 - descent, abs=0.1) and rising < 0.45
+    from physio_bench.simulate.classes import SCENARIO_CLASSES
+    from physio_bench.simulate.physiology import draw_subject as subject_of
+    from physio_bench.simulate.scenarios import window_parameters
+
+    rng = np.random.default_rng(3)
+    draws = [window_parameters(SCENARIO_CLASSES["atrial_flutter"], "steady", subject_of(1),
+                               rng, 32.0) for _ in range(1000)]
+    fixed = [d["flutter_ratio"] for d in draws if not d["flutter_variable"]]
+    assert np.mean(np.array(fixed) == 3) < 0.1 and np.mean(np.array(fixed) == 2) > 0.5
+
+
+def test_premature_atrial_p_waves_are_visible() -> None:
+    """The P' of a PAC is at least half the sinus P (and 0.05 mV) in every subject,
+    upright or inverted; rendered, it adds a clear bump before the early QRS."""
+    signs = []
+    for seed in range(300):
+        ecg = draw_subject(seed).ecg
+        assert abs(ecg.pac_p_mv) >= 0.5 * min(abs(ecg.p_mv), 0.1) and abs(ecg.pac_p_mv) >= 0.05
+        signs.append(np.sign(ecg.pac_p_mv))
+    assert 0.15 < np.mean(np.array(signs) < 0) < 0.45
+    fs = 500
+    subject = draw_subject(12)
+    morph = subject.ecg
+    r = np.array([1.0, 2.0, 2.6, 3.8])
+    p = r - morph.qrs_s / 2 - np.array([morph.pr_s, morph.pr_s, morph.pac_pr_s, morph.pr_s])
+    kinds = np.array(["sinus", "sinus", "ectopic", "sinus"])
+    beats = rhythm.Beats(r_s=r, classes=np.array(["N", "N", "S", "N"]), p_onsets_s=p,
+                         p_kind=kinds)
+    n = 5 * fs
+    with_p = waveforms.render_ecg(0.0, fs, n, beats, morph, np.zeros(n), 1.0,
+                                  np.random.default_rng(0))
+    no_pac = rhythm.Beats(r_s=r, classes=beats.classes, p_onsets_s=p[kinds != "ectopic"],
+                          p_kind=kinds[kinds != "ectopic"])
+    without = waveforms.render_ecg(0.0, fs, n, no_pac, morph, np.zeros(n), 1.0,
+                                   np.random.default_rng(0))
+    assert np.abs(with_p - without).max() >= 0.05
+
+
+def test_ecg_morphology_varies_across_subjects(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """Lead (MLII, II, V1, aVR), frontal axis (-30..90), QRS width and T polarity vary by
+    subject: aVR records a negative QRS and T, lead II mostly an upright T, V1 an rS
+    complex; the scenario labels record the subject's factors."""
+    subjects = [draw_subject(seed).ecg for seed in range(400)]
+    leads = pd.Series([e.lead for e in subjects])
+    assert set(leads) == {"MLII", "II", "V1", "aVR"}
+    assert (leads.value_counts(normalize=True) > 0.12).all()
+    axes = np.array([e.axis_deg for e in subjects])
+    assert axes.min() < 0 and axes.max() > 75
+    widths = np.array([e.qrs_s for e in subjects])
+    assert widths.min() < 0.075 and widths.max() > 0.1
+    for e in subjects:
+        if e.lead == "aVR":
+            assert abs(e.s_mv) > abs(e.r_mv) and e.p_mv < 0
+        if e.lead == "V1":
+            assert abs(e.s_mv) > abs(e.r_mv) and e.p_terminal_mv < 0
+    inverted_avr = [e.t_mv < 0 for e in subjects if e.lead == "aVR"]
+    assert 0.75 < np.mean(inverted_avr) < 1.0  # upright only where the T axis is turned
+    upright = [e.t_mv > 0 for e in subjects if e.lead in ("II", "MLII")]
+    assert 0.75 < np.mean(upright) < 1.0
+    v1_t = [e.t_mv > 0 for e in subjects if e.lead == "V1"]
+    assert 0.2 < np.mean(v1_t) < 0.8
+    s, _ = rhythms
+    per_subject = s.labels.groupby("subject_id")[
+        ["ecg_lead", "ecg_axis_deg", "qrs_width_s", "t_wave_polarity_sign"]].nunique()
+    assert (per_subject == 1).all().all()
+    assert set(s.labels["t_wave_polarity_sign"]) <= {-1.0, 1.0}
+
+
+def test_skin_conductance_level_rises_under_stress(rhythms: tuple[Any, pd.DataFrame]) -> None:
+    """Arousal raises the tonic level (by 1-3 uS, rising through the window), not only
+    the number of responses: per subject, the label and the stored EDA's lower envelope."""
+    s, _ = rhythms
+    normal, stress = _pairs(s, "stress_arousal", "eda_tonic_us")
+    assert ((stress - normal) > 0.8).all()
+    low = {name: [float(np.percentile(s.signals[i, 3], 5))
+                  for i in s.labels.sort_values("subject_id").index[
+                      s.labels.sort_values("subject_id")["scenario"] == name]]
+           for name in ("normal_sinus", "stress_arousal")}
+    assert (np.array(low["stress_arousal"]) > np.array(low["normal_sinus"])).all()

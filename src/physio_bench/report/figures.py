@@ -106,9 +106,7 @@ def figure_inputs(config: dict[str, Any], section: str,
     probe = {"feature_independence": ["json", "csv"], "temporal_dynamics": ["json", "csv"],
              "scenario_separation": ["json"]}
     if section == "signals":
-        return [str(r / "simulated" / s / f) for s in ("factors", "scenarios")
-                for f in ("signals.npy", "labels.parquet", "meta.json")] + [
-            str(r / "simulated" / "scenarios" / "events.parquet")]
+        return figures_signals.signals_inputs(config, r)
     if section in probe:
         return [str(r / "probes" / m / f"{section}.{ext}")
                 for m in models for ext in probe[section]]

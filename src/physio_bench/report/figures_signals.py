@@ -1,16 +1,20 @@
 """Example windows: one of every simulated signal kind, one of every scenario, and one
-figure per scenario class with its signature annotated from the realised events."""
+figure per scenario class with its signature annotated from the realised events, beside
+a real window of the same condition where the shipped recordings have one (MIT-BIH for
+rhythms and ectopy, BIDMC for breathing: :mod:`physio_bench.report.inputs.real_examples`),
+so a reader can judge the realism by eye."""
 
 from __future__ import annotations
 
 import math
 import textwrap
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from physio_bench.report.inputs import suites
+from physio_bench.report.inputs import real_examples, suites
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import new_grid, placeholder, title
@@ -100,8 +104,14 @@ def draw_scenarios(data: dict[str, Any], ctx: FigureContext) -> Any:
     return fig
 
 
+def _datasets(ctx: FigureContext) -> list[str]:
+    datasets = ctx.config.get("downstream", {}).get("datasets", {})
+    return [name for name, entry in datasets.items() if entry.get("enabled", True)]
+
+
 def class_data(ctx: FigureContext, scenario: str) -> dict[str, Any]:
-    """The first window of ``scenario`` with its labels and realised events."""
+    """The first window of ``scenario`` with its labels and realised events, and the real
+    window shown beside it (``real``; its absence is a note, not a missing input)."""
     try:
         example = suites.class_example(ctx.results, scenario)
     except MissingResult as exc:
@@ -109,7 +119,22 @@ def class_data(ctx: FigureContext, scenario: str) -> dict[str, Any]:
     missing = {}
     if example["events"] is None:
         missing["events"] = "scenarios/events.parquet is missing: no annotations"
-    return {"scenario": scenario, **example, "missing": missing}
+    try:
+        real = real_examples.real_example(ctx.results, scenario, _datasets(ctx))
+    except MissingResult as exc:
+        real = {"note": str(exc)}
+    return {"scenario": scenario, **example, "real": real, "missing": missing}
+
+
+def signals_inputs(config: dict[str, Any], results: str | Path) -> list[str]:
+    """The result files of the signals section: simulated examples and real examples."""
+    r = Path(results)
+    datasets = [name for name, entry in config.get("downstream", {}).get("datasets", {})
+                .items() if entry.get("enabled", True)]
+    return ([str(r / "simulated" / s / f) for s in ("factors", "scenarios")
+             for f in ("signals.npy", "labels.parquet", "meta.json")]
+            + [str(r / "simulated" / "scenarios" / "events.parquet")]
+            + real_examples.inputs(r, datasets))
 
 
 def _events(data: dict[str, Any], name: str) -> Any:
@@ -220,32 +245,96 @@ def _full_channel(ax: Any, data: dict[str, Any], channel: int, name: str) -> Non
 
 
 def _label_line(labels: dict[str, Any]) -> str:
-    shown = [("heart_rate_bpm", "HR {:.0f} bpm"), ("resp_rate_bpm", "RR {:.1f} /min"),
+    shown = [("ecg_lead", "lead {}"), ("heart_rate_bpm", "HR {:.0f} bpm"),
+             ("atrial_rate_bpm", "atrial {:.0f} /min"), ("resp_rate_bpm", "RR {:.1f} /min"),
              ("rr_interval_cv", "RR-interval CV {:.2f}"), ("ectopic_beat_count", "{:.0f} ectopic"),
-             ("apnea_duration_s", "apnea {:.1f} s"), ("pulse_amplitude_au", "pulse {:.2f} a.u."),
-             ("pulse_amplitude_cv", "pulse CV {:.2f}"), ("scr_number_count", "{:.0f} SCRs"),
-             ("burst_number_count", "{:.0f} EMG bursts"),
+             ("av_block_type", "AV block {}"), ("blocked_p_wave_count", "{:.0f} blocked P"),
+             ("pr_prolongation_s", "PR prolongation {:.2f} s"),
+             ("flutter_conduction_ratio", "F:QRS {:.1f}"),
+             ("apnea_type", "{} apnea"), ("apnea_duration_s", "{:.1f} s"),
+             ("pulse_amplitude_au", "pulse {:.2f} a.u."), ("pulse_amplitude_cv", "CV {:.2f}"),
+             ("pulse_amplitude_resp_change_frac", "insp-exp {:+.0%}"),
+             ("pulse_arrival_foot_s", "PAT {:.3f} s"), ("scr_number_count", "{:.0f} SCRs"),
+             ("eda_tonic_us", "SCL {:.1f} uS"), ("burst_number_count", "{:.0f} EMG bursts"),
              ("heart_rate_change_bpm", "HR change {:+.0f} bpm"),
              ("resp_rate_change_bpm", "RR change {:+.1f} /min")]
+    always = ("heart_rate_bpm", "resp_rate_bpm", "pulse_amplitude_resp_change_frac")
     parts = []
     for column, text in shown:
         value = labels.get(column)
-        if isinstance(value, int | float) and math.isfinite(value) and (
-                value != 0 or column in ("heart_rate_bpm", "resp_rate_bpm")):
+        if isinstance(value, str):
+            if value and value != "none":
+                parts.append(text.format(value))
+        elif isinstance(value, int | float) and math.isfinite(value) and (
+                value != 0 or column in always):
             parts.append(text.format(value))
     return "labels: " + ", ".join(parts)
 
 
+def _real_column(axes: list[Any], data: dict[str, Any], channels: list[str]) -> None:
+    """The real window beside the simulated one: an 8-s ECG detail, then each channel the
+    recording has in the row of the same simulated channel (annotated beats ticked by
+    AAMI class, annotated breaths as lines)."""
+    real = data.get("real", {})
+    if "channels" not in real:
+        note_missing(axes[0], f"real example: {real.get('note', 'none')}")
+        for ax in axes[1:]:
+            ax.axis("off")
+        return
+    t = real["time_s"]
+    title = f"real: {real['what']} ({real['record']}, {real['start_s']:.0f} s)"
+    if "ecg" in real["channels"]:
+        x = real["channels"]["ecg"]
+        beats = _frame(real["events"].get("ecg"), "beat")
+        odd = beats[(beats["label"] != "N") & (beats["start_s"] > 2)] if beats is not None else []
+        lo = float(np.clip(min(odd["start_s"]) - 2.0 if len(odd) else 4.0, 0,
+                           max(0.0, t[-1] - DETAIL_S)))
+        span = (t >= lo) & (t < lo + DETAIL_S)
+        axes[0].plot(t[span], x[span], lw=0.7, color=TRACE_COLOR)
+        if beats is not None:
+            _mark_beats(axes[0], beats, lo, lo + DETAIL_S, float(np.max(x[span])) * 1.05, True)
+        axes[0].set_xlim(lo, lo + DETAIL_S)
+    else:
+        note_missing(axes[0], "no ECG in this recording")
+    axes[0].set_title(textwrap.fill(title, 60), loc="left", fontsize="small")
+    for ax, name in zip(axes[1:], channels, strict=True):
+        if name not in real["channels"]:
+            ax.axis("off")
+            continue
+        x = real["channels"][name]
+        ax.plot(t, x, lw=0.5, color=TRACE_COLOR)
+        unit = real["units"].get(name, "")
+        ax.set_ylabel(f"real {name.upper()}" + (f"\n({unit})" if unit else ""))
+        found = _frame(real["events"].get(name), "beat")
+        if name == "ecg" and found is not None:
+            _mark_beats(ax, found, t[0], t[-1] + 1e-9, float(np.max(x)), text=False)
+        breaths = _frame(real["events"].get(name), "breath")
+        if name == "rsp" and breaths is not None:
+            for onset in breaths["start_s"]:
+                ax.axvline(onset, color=EVENT_COLOR, lw=0.6)
+
+
+def _frame(events: dict[str, Any] | None, name: str) -> Any:
+    import pandas as pd
+
+    if events is None:
+        return None
+    frame = pd.DataFrame(events)
+    return frame[frame["event"] == name]
+
+
 def draw_class(data: dict[str, Any], ctx: FigureContext) -> Any:
-    """ECG detail on top, then the whole window of every channel, events marked."""
+    """Left: ECG detail on top, then the whole window of every channel, events marked.
+    Right: the real window of the same condition, where the shipped data has one."""
     if "all" in data["missing"]:
         return placeholder(data["missing"]["all"])
     import matplotlib.pyplot as plt
 
     channels = data["channels"]
     heights = [1.4] + [1.0] * len(channels)
-    fig, axes = plt.subplots(len(channels) + 1, 1, figsize=(7.5, 1.25 * sum(heights) + 0.9),
-                             gridspec_kw={"height_ratios": heights})
+    fig, grid = plt.subplots(len(channels) + 1, 2, figsize=(12.5, 1.25 * sum(heights) + 0.9),
+                             gridspec_kw={"height_ratios": heights, "width_ratios": [1.6, 1]})
+    axes, real_axes = list(grid[:, 0]), list(grid[:, 1])
     window_s = float(data["time_s"][-1])
     lo = _detail_start(data, window_s)
     if "ecg" in channels:
@@ -259,12 +348,14 @@ def draw_class(data: dict[str, Any], ctx: FigureContext) -> Any:
     axes[-1].set_xlabel("time (s)")
     for ax in axes[1:-1]:
         ax.tick_params(labelbottom=False)
+    _real_column(real_axes, data, channels)
+    real_axes[-1].set_xlabel("time (s)")
     scenario = data["scenario"]
-    axes[1].set_title(textwrap.fill(_label_line(data.get("labels", {})), 120), loc="left",
+    axes[1].set_title(textwrap.fill(_label_line(data.get("labels", {})), 100), loc="left",
                       fontsize="small")
     signature = CLASS_SIGNATURES.get(scenario, "")
     title(fig, ctx, textwrap.fill(f"{scenario.replace('_', ' ')} ({data.get('subject_id', '?')}):"
-                                  f" {signature}", 110))
+                                  f" {signature}", 150))
     fig.align_ylabels(axes)
     return fig
 

@@ -87,6 +87,36 @@ def write_suites(results: Path, config: dict[str, Any], seed: int, samples: int)
               for t in np.arange(0.3, window_s, period)]
     pd.DataFrame(events, columns=["window_id", "event", "start_s", "stop_s", "label"]).to_parquet(
         results / "simulated" / "scenarios" / "events.parquet", index=False)
+    for dataset in _datasets(config):
+        write_real_suite(results / "real" / dataset, seed, samples)
+
+
+def write_real_suite(folder: Path, seed: int, samples: int) -> None:
+    """A real suite (``results/real/{dataset}``, the format of ``physio-bench
+    real-windows``): two records, two windows each, ECG, PPG and RSP at the same starts,
+    annotated beats (two V beats per window) and breaths."""
+    time_s = np.arange(samples) / SAMPLING_RATE_HZ
+    window_s = samples / SAMPLING_RATE_HZ
+    rng = _rng(seed, "real", folder.name)
+    rows, traces, events = [], [], []
+    for record in ("r1", "r2"):
+        for start in (0.0, window_s):
+            for kind, hz in (("ecg", 1.2), ("ppg", 1.2), ("rsp", 0.25)):
+                window_id = len(rows)
+                rows.append({"window_id": window_id, "subject_id": record, "record": record,
+                             "dataset": folder.name, "signal_kind": kind, "scenario": "real",
+                             "dynamics": "steady", "channel": kind.upper(), "start_s": start,
+                             "heart_rate_bpm": 72.0 if kind != "rsp" else np.nan,
+                             "resp_rate_bpm": 15.0})
+                traces.append(np.sin(2 * np.pi * hz * time_s) + 0.1 * rng.standard_normal(samples))
+                beats = np.arange(0.3, window_s, 0.8)
+                events += [(window_id, "beat", float(t), float(t), "V" if k in (1, 4) else "N")
+                           for k, t in enumerate(beats)]
+                events += [(window_id, "breath", float(t), float(t), "")
+                           for t in np.arange(0.5, window_s, 4.0)]
+    _write_suite(folder, np.stack(traces)[:, None, :], pd.DataFrame(rows), ["signal"])
+    pd.DataFrame(events, columns=["window_id", "event", "start_s", "stop_s", "label"]).to_parquet(
+        folder / "events.parquet", index=False)
 
 
 def _row(model: str, pretrained: bool, stage: str, task: str, metric: str, layer: str,

@@ -18,7 +18,9 @@ the window being ``[0, W)``):
 - **Rate SD** (``heart_rate_std_bpm``) = sample SD (ddof 1) of ``60 / RR`` over the RR
   intervals inside the window; **RR CV** (``rr_interval_cv``) = SD / mean of those RR.
 - **Rate change** (``*_change_bpm``) = mean rate of the intervals inside the window whose
-  midpoint is in its last third minus the same for its first third.
+  midpoint is in its last third minus the same for its first third; for breathing, the
+  intervals that hold a pause (an apnea) are left out, as they are from the breathing
+  rate.
 - **Change time** (``change_time_s``, step windows) = when the rate has made half of its
   step: ``t0 + tau ln 2`` for the first-order heart-rate step, the first breath onset
   at or after ``t0`` for the idealised breathing step.
@@ -71,15 +73,23 @@ def rate_per_sample(event_times_s: np.ndarray, t_s: np.ndarray) -> np.ndarray:
     return rate
 
 
-def rate_change(events_s: np.ndarray, start_s: float, stop_s: float) -> float:
+def rate_change(events_s: np.ndarray, start_s: float, stop_s: float,
+                skip_s: np.ndarray | list[float] = ()) -> float:
     """Mean rate (60 / interval) of the intervals inside the window whose midpoint lies in
     its last third, minus the same over its first third (the last or first interval when
-    a third holds no midpoint); NaN with fewer than 2 intervals."""
+    a third holds no midpoint); intervals holding one of the times ``skip_s`` (the start
+    of a breathing pause) are left out; NaN with fewer than 2 intervals."""
     events = inside(events_s, start_s, stop_s)
     if len(events) < 3:
         return float("nan")
     rates = 60.0 / np.diff(events)
     mids = (events[1:] + events[:-1]) / 2
+    keep = np.ones(len(rates), dtype=bool)
+    for t in skip_s:
+        keep &= ~((events[:-1] <= t) & (events[1:] > t))
+    if keep.sum() < 2:
+        return float("nan")
+    rates, mids = rates[keep], mids[keep]
     third = (stop_s - start_s) / 3
     first = rates[mids < start_s + third]
     last = rates[mids >= stop_s - third]

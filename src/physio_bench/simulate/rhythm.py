@@ -10,10 +10,19 @@ Breaths
   ``(1 + e)``, with ``e`` uniform in +-``jitter`` (per subject, at most
   :data:`~physio_bench.simulate.physiology.BREATH_JITTER_MAX`). A rate step is
   idealised for breathing: the first breath that starts after the step has the new
-  length. An apnea is a pause at end-expiration (``[start, stop)``): ``central`` has no
-  effort at all, ``obstructive`` keeps low-amplitude efforts at the pre-apnea rhythm
-  (effort without airflow: paradoxical chest and abdomen give a small volume-like
-  signal); the first breath after it is a larger recovery breath.
+  length. Spontaneous breaths are ``(1 - cos)``-shaped; a ventilator's breath
+  (volume control: Tobin 2013, *Principles and Practice of Mechanical Ventilation*)
+  fills at constant flow (a linear volume ramp over the inspiratory time, I:E about 1:2)
+  and empties passively (exponential decay with the respiratory system's time constant
+  R x C, 0.4-0.8 s). An apnea is a pause at end-expiration (``[start, stop)``), typed
+  as the AASM scoring manual does (Berry et al. 2012, J Clin Sleep Med 8:597): ``central``
+  has no inspiratory effort at all; ``obstructive`` keeps efforts against the closed
+  upper airway at the pre-apnea rhythm, growing through the event (crescendo); ``mixed``
+  starts central and ends with obstructed efforts. The RSP channel is a thoracic effort
+  signal (ribcage belt or impedance pneumography, volume-like while air flows): an
+  obstructed effort pulls the ribcage in while the abdomen moves out (paradoxical
+  thoraco-abdominal motion), so each effort is a downward deflection below the
+  end-expiratory level. The first breath after an apnea is a larger recovery breath.
 
 Heart rate
   A base trajectory (steady, linear ramp, or a first-order step with time constant
@@ -30,9 +39,14 @@ Rhythms
   atrial beats (S) come early with their own P' wave and reset the sinus node (the
   next sinus beat follows about one cycle later: non-compensatory pause). Atrial
   fibrillation draws independent log-normal RR intervals (no P waves); atrial flutter
-  conducts every k-th F wave (k = 2, 3 or 4, fixed or variable block); second-degree
-  AV block (Mobitz I, Wenckebach) lengthens PR beat by beat until one P wave is not
-  conducted.
+  conducts every k-th F wave (k = 2 or 4 as a rule, rarely 3; fixed, or variable from
+  beat to beat). Second-degree AV block Mobitz I (Wenckebach) lengthens PR beat by beat,
+  by decreasing increments, until one P wave is not conducted; Mobitz II blocks a P wave
+  suddenly, every k-th, with the PR of the conducted beats constant before and after
+  (Barold & Hayes 2001, Mayo Clin Proc 76:44); complete (third-degree) AV block conducts
+  no P wave: the atria follow the sinus node, the ventricles an escape pacemaker at its
+  own, slower and regular rate (junctional, 40-55 bpm with a narrow QRS, or ventricular,
+  25-40 bpm with a wide one), so P and QRS are dissociated.
 """
 
 from __future__ import annotations
@@ -74,11 +88,24 @@ class Breaths:
     apneas: list[Apnea] = field(default_factory=list)
     efforts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     effort_length_s: float = 0.0
-    effort_ratio: float = 0.0
+    effort_amplitudes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ventilated: bool = False
+    expiration_tau_s: float = 0.6
+    _phase_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     def phase(self, t_s: np.ndarray) -> np.ndarray:
         """Breath phase (rad, [0, 2 pi)): 0 at inspiration onset, pi at end-inspiration,
-        linear in time over inspiration and over expiration; held at 0 in a pause."""
+        linear in time over inspiration and over expiration; held at 0 in a pause.
+        The last result is kept for a read-only ``t_s`` (the same grid asked again)."""
+        cached = self._phase_cache
+        if cached is not None and cached[0] is t_s and cached[1] == len(self.onsets_s):
+            return cached[2]
+        out = self._phase(t_s)
+        if not t_s.flags.writeable:
+            self._phase_cache = (t_s, len(self.onsets_s), out)
+        return out
+
+    def _phase(self, t_s: np.ndarray) -> np.ndarray:
         k = np.searchsorted(self.onsets_s, t_s, side="right") - 1
         out = np.zeros(len(t_s))
         inside = (k >= 0) & (k < len(self.onsets_s))
@@ -96,23 +123,46 @@ class Breaths:
                     len(self.onsets_s) - 1)
         return self.tidal[k]
 
+    def shape(self, t_s: np.ndarray) -> np.ndarray:
+        """Unit breath shape at ``t_s`` (0 at end-expiration, 1 at end-inspiration):
+        ``(1 - cos phase) / 2`` for spontaneous breaths; a linear ramp over inspiration
+        and an exponential passive expiration (time constant ``expiration_tau_s``,
+        reaching 0 at the breath's end) for a ventilator's breaths."""
+        phase = self.phase(t_s)
+        if not self.ventilated:
+            return (1 - np.cos(phase)) / 2
+        out = np.where(phase < np.pi, phase / np.pi, 0.0)
+        k = np.clip(np.searchsorted(self.onsets_s, t_s, side="right") - 1, 0,
+                    len(self.onsets_s) - 1)
+        expiring = phase >= np.pi
+        te = self.lengths_s[k] * (1 - self.inspiration_fraction)
+        x = (phase - np.pi) / np.pi * te
+        floor = np.exp(-te / self.expiration_tau_s)
+        decay = (np.exp(-x / self.expiration_tau_s) - floor) / (1 - floor)
+        out[expiring] = decay[expiring]
+        return out
+
     def volume(self, t_s: np.ndarray) -> np.ndarray:
-        """Volume-like signal (relative tidal volumes): ``tidal (1 - cos phase) / 2``, plus
-        the small obstructed efforts inside obstructive apneas."""
-        v = self.tidal_at(t_s) * (1 - np.cos(self.phase(t_s))) / 2
+        """Volume-like signal (relative tidal volumes): ``tidal x shape``, plus the
+        obstructed efforts of obstructive and mixed apneas (paradoxical: the ribcage moves
+        in, a ``(1 - cos)`` dip below the end-expiratory level per effort)."""
+        v = self.tidal_at(t_s) * self.shape(t_s)
         if len(self.efforts_s):
             k = np.searchsorted(self.efforts_s, t_s, side="right") - 1
             ok = k >= 0
             frac = np.zeros(len(t_s))
             frac[ok] = (t_s[ok] - self.efforts_s[k[ok]]) / self.effort_length_s
             inside = ok & (frac < 1.0)
-            v[inside] += self.effort_ratio * (1 - np.cos(2 * np.pi * frac[inside])) / 2
+            amp = self.effort_amplitudes[k[inside]]
+            v[inside] -= amp * (1 - np.cos(2 * np.pi * frac[inside])) / 2
         return v
 
-    def normalised_volume(self, t_s: np.ndarray) -> np.ndarray:
+    def normalised_volume(self, t_s: np.ndarray, volume: np.ndarray | None = None
+                          ) -> np.ndarray:
         """Volume scaled to about [-1, 1] (0 halfway through a typical breath): the
-        modulating signal of ECG and PPG."""
-        return 2 * self.volume(t_s) / max(float(np.mean(self.tidal)), 1e-9) - 1
+        modulating signal of ECG and PPG (``volume``: ``self.volume(t_s)`` if known)."""
+        v = self.volume(t_s) if volume is None else volume
+        return 2 * v / max(float(np.mean(self.tidal)), 1e-9) - 1
 
 
 def breath_train(
@@ -139,9 +189,13 @@ def insert_apnea(
     latest_s: float, kind: str, effort_ratio: float, recovery_gain: float,
 ) -> Apnea:
     """Pause breathing for ``duration_s`` from an end-expiration chosen at random among
-    those in ``[earliest_s, latest_s]`` (the closest one if there is none); obstructive
-    efforts have ``effort_ratio`` of the tidal volume, and the first breath after the
-    pause ``recovery_gain`` times its own."""
+    those in ``[earliest_s, latest_s]`` (the closest one if there is none).
+
+    Obstructive apneas keep efforts at the pre-apnea rhythm whose (paradoxical) ribcage
+    excursion grows from half of ``effort_ratio`` x the tidal volume to 1.5 x it
+    (crescendo); mixed apneas have no effort over their first 30-60 % and obstructed
+    efforts after; the first breath after the pause is ``recovery_gain`` times its own.
+    """
     onsets = breaths.onsets_s
     candidates = np.flatnonzero((onsets >= earliest_s) & (onsets <= latest_s))
     if len(candidates):
@@ -151,14 +205,20 @@ def insert_apnea(
     start = float(onsets[j])
     apnea = Apnea(start, float(duration_s), kind)
     breaths.onsets_s = np.concatenate([onsets[:j], onsets[j:] + duration_s])
+    breaths._phase_cache = None
     breaths.tidal[j] *= recovery_gain
     breaths.apneas.append(apnea)
-    if kind == "obstructive":
+    if kind in ("obstructive", "mixed"):
         period = float(np.median(breaths.lengths_s[max(0, j - 3):j + 1]))
-        n = int(np.floor(duration_s / period))
-        breaths.efforts_s = start + period * np.arange(n)
+        first = start if kind == "obstructive" else start + rng.uniform(0.3, 0.6) * duration_s
+        n = int(np.floor((start + duration_s - first) / period))
+        efforts = first + period * np.arange(n)
+        ramp = np.linspace(0.5, 1.5, max(n, 1))[:n]
+        tidal = float(np.mean(breaths.tidal))
+        breaths.efforts_s = np.concatenate([breaths.efforts_s, efforts])
+        breaths.effort_amplitudes = np.concatenate(
+            [breaths.effort_amplitudes, effort_ratio * tidal * ramp])
         breaths.effort_length_s = period
-        breaths.effort_ratio = effort_ratio
     return apnea
 
 
@@ -181,12 +241,16 @@ def base_rate(
 
 
 def lf_wave(t_s: np.ndarray, rng: np.random.Generator, centre_hz: float) -> np.ndarray:
-    """Unit-SD Mayer-wave component: three sinusoids within +-0.02 Hz of ``centre_hz``."""
+    """Unit-SD Mayer-wave component: three sinusoids within +-0.02 Hz of ``centre_hz``
+    (evaluated every 0.1 s and interpolated linearly: at most 0.14 Hz, the error is below
+    0.1 % of the amplitude)."""
     freqs = centre_hz + rng.uniform(-0.02, 0.02, 3)
     phases = rng.uniform(0, 2 * np.pi, 3)
     weights = rng.uniform(0.5, 1.0, 3)
-    wave = (weights[:, None] * np.sin(2 * np.pi * freqs[:, None] * t_s + phases[:, None])).sum(0)
-    return wave / np.sqrt(0.5 * np.sum(weights**2))
+    coarse = np.arange(t_s[0], t_s[-1] + 0.2, 0.1)
+    wave = (weights[:, None] * np.sin(2 * np.pi * freqs[:, None] * coarse
+                                       + phases[:, None])).sum(0)
+    return np.interp(t_s, coarse, wave) / np.sqrt(0.5 * np.sum(weights**2))
 
 
 def heart_rate(
@@ -219,9 +283,10 @@ class Beats:
     """Ventricular beats (R-peak times, AAMI class N/S/V/F/Q) and atrial activity.
 
     ``p_onsets_s`` are P-wave onsets with ``p_kind`` ``sinus`` (conducted), ``ectopic``
-    (the P' of a premature atrial beat) or ``blocked`` (not conducted); ``pr_s`` is the
-    PR interval of each beat (NaN without a P wave). ``atrial`` names continuous atrial
-    activity (``af`` f-waves, ``flutter`` F-waves with onsets ``flutter_s``) or is empty.
+    (the P' of a premature atrial beat) or ``blocked`` (not conducted). ``atrial`` names
+    continuous atrial activity (``af`` f-waves, ``flutter`` F-waves with onsets
+    ``flutter_s``), ``dissociated`` (complete AV block: atria and ventricles independent)
+    or is empty.
     """
 
     r_s: np.ndarray
@@ -315,21 +380,32 @@ def af_beats(
                  p_kind=np.zeros(0, dtype=str), atrial="af")
 
 
+#: Conduction ratios of atrial flutter (F waves per QRS) and how often each is the fixed
+#: ratio of a window: 2:1 is the rule in untreated flutter, 4:1 with AV-nodal disease or
+#: drugs, odd ratios are rare (Waldo 2002 in Zipes & Jalife, *Cardiac
+#: Electrophysiology*; Cosio 2017, Arrhythm Electrophysiol Rev 6:55).
+FLUTTER_RATIOS = (2, 3, 4)
+FLUTTER_FIXED_P = (0.6, 0.05, 0.35)
+#: Per-beat ratio weights of variable conduction (2:1 and 4:1 alternating irregularly,
+#: with some 3:1: Wenckebach periodicity in the AV node).
+FLUTTER_VARIABLE_P = (0.55, 0.15, 0.3)
+
+
 def flutter_beats(
     rng: np.random.Generator, start_s: float, stop_s: float, atrial_rate_bpm: float,
-    ratios: list[int], variable: bool, av_delay_s: float,
+    ratio: int, variable: bool, av_delay_s: float,
 ) -> Beats:
-    """Atrial flutter: regular F waves at ``atrial_rate_bpm``; one in ``k`` conducts
-    (``k`` fixed at ``ratios[0]``, or drawn from ``ratios`` per beat when ``variable``)
-    and its QRS follows the F-wave onset after ``av_delay_s``."""
+    """Atrial flutter: regular F waves at ``atrial_rate_bpm``; one in ``ratio`` conducts
+    (or, when ``variable``, one in k with k drawn per beat from :data:`FLUTTER_RATIOS`
+    with :data:`FLUTTER_VARIABLE_P`); the QRS follows the F-wave onset after ``av_delay_s``."""
     cycle = 60.0 / atrial_rate_bpm
     f_onsets = start_s - rng.uniform(0, 4 * cycle) + cycle * np.arange(
         int((stop_s - start_s) / cycle) + 12)
     conducted = []
-    i = int(rng.integers(0, ratios[0]))
+    i = int(rng.integers(0, ratio))
     while i < len(f_onsets):
         conducted.append(i)
-        i += int(rng.choice(ratios)) if variable else ratios[0]
+        i += int(rng.choice(FLUTTER_RATIOS, p=FLUTTER_VARIABLE_P)) if variable else ratio
     r = f_onsets[np.array(conducted)] + av_delay_s
     return Beats(r_s=r, classes=np.full(len(r), "N"), p_onsets_s=np.zeros(0),
                  p_kind=np.zeros(0, dtype=str), atrial="flutter", flutter_s=f_onsets)
@@ -355,6 +431,38 @@ def wenckebach_beats(
     r_arr = np.array(r)
     return Beats(r_s=r_arr, classes=np.full(len(r_arr), "N"), p_onsets_s=np.asarray(p_onsets_s),
                  p_kind=np.array(kinds))
+
+
+def mobitz2_beats(
+    p_onsets_s: np.ndarray, ratio: int, pr_s: float, qrs_s: float, rng: np.random.Generator,
+) -> Beats:
+    """Mobitz II AV block: every ``ratio``-th P wave is blocked without warning; every
+    conducted beat has the same PR interval ``pr_s``, before and after the pause (which
+    is exactly two P-P cycles)."""
+    offset = int(rng.integers(0, ratio))
+    p = np.asarray(p_onsets_s, float)
+    blocked = (np.arange(len(p)) + offset) % ratio == ratio - 1
+    r = p[~blocked] + pr_s + qrs_s / 2
+    return Beats(r_s=r, classes=np.full(len(r), "N"), p_onsets_s=p,
+                 p_kind=np.where(blocked, "blocked", "sinus"))
+
+
+def complete_block_beats(
+    rng: np.random.Generator, p_onsets_s: np.ndarray, start_s: float, stop_s: float,
+    escape_rate_bpm: float, ventricular: bool,
+) -> Beats:
+    """Third-degree AV block: every P wave is blocked; the ventricles follow an escape
+    pacemaker at ``escape_rate_bpm`` with its own random phase and a small beat-to-beat
+    variation (SD 1.5 % of the cycle), so PR intervals wander through the atrial cycle.
+    Ventricular escape beats are AAMI class V (MIT-BIH ``E``), junctional ones N."""
+    cycle = 60.0 / escape_rate_bpm
+    n = int(np.ceil((stop_s - start_s) / cycle)) + 4
+    rr = cycle * (1 + 0.015 * rng.standard_normal(n))
+    r = start_s - rng.uniform(0, cycle) + np.concatenate([[0.0], np.cumsum(rr)])
+    r = r[r <= stop_s + 2 * cycle]
+    p = np.asarray(p_onsets_s, float)
+    return Beats(r_s=r, classes=np.full(len(r), "V" if ventricular else "N"), p_onsets_s=p,
+                 p_kind=np.full(len(p), "blocked"), atrial="dissociated")
 
 
 # --- other events ----------------------------------------------------------------------------

@@ -13,7 +13,11 @@ kept as ``requested_*`` columns.
   rate); the breathing (at the requested ``resp_rate_bpm``) also modulates the
   amplitude and baseline with the subject's strengths, so the breathing rate is in the
   signal and is a factor. Labels: ``heart_rate_bpm``, ``heart_rate_std_bpm``,
-  ``resp_rate_bpm`` (window rates of the beats and breaths), noise SD.
+  ``resp_rate_bpm`` (window rates of the beats and breaths), noise SD; ECG windows also
+  record the subject's ECG factors (``ecg_lead``, ``ecg_axis_deg``, ``qrs_width_s``,
+  ``t_wave_polarity_sign``; not drawn from the config, so not factor columns). The PPG
+  pulse arrival time follows the heart rate and the breathing as in the scenario
+  windows (spontaneous breathing).
 - RSP (L): volume-like breathing at the requested rate; labels ``resp_rate_bpm``, noise.
 - EDA (uS): SCRs at random onsets (``scr_number_count`` onsets in the window), linear
   drift ``drift_us_per_s``, noise ``noise_amplitude_us``.
@@ -23,9 +27,12 @@ kept as ``requested_*`` columns.
 Noise is white and Gaussian, its SD in the channel's unit; the label is the SD of the
 noise actually added in the window. For ECG (mV), RSP (L), EDA (uS) and EMG (mV) that is
 a physical amplitude: the signal-to-noise ratio then also depends on the subject's
-amplitudes (R wave 0.6-1.8 mV, tidal volume 0.35-0.8 L, ...), and a model that
+amplitudes (largest QRS deflection 0.2-2.2 mV by lead and axis, tidal volume 0.35-0.8 L,
+...), and a model that
 normalises each window sees the ratio, not the amplitude. PPG has no physical unit
-(a.u., pulse height 0.6-1.6 a.u. by subject), so its noise is in those a.u.
+(a.u., pulse height 0.4-3.5 a.u. by subject), so its noise is in those a.u. ECG, PPG and
+RSP windows carry a recording offset
+(:data:`~physio_bench.simulate.window.SENSOR_OFFSET_SD`), as the scenario windows do.
 
 Each component draws from its own random stream, so along a sweep (same seed, one
 factor moved) everything not caused by the moved factor stays the same.
@@ -47,10 +54,12 @@ from physio_bench.simulate.window import (
     beat_events,
     breath_events,
     breathing_targets,
+    morphology_labels,
+    sensor_offsets,
     white_noise,
 )
 
-STREAMS = ("subject", "breaths", "hrv", "beats", "noise", "events", "split")
+STREAMS = ("subject", "breaths", "hrv", "beats", "noise", "events", "split", "sensor")
 #: Each EMG burst lasts the requested mean duration times U(1 - x, 1 + x).
 BURST_DURATION_SPREAD = 0.2
 
@@ -78,7 +87,8 @@ def _cardiac(kind: str, factors: dict[str, float], seed: int, fs: float, n: int
     grid = Grid.for_window(fs, n)
     t, window_s = grid.t_s, grid.window_s
     breaths = _breathing(subject, factors["resp_rate_bpm"], grid, rngs["breaths"])
-    modulation = breaths.normalised_volume(t)
+    volume = breaths.volume(t)
+    modulation = breaths.normalised_volume(t, volume)
     hr_bpm = factors["heart_rate_bpm"]
     hf_share = rngs["split"].uniform(0.2, 0.8)
     sd = factors["heart_rate_std_bpm"]
@@ -90,21 +100,32 @@ def _cardiac(kind: str, factors: dict[str, float], seed: int, fs: float, n: int
     default_rr = 60.0 / hr_bpm
     events = beat_events(beats, subject.ecg.p_duration_s, window_s)
     events += breath_events(breaths, window_s)
+    offsets = sensor_offsets(rngs["sensor"])
+    extra = {}
     if kind == "ecg":
         clean = waveforms.render_ecg(grid.t0_s, fs, grid.total, beats, subject.ecg, modulation,
                                      default_rr, rngs["events"])
         noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_mv"], n)
-        events_s, noise_column = beats.r_s, "noise_amplitude_mv"
+        events_s, noise_column, offset = beats.r_s, "noise_amplitude_mv", offsets[0]
+        extra = morphology_labels(subject.ecg)
     else:
+        drive = waveforms.resp_drive(volume, fs)
+        rr_prev = beats.preceding_rr(default_rr)
+        reference = waveforms.reference_rr(rr_prev)
+        arrival = waveforms.pulse_arrival_times(beats.r_s, rr_prev, subject.pulse,
+                                                np.interp(beats.r_s, t, drive), 1.0,
+                                                reference_rr_s=reference)
         clean, feet, peaks = waveforms.render_ppg(grid.t0_s, fs, grid.total, beats,
-                                                  subject.pulse, modulation, default_rr)
+                                                  subject.pulse, modulation, default_rr,
+                                                  drive=drive, arrival_s=arrival,
+                                                  reference_rr_s=reference)
         noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_au"], n)
-        events_s, noise_column = peaks, "noise_amplitude_au"
+        events_s, noise_column, offset = peaks, "noise_amplitude_au", offsets[1]
         events += interval_events("pulse", feet, peaks, "", -EVENT_MARGIN_S,
                                   window_s + EVENT_MARGIN_S)
     rr_target, phase = breathing_targets(breaths, grid)
     return WindowResult(
-        signals=(grid.crop(clean) + noise)[None],
+        signals=(grid.crop(clean) + noise + offset)[None],
         heart_rate_bpm=gt.rate_per_sample(events_s, grid.crop(t)),
         resp_rate_bpm=rr_target, resp_phase_rad=phase,
         labels={
@@ -112,6 +133,7 @@ def _cardiac(kind: str, factors: dict[str, float], seed: int, fs: float, n: int
             "heart_rate_std_bpm": gt.rate_sd(events_s, 0, window_s),
             "resp_rate_bpm": gt.window_rate(breaths.onsets_s, 0, window_s),
             noise_column: noise_sd,
+            **extra,
         },
         events=events,
     )
@@ -135,9 +157,10 @@ def simulate_rsp(factors: dict[str, float], seed: int, fs: float, n: int) -> Win
     breaths = _breathing(subject, factors["resp_rate_bpm"], grid, rngs["breaths"])
     clean = subject.tidal_volume_l * breaths.volume(grid.t_s)
     noise, noise_sd = white_noise(rngs["noise"], factors["noise_amplitude_l"], n)
+    offset = sensor_offsets(rngs["sensor"])[2]
     rr_target, phase = breathing_targets(breaths, grid)
     return WindowResult(
-        signals=(grid.crop(clean) + noise)[None], heart_rate_bpm=nan_target(n),
+        signals=(grid.crop(clean) + noise + offset)[None], heart_rate_bpm=nan_target(n),
         resp_rate_bpm=rr_target, resp_phase_rad=phase,
         labels={"resp_rate_bpm": gt.window_rate(breaths.onsets_s, 0, grid.window_s),
                 "noise_amplitude_l": noise_sd},

@@ -10,7 +10,11 @@ import numpy as np
 import pandas as pd
 
 from physio_bench.io import save_npy, save_npz, save_parquet, write_json
-from physio_bench.simulate.classes import SCENARIO_COLUMNS, SCENARIO_REQUESTED
+from physio_bench.simulate.classes import (
+    SCENARIO_CATEGORIES,
+    SCENARIO_COLUMNS,
+    SCENARIO_REQUESTED,
+)
 from physio_bench.simulate.factors import SCENARIO_CHANNELS, all_factor_columns, factor_columns
 from physio_bench.simulate.plan import POPULATIONS, WindowPlan, plan_suite
 from physio_bench.simulate.result import WindowResult
@@ -20,12 +24,22 @@ EVENT_COLUMNS = ("window_id", "event", "start_s", "stop_s", "label")
 GENERATOR = "physio_bench.simulate: events first, waveforms rendered on them"
 
 
+#: The subject's ECG factors recorded in the ECG windows of the single-channel suites
+#: (drawn per subject, not from the config: label columns, not factor columns).
+ECG_FACTOR_COLUMNS = ["ecg_axis_deg", "qrs_width_s", "t_wave_polarity_sign"]
+
+
 def label_columns(suite: str) -> tuple[list[str], list[str]]:
     """(label columns, requested columns without the ``requested_`` prefix) of ``suite``."""
     if suite in POPULATIONS:
         return list(SCENARIO_COLUMNS), list(SCENARIO_REQUESTED)
     columns = all_factor_columns()
-    return columns, columns
+    return columns + ECG_FACTOR_COLUMNS, columns
+
+
+def category_columns(suite: str) -> list[str]:
+    """Categorical (str) label columns of ``suite`` (empty string where they do not apply)."""
+    return list(SCENARIO_CATEGORIES) if suite in POPULATIONS else ["ecg_lead"]
 
 
 def simulate_window(plan: WindowPlan, fs: float, n: int, subjects: dict[str, Any]
@@ -50,6 +64,7 @@ def _label_row(suite: str, plan: WindowPlan, result: WindowResult) -> dict[str, 
         "window_id": plan.window_id, "subject_id": plan.subject_id,
         "signal_kind": plan.signal_kind, "scenario": plan.scenario, "dynamics": plan.dynamics,
     }
+    row.update({c: str(result.labels.get(c, "")) for c in category_columns(suite)})
     row.update({c: float(result.labels.get(c, np.nan)) for c in columns})
     row.update({f"requested_{c}": float(asked.get(c, np.nan)) for c in requested})
     return row
@@ -107,6 +122,7 @@ def simulate_suite(config: dict[str, Any], suite: str, out_dir: str | Path) -> N
         "seed": int(config["seed"]),
         "factor_columns": factor_cols,
         "requested_columns": [f"requested_{c}" for c in requested],
+        "category_columns": category_columns(suite),
         "event_counts": {str(k): int(v) for k, v in
                          event_frame["event"].value_counts().sort_index().items()},
         "generator": GENERATOR,
