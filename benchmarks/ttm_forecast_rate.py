@@ -50,7 +50,7 @@ def seasonal_naive(context: np.ndarray, horizon: int, rate_hz: float) -> np.ndar
     for i, row in enumerate(context):
         x = row - row.mean()
         n = x.size
-        low, high = max(1, int(round(0.25 * rate_hz))), max(2, n // 2)
+        low, high = max(1, round(0.25 * rate_hz)), max(2, n // 2)
         if high <= low or not np.any(x):
             out[i] = row[-1]
             continue

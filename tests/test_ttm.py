@@ -8,6 +8,8 @@ twin does not, refused in one line when damaged."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import noisy_sine_windows
@@ -278,3 +280,31 @@ def test_damaged_weights_are_refused_in_one_line(damage, tmp_path):
     if damage != "unlisted":  # the worker checks again when it loads
         with pytest.raises(ModelError, match="does not match SHA256SUMS"):
             TTMModel(name="ttm-r2", weights=str(copy), python=str(PYTHON))
+
+
+def test_the_default_run_types_ttm_r2_and_finds_its_twin(make_suite, tmp_path):
+    from physio_bench.config import enabled_models
+    from physio_bench.model_types import PRETRAINED, UNTRAINED, group_types, untrained_twin
+    from physio_bench.models.embed import embed_shard, merge_embeddings
+    from physio_bench.preflight import load_config
+
+    config = load_config()  # the default run: ttm-r2 and its three untrained seeds
+    assert {"ttm-r2", "ttm-r2-untrained-seed0", "ttm-r2-untrained-seed2"} <= set(
+        enabled_models(config))
+    assert config["models"]["ttm-r2"]["input_hz"] == config["models"]["ttm-r2-untrained"][
+        "input_hz"]
+    config["embed"].update({"shard_size": 2, "batch_size": 2})
+    suite = make_suite("factors", n_windows=2, n_samples=4000, sampling_rate_hz=125.0)
+    results = tmp_path / "results"
+    for instance in ("ttm-r2", "ttm-r2-untrained-seed0"):
+        out = results / "embeddings" / instance / "factors"
+        shard = out / "shards" / "0000.npz"
+        embed_shard(config, instance, suite, 0, shard)
+        info = merge_embeddings(config, instance, [shard], out)
+        assert info["input"]["input_hz"] == config["models"]["ttm-r2"]["input_hz"]
+    types = group_types(config, results)
+    assert types["ttm-r2"].kind == PRETRAINED
+    assert types["ttm-r2-untrained"].kind == UNTRAINED
+    assert untrained_twin(config, results, "ttm-r2", types) == "ttm-r2-untrained"
+    info = json.loads((results / "embeddings" / "ttm-r2" / "factors" / "model.json").read_text())
+    assert info["weights_sha256"] == PUBLISHED_SHA256 and info["pretrained"] is True
