@@ -84,7 +84,7 @@ def test_shapes_spans_and_description(model, embedded):
     assert embedded.token_channels.tolist() == [0] * 7 + [1] * 7
     info = model.describe()
     assert (info.plugin, info.pretrained, info.max_window_samples) == ("ttm", True, 128)
-    assert info.default_input_hz == TTMModel.default_input_hz == 16.0
+    assert info.default_input_hz == TTMModel.default_input_hz == 25.0
     assert info.versions["worker:physio-bench-ttm"] == "0.1.0"
     assert info.versions["granite-tsfm"] == "0.3.11"
 

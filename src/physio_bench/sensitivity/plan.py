@@ -56,6 +56,7 @@ class Variant:
         options = {**copy.deepcopy(config["models"][self.model]), "input_hz": self.input_hz,
                    "enabled": True}
         options.pop("replicates", None)
+        options.pop("shard_size", None)  # the study embeds its subset in one job
         if self.patch_size is not None:
             options["patch_size"] = self.patch_size
         return options

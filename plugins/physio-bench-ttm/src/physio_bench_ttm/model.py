@@ -22,10 +22,11 @@ norm in the backbone).
 
 Input assumptions: at most ``context_length`` samples (longer windows are refused; the
 core resamples to ``input_hz`` and feeds chunks), any number of channels. Recommended
-input rate (``default_input_hz``): **16 Hz**, so that a 32-s window is exactly the
-512-sample context of TTM-R2 (8 tokens of 4 s per channel); the band below 8 Hz keeps
-heart and breathing rates and EDA but not ECG/PPG morphology (the 1024- and 1536-sample
-TTM-R2 variants allow 32 and 48 Hz).
+input rate (``default_input_hz``): **25 Hz**, chosen by physio_bench's sensitivity study
+on simulated windows (its docs/models.md, "TTM-R2's input rate": the highest heart- and
+breathing-rate probe R² among the rates at which TTM-R2's forecasts work on some signal
+kind): a 32-s window is 800 samples, two chunks of the 512-sample context, tokens of
+2.56 s; the band below 10 Hz keeps heart and breathing rhythms and the PPG waveform.
 
 Pretraining data: about 1B samples from the Monash archive, LibCity and other public
 forecasting sets, augmented by downsampling (TTM paper, Ekambaram et al. 2024; R2 adds
@@ -73,7 +74,7 @@ CONFIG = "config.json"
 CHECKSUMS = "SHA256SUMS"
 RANDOM = "random"
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
-DEFAULT_INPUT_HZ = 16.0
+DEFAULT_INPUT_HZ = 25.0
 
 
 class InputError(ValueError):
