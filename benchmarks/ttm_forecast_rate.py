@@ -41,7 +41,7 @@ from physio_bench.models.resampling import rate_ratio, resample  # noqa: E402
 
 HEAD = 96
 CONTEXT = 512
-WEIGHTS = "data/weights/ttm-r2"
+WEIGHTS = "physio_bench:data/weights/ttm-r2"
 
 
 def seasonal_naive(context: np.ndarray, horizon: int, rate_hz: float) -> np.ndarray:

@@ -18,6 +18,7 @@ PACKAGE = REPO_ROOT / "src" / "physio_bench"
 STAGES = ("simulate", "models", "probes", "downstream", "report", "finetune", "compare",
           "sensitivity")
 FOUNDATION = ("physio_bench.config", "physio_bench.io", "physio_bench.errors",
+              "physio_bench.applicability",
               "physio_bench.metrics", "physio_bench.statistics", "physio_bench.headlines",
               "physio_bench.model_types")
 

@@ -159,14 +159,16 @@ def test_a_model_trained_on_synthetic_data_meets_its_untrained_twin(tmp_path: Pa
 
 
 SNAKEFILE = f"""
+import os
 import sys
-from physio_bench.config import enabled_models
+from physio_bench.config import enabled_models, write_resolved_config
 from physio_bench.preflight import validate_config
 
 configfile: "{REPO_ROOT / 'config.yaml'}"
 config.update(validate_config(config))
-PB = f"{{sys.executable}} -m physio_bench"
-CFG = "--configfile small.yaml"
+os.environ["PHYSIO_BENCH_PYTHON"] = sys.executable  # as the Snakefile does
+write_resolved_config(config, "results/config.resolved.yaml")
+VERSIONS = "test"
 MODELS = list(enabled_models(config))
 PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]
 

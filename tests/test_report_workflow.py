@@ -4,6 +4,7 @@ them, and `snakemake -n figures` afterwards plans only the redraw job."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -30,15 +31,17 @@ SMALL = {
     "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
 }
 SNAKEFILE = f"""
+import os
 import sys
-from physio_bench.config import enabled_models
+from physio_bench.config import enabled_models, write_resolved_config
 from physio_bench.preflight import validate_config
 
 configfile: "{REPO_ROOT / 'config.yaml'}"
 report: "{REPO_ROOT / 'workflow' / 'report' / 'workflow.rst'}"
 config.update(validate_config(config))
-PB = f"{{sys.executable}} -m physio_bench"
-CFG = "--configfile small.yaml"
+os.environ["PHYSIO_BENCH_PYTHON"] = sys.executable  # as the Snakefile does
+write_resolved_config(config, "results/config.resolved.yaml")
+VERSIONS = "test"
 MODELS = list(enabled_models(config))
 PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]
 EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]
@@ -89,11 +92,20 @@ def test_report_rules_build_tables_figures_and_html(tmp_path: Path) -> None:
     for name in [*tables[1:5], "configuration.html", *(Path(p).name for p in figures)]:
         if name not in ("models.md", "comparisons.csv"):
             assert name in html, name
-    for category in ("1. Leaderboard", "2. Simulated signals", "3. Feature independence",
-                     "4. Temporal dynamics", "5. Scenario separation", "6. Layer-wise",
-                     "7. Downstream (real recordings)", "8. Paired comparisons",
-                     "9. Models and provenance"):
-        assert category in html, category
+    # The sidebar lists the categories sorted as text: that must be reading order (the
+    # finetune and sensitivity sections, 09 and 10, are off in SMALL), and the front page
+    # names them in the same order.
+    found = re.search(r'<script id="categories">\s*var categories = (\{.*?\});\s*</script>',
+                      html, flags=re.DOTALL)
+    assert found, "no category table in the report"
+    assert sorted(json.loads(found.group(1))) == [
+        "01. Leaderboard", "02. Simulated signals", "03. Feature independence",
+        "04. Temporal dynamics", "05. Scenario separation", "06. Layer-wise",
+        "07. Downstream (real recordings)", "08. Paired comparisons",
+        "11. Models and provenance"]
+    front = (REPO_ROOT / "workflow" / "report" / "workflow.rst").read_text()
+    places = [front.find(f"**{name}**") for name in sorted(json.loads(found.group(1)))]
+    assert -1 not in places and places == sorted(places), places
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="https?://', html)  # self-contained
 
     assert _planned_jobs(_snakemake(tmp_path, "-n", "figures")) == ["figures"]

@@ -51,7 +51,7 @@ def test_default_study_and_variant_names():
     twin = find_variant(config, "ttm-r2-untrained@4hz").options(config)  # TTM: no patch_size
     assert "patch_size" not in twin and "replicates" not in twin
     assert (twin["input_hz"], twin["weights"], twin["config"]) == (4.0, "random",
-                                                                   "data/weights/ttm-r2")
+                                                                   "physio_bench:data/weights/ttm-r2")
     entries = variant_entries(config)  # what a per-rate stage loads: the same entries
     assert list(entries) == names and entries["ttm-r2@32hz"]["input_hz"] == 32.0
     config["sensitivity"]["patch_size"] = []

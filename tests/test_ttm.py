@@ -128,6 +128,7 @@ def test_errors(model, tmp_path):
 # data/weights/ttm-r2: the published weights (README there: provenance, SHA256SUMS); the
 # default run's ttm-r2 and, with weights: random and config:, its untrained twin.
 SHIPPED = REPO / "data" / "weights" / "ttm-r2"
+SHIPPED_NAME = "physio_bench:data/weights/ttm-r2"  # as config.yaml names it
 PUBLISHED_SHA256 = "a706726a7eb01bbcb42994b7dcb3c06ea9557898dbae8d480eb04fe8ccb89710"
 LIBRARY_FORECAST = """
 import sys, numpy as np, torch
@@ -148,14 +149,14 @@ def sine(period: float, n: int, phase: float = 0.0) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def ttm_r2():
-    with TTMModel(name="ttm-r2", weights="data/weights/ttm-r2", python=str(PYTHON)) as built:
+    with TTMModel(name="ttm-r2", weights=SHIPPED_NAME, python=str(PYTHON)) as built:
         yield built
 
 
 @pytest.fixture(scope="module")
 def twins():
     models = [TTMModel(name=f"ttm-r2-untrained-seed{k}", seed=k, weights="random",
-                       config="data/weights/ttm-r2", python=str(PYTHON)) for k in range(3)]
+                       config=SHIPPED_NAME, python=str(PYTHON)) for k in range(3)]
     yield models
     for model in models:
         model.close()
@@ -163,7 +164,7 @@ def twins():
 
 def test_shipped_weights_are_the_published_model(ttm_r2, tmp_path):
     info = ttm_r2.describe()
-    assert (info.pretrained, info.weights_source) == (True, "data/weights/ttm-r2")
+    assert (info.pretrained, info.weights_source) == (True, SHIPPED_NAME)
     assert info.weights_sha256 == PUBLISHED_SHA256
     assert info.extra["n_parameters_with_head"] == 805_280
     assert (info.extra["forecast_horizon_samples"], info.extra["forecast_context_samples"]) == (
@@ -236,7 +237,7 @@ def test_untrained_twin_same_architecture_random_seeded(ttm_r2, twins):
         assert (info.pretrained, info.weights_source) == (False, f"random (seed={seed})")
         assert info.architecture == pretrained.architecture
         assert info.n_parameters == pretrained.n_parameters
-        assert info.extra["config_source"] == "data/weights/ttm-r2"
+        assert info.extra["config_source"] == SHIPPED_NAME
         assert info.extra["config_sha256"] == pretrained.extra["config_sha256"]
     assert len({info.weights_sha256 for info in infos} | {pretrained.weights_sha256}) == 4
     with TTMModel(name="again", seed=1, weights="random", config=str(SHIPPED),

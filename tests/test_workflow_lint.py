@@ -1,8 +1,9 @@
 """``snakemake --lint`` on the default workflow: clean apart from the one lint that does
 not apply here.
 
-Every rule runs the stage CLI with the interpreter running Snakemake (``params.pb``) and the
-merged configuration (``params.cfg``), so no shell command reads a global. Not followed:
+Every rule runs the stage CLI with the interpreter running Snakemake (``$PHYSIO_BENCH_PYTHON``,
+declared with ``envvars``) and the merged configuration (results/config.resolved.yaml), so
+no shell command reads a global and no param holds a path. Not followed:
 "Specify a conda environment or container for each rule". The benchmark installs one
 pinned environment (``requirements/lock.txt``, ``make venv``) that every rule shares, the
 plug-ins whose pins clash run in their own interpreters (``make plugin-envs``), and

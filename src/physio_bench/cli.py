@@ -29,13 +29,16 @@ STAGE_CLI_MODULES = (
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """``--configfile`` (repeatable): merged over the repository's ``config.yaml``."""
+    """``--configfile`` (repeatable): merged over the default ``config.yaml`` that ships
+    with physio_bench. Relative paths, of the file and inside it, start at the working
+    directory (:func:`physio_bench.config.resolve_config_path`)."""
     parser.add_argument(
         "--configfile",
         action="append",
         default=[],
         metavar="YAML",
-        help="config file merged over config.yaml (repeatable; later files win)",
+        help="config file merged over the default config.yaml (repeatable; later files win; "
+             "relative paths in it start at the working directory)",
     )
 
 

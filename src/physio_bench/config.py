@@ -1,8 +1,20 @@
 """Read a physio_bench configuration and check it against the schema.
 
-The schema lives in ``workflow/schemas/config.schema.yaml`` and is shared with the
-Snakemake workflow (``snakemake.utils.validate``). Errors are one line that names the
-offending key and says how to fix it.
+The schema (``workflow/schemas/config.schema.yaml`` in the repository) and the default
+configuration (``config.yaml``) ship inside the package and are found through it
+(:data:`SCHEMA_PATH`, :data:`DEFAULT_CONFIG_PATH`; in a clone, ``src/physio_bench/`` holds
+links to the repository's files, which a wheel carries as copies), so an installed
+physio_bench reads them wherever it runs. Errors are one line that names the offending
+key and says how to fix it.
+
+**Paths in a configuration** (:func:`resolve_config_path`): a relative path (dataset
+folders, ``downstream.cache_dir``, weights directories, ``results/...``) is taken from the
+working directory of the run: where ``physio-bench`` runs, or Snakemake's working
+directory (``--directory``), never from where physio_bench is installed, nor from the
+folder of the config file that names it. It stays relative in the configuration, the
+settings digests and Snakemake's inputs, so a project folder that is copied or moved
+reruns nothing. ``<package>:<path>`` names a file or folder shipped inside an installed
+Python package (``physio_bench:data/mitdb``: the recordings shipped with physio_bench).
 
 This module imports no stage: checks that need a stage's knowledge (factor ranges, model
 plug-ins, weights, records) live in :mod:`physio_bench.preflight`, which every entry point
@@ -12,6 +24,8 @@ plug-ins, weights, records) live in :mod:`physio_bench.preflight`, which every e
 from __future__ import annotations
 
 import copy
+import importlib.resources
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,9 +35,16 @@ import yaml
 
 from physio_bench.errors import ConfigError
 
+#: The installed package's folder: what it ships is found here, whatever the working
+#: directory (in a clone, ``src/physio_bench``).
+PACKAGE_DIR = Path(str(importlib.resources.files("physio_bench")))
+SCHEMA_PATH = PACKAGE_DIR / "config.schema.yaml"
+DEFAULT_CONFIG_PATH = PACKAGE_DIR / "config.yaml"
+#: The source checkout this module was imported from, for the tests and benchmarks of a
+#: clone (meaningless for a regular install). Never used to resolve a configured path.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-DEFAULT_CONFIG_PATH = REPO_ROOT / "config.yaml"
+#: ``<package>:<path inside it>``, e.g. ``physio_bench:data/mitdb``
+PACKAGE_PATH = re.compile(r"^(?P<package>[A-Za-z_]\w+(?:\.[A-Za-z_]\w*)*):(?P<path>[^/\\].*)$")
 
 SIMULATED_SUITES = ("factors", "sweeps", "scenarios", "training")
 #: The simulated suites that every model is embedded and probed on (``training`` feeds
@@ -33,12 +54,54 @@ EVALUATION_SUITES = ("factors", "sweeps", "scenarios")
 
 def load_schema() -> dict[str, Any]:
     """Return the configuration JSON schema as a dict."""
-    if not SCHEMA_PATH.exists():
+    if not SCHEMA_PATH.is_file():
         raise ConfigError(
-            f"config schema not found at {SCHEMA_PATH}: run physio-bench from a clone of the "
-            "repository (pip install -e .)"
+            f"config schema not found at {SCHEMA_PATH}: this installation of physio_bench is "
+            "incomplete; reinstall it (pip install physio-bench, or make venv in a clone)"
         )
     return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def is_package_path(value: str | Path) -> bool:
+    """Whether a configured path names something shipped inside a package
+    (``<package>:<path>``, see :func:`resolve_config_path`)."""
+    return isinstance(value, str) and PACKAGE_PATH.match(value) is not None
+
+
+def resolve_config_path(value: str | Path) -> Path:
+    """The path a configuration value names.
+
+    - ``<package>:<path>`` (``physio_bench:data/mitdb``): ``<path>`` inside the installed
+      package ``<package>``, found through the package (absolute);
+    - ``~/...`` or an absolute path: itself (``~`` expanded);
+    - any other relative path: kept relative, so it is taken from the working directory
+      of the run (Snakemake's ``--directory``, or where ``physio-bench`` runs).
+
+    Raises:
+        ConfigError: the package of a ``<package>:`` path is not installed.
+    """
+    match = PACKAGE_PATH.match(value) if isinstance(value, str) else None
+    if match is None:
+        return Path(value).expanduser()
+    try:
+        root = importlib.resources.files(match["package"])
+    except (ModuleNotFoundError, TypeError) as exc:
+        raise ConfigError(f"path {value!r} names package {match['package']!r}, which is not "
+                          "installed: install it or give a folder path") from exc
+    return Path(str(root)) / match["path"]
+
+
+def describe_missing(path: str | Path) -> str:
+    """``"<absolute path> not found"`` for a message, with where a relative path starts
+    or why a folder shipped with physio_bench may be missing."""
+    path = Path(path)
+    if not path.is_absolute():
+        return (f"{Path.cwd() / path} not found (relative paths start at the working "
+                "directory)")
+    if path.is_relative_to(PACKAGE_DIR):
+        return (f"{path} not found (physio_bench's data/ ships with its source repository, "
+                "not in a wheel: run from a clone, or copy the folder and give its path)")
+    return f"{path} not found"
 
 
 def deep_update(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +193,8 @@ def validate_schema(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_config(paths: Iterable[str | Path] | None = None) -> dict[str, Any]:
-    """Read ``config.yaml`` merged with each file in ``paths`` (later wins), unvalidated.
+    """Read the package's default ``config.yaml`` merged with each file in ``paths``
+    (later wins; relative file names from the working directory), unvalidated.
 
     ``paths=None`` loads the default ``config.yaml`` alone.
     """

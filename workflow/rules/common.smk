@@ -1,8 +1,35 @@
+# How a rule runs its stage, so that a copied or moved project folder reruns nothing and a
+# change reruns exactly the jobs it affects:
+#
+#     params:
+#         versions=VERSIONS,                             # physio_bench's and its packages' versions
+#         settings=settings_digest(config["probes"]),    # the config parts the job reads
+#     ...
+#     shell:
+#         '"$PHYSIO_BENCH_PYTHON" -m physio_bench probe '
+#         "--configfile results/config.resolved.yaml --model {wildcards.model:q} ... 2> {log}"
+#
+# - params hold only what changes results: the digest of the settings the job reads
+#   (settings_digest), VERSIONS, and plain relative names (a section, a results/ folder).
+#   Never a path that depends on where the project or the interpreter lives: Snakemake
+#   compares params (and input file names, and the command text) to decide a rerun.
+# - "$PHYSIO_BENCH_PYTHON" is the interpreter running Snakemake, set by the Snakefile and
+#   expanded by the shell at run time; results/config.resolved.yaml is the merged config.
+# - input files are named relative to the working directory (results/..., a dataset's
+#   own folder); a folder shipped inside a package (physio_bench:data/...) is no input,
+#   its listing is part of the settings (dataset_listing).
+# A rule written the old way (params pb=PB, cfg=CFG; shell "{params.pb} X {params.cfg} ...")
+# stops at parse (PB and CFG are gone): drop both params, add versions=VERSIONS, and start
+# its command as above.
 import hashlib
+import importlib.metadata
 import json
 import re
+import sys
+from pathlib import Path
 
 # Helpers shared by the rules: how many windows a suite has, hence how many shards.
+from physio_bench.config import is_package_path
 from physio_bench.downstream import dataset_specs
 from physio_bench.finetune import enabled_runs, run_of_model, run_outputs, run_settings
 from physio_bench.simulate import count_windows, suite_settings
@@ -15,9 +42,22 @@ SUITE_PATTERN = "|".join(SIM_SUITES + [re.escape(s) for s in REAL_SUITES])
 
 
 def dataset_files(wildcards):
-    """Every file in the dataset's folder: a changed recording reruns its suite."""
+    """Every file in the dataset's folder, relative to the working directory when the
+    config gives a relative path: a changed recording reruns its suite. None for a folder
+    shipped inside a package: its place depends on the installation (dataset_listing)."""
+    if is_package_path(config["downstream"]["datasets"][wildcards.dataset]["path"]):
+        return []
     folder = DATASETS[wildcards.dataset].path
     return sorted(str(p) for p in folder.iterdir() if p.is_file())
+
+
+def dataset_listing(dataset):
+    """Names and sizes of the files of a folder shipped inside a package (None for the
+    user's own folders, whose files are inputs): what the settings of its suite hold."""
+    if not is_package_path(config["downstream"]["datasets"][dataset]["path"]):
+        return None
+    folder = DATASETS[dataset].path
+    return sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file())
 
 
 def suite_dir(suite):
@@ -48,6 +88,27 @@ def settings_digest(*parts):
 
 
 WINDOW_SETTINGS = (config["seed"], config["sampling_rate_hz"], config["window_samples"])
+
+
+def _package_versions():
+    """Python's version and the installed version of physio_bench and of every package it
+    requires (extras left out)."""
+    names = ["physio-bench"]
+    for requirement in importlib.metadata.requires("physio-bench") or []:
+        if "extra ==" not in requirement:
+            names.append(re.match(r"[A-Za-z0-9._-]+", requirement).group(0))
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return [list(sys.version_info[:2]), versions]
+
+
+# A param of every rule: an upgrade of physio_bench or of a package it requires reruns
+# the jobs (a change of the code alone does not: --forcerun, or bump the version).
+VERSIONS = settings_digest(_package_versions())
 
 
 # Finetune runs: which are enabled, their training suites, and the checkpoint a model's

@@ -12,8 +12,7 @@ rule compare:
     output:
         table="results/comparisons.csv",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         statistics=str(sorted(config["statistics"].items())),
         seed=config["seed"],
     threads: 1
@@ -25,4 +24,6 @@ rule compare:
     log:
         "results/logs/compare.log",
     shell:
-        "{params.pb} compare {params.cfg} --results results --out {output.table:q} 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench compare '
+        "--configfile results/config.resolved.yaml --results results --out {output.table:q} "
+        "2> {log}"

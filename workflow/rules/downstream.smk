@@ -17,11 +17,11 @@ checkpoint real_windows:
         events="results/real/{dataset}/events.parquet",
         meta="results/real/{dataset}/meta.json",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=lambda w: settings_digest(
             WINDOW_SETTINGS, config["downstream"]["datasets"][w.dataset],
-            {k: v for k, v in config["downstream"].items() if k != "datasets"}),
+            {k: v for k, v in config["downstream"].items() if k != "datasets"},
+            dataset_listing(w.dataset)),
     wildcard_constraints:
         dataset="|".join(re.escape(d) for d in DATASETS) or "no-dataset",
     threads: 1
@@ -33,7 +33,8 @@ checkpoint real_windows:
     log:
         "results/logs/real_windows/{dataset}.log",
     shell:
-        "{params.pb} real-windows {params.cfg} --dataset {wildcards.dataset:q} "
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench real-windows '
+        "--configfile results/config.resolved.yaml --dataset {wildcards.dataset:q} "
         "--out results/real/{wildcards.dataset} 2> {log}"
 
 
@@ -50,8 +51,7 @@ rule downstream:
         predictions="results/downstream/{model}.predictions.parquet",
         beats="results/downstream/{model}.beat_classes.csv",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=settings_digest(config["probes"], config["downstream"],
                                  config["statistics"]),
     threads: 1
@@ -63,7 +63,8 @@ rule downstream:
     log:
         "results/logs/downstream/{model}.log",
     shell:
-        "{params.pb} downstream {params.cfg} --model {wildcards.model:q} --results results "
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench downstream '
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} --results results "
         "--out-json {output.detail:q} --out-csv {output.rows:q} "
         "--out-predictions {output.predictions:q} --out-beats {output.beats:q} 2> {log}"
 
@@ -78,8 +79,7 @@ rule reference_methods:
         rows=REFERENCE_OUTPUTS[1],
         predictions=REFERENCE_OUTPUTS[2],
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=settings_digest(config["probes"]["bootstrap"], config["statistics"]),
     threads: 1
     resources:
@@ -90,5 +90,6 @@ rule reference_methods:
     log:
         "results/logs/downstream/reference_methods.log",
     shell:
-        "{params.pb} reference-methods {params.cfg} --results results --out-json {output.detail:q} "
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench reference-methods '
+        "--configfile results/config.resolved.yaml --results results --out-json {output.detail:q} "
         "--out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> {log}"

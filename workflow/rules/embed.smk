@@ -8,8 +8,7 @@ rule embed_shard:
         shard=temp("results/embeddings/{model}/{suite}/shards/{shard}.npz"),
         info=temp("results/embeddings/{model}/{suite}/shards/{shard}.json"),
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         suite_dir=lambda w: suite_dir(w.suite),
         settings=lambda w: settings_digest(config["embed"], model_entry(config, w.model),
                                            model_seed(config, w.model)),
@@ -26,8 +25,10 @@ rule embed_shard:
     log:
         "results/logs/embed/{model}/{suite}/{shard}.log",
     shell:
-        "{params.pb} embed {params.cfg} --model {wildcards.model:q} --suite-dir "
-        "{params.suite_dir:q} --shard {wildcards.shard} --out {output.shard:q} 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench embed '
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} "
+        "--suite-dir {params.suite_dir:q} --shard {wildcards.shard} --out {output.shard:q} "
+        "2> {log}"
 
 
 rule merge_embeddings:
@@ -45,8 +46,7 @@ rule merge_embeddings:
         pooled="results/embeddings/{model}/{suite}/pooled.npy",
         info="results/embeddings/{model}/{suite}/model.json",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
     wildcard_constraints:
         suite=SUITE_PATTERN,
     threads: 1
@@ -58,5 +58,7 @@ rule merge_embeddings:
     log:
         "results/logs/embed/{model}/{suite}/merge.log",
     shell:
-        "{params.pb} merge-embeddings {params.cfg} --model {wildcards.model:q} "
-        "--out-dir results/embeddings/{wildcards.model}/{wildcards.suite} {input.shards:q} 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench merge-embeddings '
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} "
+        "--out-dir results/embeddings/{wildcards.model}/{wildcards.suite} {input.shards:q} "
+        "2> {log}"

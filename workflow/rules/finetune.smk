@@ -13,8 +13,7 @@ rule finetune:
         provenance="results/finetune/{run}/provenance.json",
         loss="results/finetune/{run}/loss.csv",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         out_dir=lambda w: f"results/finetune/{w.run}",
         settings=lambda w: run_settings(config, w.run).digest()[:16],
     wildcard_constraints:
@@ -31,4 +30,6 @@ rule finetune:
     log:
         "results/logs/finetune/{run}.log",
     shell:
-        "{params.pb} finetune {params.cfg} --run {wildcards.run:q} --out-dir {params.out_dir:q} 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench finetune '
+        "--configfile results/config.resolved.yaml --run {wildcards.run:q} "
+        "--out-dir {params.out_dir:q} 2> {log}"

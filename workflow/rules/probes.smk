@@ -22,8 +22,7 @@ rule probe:
         rows="results/probes/{model}/{probe}.csv",
         predictions="results/probes/{model}/{probe}.predictions.parquet",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=settings_digest(config["probes"]),
     wildcard_constraints:
         probe="|".join(PROBES),
@@ -36,6 +35,7 @@ rule probe:
     log:
         "results/logs/probes/{model}/{probe}.log",
     shell:
-        "{params.pb} probe {params.cfg} --model {wildcards.model:q} --probe {wildcards.probe} "
-        "--results results --out-json {output.detail:q} --out-csv {output.rows:q} "
-        "--out-predictions {output.predictions:q} 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench probe '
+        "--configfile results/config.resolved.yaml --model {wildcards.model:q} "
+        "--probe {wildcards.probe} --results results --out-json {output.detail:q} "
+        "--out-csv {output.rows:q} --out-predictions {output.predictions:q} 2> {log}"

@@ -34,14 +34,14 @@ rule leaderboard:
                            ext=["csv", "md"]),
     threads: 1
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
     benchmark:
         "results/benchmarks/leaderboard.tsv"
     log:
         "results/logs/leaderboard.log",
     shell:
-        "{params.pb} leaderboard {params.cfg} --results results 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench leaderboard '
+        "--configfile results/config.resolved.yaml --results results 2> {log}"
 
 
 rule provenance:
@@ -59,14 +59,14 @@ rule provenance:
         markdown="results/models.md",
     threads: 1
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
     benchmark:
         "results/benchmarks/provenance.tsv"
     log:
         "results/logs/provenance.log",
     shell:
-        "{params.pb} provenance {params.cfg} --results results 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench provenance '
+        "--configfile results/config.resolved.yaml --results results 2> {log}"
 
 
 for _section in SHOWN_SECTIONS:
@@ -79,8 +79,7 @@ for _section in SHOWN_SECTIONS:
         output:
             [_figure_report(e) for e in figure_entries(config, sections=[_section])],
         params:
-            pb=PB,
-            cfg=CFG,
+            versions=VERSIONS,
             section=_section,
         threads: 1
         resources:
@@ -91,7 +90,9 @@ for _section in SHOWN_SECTIONS:
         log:
             f"results/logs/figures/{_section}.log",
         shell:
-            "{params.pb} figures {params.cfg} --results results --section {params.section} 2> {log}"
+            '"$PHYSIO_BENCH_PYTHON" -m physio_bench figures '
+            "--configfile results/config.resolved.yaml --results results "
+            "--section {params.section} 2> {log}"
 
 
 rule figures:
@@ -101,11 +102,13 @@ rule figures:
         downstream=expand("results/downstream/{model}.json", model=MODELS),
     threads: 1
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
     log:
         "results/logs/figures/all.log",
     shell:
-        "({params.pb} leaderboard {params.cfg} --results results && "
-        "{params.pb} provenance {params.cfg} --results results && "
-        "{params.pb} figures {params.cfg} --results results) 2> {log}"
+        '("$PHYSIO_BENCH_PYTHON" -m physio_bench leaderboard '
+        "--configfile results/config.resolved.yaml --results results && "
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench provenance '
+        "--configfile results/config.resolved.yaml --results results && "
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench figures '
+        "--configfile results/config.resolved.yaml --results results) 2> {log}"

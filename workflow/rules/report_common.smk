@@ -5,10 +5,13 @@ from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries
 
 # Sections with at least one figure under this config (the finetune figures need a run).
 SHOWN_SECTIONS = [s for s in SECTIONS if figure_entries(config, sections=[s])]
+# One report category per section, in reading order. Snakemake sorts the names as text,
+# hence two digits ("01." .. "11."); a section keeps its number whether or not this
+# config shows it, as the report's front page (workflow/report/workflow.rst) lists them.
 REPORT_CATEGORIES = {
-    "leaderboard": "1. Leaderboard",
-    **{s: f"{i + 2}. {SECTION_TITLES[s]}" for i, s in enumerate(SHOWN_SECTIONS)},
-    "models": f"{len(SHOWN_SECTIONS) + 2}. Models and provenance",
+    "leaderboard": "01. Leaderboard",
+    **{s: f"{i + 2:02d}. {SECTION_TITLES[s]}" for i, s in enumerate(SECTIONS)},
+    "models": f"{len(SECTIONS) + 2:02d}. Models and provenance",
 }
 LEADERBOARD_LABELS = {"figure": "leaderboard", "model": "all models"}
 

@@ -19,8 +19,7 @@ rule sensitivity_subset:
         labels="results/sensitivity/simulated/{suite}/labels.parquet",
         meta="results/sensitivity/simulated/{suite}/meta.json",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=settings_digest(SENSITIVITY["windows_per_group"]),
     wildcard_constraints:
         suite="factors|scenarios",
@@ -33,7 +32,9 @@ rule sensitivity_subset:
     log:
         "results/logs/sensitivity/subset_{suite}.log",
     shell:
-        "{params.pb} sensitivity-subset {params.cfg} --suite {wildcards.suite} --results results 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench sensitivity-subset '
+        "--configfile results/config.resolved.yaml --suite {wildcards.suite} --results results "
+        "2> {log}"
 
 
 rule sensitivity_embed:
@@ -45,8 +46,7 @@ rule sensitivity_embed:
         pooled="results/sensitivity/embeddings/{variant}/{suite}/pooled.npy",
         info="results/sensitivity/embeddings/{variant}/{suite}/model.json",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         # what a variant's embedding depends on: its model's entry, the study, embed:
         settings=lambda w: settings_digest(
             config["models"][w.variant.split("@", 1)[0]], SENSITIVITY, config["embed"]),
@@ -62,8 +62,9 @@ rule sensitivity_embed:
     log:
         "results/logs/sensitivity/embed_{variant}_{suite}.log",
     shell:
-        "{params.pb} sensitivity-embed {params.cfg} --variant {wildcards.variant:q} --suite {wildcards.suite} "
-        "--results results 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench sensitivity-embed '
+        "--configfile results/config.resolved.yaml --variant {wildcards.variant:q} "
+        "--suite {wildcards.suite} --results results 2> {log}"
 
 
 rule sensitivity_probe:
@@ -79,8 +80,7 @@ rule sensitivity_probe:
         rows="results/sensitivity/probes/{variant}.csv",
         detail="results/sensitivity/probes/{variant}.json",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=settings_digest(config["probes"]),
     wildcard_constraints:
         variant="[^/]+@[^/]+",
@@ -93,7 +93,9 @@ rule sensitivity_probe:
     log:
         "results/logs/sensitivity/probe_{variant}.log",
     shell:
-        "{params.pb} sensitivity-probe {params.cfg} --variant {wildcards.variant:q} --results results 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench sensitivity-probe '
+        "--configfile results/config.resolved.yaml --variant {wildcards.variant:q} "
+        "--results results 2> {log}"
 
 
 rule sensitivity_summary:
@@ -103,8 +105,7 @@ rule sensitivity_summary:
     output:
         "results/sensitivity/summary.csv",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=settings_digest(SENSITIVITY),
     threads: 1
     benchmark:
@@ -112,4 +113,5 @@ rule sensitivity_summary:
     log:
         "results/logs/sensitivity/summary.log",
     shell:
-        "{params.pb} sensitivity-summary {params.cfg} --results results 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench sensitivity-summary '
+        "--configfile results/config.resolved.yaml --results results 2> {log}"

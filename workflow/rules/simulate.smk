@@ -7,8 +7,7 @@ rule simulate:
         events="results/simulated/{suite}/events.parquet",
         meta="results/simulated/{suite}/meta.json",
     params:
-        pb=PB,
-        cfg=CFG,
+        versions=VERSIONS,
         settings=lambda w: settings_digest(WINDOW_SETTINGS, suite_settings(config, w.suite)),
     wildcard_constraints:
         suite="factors|sweeps|scenarios|training",
@@ -23,4 +22,6 @@ rule simulate:
     log:
         "results/logs/simulate/{suite}.log",
     shell:
-        "{params.pb} simulate {params.cfg} --suite {wildcards.suite} --out results/simulated/{wildcards.suite} 2> {log}"
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench simulate '
+        "--configfile results/config.resolved.yaml --suite {wildcards.suite} "
+        "--out results/simulated/{wildcards.suite} 2> {log}"

@@ -37,7 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from physio_bench.config import REPO_ROOT
+from physio_bench.config import describe_missing, resolve_config_path
 from physio_bench.errors import InputError, PhysioBenchError
 from physio_bench.model_types import REFERENCE_METHOD  # the reference methods' rows
 
@@ -113,7 +113,8 @@ class DatasetSpec:
         name: the entry's key (the suite is ``results/real/{name}``, tasks
             ``real:{name}:{kind}:{target}``).
         reader: entry-point name in ``physio_bench.datasets``.
-        path: absolute folder (relative paths are taken from the repository root).
+        path: the folder (:func:`resolve_path`: a relative path stays relative, taken
+            from the working directory of the run; ``physio_bench:data/...`` is absolute).
         channels: signal kind -> channel names to try, in order (the first a record has).
         records: the records to use, or None for every record found.
         window_s: window length in seconds.
@@ -163,9 +164,18 @@ def available_readers() -> dict[str, EntryPoint]:
 
 
 def resolve_path(path: str | Path) -> Path:
-    """Absolute path: relative paths are taken from the repository root."""
-    path = Path(path)
-    return path if path.is_absolute() else REPO_ROOT / path
+    """A dataset's folder (:func:`physio_bench.config.resolve_config_path`): a relative
+    path is taken from the working directory of the run and stays relative, so a moved
+    project folder finds its data and Snakemake sees the same input files;
+    ``<package>:<path>`` (``physio_bench:data/mitdb``) is a folder shipped inside a package.
+
+    Raises:
+        InputError: the package of a ``<package>:`` path is not installed.
+    """
+    try:
+        return resolve_config_path(path)
+    except PhysioBenchError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def _names(value: Any) -> tuple[str, ...]:
@@ -229,9 +239,8 @@ def open_dataset(spec: DatasetSpec, config: dict[str, Any]) -> Dataset:
             f"{', '.join(readers) or 'none'} (entry-point group {ENTRY_POINT_GROUP})"
         )
     if not spec.path.is_dir():
-        raise InputError(f"{spec.key}.path: folder {spec.path} not found: fix the path "
-                         f"(relative to {REPO_ROOT}) or download the data "
-                         "(physio-bench download-physionet)")
+        raise InputError(f"{spec.key}.path: folder {describe_missing(spec.path)}: fix the "
+                         "path or download the data (physio-bench download-physionet)")
     try:
         factory = readers[spec.reader].load()
     except Exception as exc:

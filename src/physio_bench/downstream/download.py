@@ -23,7 +23,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from physio_bench.config import REPO_ROOT
 from physio_bench.errors import InputError
 
 PHYSIONET_FILES_URL = "https://physionet.org/files/"
@@ -87,9 +86,10 @@ def plan_download(database: str, out_dir: str | Path, records: list[str] | None 
 
 
 def _config_path(path: Path) -> str:
-    """A folder as the config takes it: relative to the repository when inside it."""
+    """A folder as the config takes it: relative to the working directory (where relative
+    config paths start) when inside it, else absolute."""
     try:
-        return str(path.relative_to(REPO_ROOT))
+        return str(path.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
 

@@ -22,6 +22,10 @@ reported as ``not estimable: k groups (need m)`` in ``note``, with no value. The
 column of an MAE row is the error of the trivial predictor (the training labels' mean);
 of a balanced accuracy, 1/K. The JSON holds per-layer metrics, the trivial baseline, the
 folds' choices and the predictions.
+
+A domain model (``signal_kinds`` in its ``model.json``, e.g. only ``ppg``) is not run on
+the tasks of other kinds: their rows have no value and the note ``n/a: model is
+PPG-only`` (:mod:`physio_bench.applicability`).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from physio_bench.applicability import accepted_kinds, applies
+from physio_bench.applicability import note as not_applicable
 from physio_bench.downstream import beats as beat_tasks
 from physio_bench.downstream import cv
 from physio_bench.downstream.datasets import dataset_specs
@@ -287,6 +293,7 @@ def run_downstream(
     tasks: dict[str, Any] = {}
     datasets: dict[str, Any] = {}
     pretrained = bool(sim.info.get("pretrained", False))
+    kinds = accepted_kinds(sim.info)  # ModelInfo.signal_kinds: None for general models
     for spec in dataset_specs(config):
         suite_dir = results / "real" / spec.name
         real = read_embedded(embeddings / spec.suite, suite_dir, model, spec.suite)
@@ -295,7 +302,9 @@ def run_downstream(
                                "cross_checks": meta.get("cross_checks", {})}
         source = beat_tasks.BeatSource(suite_dir, embeddings / spec.suite, spec.suite, model)
         for task in dataset_tasks(spec.name, meta["targets"]):
-            if task.target == "beat_class" and spec.beat_split is not None:
+            if not applies(task.name, kinds):  # a domain model: not run on other kinds
+                tasks[task.name] = note_only(task, not_applicable(kinds))
+            elif task.target == "beat_class" and spec.beat_split is not None:
                 task_seed = cv.stable_seed(seed, task.name)
                 tasks[task.name] = (
                     beat_tasks.run_real_beat_task(task.name, source, spec.beat_split, config,
@@ -321,6 +330,7 @@ def run_downstream(
             "beat_interval_s": list(config["downstream"]["beat_interval_s"]),
         },
         "tasks": dict(sorted(tasks.items())),
+        "signal_kinds": None if kinds is None else list(kinds),
     }
     return (detail, leaderboard_rows(model, pretrained, detail["tasks"]),
             prediction_table(detail["tasks"]), beat_table(model, detail["tasks"]))

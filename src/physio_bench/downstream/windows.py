@@ -436,7 +436,9 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
         "suite": spec.suite,
         "dataset": spec.name,
         "reader": spec.reader,
-        "path": str(spec.path),
+        # as configured (relative, or physio_bench:data/...): the same bytes wherever the
+        # project folder or the package lies
+        "path": str(config["downstream"]["datasets"][spec.name]["path"]),
         "sampling_rate_hz": float(config["sampling_rate_hz"]),
         "window_samples": int(signals.shape[2]),
         "window_s": spec.window_s,

@@ -1,6 +1,7 @@
-"""CLI subcommands of the models stage: ``embed``, ``merge-embeddings``, ``models``, and
+"""CLI subcommands of the models stage: ``embed``, ``merge-embeddings``, ``models``,
 ``convert-tirex`` (TiRex's published pickle ``model.ckpt`` -> ``config.json`` +
-``model.safetensors``, run once by the user; see :mod:`physio_bench.models.tirex`).
+``model.safetensors``, run once by the user; see :mod:`physio_bench.models.tirex`) and
+``convert-papagei`` (PaPaGei-S's ``papagei_s.pt``; :mod:`physio_bench.models.papagei`).
 
 As run by ``workflow/rules/embed.smk``::
 
@@ -61,6 +62,16 @@ def _convert_tirex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_papagei(args: argparse.Namespace) -> int:
+    from physio_bench.models.papagei import convert_checkpoint
+
+    record = convert_checkpoint(args.source, args.out_dir)
+    print(f"converted {record['source']} (sha256 {record['source_sha256']}) -> "
+          f"{args.out_dir}: {', '.join(record['files'])}, conversion.json; set weights: "
+          f"{args.out_dir}")
+    return 0
+
+
 def _shard_index(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"shard must be a number like 0003, got {text!r}")
@@ -100,3 +111,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.add_argument("out_dir", metavar="OUT_DIR",
                          help="directory to write (existing outputs are never overwritten)")
     convert.set_defaults(func=_convert_tirex)
+
+    papagei = subparsers.add_parser(
+        "convert-papagei",
+        help="convert PaPaGei-S's published papagei_s.pt (pickle, Zenodo 13983110) to "
+             "config.json + model.safetensors, the only format the benchmark loads")
+    papagei.add_argument("source", metavar="PT_FILE", help="the downloaded papagei_s.pt")
+    papagei.add_argument("out_dir", metavar="OUT_DIR",
+                         help="directory to write (existing outputs are never overwritten)")
+    papagei.set_defaults(func=_convert_papagei)

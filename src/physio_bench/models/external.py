@@ -88,7 +88,8 @@ class TotoModel(_OwnEnvironmentModel):
 class TTMModel(_OwnEnvironmentModel):
     """TinyTimeMixer (granite-tsfm 0.3.11) in ``plugins/physio-bench-ttm/.venv``.
 
-    ``weights``: a checkpoint directory (e.g. the shipped ``data/weights/ttm-r2``), a hub
+    ``weights``: a checkpoint directory (e.g. the shipped
+    ``physio_bench:data/weights/ttm-r2``), a hub
     id in the local cache, or ``random`` with ``config``: the directory whose
     ``config.json`` gives the architecture (the untrained twin of that checkpoint).
     Relative directories are found in the working directory, else the repository root,
@@ -110,7 +111,7 @@ class TTMModel(_OwnEnvironmentModel):
                 raise ModelError(
                     f"model {name!r}: weights: random needs option config: the checkpoint "
                     f"directory whose config.json gives the architecture (e.g. "
-                    f"config: data/weights/ttm-r2)")
+                    f"config: physio_bench:data/weights/ttm-r2)")
             return str(options["config"]), (CONFIG_FILE,)
         if "config" in options:
             raise ModelError(f"model {name!r}: option config is for weights: random only; "

@@ -17,6 +17,12 @@ Optional members the embed stage uses when present:
 - on the factory: ``weights_files(options) -> (weights, files) | None``, the ``weights``
   value (hub id, directory or ``random``) the options resolve to, plug-in defaults
   included, and the files its loader needs; the pre-flight checks them before any job.
+
+``ModelInfo.signal_kinds``: the signal kinds a domain model accepts (``["ppg"]``,
+``["ecg"]``; None: every kind). Rows of tasks that feed it other kinds are reported as
+``n/a: model is PPG-only`` instead of a number (:mod:`physio_bench.applicability`). The
+list is mirrored into ``extra["signal_kinds"]``, which the embed stage copies into
+``model.json`` whole.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from physio_bench.applicability import check_kinds
 
 
 @dataclass
@@ -49,6 +57,18 @@ class ModelInfo:
     dtype: str = "float32"  # compute dtype of embed()
     versions: dict[str, str] = field(default_factory=dict)  # package -> version
     extra: dict[str, Any] = field(default_factory=dict)
+    # the signal kinds the model accepts (domain models: ["ppg"], ["ecg"]); None: every kind
+    signal_kinds: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        kinds = check_kinds(self.signal_kinds if self.signal_kinds is not None
+                            else self.extra.get("signal_kinds"),
+                            f"model {self.name!r} signal_kinds")
+        self.signal_kinds = None if kinds is None else list(kinds)
+        if kinds is None:
+            self.extra.pop("signal_kinds", None)
+        else:  # model.json keeps extra whole: the copy the later stages read
+            self.extra = {**self.extra, "signal_kinds": list(kinds)}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -23,9 +23,7 @@ Checksums: a checkpoint directory that holds ``SHA256SUMS`` (``sha256sum`` forma
 weights shipped in ``data/weights/`` do) must list every file the loader reads, and each
 must match; a corrupted or truncated file is a one-line ModelError naming it, raised by
 the pre-flight (:func:`check_weights_on_disk`) before any job runs and again at load
-(:func:`resolve_checkpoint`). A relative local directory is looked up in the working
-directory first, then in the repository root (so ``data/weights/ttm-r2`` works from any
-Snakemake ``--directory``).
+(:func:`resolve_checkpoint`).
 A checkpoint written by the finetune stage also holds ``training.json``; its
 ``training`` block (``type``: ``trained on synthetic`` or ``fine-tuned from <weights>``,
 start weights, steps, loss, input rate, patch size, training suite digest) is copied
@@ -45,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from physio_bench.errors import ModelError
+from physio_bench.config import is_package_path, resolve_config_path
+from physio_bench.errors import ModelError, PhysioBenchError
 from physio_bench.models.protocol import ModelInfo
 from physio_bench.models.torch_utils import (
     Placement,
@@ -64,7 +63,6 @@ CONFIG_FILE = "config.json"
 CHECKPOINT_FILES = (CONFIG_FILE, WEIGHTS_FILE)  # what a transformer checkpoint directory holds
 TRAINING_FILE = "training.json"  # a finetune checkpoint's provenance (model.json extra.training)
 CHECKSUMS_FILE = "SHA256SUMS"  # optional, sha256sum format: verified before loading
-REPO_ROOT = Path(__file__).resolve().parents[3]
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -142,7 +140,9 @@ def parse_weights(value: Any, name: str) -> WeightsSpec:
 
     An existing directory wins over a hub id of the same spelling; a value that is
     neither an existing directory nor shaped like ``org/name`` is a local path that must
-    exist.
+    exist. A relative directory starts at the working directory of the run; one named
+    ``<package>:<path>`` ships inside an installed package and is returned as its
+    absolute path (:func:`physio_bench.config.resolve_config_path`).
 
     Raises:
         ModelError: not a string, or a local path that is missing or not a directory.
@@ -152,9 +152,12 @@ def parse_weights(value: Any, name: str) -> WeightsSpec:
                          f"(org/name) or a local directory, got {value!r}")
     if value == RANDOM:
         return WeightsSpec(RANDOM, RANDOM)
-    path = Path(value).expanduser()
-    if local_directory(value) is not None:
-        return WeightsSpec("local", value)
+    try:
+        path = resolve_config_path(value)
+    except PhysioBenchError as exc:
+        raise ModelError(f"model {name!r}: weights: {exc}") from exc
+    if path.is_dir():
+        return WeightsSpec("local", str(path) if is_package_path(value) else value)
     if HUB_ID.fullmatch(value) and not path.exists():
         return WeightsSpec("hub", value)
     if path.exists():
@@ -166,14 +169,15 @@ def parse_weights(value: Any, name: str) -> WeightsSpec:
 
 
 def local_directory(value: str) -> Path | None:
-    """The existing directory a local ``weights`` value names, or None.
-
-    Absolute (or ``~``) paths as given; a relative path in the working directory first,
-    then in the repository root (shipped weights under ``data/weights/``).
-    """
-    path = Path(value).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, REPO_ROOT / path]
-    return next((c for c in candidates if c.is_dir()), None)
+    """The existing directory a local ``weights`` value names, or None: a relative path
+    from the working directory of the run, ``<package>:<path>`` inside an installed
+    package (``physio_bench:data/weights/ttm-r2``: the weights shipped with physio_bench;
+    :func:`physio_bench.config.resolve_config_path`)."""
+    try:
+        path = resolve_config_path(value)
+    except PhysioBenchError:
+        return None
+    return path if path.is_dir() else None
 
 
 def read_checksums(path: Path) -> dict[str, str]:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from physio_bench.applicability import accepted_kinds, mask_rows
 from physio_bench.errors import ConfigError, InputError
 from physio_bench.probes.common import MetricRow, ProbeSettings
 from physio_bench.probes.data import load_embeddings, load_suite
@@ -133,6 +134,13 @@ def run_probe_outputs(
                                                 "weights_source", "pretrained")},
     })
     rows = _rows(metric_rows, model, first.pretrained, probe, settings.min_groups)
+    # a domain model (ModelInfo.signal_kinds): tasks that feed it other kinds have no number
+    kinds = accepted_kinds(info)
+    rows, masked = mask_rows(rows, kinds)
+    if masked:
+        predictions = predictions[~predictions["task"].isin(masked)].reset_index(drop=True)
+    detail["signal_kinds"] = None if kinds is None else list(kinds)
+    detail["not_applicable"] = masked
     detail["leaderboard_rows"] = rows
     return ProbeOutput(to_jsonable(detail), rows, predictions)
 

@@ -14,11 +14,13 @@
 
 Rules that keep absurd numbers out: a missing headline row is shown as missing (no
 average over another set of tasks); a row with a ``note`` saying ``not estimable`` is
-shown as ``n.e.``; a mean absolute error larger than the range of the task's reference
-labels (read from the task's predictions) is turned into a not-estimable row; an interval
-from fewer than 30 subjects or records is flagged with a dagger. A replicated model
-(``replicates: k``) is shown as the mean over its seeds, with the seeds' range; its
-interval is the envelope of the seeds' intervals (lowest low, highest high).
+shown as ``n.e.``; a row of a domain model on a task outside its signal kinds shows its
+note, ``n/a: model is ECG-only`` (:mod:`physio_bench.applicability`); a mean absolute
+error larger than the range of the task's reference labels (read from the task's
+predictions) is turned into a not-estimable row; an interval from fewer than 30 subjects
+or records is flagged with a dagger. A replicated model (``replicates: k``) is shown as
+the mean over its seeds, with the seeds' range; its interval is the envelope of the seeds'
+intervals (lowest low, highest high).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from physio_bench.applicability import is_not_applicable
 from physio_bench.config import enabled_models
 from physio_bench.errors import InputError
 from physio_bench.headlines import HEADLINES, Headline
@@ -256,7 +259,10 @@ def format_number(value: float) -> str:
 def format_cell(value: float, low: float, high: float, n_subjects: Any = None,
                 note: str = "", seeds: tuple[float, float] | None = None) -> str:
     """``0.91 [0.89, 0.93]``; ``†`` when the interval rests on fewer than 30 groups;
-    ``n.e.`` when not estimable; ``–`` when missing; the seeds' range for replicates."""
+    ``n.e.`` when not estimable; the note (``n/a: model is ECG-only``) for a task that does
+    not fit a domain model; ``–`` when missing; the seeds' range for replicates."""
+    if is_not_applicable(note):
+        return note
     if note.startswith(NOT_ESTIMABLE):
         return NOT_ESTIMABLE_CELL
     if value is None or not np.isfinite(value):
@@ -410,7 +416,9 @@ NOTES = (
     f"{DAGGER} interval from fewer than {FEW_CLUSTERS} subjects or records: read it with "
     "caution. n.e. = not estimable (too few subject or record groups, or an error larger "
     "than the range of the labels; the reason is in the note column of leaderboard.csv). "
-    "– = no result.",
+    "– = no result. n/a: model is ECG-only (PPG-only, ...) = a domain model that accepts "
+    "only that signal kind, on a task that feeds it other kinds or several channels: no "
+    "number, by design (physio_bench.applicability).",
     "Type: **pretrained** = published weights; untrained control = the same architecture "
     "with random weights (mean over seeds, their range in parentheses, interval = envelope "
     "of the seeds' intervals); trained on synthetic / fine-tuned = trained by the finetune "
