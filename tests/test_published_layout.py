@@ -59,14 +59,18 @@ CASES = ["moirai-1.1-R-small", "moirai-2.0-R-small", "chronos-bolt-small", "chro
          "timesfm-2.5-200m", "tirex", "toto-base", "ttm-r2", "mantis-8m", "moment-large"]
 
 
+# the general-purpose forecasting models; the domain models and THUML's decoders have
+# their own section of docs/models.md
+PLUGINS = {"moirai", "moirai2", "chronos", "timesfm", "tirex", "toto", "ttm", "mantis", "moment"}
+
+
 def test_the_table_covers_every_pretrained_plugin_and_entry():
     config = load_config()
     pretrained = {name for name, entry in config["models"].items()
-                  if str(entry.get("weights", "random")) != "random"
+                  if entry["plugin"] in PLUGINS and str(entry.get("weights", "random")) != "random"
                   and not str(entry["weights"]).startswith("results/")}
     assert set(ROWS) == pretrained  # every configured pretrained model has its row
-    plugins = {config["models"][name]["plugin"] for name in pretrained}
-    assert plugins == {ROWS[name]["plugin"] for name in CASES}  # every plug-in is tested
+    assert {ROWS[name]["plugin"] for name in CASES} == PLUGINS  # every plug-in is tested
     for name, row in ROWS.items():
         assert row["fetch"].startswith(f"hf download {row['hub_id']}")
         assert "model.safetensors" in row["files"], name
