@@ -309,3 +309,30 @@ def test_the_default_run_types_ttm_r2_and_finds_its_twin(make_suite, tmp_path):
     assert untrained_twin(config, results, "ttm-r2", types) == "ttm-r2-untrained"
     info = json.loads((results / "embeddings" / "ttm-r2" / "factors" / "model.json").read_text())
     assert info["weights_sha256"] == PUBLISHED_SHA256 and info["pretrained"] is True
+
+
+def test_a_damaged_weights_file_stops_the_workflow_before_any_job(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    copy = tmp_path / "ttm-r2"
+    shutil.copytree(SHIPPED, copy)
+    weights = copy / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100_000])  # truncated
+    (tmp_path / "damaged.yaml").write_text(yaml.safe_dump(
+        {"models": {"ttm-r2": {"weights": str(copy)}}}))
+    done = subprocess.run(
+        [sys.executable, "-m", "snakemake", "all", "--snakefile", str(REPO / "Snakefile"),
+         "--directory", str(tmp_path), "--cores", "1", "--configfile",
+         str(tmp_path / "damaged.yaml")],
+        capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if "SHA256SUMS" in line]
+    assert len(errors) == 1 and "config error: model 'ttm-r2'" in errors[0], done.stderr[-2000:]
+    assert "(100,000 bytes) does not match SHA256SUMS" in errors[0]
+    assert not (tmp_path / "results").exists()  # nothing written, no job started
+
