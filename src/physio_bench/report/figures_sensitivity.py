@@ -177,6 +177,8 @@ def cycles_data(ctx: FigureContext, model: str) -> dict[str, Any]:
 
 
 def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
     if "all" in data["missing"]:
         return placeholder(data["missing"]["all"])
     shown = [p for p in CYCLE_PANELS if p[0] in data["panels"]]
@@ -195,6 +197,7 @@ def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
                     ax.annotate(text, (xi, yi), fontsize=5, xytext=(2, 3),
                                 textcoords="offset points")
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(X_LABELS[column], fontsize="x-small")
         ax.set_ylabel("factor R² (ridge)", fontsize="small")
         ax.set_title(label, fontsize="small")
