@@ -30,7 +30,8 @@ SMALL = {
                  "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
     "models": {"handcrafted": {"plugin": "handcrafted", "enabled": False},
                "moirai-1.1-R-small": {"plugin": "moirai", "size": "small", "enabled": True},
-               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
+               "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
     "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
     "statistics": {"comparison_resamples": 300},
 }

@@ -41,7 +41,8 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "models": {"spectral": {"plugin": "spectral", "enabled": False},
                    "handcrafted": {"plugin": "handcrafted", "enabled": False},
                    "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True},
-                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
+                   "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
         "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
     }))
     return load_config([path])

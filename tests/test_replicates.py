@@ -25,8 +25,11 @@ SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
 def test_the_default_untrained_control_runs_with_three_seeds() -> None:
     config = load_config()
     instances = list(enabled_models(config))
-    assert instances == ["raw", "spectral", "handcrafted", *SEEDS, "moirai-small-synthetic"]
+    ttm_seeds = [f"ttm-r2-untrained-seed{k}" for k in range(3)]
+    assert instances == ["raw", "spectral", "handcrafted", *SEEDS, "ttm-r2", *ttm_seeds,
+                         "moirai-small-synthetic"]
     assert instance_groups(config)["moirai-small-untrained"] == SEEDS
+    assert instance_groups(config)["ttm-r2-untrained"] == ttm_seeds
     assert [model_seed(config, s) for s in SEEDS] == [config["seed"] + k for k in range(3)]
     assert model_seed(config, "raw") == config["seed"]
     entry = model_entry(config, SEEDS[2])

@@ -36,7 +36,8 @@ SMALL = {
     "models": {"spectral": {"plugin": "spectral", "enabled": False},
                "handcrafted": {"plugin": "handcrafted", "enabled": False},
                "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True},
-               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
+               "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
     "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},  # tests of its own
 }
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]  # replicates: 3 by default
@@ -50,6 +51,7 @@ EXPECTED_STEMS = [
     "ss_embedding_map", "layerwise_curves",
     "ds_mae_bars", "ds_sim2real_scatter", "ds_bland_altman_hr", "ds_bland_altman_rr",
     "ds_beat_confusion", "comparisons_forest", "sensitivity_input_rate",
+    "sensitivity_cycles_moirai-small-untrained",
 ]
 
 
@@ -114,7 +116,7 @@ def test_figure_data_is_deterministic_and_complete(drawn: Path, config: dict) ->
     for kind in figure_kinds():
         if not kind.applies_to(config):
             continue
-        for _, model in kind.stems(first.models):
+        for _, model in kind.stems(kind.models_for(config, first.models)):
             args = (model,) if kind.per_model else ()
             a, b = kind.data(first, *args), kind.data(second, *args)
             assert _same(a, b), kind.name

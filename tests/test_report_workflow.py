@@ -26,7 +26,8 @@ SMALL = {
     "models": {"spectral": {"plugin": "spectral", "enabled": False},
                "handcrafted": {"plugin": "handcrafted", "enabled": False},
                "moirai-small-untrained": {"plugin": "moirai", "enabled": False},
-               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
+               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
+               "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
     "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
 }
 SNAKEFILE = f"""

@@ -17,8 +17,9 @@ from physio_bench.config import REPO_ROOT
 from physio_bench.errors import ConfigError
 from physio_bench.io import read_suite
 from physio_bench.preflight import load_config
-from physio_bench.sensitivity import find_variant, variants
+from physio_bench.sensitivity import find_variant, variant_entries, variants
 from physio_bench.sensitivity.plan import subset_rows
+from physio_bench.sensitivity.run import context_fill
 
 TINY = {
     "sampling_rate_hz": 50,
@@ -30,24 +31,37 @@ TINY = {
     "embed": {"shard_size": 64, "batch_size": 16},
     "probes": {"cv_folds": 2, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
     "downstream": {"datasets": {"mitdb": {"enabled": False}, "bidmc": {"enabled": False}}},
-    "sensitivity": {"models": ["moirai-small-untrained"], "input_hz": [25, 50],
-                    "patch_size": [32], "suites": ["factors"], "windows_per_group": 6},
+    "sensitivity": {"models": ["moirai-small-untrained", "ttm-r2"], "input_hz": [25, 50],
+                    "patch_size": [32], "suites": ["factors"], "windows_per_group": 6,
+                    "per_model": {"ttm-r2": {"input_hz": [8, 16], "patch_size": []}}},
 }
+TTM_RATES = (4, 8, 16, 25, 32, 50)
 
 
 def test_default_study_and_variant_names():
     config = load_config()
     names = [v.name for v in variants(config)]
     assert names == [f"moirai-small-untrained@{hz}hz-p{p}" for hz in (25, 50, 100)
-                     for p in (16, 32, 64)]
+                     for p in (16, 32, 64)] + [
+        f"{m}@{hz}hz" for m in ("ttm-r2", "ttm-r2-untrained") for hz in TTM_RATES]
     variant = find_variant(config, "moirai-small-untrained@50hz-p32")
     options = variant.options(config)
     assert (options["input_hz"], options["patch_size"], options["weights"]) == (
         50.0, 32, "random")
+    twin = find_variant(config, "ttm-r2-untrained@4hz").options(config)  # TTM: no patch_size
+    assert "patch_size" not in twin and "replicates" not in twin
+    assert (twin["input_hz"], twin["weights"], twin["config"]) == (4.0, "random",
+                                                                   "physio_bench:data/weights/ttm-r2")
+    entries = variant_entries(config)  # what a per-rate stage loads: the same entries
+    assert list(entries) == names and entries["ttm-r2@32hz"]["input_hz"] == 32.0
     config["sensitivity"]["patch_size"] = []
     assert next(v.name for v in variants(config)) == "moirai-small-untrained@25hz"
-    config["models"]["moirai-small-untrained"]["enabled"] = False
+    for name in ("moirai-small-untrained", "ttm-r2", "ttm-r2-untrained"):
+        config["models"][name]["enabled"] = False
     assert variants(config) == []  # disabled models are skipped
+    config["sensitivity"]["per_model"]["ghost"] = {"input_hz": [8]}
+    with pytest.raises(ConfigError, match=r"'sensitivity.per_model.ghost' names a model"):
+        variants(config)
     config["sensitivity"]["models"] = ["nope"]
     with pytest.raises(ConfigError, match=r"'sensitivity.models' names 'nope', which is not"):
         variants(config)
@@ -66,6 +80,16 @@ def test_subset_keeps_whole_subjects_per_group():
         subset_rows(labels, "scenarios", 2)
 
 
+def test_context_fill_of_a_window_in_the_context():
+    def block(chunks, context=512):
+        return {"context_samples": context, "chunks": chunks}
+
+    assert context_fill(block([[0, 128]])) == 0.25  # 32 s at 4 Hz: left-padded
+    assert context_fill(block([[0, 512]])) == 1.0  # 16 Hz: exactly the context
+    assert context_fill(block([[0, 288], [288, 800]])) == pytest.approx((288 / 512 + 1) / 2)
+    assert np.isnan(context_fill(block([[0, 4000]], context=None)))
+
+
 def _snakemake(workdir: Path, *targets: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(REPO_ROOT / "Snakefile"),
@@ -77,7 +101,8 @@ def _snakemake(workdir: Path, *targets: str) -> subprocess.CompletedProcess:
 def test_sensitivity_rules_under_snakemake(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     figure = "results/figures/sensitivity_input_rate.png"
-    done = _snakemake(tmp_path, figure)
+    cycles = "results/figures/sensitivity_cycles_ttm-r2.png"
+    done = _snakemake(tmp_path, figure, cycles)
     logs = "\n".join(p.read_text()[-1500:] for p in tmp_path.glob("results/logs/sensitivity/*"))
     assert done.returncode == 0, done.stderr[-4000:] + logs
     results = tmp_path / "results"
@@ -90,7 +115,17 @@ def test_sensitivity_rules_under_snakemake(tmp_path):
 
     summary = pd.read_csv(results / "sensitivity" / "summary.csv")
     assert summary["model"].unique().tolist() == ["moirai-small-untrained@25hz-p32",
-                                                   "moirai-small-untrained@50hz-p32"]
+                                                   "moirai-small-untrained@50hz-p32",
+                                                   "ttm-r2@8hz", "ttm-r2@16hz"]
+    ttm = summary[summary["base_model"] == "ttm-r2"]
+    assert ttm["patch_size"].isna().all()
+    for hz, fill, tokens in ((8, 0.5, 4), (16, 1.0, 8)):  # 256 or 512 samples of 512
+        rows = ttm[ttm["input_hz"] == hz]
+        assert (rows["context_fill"] == fill).all() and (rows["tokens_per_channel"] == tokens
+                                                         ).all()
+        median_hr = subset.labels["heart_rate_bpm"].median()
+        assert rows["samples_per_beat"].iloc[0] == pytest.approx(hz * 60 / median_hr)
+    summary = summary[summary["base_model"] == "moirai-small-untrained"]
     assert set(summary["stage"]) == {"feature_independence", "temporal_dynamics"}
     headline = summary[(summary["task"] == "all") & (summary["metric"] == "r2")]
     assert len(headline) == 4 and headline["value"].notna().all()  # 2 rates x last/best
@@ -104,5 +139,7 @@ def test_sensitivity_rules_under_snakemake(tmp_path):
         rows = summary[summary["input_hz"] == hz]
         assert (rows["tokens_per_channel"] == tokens).all() and (rows["patch_size"] == 32).all()
     assert (tmp_path / figure).stat().st_size > 5000
-    again = _snakemake(tmp_path, figure, "-n")
+    assert (tmp_path / cycles).stat().st_size > 5000
+    assert not (tmp_path / "results/figures/sensitivity_cycles_raw.png").exists()
+    again = _snakemake(tmp_path, figure, cycles, "-n")
     assert "Nothing to be done" in again.stdout + again.stderr

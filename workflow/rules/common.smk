@@ -74,7 +74,9 @@ def shard_ids(wildcards):
         n = json.loads(Path(meta).read_text())["n_windows"]
     else:
         n = count_windows(config, wildcards.suite)
-    size = config["embed"]["shard_size"]
+    # a model entry's shard_size wins (fewer jobs: each own-interpreter worker start costs)
+    size = int(model_entry(config, wildcards.model).get("shard_size",
+                                                        config["embed"]["shard_size"]))
     return [f"{i:04d}" for i in range(max(1, -(-n // size)))]
 
 

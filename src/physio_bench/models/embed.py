@@ -21,7 +21,8 @@ and every token belongs to one channel, ``pooled_by_channel`` (layers x windows 
 (channels * dim)) concatenates the per-channel means in channel order, so that
 channel-independent models do not mix ECG, PPG, RSP, EDA and EMG features.
 
-Shard ``i`` holds windows ``[i * shard_size, (i + 1) * shard_size)``. Models see one
+Shard ``i`` holds windows ``[i * shard_size, (i + 1) * shard_size)`` (``shard_size``: the
+model entry's, else ``embed.shard_size``). Models see one
 batch (``embed.batch_size`` windows) per ``embed()`` call. Settings of the ``embed:``
 section that a plug-in's factory names as explicit keyword parameters (``device``,
 ``dtype``) are passed to it unless the model's config entry sets them itself.
@@ -337,8 +338,8 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
     if signals.ndim != 3:
         raise InputError(f"suite {suite!r}: signals.npy must be windows x channels x samples")
     embed_config = config["embed"]
-    start, stop = shard_bounds(int(shard_index), int(embed_config["shard_size"]),
-                               signals.shape[0], suite)
+    shard_size = int(options.get("shard_size", embed_config["shard_size"]))  # entry's wins
+    start, stop = shard_bounds(int(shard_index), shard_size, signals.shape[0], suite)
     check_finite(signals, start, stop, suite)
 
     began = time.perf_counter()

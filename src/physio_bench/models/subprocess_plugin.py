@@ -11,6 +11,11 @@ directory or else to the repository root), ``plugin_name`` the entry point (grou
 factory. The child runs :mod:`physio_bench.models.worker` by file path (it needs only
 numpy, not physio_bench) and stays up for the model's lifetime; requests and replies are
 JSON lines, arrays ``.npy`` files in a private temp dir. The argv is a list (no shell).
+
+Optional protocol members are forwarded when the model in the child has them: the proxy
+then has ``forecast(context, horizon_samples, sampling_rate_hz, targets=None)``
+(:mod:`physio_bench.models.protocol`), and lacks it otherwise, so
+``callable(getattr(model, "forecast", None))`` tells the same in both processes.
 """
 
 from __future__ import annotations
@@ -126,6 +131,9 @@ class SubprocessModel:
             self.close()
             raise
         self._info, self._environment = reply["info"], reply["environment"]
+        self.members = tuple(reply.get("members", ()))
+        if "forecast" in self.members:
+            self.forecast = self._forecast
 
     def _died(self) -> ModelError:
         code = self._process.wait()
@@ -185,6 +193,34 @@ class SubprocessModel:
             for file in files:
                 (self._workdir / file).unlink(missing_ok=True)
         return TokenEmbeddings(layers, spans, channels)
+
+    def _forecast(self, context: np.ndarray, horizon_samples: int, sampling_rate_hz: float,
+                  targets: np.ndarray | None = None) -> dict[str, Any]:
+        """The child model's ``forecast`` (arrays as ``.npy`` files both ways)."""
+        self._calls += 1
+        tag = str(self._calls)
+        files = [f"ctx-{tag}.npy"]
+        np.save(self._workdir / files[0], np.ascontiguousarray(context, dtype=np.float32),
+                allow_pickle=False)
+        if targets is not None:
+            files.append(f"tgt-{tag}.npy")
+            np.save(self._workdir / files[1], np.ascontiguousarray(targets, dtype=np.float32),
+                    allow_pickle=False)
+        try:
+            reply = self._request({
+                "cmd": "forecast", "context": files[0], "horizon_samples": int(horizon_samples),
+                "sampling_rate_hz": float(sampling_rate_hz),
+                "targets": files[1] if targets is not None else None, "tag": tag})
+            files += [f for f in (reply["quantiles"], reply.get("nll")) if f]
+            out: dict[str, Any] = {
+                "quantile_levels": [float(q) for q in reply["quantile_levels"]],
+                "quantiles": np.load(self._workdir / reply["quantiles"], allow_pickle=False)}
+            if reply.get("nll"):
+                out["nll"] = np.load(self._workdir / reply["nll"], allow_pickle=False)
+        finally:
+            for file in files:
+                (self._workdir / file).unlink(missing_ok=True)
+        return out
 
     def close(self) -> None:
         """Stop the worker and remove its work dir (also done at garbage collection)."""

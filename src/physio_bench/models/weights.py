@@ -18,6 +18,12 @@ no library can fall back to a pickled ``pytorch_model.bin`` beside them, and not
 reaches the network except the one explicit download (of ``.json`` and ``.safetensors``
 files only). Provenance: the SHA-256 of the weights file (for hub files it equals
 the file's LFS object id), or for random weights the SHA-256 of the initial state dict.
+
+Checksums: a checkpoint directory that holds ``SHA256SUMS`` (``sha256sum`` format, as the
+weights shipped in ``data/weights/`` do) must list every file the loader reads, and each
+must match; a corrupted or truncated file is a one-line ModelError naming it, raised by
+the pre-flight (:func:`check_weights_on_disk`) before any job runs and again at load
+(:func:`resolve_checkpoint`).
 A checkpoint written by the finetune stage also holds ``training.json``; its
 ``training`` block (``type``: ``trained on synthetic`` or ``fine-tuned from <weights>``,
 start weights, steps, loss, input rate, patch size, training suite digest) is copied
@@ -56,6 +62,7 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILES = (CONFIG_FILE, WEIGHTS_FILE)  # what a transformer checkpoint directory holds
 TRAINING_FILE = "training.json"  # a finetune checkpoint's provenance (model.json extra.training)
+CHECKSUMS_FILE = "SHA256SUMS"  # optional, sha256sum format: verified before loading
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -161,6 +168,67 @@ def parse_weights(value: Any, name: str) -> WeightsSpec:
                      f"directory")
 
 
+def local_directory(value: str) -> Path | None:
+    """The existing directory a local ``weights`` value names, or None: a relative path
+    from the working directory of the run, ``<package>:<path>`` inside an installed
+    package (``physio_bench:data/weights/ttm-r2``: the weights shipped with physio_bench;
+    :func:`physio_bench.config.resolve_config_path`)."""
+    try:
+        path = resolve_config_path(value)
+    except PhysioBenchError:
+        return None
+    return path if path.is_dir() else None
+
+
+def read_checksums(path: Path) -> dict[str, str]:
+    """``file name -> sha256`` from a ``sha256sum``-format file (``HEX  NAME`` or
+    ``HEX *NAME`` per line; blank lines and ``#`` comments ignored).
+
+    Raises:
+        ModelError: a line that is not a 64-digit hex digest and a name.
+    """
+    sums: dict[str, str] = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = re.fullmatch(r"([0-9a-fA-F]{64}) [ *](.+)", line.rstrip())
+        if match is None:
+            raise ModelError(f"{path} line {number} is not '<sha256>  <file>': fix or "
+                             f"regenerate it with sha256sum")
+        sums[match.group(2)] = match.group(1).lower()
+    return sums
+
+
+def verify_checksums(directory: Path, files: Sequence[str], name: str) -> dict[str, str]:
+    """Check ``files`` of ``directory`` against its ``SHA256SUMS``, when it has one.
+
+    Returns:
+        ``file -> sha256`` of the verified files ({} when there is no ``SHA256SUMS``).
+
+    Raises:
+        ModelError: one line, when a file is not listed or its digest differs (a
+            corrupted, truncated or replaced file).
+    """
+    listing = Path(directory) / CHECKSUMS_FILE
+    if not listing.is_file():
+        return {}
+    expected = read_checksums(listing)
+    verified: dict[str, str] = {}
+    for file in files:
+        if file not in expected:
+            raise ModelError(f"model {name!r}: {listing} does not list {file}, which the "
+                             f"loader reads: add its sha256 (sha256sum {file})")
+        path = Path(directory) / file
+        actual = file_sha256(path)
+        if actual != expected[file]:
+            raise ModelError(
+                f"model {name!r}: {path} ({path.stat().st_size:,} bytes) does not match "
+                f"{CHECKSUMS_FILE}: sha256 {actual[:16]}..., expected {expected[file][:16]}...; "
+                f"the file is corrupted or truncated: restore it (e.g. git checkout -- {path})")
+        verified[file] = actual
+    return verified
+
+
 def hf_hub_cache() -> Path:
     """The Hugging Face hub cache, read from the environment at call time."""
     for variable in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
@@ -214,17 +282,19 @@ def resolve_checkpoint(spec: WeightsSpec, files: Sequence[str], name: str) -> Pa
     JSON and safetensors files. Raises a one-line ModelError when the files cannot be had.
     """
     if spec.kind == "local":
-        directory = Path(spec.value).expanduser()
+        directory = local_directory(spec.value) or Path(spec.value).expanduser()
         missing = _missing(directory, files)
         if missing:
             raise ModelError(f"model {name!r}: weights directory {spec.value} lacks "
                              f"{', '.join(missing)} (a checkpoint needs {', '.join(files)})")
+        verify_checksums(directory, files, name)
         return directory
     if spec.kind != "hub":
         raise ValueError(f"not a checkpoint source: {spec}")
     cache = hf_hub_cache()
     snapshot = _cached_snapshot(spec.value, files, cache)
     if snapshot is not None:
+        verify_checksums(snapshot, files, name)
         return snapshot
     if hub_offline():
         reason = "HF_HUB_OFFLINE is set"
@@ -240,6 +310,7 @@ def resolve_checkpoint(spec: WeightsSpec, files: Sequence[str], name: str) -> Pa
         else:
             missing = _missing(downloaded, files)
             if not missing:
+                verify_checksums(downloaded, files, name)
                 return downloaded
             raise ModelError(f"model {name!r}: hub repository {spec.value} has no "
                              f"{', '.join(missing)}; point weights: at a checkpoint with "
@@ -415,12 +486,13 @@ def check_weights_on_disk(model_name: str, options: dict[str, Any]) -> None:
     Covers the plug-in's default hub id when the entry names no ``weights``, and every
     file the loader reads (:func:`weights_requirement`). ``random`` always is usable; a
     local directory must hold the files; a hub id must be in the Hugging Face cache with
-    all of them, since the workflow never downloads at run time. Cheap: no model is
-    built and no torch is imported.
+    all of them, since the workflow never downloads at run time. Files listed in the
+    directory's ``SHA256SUMS`` must match it (:func:`verify_checksums`). Cheap: no model
+    is built and no torch is imported (hashing a few MB).
 
     Raises:
-        ModelError: one line naming the model, the weights, the missing files and how to
-            fetch them.
+        ModelError: one line naming the model, the weights, the missing or corrupted
+            files and how to fetch or restore them.
     """
     needed = weights_requirement(model_name, options)
     if needed is None:
@@ -430,10 +502,13 @@ def check_weights_on_disk(model_name: str, options: dict[str, Any]) -> None:
     if spec.kind == RANDOM:
         return
     if spec.kind == "local":
-        resolve_checkpoint(spec, files, model_name)  # names the missing files
+        resolve_checkpoint(spec, files, model_name)  # names missing or corrupted files
         return
     cache = hf_hub_cache()
-    if _cached_snapshot(spec.value, files, cache) is None:
+    snapshot = _cached_snapshot(spec.value, files, cache)
+    if snapshot is not None:
+        verify_checksums(snapshot, files, model_name)
+    else:
         from huggingface_hub import try_to_load_from_cache
 
         missing = [f for f in files if not isinstance(

@@ -13,10 +13,17 @@ Nothing is ever pickled. Requests:
 
 - ``{"cmd": "load", "plugin": P, "name": N, "seed": S, "options": {...}}``: build the
   model from the entry point ``P`` in the group ``physio_bench.models`` of *this*
-  environment; reply ``{"ok": true, "info": {...}, "environment": {...}}``;
+  environment; reply ``{"ok": true, "info": {...}, "environment": {...}, "members":
+  [...]}`` (``members``: the optional protocol members the model has, e.g.
+  ``["forecast"]``);
 - ``{"cmd": "embed", "windows": FILE, "sampling_rate_hz": F, "tag": T}``: embed the
   float32 array in ``FILE``; reply ``{"ok": true, "layers": [[name, file], ...],
   "token_spans": file, "token_channels": file}``;
+- ``{"cmd": "forecast", "context": FILE, "horizon_samples": H, "sampling_rate_hz": F,
+  "targets": FILE or null, "tag": T}``: the model's zero-shot forecast of the float32
+  context (windows x channels x samples); reply ``{"ok": true, "quantile_levels": [...],
+  "quantiles": file, "nll": file or null}`` (quantiles: float32 windows x channels x
+  levels x H; nll: float32 windows x channels x H, when the model gives it);
 - ``{"cmd": "exit"}``.
 
 A failure replies ``{"ok": false, "error_type": ..., "message": ...}`` (traceback on stderr).
@@ -38,6 +45,8 @@ from typing import Any
 import numpy as np
 
 GROUP = "physio_bench.models"
+#: optional protocol members a proxy can forward (physio_bench.models.protocol)
+OPTIONAL_MEMBERS = ("forecast",)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -94,7 +103,9 @@ class Worker:
                 dist_name: dist.version if dist is not None else None,
             }.items() if v is not None},
         }
-        return {"info": _info_dict(self.model.describe()), "environment": environment}
+        members = [m for m in OPTIONAL_MEMBERS if callable(getattr(self.model, m, None))]
+        return {"info": _info_dict(self.model.describe()), "environment": environment,
+                "members": members}
 
     def embed(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.model is None:
@@ -116,6 +127,30 @@ class Worker:
         return {"layers": layers, "token_spans": spans, "token_channels": channels}
 
 
+    def forecast(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.model is None:
+            raise RuntimeError("forecast before load")
+        if not callable(getattr(self.model, "forecast", None)):
+            raise RuntimeError("this model has no forecast()")
+        context = np.load(self.workdir / request["context"], allow_pickle=False)
+        targets = (np.load(self.workdir / request["targets"], allow_pickle=False)
+                   if request.get("targets") else None)
+        result = self.model.forecast(context, int(request["horizon_samples"]),
+                                     float(request["sampling_rate_hz"]), targets)
+        tag = str(request.get("tag", "0"))
+        quantiles = f"out-{tag}-quantiles.npy"
+        np.save(self.workdir / quantiles, np.asarray(result["quantiles"], dtype=np.float32),
+                allow_pickle=False)
+        reply: dict[str, Any] = {
+            "quantile_levels": [float(q) for q in result["quantile_levels"]],
+            "quantiles": quantiles, "nll": None}
+        if result.get("nll") is not None:
+            reply["nll"] = f"out-{tag}-nll.npy"
+            np.save(self.workdir / reply["nll"], np.asarray(result["nll"], dtype=np.float32),
+                    allow_pickle=False)
+        return reply
+
+
 def main(argv: list[str]) -> int:
     workdir = Path(argv[1])
     sys.stdout.flush()
@@ -132,6 +167,8 @@ def main(argv: list[str]) -> int:
                 reply = worker.load(request)
             elif command == "embed":
                 reply = worker.embed(request)
+            elif command == "forecast":
+                reply = worker.forecast(request)
             else:
                 raise ValueError(f"unknown command {command!r}")
             reply["ok"] = True

@@ -82,7 +82,7 @@ def figure_entries(config: dict[str, Any], results: str | Path = "results",
     entries = []
     for kind in figure_kinds():
         if kind.section in chosen and kind.applies_to(config):
-            for stem, model in kind.stems(models):
+            for stem, model in kind.stems(kind.models_for(config, models)):
                 for path in output_paths(Path(results) / "figures" / stem, style):
                     entries.append(FigureEntry(str(path), kind.name, kind.section, kind.title,
                                                model))
@@ -140,7 +140,7 @@ def draw_figures(config: dict[str, Any], results: str | Path = "results",
     for kind in figure_kinds():
         if kind.section not in chosen or not kind.applies_to(config):
             continue
-        for stem, model in kind.stems(ctx.models):
+        for stem, model in kind.stems(kind.models_for(config, ctx.models)):
             start = time.perf_counter()
             with matplotlib.rc_context(rc_params(style)):
                 data = kind.data(ctx, model) if kind.per_model else kind.data(ctx)

@@ -1,8 +1,16 @@
 """Sensitivity study: headline probe metrics against the model's input rate.
 
-Reads ``results/sensitivity/summary.csv`` (:mod:`physio_bench.sensitivity.run`). One panel
-per headline metric (layer ``best``, chosen on inner folds), the input rate on a log axis,
-one line per model and patch size, 95% intervals as error bars.
+Reads ``results/sensitivity/summary.csv`` (:mod:`physio_bench.sensitivity.run`).
+
+- ``sensitivity_input_rate``: one panel per headline metric (layer ``best``, chosen on
+  inner folds), the input rate on a log axis, one line per model and patch size, 95%
+  intervals as error bars.
+- ``sensitivity_cycles_{model}``, one per model of the study (an untrained twin, ``weights:
+  random`` with the plug-in of a pretrained model of the study, is drawn in its
+  pretrained model's figure instead of its own): the factor R² of heart rate (ECG, PPG)
+  against samples per beat and of respiratory rate (RSP, ECG, PPG) against samples per
+  breath, i.e. ``input_hz * 60 / median rate`` of the study's windows; each point is
+  labelled with its input rate and the share of the model's context the window fills.
 """
 
 from __future__ import annotations
@@ -27,6 +35,16 @@ HEADLINES = (
     ("scenario_separation", "scenarios", "balanced_accuracy", "scenario balanced accuracy"),
 )
 LINESTYLES = ("-", "--", ":", "-.")
+# (feature_independence task, panel title, x column) of the samples-per-cycle figure
+CYCLE_PANELS = (
+    ("ecg:heart_rate_bpm", "heart rate from ECG", "samples_per_beat"),
+    ("ppg:heart_rate_bpm", "heart rate from PPG", "samples_per_beat"),
+    ("rsp:resp_rate_bpm", "resp. rate from RSP", "samples_per_breath"),
+    ("ecg:resp_rate_bpm", "resp. rate from ECG", "samples_per_breath"),
+    ("ppg:resp_rate_bpm", "resp. rate from PPG", "samples_per_breath"),
+)
+X_LABELS = {"samples_per_beat": "samples per beat (median heart rate)",
+            "samples_per_breath": "samples per breath (median resp. rate)"}
 
 
 def applies(config: dict[str, Any]) -> bool:
@@ -102,10 +120,106 @@ def draw_sensitivity(data: dict[str, Any], ctx: FigureContext) -> Any:
     return fig
 
 
+def _folded(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Study model -> the study models drawn in its samples-per-cycle figure: itself and
+    the untrained twins (``weights: random``, same plug-in) of a pretrained study model."""
+    from physio_bench.sensitivity import study_models
+
+    study = study_models(config)
+    entry = {m: config["models"][m] for m in study}
+    random = {m for m in study if str(entry[m].get("weights", "")) == "random"}
+    out: dict[str, list[str]] = {}
+    for model in study:
+        host = next((o for o in study if model in random and o not in random
+                     and entry[o].get("plugin") == entry[model].get("plugin")), None)
+        if host is None:
+            out.setdefault(model, []).insert(0, model)
+        else:
+            out.setdefault(host, []).append(model)
+    return out
+
+
+def cycle_models(config: dict[str, Any]) -> list[str]:
+    """The models with a samples-per-cycle figure (study order, twins folded in)."""
+    return list(_folded(config)) if applies(config) else []
+
+
+def cycles_data(ctx: FigureContext, model: str) -> dict[str, Any]:
+    """Per panel: study model -> rows (x, value, low, high, input_hz, context_fill)."""
+    import pandas as pd
+
+    path = ctx.results / SUMMARY
+    if not path.exists():
+        return {"panels": {}, "missing": {"all": f"{path} not found: run the sensitivity "
+                                                 "rules"}}
+    table = pd.read_csv(path)
+    needed = {"samples_per_beat", "samples_per_breath", "context_fill"}
+    if not needed <= set(table.columns):
+        return {"panels": {}, "missing": {"all": f"{path} lacks {sorted(needed)}: rerun the "
+                                                 "sensitivity probes"}}
+    table = table[(table["layer"] == LAYER) & (table["stage"] == "feature_independence")
+                  & (table["metric"] == "r2")]
+    panels: dict[str, dict[str, Any]] = {}
+    for task, _, column in CYCLE_PANELS:
+        lines = {}
+        for member in _folded(ctx.config).get(model, [model]):
+            rows = table[(table["base_model"] == member) & (table["task"] == task)]
+            if rows["patch_size"].notna().any():  # one line per model: its own patch
+                rows = rows[rows["patch_size"] == rows["patch_size"].dropna().max()]
+            if len(rows):
+                lines[member] = rows.sort_values("input_hz")[
+                    [column, "value", "ci_low", "ci_high", "input_hz", "context_fill"]
+                ].to_numpy(dtype=float)
+        if lines:
+            panels[task] = lines
+    missing = {} if panels else {"all": f"no per-factor R² of {model} in {path}"}
+    return {"model": model, "panels": panels, "missing": missing}
+
+
+def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    if "all" in data["missing"]:
+        return placeholder(data["missing"]["all"])
+    shown = [p for p in CYCLE_PANELS if p[0] in data["panels"]]
+    fig, axes = new_grid(len(shown), 3, (2.8, 2.2))
+    for ax, (task, label, column) in zip(axes, shown, strict=True):
+        for k, (member, values) in enumerate(data["panels"][task].items()):
+            x, value, low, high, rate, fill = values.T
+            below = np.nan_to_num(np.clip(value - low, 0, None))
+            above = np.nan_to_num(np.clip(high - value, 0, None))
+            ax.errorbar(x, value, yerr=[below, above], lw=1.0, ls=LINESTYLES[k % 4],
+                        color=ctx.colors.color(member), marker=ctx.colors.marker(member), ms=3,
+                        capsize=2, label=member)
+            if k == 0:
+                for xi, yi, hz, share in zip(x, value, rate, fill, strict=True):
+                    text = f"{hz:g} Hz" + ("" if np.isnan(share) else f", {share:.0%}")
+                    ax.annotate(text, (xi, yi), fontsize=5, xytext=(2, 3),
+                                textcoords="offset points")
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel(X_LABELS[column], fontsize="x-small")
+        ax.set_ylabel("factor R² (ridge)", fontsize="small")
+        ax.set_title(label, fontsize="small")
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(name, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                   ncol=min(3, len(handles)), fontsize="small")
+    title(fig, ctx, f"{data['model']}: heart- and breathing-rate R² against samples per "
+                    "cycle (points: input rate, context filled)")
+    return fig
+
+
 def figure_inputs(config: dict[str, Any], results: Path) -> list[str]:
     """The files the figure reads (none when the study does not run)."""
     return [str(results / SUMMARY)] if applies(config) else []
 
 
 KINDS = [FigureKind("sensitivity_input_rate", "sensitivity", "Input-rate sensitivity",
-                    sensitivity_data, draw_sensitivity, applies=applies)]
+                    sensitivity_data, draw_sensitivity, applies=applies),
+         FigureKind("sensitivity_cycles", "sensitivity", "Samples per beat and breath",
+                    cycles_data, draw_cycles, per_model=True, applies=applies,
+                    models=cycle_models)]

@@ -75,9 +75,15 @@ class FigureKind:
     per_model: bool = False
     #: whether the config asks for this figure at all (None: always)
     applies: Callable[[dict[str, Any]], bool] | None = None
+    #: a per-model kind's models, from the config (None: every enabled model)
+    models: Callable[[dict[str, Any]], list[str]] | None = None
 
     def applies_to(self, config: dict[str, Any]) -> bool:
         return self.applies is None or bool(self.applies(config))
+
+    def models_for(self, config: dict[str, Any], enabled: Iterable[str]) -> list[str]:
+        """The models this kind draws one file for (per-model kinds)."""
+        return list(enabled) if self.models is None else list(self.models(config))
 
     def stems(self, models: Iterable[str]) -> list[tuple[str, str | None]]:
         """(file stem, model or None) of every file of this kind."""

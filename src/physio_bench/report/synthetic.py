@@ -416,6 +416,8 @@ def write_sensitivity_summary(results: Path, config: dict[str, Any], seed: int) 
     from physio_bench.sensitivity import variants
 
     headlines = [("feature_independence", "all", "r2"),
+                 ("feature_independence", "ecg:heart_rate_bpm", "r2"),
+                 ("feature_independence", "rsp:resp_rate_bpm", "r2"),
                  ("temporal_dynamics", "factors:all", "reconstruction_r2"),
                  ("temporal_dynamics", "factors:heart_rate_bpm", "tracking_r2"),
                  ("temporal_dynamics", "factors:resp_rate_bpm", "tracking_r2")]
@@ -429,7 +431,9 @@ def write_sensitivity_summary(results: Path, config: dict[str, Any], seed: int) 
                                     100),
                              "base_model": variant.model, "input_hz": variant.input_hz,
                              "patch_size": variant.patch_size, "tokens_per_channel": 50,
-                             "patch_duration_s": 0.64})
+                             "patch_duration_s": 0.64, "context_fill": 1.0,
+                             "samples_per_beat": variant.input_hz * 60 / 90,
+                             "samples_per_breath": variant.input_hz * 60 / 18})
     if rows:
         atomic_write_bytes(results / "sensitivity" / "summary.csv",
                            pd.DataFrame(rows).to_csv(index=False).encode())

@@ -9,6 +9,14 @@ subset of the suites (:mod:`.plan`), probed with the probes stage's own function
 input rate in the report (figure ``sensitivity_input_rate``). Files: :mod:`.run`.
 """
 
-from physio_bench.sensitivity.plan import Variant, find_variant, study_models, variants
+from physio_bench.sensitivity.plan import (
+    Variant,
+    find_variant,
+    model_sweep,
+    study_models,
+    variant_entries,
+    variants,
+)
 
-__all__ = ["Variant", "find_variant", "study_models", "variants"]
+__all__ = ["Variant", "find_variant", "model_sweep", "study_models", "variant_entries",
+           "variants"]

@@ -2,7 +2,9 @@
 
 A *variant* is a model of ``sensitivity.models`` re-embedded at one input rate of
 ``sensitivity.input_hz`` and, when ``sensitivity.patch_size`` is not empty, one patch size
-(the plug-in option ``patch_size``; Moirai's). Its name is
+(the plug-in option ``patch_size``; Moirai's). ``sensitivity.per_model.<model>`` replaces
+either list for one model (TTM-R2 sweeps its own rates and has no ``patch_size``). Its
+name is
 ``{model}@{input_hz:g}hz`` or ``{model}@{input_hz:g}hz-p{patch_size}`` (``@`` never occurs
 in model names, so a variant cannot collide with a configured model). Its config entry is
 the model's own with ``input_hz`` (and ``patch_size``) set.
@@ -54,6 +56,7 @@ class Variant:
         options = {**copy.deepcopy(config["models"][self.model]), "input_hz": self.input_hz,
                    "enabled": True}
         options.pop("replicates", None)
+        options.pop("shard_size", None)  # the study embeds its subset in one job
         if self.patch_size is not None:
             options["patch_size"] = self.patch_size
         return options
@@ -76,12 +79,40 @@ def study_models(config: dict[str, Any]) -> list[str]:
     return chosen
 
 
-def variants(config: dict[str, Any]) -> list[Variant]:
-    """Every variant, by model, then input rate, then patch size (config order)."""
+def model_sweep(config: dict[str, Any], model: str) -> tuple[list[float], list[int | None]]:
+    """``(input rates, patch sizes)`` the study sweeps for ``model``: the study's lists,
+    or those of ``sensitivity.per_model.<model>`` (``[None]``: the model's own patch)."""
     section = config["sensitivity"]
-    patches = list(section["patch_size"]) or [None]
-    return [Variant(m, float(hz), p) for m in study_models(config)
-            for hz in section["input_hz"] for p in patches]
+    own = section.get("per_model", {}).get(model, {})
+    rates = [float(hz) for hz in own.get("input_hz", section["input_hz"])]
+    patches = list(own.get("patch_size", section["patch_size"])) or [None]
+    return rates, patches
+
+
+def variants(config: dict[str, Any]) -> list[Variant]:
+    """Every variant, by model, then input rate, then patch size (config order).
+
+    Raises:
+        ConfigError: ``sensitivity.per_model`` names a model that is not under ``models:``
+            (entries for configured models outside ``sensitivity.models`` are unused, so a
+            preset can shorten the list).
+    """
+    study = study_models(config)
+    for name in config["sensitivity"].get("per_model", {}):
+        if name not in config["models"]:
+            raise ConfigError(f"config key 'sensitivity.per_model.{name}' names a model that "
+                              f"is not under models: ({', '.join(config['models'])})")
+    out = []
+    for model in study:
+        rates, patches = model_sweep(config, model)
+        out += [Variant(model, hz, patch) for hz in rates for patch in patches]
+    return out
+
+
+def variant_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Variant name -> its config entry (the model's, ``input_hz`` and ``patch_size`` set,
+    one seed): what a stage loads to run a model at each of the study's rates."""
+    return {v.name: v.options(config) for v in variants(config)}
 
 
 def find_variant(config: dict[str, Any], name: str) -> Variant:

@@ -8,8 +8,9 @@ as they read ``results/``):
 - ``embeddings/{variant}/{suite}/``: the variant's embeddings (``model.json`` records its
   input rate, resampling, patch duration and cost);
 - ``probes/{variant}.csv``: the probes' leaderboard rows (model = the variant), with the
-  columns ``base_model``, ``input_hz``, ``patch_size``, ``tokens_per_channel`` and
-  ``patch_duration_s`` added (byte-reproducible: no timings);
+  columns ``base_model``, ``input_hz``, ``patch_size``, ``tokens_per_channel``,
+  ``patch_duration_s``, ``context_fill``, ``samples_per_beat`` and ``samples_per_breath``
+  added (byte-reproducible: no timings);
 - ``probes/{variant}.json``: the variant, its embeddings' ``model.json`` and the cost:
   ``embed_windows_per_second`` (wall clock), ``embed_cpu_ms_per_window`` (CPU time of
   the embedding process, less sensitive to a busy machine) and each probe's wall and CPU
@@ -40,7 +41,33 @@ from physio_bench.sensitivity.plan import (
 
 STUDY_DIR = "sensitivity"
 VARIANT_COLUMNS = ["base_model", "input_hz", "patch_size", "tokens_per_channel",
-                   "patch_duration_s"]
+                   "patch_duration_s", "context_fill", "samples_per_beat", "samples_per_breath"]
+
+
+def context_fill(input_block: dict[str, Any]) -> float:
+    """Mean share of the model's context that holds window samples, over the chunks a
+    window is cut into (``model.json`` ``input``): 1 when every chunk fills the context,
+    0.25 for a 128-sample window in a 512-sample context; NaN for a model without a
+    context limit."""
+    context = input_block.get("context_samples")
+    if not context:
+        return float("nan")
+    lengths = [stop - start for start, stop in input_block["chunks"]]
+    return float(np.mean([min(length / float(context), 1.0) for length in lengths]))
+
+
+def samples_per_cycle(suite_dir: Path, input_hz: float) -> tuple[float, float]:
+    """``(samples per beat, samples per breath)`` at ``input_hz`` for the subset's median
+    heart rate and median respiratory rate (labels measured on the windows' events);
+    NaN when the subset has no such label."""
+    labels = pd.read_parquet(suite_dir / "labels.parquet")
+    out = []
+    for column in ("heart_rate_bpm", "resp_rate_bpm"):
+        values = labels[column].dropna().to_numpy(float) if column in labels else np.zeros(0)
+        values = values[values > 0]
+        out.append(float(input_hz) * 60.0 / float(np.median(values)) if values.size
+                   else float("nan"))
+    return out[0], out[1]
 
 
 def study_dir(results: str | Path) -> Path:
@@ -114,11 +141,14 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
         frames.append(pd.DataFrame(rows))
     info = read_json(root / "embeddings" / variant.name / suites[0] / "model.json")
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    per_beat, per_breath = samples_per_cycle(root / "simulated" / suites[0], variant.input_hz)
     extra = {
         "base_model": variant.model, "input_hz": variant.input_hz,
         "patch_size": variant.patch_size if variant.patch_size is not None else np.nan,
         "tokens_per_channel": info["tokens"]["tokens_per_channel"],
         "patch_duration_s": info["tokens"]["patch_duration_s"],
+        "context_fill": context_fill(info["input"]),
+        "samples_per_beat": per_beat, "samples_per_breath": per_breath,
     }
     for column in VARIANT_COLUMNS:
         table[column] = extra[column]
