@@ -27,6 +27,8 @@ from physio_bench.config import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 
+#: the shipped default configuration (the study extends it)
+SHIPPED = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())
 CHANNELS = {"ecg": "II", "ppg": "PLETH", "rsp": "RESP"}
 #: the study's own recordings (BIDMC layout), in folders beside its config
 RECORDS = {"recs": ["bidmc_03", "bidmc_07"], "recs2": ["bidmc_11"]}
@@ -60,9 +62,9 @@ def _study(folder: Path, datasets: dict[str, str]) -> Path:
                      "sweeps": {"steps": 2},
                      "scenarios": {"subjects_per_scenario": 6, "windows_per_subject": 1,
                                    "classes": ["normal_sinus", "apnea"]}},
-        "models": {name: {"plugin": plugin, "enabled": False} for name, plugin in (
-            ("spectral", "spectral"), ("handcrafted", "handcrafted"),
-            ("moirai-small-untrained", "moirai"), ("moirai-small-synthetic", "moirai"))},
+        # every shipped model but raw off: a regular install has no plug-in environment
+        "models": {name: {**entry, "enabled": False}
+                   for name, entry in SHIPPED["models"].items() if name != "raw"},
         "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
         "downstream": {"max_windows_per_record": 2, "datasets": {
             "mitdb": {"enabled": False}, "bidmc": {"enabled": False},
