@@ -145,6 +145,8 @@ def test_mitdb_suite_labels_events_and_cache(shipped):
     assert set(rows["heart_rate_source"]) == {"annotation:atr"}
     diff = (rows["heart_rate_bpm"] - rows["measured_heart_rate_bpm"]).abs()
     assert diff.max() < 1.0  # cardiologists' beats and the reference detector agree
+    agreement = meta["cross_checks"]["detector_vs_independent_heart_rate_bpm"]["ecg"]
+    assert agreement["label"] == "annotation:atr" and agreement["n"] == len(suite.labels)
     # Beats of the first four windows of record 100, by AAMI class (A -> S).
     beats = events[(events.event == "beat")
                    & events.window_id.isin(rows.window_id)]
@@ -172,10 +174,21 @@ def test_bidmc_suite_reads_channels_by_name_and_breaths_by_annotator(shipped):
         # Reference: the two annotators' breaths; the monitor agrees within a few /min.
         assert rsp["resp_rate_source"].str.contains("Breaths.csv:ann1").all()
         assert (rsp["resp_rate_bpm"] - rsp["monitor_resp_rate_bpm"]).abs().median() < 3.0
+        # Heart rate: the monitor's HR (ECG) and PULSE (PPG), averaged over the window;
+        # the neurokit detector (measured_heart_rate_bpm) is only compared with it.
+        numerics = pd.read_csv(REPO_ROOT / f"data/bidmc/{record}_Numerics.csv.gz",
+                               skipinitialspace=True)
+        for kind, column in (("ecg", "HR"), ("ppg", "PULSE")):
+            rows = labels[(labels.record == record) & (labels.signal_kind == kind)]
+            assert set(rows["heart_rate_source"]) == {f"monitor:Numerics.csv:{column}"}
+            for _, row in rows.dropna(subset=["heart_rate_bpm"]).iterrows():
+                second = numerics["Time [s]"].between(row.start_s, row.start_s + 31.5)
+                assert row.heart_rate_bpm == pytest.approx(numerics.loc[second, column].mean())
         ecg = labels[(labels.record == record) & (labels.signal_kind == "ecg")]
-        assert (ecg["heart_rate_bpm"] - ecg["monitor_heart_rate_bpm"]).abs().max() < 3.0
-        ppg = labels[(labels.record == record) & (labels.signal_kind == "ppg")]
-        np.testing.assert_allclose(ppg["heart_rate_bpm"], ecg["heart_rate_bpm"])
+        assert (ecg["heart_rate_bpm"] - ecg["measured_heart_rate_bpm"]).abs().max() < 3.0
+    agreement = meta["cross_checks"]["detector_vs_independent_heart_rate_bpm"]
+    assert agreement["ecg"]["label"] == "monitor:Numerics.csv:HR" and agreement["ecg"]["n"] > 0
+    assert "annotation_vs_detector_heart_rate_bpm" not in meta["cross_checks"]
     # Each channel is the named column: PLETH of record 02 is the CSV's PLETH column.
     frame = pd.read_csv(REPO_ROOT / "data/bidmc/bidmc_02_Signals.csv.gz", skipinitialspace=True,
                         nrows=4000)
@@ -184,6 +197,70 @@ def test_bidmc_suite_reads_channels_by_name_and_breaths_by_annotator(shipped):
     breaths = events[events.event == "breath"]
     assert set(breaths["source"]) == {"annotation:Breaths.csv:ann1",
                                       "annotation:Breaths.csv:ann2"}
+
+
+# --- labels and reference methods share no detector ----------------------------------
+
+
+def _detector_calls(monkeypatch, function, *args) -> set[tuple[str, str]]:
+    """The neurokit2 detectors (function, method) that ``function(*args)`` calls."""
+    import neurokit2 as nk
+
+    calls: set[tuple[str, str]] = set()
+    for name in ("ecg_peaks", "ppg_peaks", "rsp_peaks"):
+        original = getattr(nk, name)
+
+        def traced(*a, _name=name, _original=original, **kw):
+            calls.add((_name, str(kw.get("method", "default"))))
+            return _original(*a, **kw)
+
+        monkeypatch.setattr(nk, name, traced)
+    function(*args)
+    monkeypatch.undo()
+    return calls
+
+
+def _label_detectors(monkeypatch, sources: str, window: np.ndarray, fs: float) -> set:
+    """Detectors behind a label's sources: none for annotations and the monitor."""
+    from physio_bench.downstream import reference as ref
+
+    found: set[tuple[str, str]] = set()
+    for source in filter(None, sources.split(",")):
+        if source.startswith("detector:"):
+            found |= _detector_calls(monkeypatch, ref.LABELLERS[source], window, fs)
+        else:
+            assert source.startswith(("annotation:", "monitor:")), source
+    return found
+
+
+def test_reference_methods_share_no_detector_with_the_labels(shipped, monkeypatch):
+    from physio_bench.downstream import reference as ref
+    from physio_bench.downstream import reference_methods as rm
+
+    suites, _ = shipped
+    checked = 0
+    for meta, suite, _ in suites.values():
+        for kind, target in rm.METHODS:
+            if target not in meta["targets"].get(kind, []):
+                continue
+            rows = suite.labels[(suite.labels.signal_kind == kind)
+                                & suite.labels[target].notna()]
+            window = suite.signals[rows.index[0], 0].astype(np.float64)
+            source_column = "heart_rate_source" if target == "heart_rate_bpm" \
+                else "resp_rate_source"
+            labelled = _label_detectors(monkeypatch, rows.iloc[0][source_column], window, 125.0)
+            reference = _detector_calls(monkeypatch, rm.estimate, kind, target, window, 125.0)
+            assert reference, (kind, target)  # the tracer sees the reference's detector
+            assert not labelled & reference, (meta["dataset"], kind, target)
+            checked += 1
+    assert checked == 6  # MIT-BIH ECG HR; BIDMC ECG and PPG HR, RESP, PPG and ECG RR
+    # Negative control: a PPG heart rate labelled by the PPG detector would share it.
+    window = suites["bidmc"][1].signals[suites["bidmc"][1].labels.signal_kind.eq("ppg")
+                                         .to_numpy().nonzero()[0][0], 0].astype(np.float64)
+    shared = (_label_detectors(monkeypatch, ref.PPG_DETECTOR, window, 125.0)
+              & _detector_calls(monkeypatch, rm.estimate, "ppg", "heart_rate_bpm", window,
+                                125.0))
+    assert shared == {("ppg_peaks", "elgendi")}
 
 
 # --- records written here ------------------------------------------------------------

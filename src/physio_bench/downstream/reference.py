@@ -2,19 +2,25 @@
 
 Methods (neurokit2 0.3.0, fixed so results are reproducible):
 
-- Heart beats: the dataset's reference beat annotations when it has them (MIT-BIH:
-  ``.atr``, by cardiologists); otherwise the reference detector on the record's whole ECG
+- Heart rate label: the dataset's reference beat annotations when it has them (MIT-BIH:
+  ``.atr``, by cardiologists); otherwise the bedside monitor's 1-Hz numerics when the
+  record has them (BIDMC: ``HR`` for ECG windows, ``PULSE`` for PPG windows, averaged
+  over the window; a window with a missing value or a step above 5 bpm between
+  consecutive seconds has no label and is counted, see
+  :func:`physio_bench.downstream.windows.monitor_label`); only otherwise a detector, and
+  then the label is named a detector label (source ``detector:...``).
+- Heart beats (events, and the detector label ``measured_heart_rate_bpm`` compared once
+  per dataset with the independent label): annotations, else the detector on the record's whole ECG
   at its native rate: ``nk.ecg_clean(method="neurokit")``, flipped when its QRS complexes
   point down (the median over 2-s segments of the segment minimum is larger in magnitude
   than that of the segment maximum, e.g. MCL1 leads), then ``nk.ecg_peaks(method=
-  "neurokit", correct_artifacts=False)`` (BIDMC: lead II). PPG windows share the
-  record's ECG beats (the pulse rate equals the heart rate); a record without ECG uses
-  ``nk.ppg_clean`` + ``nk.ppg_peaks(method="elgendi")`` on its PPG.
+  "neurokit", correct_artifacts=False)`` (BIDMC: lead II); on PPG
+  ``nk.ppg_clean`` + ``nk.ppg_peaks(method="elgendi")``.
 - Breaths: the dataset's breath annotations when it has them (BIDMC: two annotators
   marked every breath on the impedance signal; each annotator's rate is computed and the
   window's reference is their mean, their range is kept beside it); otherwise
   ``nk.rsp_clean(method="khodadad2018")`` then ``nk.rsp_peaks`` on the RESP channel. The
-  monitor's numerics are never the reference (they are kept as ``monitor_*`` columns).
+  monitor's RESP numeric is never the reference (kept as ``monitor_resp_rate_bpm``).
 - Rates: the instantaneous rate is a step function, ``60 / (t[i+1] - t[i])`` per minute
   on ``[t[i], t[i+1])``; intervals outside a plausible range (heart 20-250 bpm, breathing
   2-60 breaths/min) are NaN, and so are detector intervals that span missing samples
@@ -76,6 +82,11 @@ def detect_breaths(signal: np.ndarray, fs: float) -> np.ndarray:
     cleaned = nk.rsp_clean(signal, sampling_rate=fs, method="khodadad2018")
     _, info = nk.rsp_peaks(cleaned, sampling_rate=fs, method="khodadad2018")
     return np.asarray(info["RSP_Peaks"], dtype=np.float64) / fs
+
+
+#: the labelling function behind each detector label source
+LABELLERS = {ECG_DETECTOR: detect_ecg_beats, PPG_DETECTOR: detect_ppg_beats,
+             RSP_DETECTOR: detect_breaths}
 
 
 def rate_curve(

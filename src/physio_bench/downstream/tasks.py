@@ -176,6 +176,7 @@ def regression_detail(
                      if folds is not None else "bootstrap over subjects"),
         "baseline": base,
         "chance": base["value"],
+        **label_source(labels, task.target),
         "predictions": {
             "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),
             "record": labels["record"].astype(str).tolist(),
@@ -187,6 +188,24 @@ def regression_detail(
         },
         **extra,
     }
+
+
+def label_source(labels: pd.DataFrame, target: str) -> dict[str, Any]:
+    """Where a task's labels come from, and whether they are independent of every
+    detector run here (annotations, the monitor) or a detector's (named as such)."""
+    column = {"heart_rate_bpm": "heart_rate_source", "resp_rate_bpm": "resp_rate_source"}.get(
+        target, "")
+    if column not in labels.columns:
+        return {"label_source": "", "label_independent": True}
+    sources = sorted({part for value in labels[column].astype(str)
+                      for part in value.split(",") if part})
+    return {"label_source": ",".join(sources),
+            "label_independent": not any(s.startswith("detector:") for s in sources)}
+
+
+def label_note(detail: dict[str, Any]) -> str:
+    """``"detector label"`` for a task whose labels a detector made, else empty."""
+    return "detector label" if detail.get("label_independent") is False else ""
 
 
 def _most_common(names: list[str]) -> str:
@@ -355,7 +374,7 @@ def leaderboard_rows(model: str, pretrained: bool,
                 "n_subjects": detail.get("n_subjects", pd.NA),
                 "chance": detail.get("chance", float("nan")),
                 "direction": direction_of(detail["metric"]),
-                "note": detail.get("note", ""),
+                "note": "; ".join(filter(None, [label_note(detail), detail.get("note", "")])),
             })
     return rows
 

@@ -55,8 +55,15 @@ from physio_bench.io import save_npy, save_npz, save_parquet, write_json
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
 EVENT_COLUMNS = ["window_id", "event", "start_s", "stop_s", "label", "source"]
-#: monitor numerics kept as context columns (never as a reference)
+#: monitor numerics kept as context columns
 MONITOR_COLUMNS = {"HR": "monitor_heart_rate_bpm", "RESP": "monitor_resp_rate_bpm"}
+#: the monitor numeric that labels a window's heart rate (independent of any detector run
+#: here), per signal kind, for records without beat annotations
+MONITOR_HEART_LABEL = {"ecg": "HR", "ppg": "PULSE"}
+#: a monitor-labelled window is dropped when a 1-Hz value in it is missing (NaN or 0) or
+#: two consecutive values differ by more than this many bpm (a jump: artefact or alarm)
+MONITOR_MAX_STEP_BPM = 5.0
+LABEL_DROP_REASONS = ("monitor_missing", "monitor_jump")
 
 
 def nan_runs(missing: np.ndarray) -> np.ndarray:
@@ -246,6 +253,36 @@ def _monitor_means(numerics: dict[str, tuple[np.ndarray, np.ndarray]], start_s: 
     return out
 
 
+def events_are_detected(events: Events | None) -> bool:
+    """Whether events come from a detector run here (or are absent), not an annotation."""
+    return events is None or events.source.startswith("detector:")
+
+
+def monitor_label(numerics: dict[str, tuple[np.ndarray, np.ndarray]], name: str,
+                  start_s: float, stop_s: float) -> tuple[float, str | None]:
+    """A window's label from the monitor's 1-Hz numeric ``name``: ``(mean, None)`` over the
+    values stamped in ``[start_s, stop_s)``, or ``(nan, reason)`` with ``reason`` one of
+    :data:`LABEL_DROP_REASONS` (a missing value: NaN, 0 or no value at all; a step between
+    consecutive values above :data:`MONITOR_MAX_STEP_BPM`)."""
+    times, values = numerics[name]
+    inside = values[(times >= start_s) & (times < stop_s)]
+    if inside.size == 0 or not np.all(np.isfinite(inside) & (inside > 0)):
+        return float("nan"), "monitor_missing"
+    if inside.size > 1 and np.max(np.abs(np.diff(inside))) > MONITOR_MAX_STEP_BPM:
+        return float("nan"), "monitor_jump"
+    return float(inside.mean()), None
+
+
+def _monitor_curve(numerics: dict[str, tuple[np.ndarray, np.ndarray]], name: str,
+                   times_s: np.ndarray) -> np.ndarray:
+    """The monitor numeric held constant over each of its seconds, at ``times_s``."""
+    times, values = numerics[name]
+    index = np.clip(np.searchsorted(times, times_s, side="right") - 1, 0, max(times.size - 1, 0))
+    out = values[index].astype(np.float64) if times.size else np.full(times_s.shape, np.nan)
+    out[~np.isfinite(out) | (out <= 0)] = np.nan
+    return out
+
+
 def _window_events(reference: RecordReference, window_id: int, start_s: float,
                    stop_s: float) -> list[dict[str, Any]]:
     rows = []
@@ -307,8 +344,17 @@ def _record_windows(
     starts = window_starts(n_out, size)
     considered = starts if spec.max_windows is None else starts[: spec.max_windows]
     counts: dict[str, Any] = {}
+    # records without annotated beats: heart rate from the monitor when it has the numeric
+    monitor_hr = {kind: MONITOR_HEART_LABEL[kind] for kind in prepared
+                  if kind in MONITOR_HEART_LABEL and events_are_detected(beats)
+                  and MONITOR_HEART_LABEL[kind] in numerics}
     for kind, prep in prepared.items():
         own = reference.own_beats.get(kind)
+        label_dropped = dict.fromkeys(LABEL_DROP_REASONS, 0)
+        kind_curve = (_monitor_curve(numerics, monitor_hr[kind], times) if kind in monitor_hr
+                      else hr_curve)
+        hr_source = (f"monitor:Numerics.csv:{monitor_hr[kind]}" if kind in monitor_hr
+                     else beats.source if beats is not None else "")
         measured = (ref.rate_curve(own.times_s, times, ref.HEART_RATE_RANGE_BPM, own.gaps_s)
                     if own is not None else None)
         dropped = dict.fromkeys(DROP_REASONS, 0)
@@ -325,6 +371,14 @@ def _record_windows(
             with np.errstate(all="ignore"):
                 ann_rates = [ref.window_rate(c[part]) for c in breath_curves.values()]
             finite = [r for r in ann_rates if np.isfinite(r)]
+            if kind in monitor_hr:
+                heart_rate, why = monitor_label(numerics, monitor_hr[kind], start_s, stop_s)
+                if why is not None:
+                    label_dropped[why] += 1
+            elif kind in ("ecg", "ppg"):
+                heart_rate = ref.window_rate(hr_curve[part])
+            else:
+                heart_rate = float("nan")
             row = {
                 "subject_id": spec.subject_of(record),
                 "record": record,
@@ -334,8 +388,7 @@ def _record_windows(
                 "dynamics": "steady",
                 "channel": names[kind],
                 "start_s": float(start_s),
-                "heart_rate_bpm": (ref.window_rate(hr_curve[part]) if kind in ("ecg", "ppg")
-                                   else float("nan")),
+                "heart_rate_bpm": heart_rate,
                 "resp_rate_bpm": float(np.mean(finite)) if finite else float("nan"),
                 "resp_rate_annotator_range_bpm": (float(np.ptp(finite)) if len(finite) > 1
                                                   else float("nan")),
@@ -343,7 +396,7 @@ def _record_windows(
                 if beats is not None else float("nan"),
                 "measured_heart_rate_bpm": (ref.window_rate(measured[part])
                                             if measured is not None else float("nan")),
-                "heart_rate_source": beats.source if beats is not None and kind != "rsp" else "",
+                "heart_rate_source": hr_source if kind != "rsp" else "",
                 "resp_rate_source": ",".join(e.source for e in reference.breaths.values()),
                 "missing_fraction": float(prep.missing[part].mean()),
                 "n_missing_samples": int(prep.missing[part].sum()),
@@ -352,7 +405,8 @@ def _record_windows(
             parts.rows.append(row)
             parts.signals.append(prep.x[part].astype(np.float32))
             parts.targets["heart_rate_bpm"].append(
-                (hr_curve[part] if kind != "rsp" else np.full(size, np.nan)).astype(np.float32))
+                (kind_curve[part] if kind != "rsp" and np.isfinite(heart_rate)
+                 else np.full(size, np.nan)).astype(np.float32))
             parts.targets["resp_rate_bpm"].append(resp_curve[part].astype(np.float32))
             parts.events += _window_events(reference, window_id, start_s, stop_s)
             kept += 1
@@ -363,7 +417,8 @@ def _record_windows(
             "missing_samples": int(np.isnan(channel.signal).sum()),
             "windows_total": int(starts.size), "windows_considered": int(considered.size),
             "kept": kept, "dropped": dropped,
-            "heart_rate_reference": beats.source if beats is not None else "",
+            "heart_rate_reference": hr_source if kind != "rsp" else "",
+            "heart_rate_label_dropped": label_dropped if kind in monitor_hr else {},
             "resp_rate_reference": [e.source for e in reference.breaths.values()],
         }
     has = {"breaths": bool(reference.breaths),
@@ -417,6 +472,36 @@ def _agreement(labels: pd.DataFrame, column: str, other: str) -> dict[str, Any]:
             "fraction_within_2": float((diff <= 2.0).mean())}
 
 
+def detector_agreement(labels: pd.DataFrame) -> dict[str, Any]:
+    """Once per dataset and signal kind: how far the detector label (the channel's own
+    detector, ``measured_heart_rate_bpm``) lies from the independent heart-rate label
+    (annotations or the monitor). Absent where the label itself is the detector's: such a
+    comparison could not fail."""
+    out: dict[str, Any] = {}
+    for kind in ("ecg", "ppg"):
+        rows = labels[labels["signal_kind"] == kind]
+        if rows.empty or "heart_rate_source" not in rows.columns:
+            continue
+        sources = sorted(set(rows["heart_rate_source"].astype(str)) - {""})
+        independent = [s for s in sources if not s.startswith("detector:")]
+        if not independent:
+            continue
+        kept = rows[rows["heart_rate_source"].isin(independent)]
+        out[kind] = {"label": ",".join(independent),
+                     **_agreement(kept, "heart_rate_bpm", "measured_heart_rate_bpm")}
+    return out
+
+
+def label_drop_counts(records: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Windows whose heart-rate label was dropped, per signal kind and reason."""
+    total: dict[str, dict[str, int]] = {}
+    for channels in records.values():
+        for kind, count in channels.items():
+            for reason, n in count.get("heart_rate_label_dropped", {}).items():
+                total.setdefault(kind, dict.fromkeys(LABEL_DROP_REASONS, 0))[reason] += n
+    return total
+
+
 def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -> dict[str, Any]:
     """Write the suite of ``dataset`` to ``out_dir``; return the metadata of ``meta.json``.
 
@@ -431,7 +516,6 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
     spec = dataset_spec(config, dataset)
     out_dir = Path(out_dir)
     signals, labels, targets, events, info = build_dataset_windows(spec, config)
-    ecg = labels[labels["signal_kind"] == "ecg"]
     meta = {
         "suite": spec.suite,
         "dataset": spec.name,
@@ -456,12 +540,11 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
         "max_missing_fraction": float(config["downstream"]["max_missing_fraction"]),
         "max_gap_s": float(config["downstream"]["max_gap_s"]),
         "drop_reasons": list(DROP_REASONS),
+        "heart_rate_label_dropped": label_drop_counts(info["records"]),
+        "monitor_max_step_bpm": MONITOR_MAX_STEP_BPM,
         "units": "units of each channel (see records.*.*.units); not rescaled",
         "cross_checks": {
-            "annotation_vs_detector_heart_rate_bpm": _agreement(ecg, "heart_rate_bpm",
-                                                                "measured_heart_rate_bpm"),
-            "reference_vs_monitor_heart_rate_bpm": _agreement(ecg, "heart_rate_bpm",
-                                                              "monitor_heart_rate_bpm"),
+            "detector_vs_independent_heart_rate_bpm": detector_agreement(labels),
             "reference_vs_monitor_resp_rate_bpm": _agreement(
                 labels[labels["signal_kind"] == "rsp"], "resp_rate_bpm", "monitor_resp_rate_bpm"),
         },

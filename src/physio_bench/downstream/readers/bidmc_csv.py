@@ -14,7 +14,8 @@ records are the ``*_Signals.csv[.gz]`` files found there.
   numbers counted from 1 (MATLAB convention; the shift is one sample, 8 ms, far below
   what changes a rate); the annotator's name is the column's second word.
 - Numerics: the 1 Hz monitor values (``HR``, ``PULSE``, ``RESP``, ``SpO2``), exposed
-  through :meth:`BidmcCsvDataset.numerics` for cross-checks only, never as a reference.
+  through :meth:`BidmcCsvDataset.numerics`: ``HR`` and ``PULSE`` label the heart rate of
+  ECG and PPG windows (independent of every detector run here); ``RESP`` is context.
 """
 
 from __future__ import annotations
