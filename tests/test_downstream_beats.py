@@ -137,6 +137,11 @@ def test_tokens_carrying_the_class_separate_the_beats(tmp_path, config):
     assert row["direction"] == "higher" and row["note"] == ""
     beats_pred = predictions[predictions.task == "real:arr:ecg:beat_class"]
     assert len(beats_pred) == 100 and beats_pred["item"].is_unique
+    assert real["scores"]["Se_V"] > 0.9 and real["anchors"]["de Chazal et al. 2004"]["Se_V"] == 77
+    low, high = real["score_intervals"]["jkappa"]
+    assert low <= real["scores"]["jkappa"] <= high
+    assert real["beat_accounting"]["test"]["used"] == 100
+    assert real["beat_accounting"]["train"]["dropped_class_not_scored"] == 0
     sim = tasks["sim2real:arr:ecg:beat_class"]
     assert sim["classes_simulated"] == ["N", "S", "V"] and sim["last"]["value"] > 0.9
 
@@ -160,16 +165,57 @@ def test_no_simulated_beats_yet_is_a_note(tmp_path, config):
         "no simulated counterpart yet")
 
 
-def test_beat_features_average_the_overlapping_tokens():
-    spans = np.array([[0, 25], [25, 50], [50, 75], [75, 100]])
-    tokens = np.arange(4 * 2, dtype=np.float32).reshape(1, 4, 2)
-    store = beats.TokenStore(tokens=tokens, spans=spans, channels=np.zeros(4, np.int64),
-                             layer="x")
-    x, usable = beats.beat_features(store, 0, np.array([0, 0, 0]), np.array([0.3, 0.05, 0.95]),
-                                    100.0, 100, (-0.1, 0.1))
-    # 0.3 s: samples 20..40 overlap tokens 0 and 1; 0.05 s and 0.95 s leave the window.
-    assert usable.tolist() == [True, False, False]
-    np.testing.assert_allclose(x, [[1.0, 2.0]])
+def _time_tokens(offset_s: float, patch: int = 25, n: int = 40) -> beats.TokenStore:
+    """A window starting ``offset_s`` into a record whose token j holds the record time of
+    its centre (2 dims: time, time again), so a feature tells where it was read."""
+    spans = np.stack([np.arange(n) * patch, np.arange(n) * patch + patch], axis=1)
+    centre = offset_s + spans.mean(axis=1) / FS
+    tokens = np.stack([centre, centre], axis=1)[None].astype(np.float32)
+    return beats.TokenStore(tokens=tokens, spans=spans, channels=np.zeros(n, np.int64),
+                            layer="x")
+
+
+def test_a_beat_lands_at_the_same_token_position_whatever_the_window_offset():
+    r_peak_s = 20.0  # record time of the R peak
+    offsets = (-0.25, 0.0, 0.45)
+    seen = []
+    for window_start in (15.0, 15.037, 15.111, 16.2, 17.49):  # every phase of the token grid
+        store = _time_tokens(window_start)
+        x = beats.aligned_beat_features(store, 0, np.array([0]),
+                                        np.array([r_peak_s - window_start]), FS, offsets)
+        seen.append(x[0, ::2])  # the first dim of each of the three read-outs
+        # nearest-token selection (the negative control) moves with the grid's phase
+    np.testing.assert_allclose(seen, [[r_peak_s + o for o in offsets]] * len(seen), atol=1e-4)
+    nearest = [(_time_tokens(w).spans.mean(axis=1) / FS + w)[
+        np.argmin(np.abs(_time_tokens(w).spans.mean(axis=1) / FS - (r_peak_s - w)))]
+        for w in (15.0, 15.111)]
+    assert abs(nearest[0] - nearest[1]) > 0.05
+
+
+def test_training_subset_caps_n_and_keeps_every_ectopic_beat():
+    labels = np.array(["N"] * 50 + ["V"] * 3 + ["S"] * 2)
+    kept = beats.training_subset(labels, seed=1, max_n=10)
+    assert (labels[kept] == "N").sum() == 10 and (labels[kept] != "N").sum() == 5
+    np.testing.assert_array_equal(kept, beats.training_subset(labels, seed=1, max_n=10))
+
+
+def test_jkappa_and_record_bootstrap():
+    classes = ("N", "S", "V", "F")
+    perfect = np.diag([50.0, 5.0, 5.0, 2.0])
+    assert beats.matrix_scores(perfect, classes)["jkappa"] == pytest.approx(1.0)
+    all_n = np.zeros((4, 4))
+    all_n[:, 0] = [50, 5, 5, 2]  # everything called N: κ = 0, no S/V +P
+    scores = beats.matrix_scores(all_n, classes)
+    assert scores["kappa"] == pytest.approx(0.0) and np.isnan(scores["jkappa"])
+    y = np.array([0] * 30 + [1] * 6 + [2] * 6)
+    pred = y.copy()
+    pred[:3] = 1
+    records = np.repeat([f"r{i}" for i in range(6)], 7)
+    intervals = beats.record_bootstrap(y, pred, records, 4, classes, 200, seed=0)
+    low, high = intervals["Se_S"]
+    assert low == high == 1.0
+    low, high = intervals["+P_S"]
+    assert low < 6 / 9 < high
 
 
 def test_class_metrics_sensitivity_and_ppv():
@@ -181,3 +227,4 @@ def test_class_metrics_sensitivity_and_ppv():
     assert out["per_class"]["V"]["sensitivity"] == 1.0
     assert np.isnan(out["per_class"]["F"]["sensitivity"])
     assert out["balanced_accuracy"] == pytest.approx((2 / 3 + 0.5 + 1.0) / 3)
+    assert out["scores"]["Se_S"] == 0.5 and out["scores"]["+P_V"] == 1.0

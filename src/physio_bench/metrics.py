@@ -104,6 +104,9 @@ _SPECS = (
                "windows projected on the training folds' Fisher directions.", None,
                (0.0, math.inf), "mean over permutations of the (subject, scenario) labels"),
     # downstream
+    MetricSpec("jkappa", HIGHER, "jκ index of beat classification (Mondéjar-Guerra et al. "
+               "2019): Cohen's κ / 2 + (Se_S + Se_V + +P_S + +P_V) / 8 over N/S/V/F beats.",
+               None, (-0.5, 1.0), "κ = 0 for chance; j depends on the class mix"),
     MetricSpec("mae", LOWER, "Mean absolute error of a linear decoder on held-out records, "
                "in the target's unit (bpm, breaths/min).", None, (0.0, math.inf),
                "the training mean's MAE (reported beside it)"),

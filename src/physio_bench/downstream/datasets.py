@@ -83,6 +83,8 @@ class RecordEvents:
         beats_source: where the beats come from, e.g. ``annotation:atr``.
         breaths_s: annotator -> breath times (increasing); empty when there is none.
         breaths_source: e.g. ``annotation:Breaths.csv``.
+        unlabelled_beats: annotations of heartbeats that carry no beat class, by symbol
+            (MIT-BIH ``!``: ventricular flutter waves, record 207), counted, never used.
     """
 
     beats_s: np.ndarray | None = None
@@ -90,6 +92,7 @@ class RecordEvents:
     beats_source: str = ""
     breaths_s: dict[str, np.ndarray] = field(default_factory=dict)
     breaths_source: str = ""
+    unlabelled_beats: dict[str, int] = field(default_factory=dict)
 
 
 @runtime_checkable

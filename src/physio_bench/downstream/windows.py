@@ -176,6 +176,7 @@ class RecordReference:
     symbols: np.ndarray | None
     breaths: dict[str, Events]
     own_beats: dict[str, Events]
+    unlabelled_beats: dict[str, int] | None = None
 
 
 def _prepare(channel: Channel, fs_out: float, max_gap_s: float, where: str) -> Prepared:
@@ -220,7 +221,31 @@ def record_reference(
         signal, fs, gaps = filled["rsp"]
         breaths = {"detector": Events(ref.detect_breaths(signal, fs), ref.RSP_DETECTOR, gaps)}
     return RecordReference(beats=beats, symbols=events.beat_symbols, breaths=breaths,
-                           own_beats=own)
+                           own_beats=own,
+                           unlabelled_beats=dict(getattr(events, "unlabelled_beats", {}) or {}))
+
+
+def beat_accounting(beats_s: np.ndarray, kept_starts_s: list[float], considered_s: np.ndarray,
+                    window_s: float, unlabelled: dict[str, int]) -> dict[str, int]:
+    """Where every annotated beat of a record went: inside a kept window, inside a dropped
+    window, after the last full window (the trailing partial window, never cut) or after
+    the ``max_windows_per_record`` limit; plus heartbeats annotated without a class."""
+    beats_s = np.asarray(beats_s, dtype=np.float64)
+    def inside(starts: np.ndarray) -> int:
+        if starts.size == 0:
+            return 0
+        index = np.searchsorted(starts, beats_s, side="right") - 1
+        ok = index >= 0
+        return int(np.sum(ok & (beats_s < starts[np.maximum(index, 0)] + window_s)))
+    kept = inside(np.asarray(sorted(kept_starts_s), dtype=np.float64))
+    considered = inside(np.asarray(considered_s, dtype=np.float64))
+    end_considered = float(considered_s[-1] + window_s) if considered_s.size else 0.0
+    return {"annotated": int(beats_s.size), "in_kept_windows": kept,
+            "in_dropped_windows": considered - kept,
+            "after_last_window": int(beats_s.size - considered),
+            "after_last_full_window_s": end_considered,
+            **{f"unlabelled_{'flutter_wave' if s == '!' else s}": n
+               for s, n in (unlabelled or {}).items()}}
 
 
 def offered_targets(spec: DatasetSpec, reference_kinds: dict[str, bool]) -> dict[str, list[str]]:
@@ -344,6 +369,7 @@ def _record_windows(
     starts = window_starts(n_out, size)
     considered = starts if spec.max_windows is None else starts[: spec.max_windows]
     counts: dict[str, Any] = {}
+    kept_starts: dict[str, list[float]] = {}
     # records without annotated beats: heart rate from the monitor when it has the numeric
     monitor_hr = {kind: MONITOR_HEART_LABEL[kind] for kind in prepared
                   if kind in MONITOR_HEART_LABEL and events_are_detected(beats)
@@ -410,6 +436,7 @@ def _record_windows(
             parts.targets["resp_rate_bpm"].append(resp_curve[part].astype(np.float32))
             parts.events += _window_events(reference, window_id, start_s, stop_s)
             kept += 1
+            kept_starts.setdefault(kind, []).append(float(start_s))
         channel = channels[names[kind]]
         counts[kind] = {
             "channel": names[kind], "fs_hz": channel.fs_hz, "units": channel.units,
@@ -421,6 +448,10 @@ def _record_windows(
             "heart_rate_label_dropped": label_dropped if kind in monitor_hr else {},
             "resp_rate_reference": [e.source for e in reference.breaths.values()],
         }
+    if reference.symbols is not None and beats is not None and "ecg" in counts:
+        counts["ecg"]["beats"] = beat_accounting(
+            beats.times_s, kept_starts.get("ecg", []), considered / fs_out, size / fs_out,
+            reference.unlabelled_beats or {})
     has = {"breaths": bool(reference.breaths),
            "beat_symbols": reference.symbols is not None and beats is not None}
     return counts, has

@@ -38,6 +38,8 @@ from physio_bench.errors import InputError
 # WFDB beat annotation codes (PhysioNet's ``isqrs``); rhythm changes '+', signal quality
 # '~' and comments '"' are not beats.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+#: heartbeat annotations without a beat class (ventricular flutter waves), counted only
+UNLABELLED_BEAT_SYMBOLS = frozenset("!")
 MAX_ANNOTATORS = 4
 
 
@@ -220,6 +222,9 @@ class WfdbDataset:
             events.beats_s = times[order]
             events.beat_symbols = symbols[keep][order].astype(str)
             events.beats_source = f"annotation:{self.beats}"
+            events.unlabelled_beats = {s: int(np.sum(symbols == s))
+                                       for s in sorted(UNLABELLED_BEAT_SYMBOLS)
+                                       if np.any(symbols == s)}
         if self.breaths:
             ann = self._annotation(record, self.breaths)
             notes = np.asarray([str(n or "").strip() for n in (ann.aux_note or
