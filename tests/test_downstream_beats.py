@@ -132,9 +132,11 @@ def test_tokens_carrying_the_class_separate_the_beats(tmp_path, config):
     assert real["n_train_beats"] == 5 * 2 * 10 and real["last"]["n"] == 100  # paced left out
     assert real["chance"] == pytest.approx(1 / 3)
     assert set(table["class"]) == {"N", "S", "V"} and (table["sensitivity"] > 0.9).all()
-    row = rows.set_index("task").loc["real:arr:ecg:beat_class"]
-    assert row["metric"] == "balanced_accuracy" and row["layer"] == "last"
+    both = rows[rows.task == "real:arr:ecg:beat_class"].set_index("metric")
+    row = both.loc["balanced_accuracy"]
+    assert row["layer"] == "last" and row["value"] == real["last"]["value"]
     assert row["direction"] == "higher" and row["note"] == ""
+    assert both.loc["jkappa", "value"] == real["scores"]["jkappa"] > 0.9
     beats_pred = predictions[predictions.task == "real:arr:ecg:beat_class"]
     assert len(beats_pred) == 100 and beats_pred["item"].is_unique
     assert real["scores"]["Se_V"] > 0.9 and real["anchors"]["de Chazal et al. 2004"]["Se_V"] == 77
@@ -155,7 +157,8 @@ def test_one_token_per_window_gets_a_note_not_a_number(tmp_path, config):
     tasks, rows, _, _ = _run(tmp_path, config, informative=True, whole_window=True)
     assert tasks["real:arr:ecg:beat_class"]["note"].startswith(
         "no temporal resolution: tokens span 100% of the window")
-    row = rows.set_index("task").loc["real:arr:ecg:beat_class"]
+    row = rows[rows.task == "real:arr:ecg:beat_class"].set_index("metric").loc[
+        "balanced_accuracy"]
     assert np.isnan(row["value"]) and row["note"].startswith("no temporal resolution")
 
 
@@ -228,3 +231,19 @@ def test_class_metrics_sensitivity_and_ppv():
     assert np.isnan(out["per_class"]["F"]["sensitivity"])
     assert out["balanced_accuracy"] == pytest.approx((2 / 3 + 0.5 + 1.0) / 3)
     assert out["scores"]["Se_S"] == 0.5 and out["scores"]["+P_V"] == 1.0
+
+
+def test_rr_features_and_the_r_centred_raw_beat():
+    from physio_bench.downstream import beat_baselines as bb
+
+    record = np.array([0.0, 1.0, 2.0, 2.5, 3.5, 4.5, 10.0, 11.0])  # a premature beat at 2.5
+    rr = bb.rr_features(np.array([2.5, 11.0]), record)
+    assert rr[0, 0] == pytest.approx(0.5) and rr[0, 1] == pytest.approx(1.0)  # pre, post
+    # 4.5 -> 10.0 spans a gap (> MAX_RR_S): never an RR; the last beat has no post-RR
+    assert np.isfinite(rr).all() and rr[1, 0] == pytest.approx(1.0)
+    # The raw beat is read at the R peak's exact time: a spike lands on the same sample.
+    fs = 125.0
+    for r in (1.0, 1.004, 2.5):
+        window = np.exp(-0.5 * ((np.arange(500) / fs - r) / 0.01) ** 2)
+        beat = bb.raw_beat(window, r, fs, (-0.25, 0.45))
+        assert beat.size == 88 and np.argmax(beat) == -round(-0.25 * fs)  # sample 31

@@ -48,9 +48,12 @@ import numpy as np
 import pandas as pd
 
 from physio_bench.downstream import cv
+from physio_bench.downstream.beat_baselines import __doc__ as baselines_doc
+from physio_bench.downstream.beat_baselines import run_beat_baselines
 from physio_bench.downstream.datasets import REFERENCE_METHOD, dataset_specs
 from physio_bench.downstream.tasks import (
     Task,
+    beat_rows,
     dataset_tasks,
     note_only,
     prediction_table,
@@ -263,6 +266,7 @@ def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
     (model :data:`REFERENCE_METHOD`), predictions."""
     results = Path(results_dir)
     tasks: dict[str, Any] = {}
+    beat_baselines: dict[str, dict[str, Any]] = {}
     for spec in dataset_specs(config):
         suite_dir = results / "real" / spec.name
         meta_path = suite_dir / "meta.json"
@@ -276,6 +280,11 @@ def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
             if task.source == "real" and (task.kind, task.target) in METHODS:
                 tasks[task.name] = run_reference_task(task, signals, labels,
                                                       float(meta["sampling_rate_hz"]), config)
+            elif (task.source == "real" and task.target == "beat_class"
+                  and spec.beat_split is not None):
+                beat_baselines[task.name] = run_beat_baselines(
+                    suite_dir, spec.beat_split, config,
+                    cv.stable_seed(int(config["seed"]), task.name))
     tasks = dict(sorted(tasks.items()))
     rows = [{
         "model": REFERENCE_METHOD, "pretrained": False, "stage": "downstream", "task": name,
@@ -287,7 +296,12 @@ def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
         "chance": float("nan"), "direction": direction_of("mae"),
         "note": detail.get("note", ""),
     } for name, detail in tasks.items()]
+    rows += [row for name, variants in sorted(beat_baselines.items())
+             for variant, found in variants.items()
+             for row in beat_rows(REFERENCE_METHOD, name, found, layer=variant)]
     detail = {"model": REFERENCE_METHOD, "pretrained": False, "type": "reference method",
               "methods": {f"{k}:{t}": m for (k, t), m in METHODS.items()},
-              "description": (__doc__ or "").strip(), "tasks": tasks}
+              "description": (__doc__ or "").strip(), "tasks": tasks,
+              "beat_baselines": beat_baselines,
+              "beat_baselines_description": (baselines_doc or "").strip()}
     return detail, rows, prediction_table(tasks)

@@ -355,6 +355,28 @@ def run_downstream(
             prediction_table(detail["tasks"]), beat_table(model, detail["tasks"]))
 
 
+def beat_rows(model: str, task: str, detail: dict[str, Any], layer: str = "last",
+              pretrained: bool = False) -> list[dict[str, Any]]:
+    """Leaderboard rows of a beat-class result: balanced accuracy and jκ, each with its
+    record-bootstrap interval (no value when the task has a ``note``)."""
+    rows = []
+    intervals = detail.get("score_intervals", {})
+    scores = detail.get("scores", {})
+    for metric in ("balanced_accuracy", "jkappa"):
+        low, high = intervals.get(metric, (float("nan"), float("nan")))
+        rows.append({
+            "model": model, "pretrained": pretrained, "stage": "downstream", "task": task,
+            "metric": metric, "layer": layer,
+            "value": scores.get(metric, float("nan")), "ci_low": low, "ci_high": high,
+            "n": detail.get("last", {}).get("n", detail.get("n", 0)),
+            "n_subjects": detail.get("n_subjects", pd.NA),
+            "chance": detail.get("chance", float("nan")) if metric == "balanced_accuracy"
+            else float("nan"),
+            "direction": direction_of(metric), "note": detail.get("note", ""),
+        })
+    return rows
+
+
 def leaderboard_rows(model: str, pretrained: bool,
                      tasks: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows (``physio_bench.io.LEADERBOARD_COLUMNS``): ``last`` and ``best`` for regression
@@ -362,6 +384,9 @@ def leaderboard_rows(model: str, pretrained: bool,
     a ``note`` and no number gives rows with empty values."""
     rows = []
     for name, detail in tasks.items():
+        if name.startswith("real:") and detail.get("target") == "beat_class":
+            rows += beat_rows(model, name, detail, pretrained=pretrained)
+            continue
         for layer in ("last", "best") if detail["metric"] == "mae" else ("last",):
             result = detail.get(layer, {})
             rows.append({
