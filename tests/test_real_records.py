@@ -250,7 +250,8 @@ def test_reference_methods_share_no_detector_with_the_labels(shipped, monkeypatc
                 else "resp_rate_source"
             labelled = _label_detectors(monkeypatch, rows.iloc[0][source_column], window, 125.0)
             reference = _detector_calls(monkeypatch, rm.estimate, kind, target, window, 125.0)
-            assert reference, (kind, target)  # the tracer sees the reference's detector
+            # the tracer sees the reference's detector (RESP: scipy only, no detector)
+            assert bool(reference) == (kind != "rsp"), (kind, target)
             assert not labelled & reference, (meta["dataset"], kind, target)
             checked += 1
     assert checked == 6  # MIT-BIH ECG HR; BIDMC ECG and PPG HR, RESP, PPG and ECG RR
@@ -533,3 +534,33 @@ def test_cli_real_windows_is_deterministic(tmp_path):
     labels = pd.read_parquet(tmp_path / "a" / "labels.parquet")
     assert labels["subject_id"].tolist() == ["det", "det"]
     assert math.isclose(labels["start_s"].iloc[1], 4.0)
+
+
+def test_saturation_and_flat_lines_are_detected_in_a_synthetic_clipped_window():
+    from physio_bench.downstream.windows import signal_quality
+
+    fs = 125.0
+    t = np.arange(int(32 * fs)) / fs
+    breathing = np.sin(2 * np.pi * 0.25 * t)
+    rails = (-0.6, 0.6)  # the record's extremes: the ADC clipped it there
+    clipped = np.clip(breathing, *rails)
+    found = signal_quality(clipped, rails, fs)
+    assert found["quality_flag"] == "saturated" and found["rail_fraction"] > 0.2
+    # The same breathing unclipped (its own extremes are the rails) is not saturated.
+    clean = signal_quality(breathing, (-1.0, 1.0), fs)
+    assert clean["quality_flag"] == "" and clean["rail_fraction"] < 0.1
+    flat = breathing.copy()
+    flat[1000:1000 + int(2.5 * fs)] = 0.1  # a 2.5-s flat line inside the range
+    found = signal_quality(flat, (-1.0, 1.0), fs)
+    assert found["quality_flag"] == "flat_line"
+    assert found["longest_flat_s"] == pytest.approx(2.5, abs=0.02)
+
+
+def test_bidmc_windows_carry_quality_flags_and_counts(shipped):
+    suites, _ = shipped
+    meta, suite, _ = suites["bidmc"]
+    assert {"rail_fraction", "longest_flat_s", "quality_flag"} <= set(suite.labels.columns)
+    counts = meta["quality_flagged"]
+    for kind in ("ecg", "ppg", "rsp"):
+        rows = suite.labels[suite.labels.signal_kind == kind]
+        assert sum(counts[kind].values()) == int((rows["quality_flag"] != "").sum())

@@ -114,3 +114,18 @@ def test_reference_rows_on_a_suite(tmp_path):
     assert row["value"] < 2.0 and row["n_subjects"] == 6 and row["note"] == ""
     assert detail["tasks"]["real:toy:ecg:heart_rate_bpm"]["method"].startswith("Pan-Tompkins")
     assert len(predictions) == 6 and set(predictions["layer"]) == {"last"}
+
+
+def test_resp_count_and_fuse_resists_a_doubled_count_and_flags_noise():
+    t = np.arange(int(SECONDS * FS)) / FS
+    # 12 breaths/min with a notch at each inhalation's top: a peak counter sees 24/min.
+    notched = np.sin(2 * np.pi * 0.2 * t) - 0.6 * np.maximum(np.sin(2 * np.pi * 0.2 * t),
+                                                             0) ** 8
+    rates = rm.resp_rates(notched, FS)
+    value, quality = rm.resp_count_and_fuse(notched, FS)
+    assert abs(rates["count"] - 24.0) < 1.0  # the counter is fooled
+    assert abs(value - 12.0) < 1.0 and quality, rates
+    # White noise: the three estimates disagree on most windows (quality index 0).
+    rng = np.random.default_rng(0)
+    flags = [rm.resp_count_and_fuse(rng.normal(size=t.size), FS)[1] for _ in range(20)]
+    assert np.mean(flags) < 0.5

@@ -143,6 +143,21 @@ def summary(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_boot: int,
             "n": len(y), "n_subjects": int(np.unique(groups).size)}
 
 
+def per_subject_errors(y: np.ndarray, pred: np.ndarray, groups: np.ndarray,
+                       ) -> dict[str, dict[str, float]]:
+    """Per subject: windows, MAE, and the MAE of the mean predictor (the mean of every
+    other subject's labels), so that one subject cannot hide in a pooled mean."""
+    y, pred, groups = np.asarray(y, float), np.asarray(pred, float), np.asarray(groups, str)
+    out = {}
+    for subject in np.unique(groups):
+        here = groups == subject
+        others = y[~here].mean() if (~here).any() else float("nan")
+        out[str(subject)] = {"n": int(here.sum()),
+                             "mae": float(np.mean(np.abs(y[here] - pred[here]))),
+                             "mean_predictor_mae": float(np.mean(np.abs(y[here] - others)))}
+    return out
+
+
 def note_only(task: Task, note: str, **extra: Any) -> dict[str, Any]:
     """The detail of a task that has no number, only a reason."""
     return {"kind": task.kind, "target": task.target, "metric": task.metric, "note": note,

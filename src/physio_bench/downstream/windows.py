@@ -16,6 +16,16 @@ Missing data (NaN samples, e.g. invalid ADC values) are explicit:
 - the counts of kept and dropped windows per record, channel and reason go to
   ``meta.json``. No NaN reaches ``signals.npy``.
 
+Saturation and flat lines (:func:`signal_quality`, on the native-rate channel): every kept
+window gets ``rail_fraction``, ``longest_flat_s`` and ``quality_flag`` (``saturated``: more
+than 20% of its samples within 0.5% of the record's range of the record's minimum or
+maximum; ``flat_line``: a run of identical samples of 2 s or more); flagged windows are
+kept and counted per kind and flag (``meta.json`` ``quality_flagged``).
+
+Heart-rate labels (see :mod:`.reference`): annotated beats, else the monitor's numerics
+(:func:`monitor_label`; windows whose monitor values are missing or jump lose their
+heart-rate label and are counted in ``heart_rate_label_dropped``), else a detector.
+
 Signals keep their units (mV for MIT-BIH; BIDMC's are normalised 0-1 by its authors): no
 per-window scaling is applied here; models scale their inputs themselves.
 
@@ -64,6 +74,43 @@ MONITOR_HEART_LABEL = {"ecg": "HR", "ppg": "PULSE"}
 #: two consecutive values differ by more than this many bpm (a jump: artefact or alarm)
 MONITOR_MAX_STEP_BPM = 5.0
 LABEL_DROP_REASONS = ("monitor_missing", "monitor_jump")
+#: a sample is at a rail when within this share of the record channel's range of its
+#: minimum or maximum (native rate, before resampling)
+RAIL_TOLERANCE = 0.005
+#: a window is flagged ``saturated`` when more than this share of its samples is at a rail
+MAX_RAIL_FRACTION = 0.2
+#: a window is flagged ``flat_line`` when it holds a run of constant samples this long (s)
+MAX_FLAT_S = 2.0
+QUALITY_FLAGS = ("saturated", "flat_line")
+
+
+def signal_quality(window: np.ndarray, rails: tuple[float, float], fs: float
+                   ) -> dict[str, float | str]:
+    """Saturation and flat lines of one window at its native rate ``fs``.
+
+    ``rail_fraction``: share of samples within :data:`RAIL_TOLERANCE` of the record's range
+    of its minimum or maximum ``rails`` (clipping at the ADC's or the scaling's limits);
+    ``longest_flat_s``: the longest run of identical consecutive samples (s);
+    ``quality_flag``: ``saturated`` when ``rail_fraction`` > :data:`MAX_RAIL_FRACTION`,
+    else ``flat_line`` when ``longest_flat_s`` >= :data:`MAX_FLAT_S`, else empty. Flagged
+    windows are kept (and counted per flag in ``meta.json``); readers of the labels can
+    drop them by ``quality_flag``."""
+    window = np.asarray(window, dtype=np.float64)
+    window = window[np.isfinite(window)]
+    low, high = rails
+    span = high - low
+    if window.size == 0 or not np.isfinite(span) or span <= 0:
+        return {"rail_fraction": float("nan"), "longest_flat_s": float("nan"),
+                "quality_flag": ""}
+    tolerance = RAIL_TOLERANCE * span
+    at_rail = (window <= low + tolerance) | (window >= high - tolerance)
+    same = np.concatenate([[False], np.diff(window) == 0])
+    runs = nan_runs(same)
+    longest = float((runs[:, 1] - runs[:, 0]).max() + 1) / fs if runs.size else 0.0
+    fraction = float(at_rail.mean())
+    flag = ("saturated" if fraction > MAX_RAIL_FRACTION
+            else "flat_line" if longest >= MAX_FLAT_S else "")
+    return {"rail_fraction": fraction, "longest_flat_s": longest, "quality_flag": flag}
 
 
 def nan_runs(missing: np.ndarray) -> np.ndarray:
@@ -377,6 +424,11 @@ def _record_windows(
     for kind, prep in prepared.items():
         own = reference.own_beats.get(kind)
         label_dropped = dict.fromkeys(LABEL_DROP_REASONS, 0)
+        native = channels[names[kind]]
+        finite_native = native.signal[np.isfinite(native.signal)]
+        rails = ((float(finite_native.min()), float(finite_native.max()))
+                 if finite_native.size else (float("nan"), float("nan")))
+        flagged = dict.fromkeys(QUALITY_FLAGS, 0)
         kind_curve = (_monitor_curve(numerics, monitor_hr[kind], times) if kind in monitor_hr
                       else hr_curve)
         hr_source = (f"monitor:Numerics.csv:{monitor_hr[kind]}" if kind in monitor_hr
@@ -405,6 +457,11 @@ def _record_windows(
                 heart_rate = ref.window_rate(hr_curve[part])
             else:
                 heart_rate = float("nan")
+            quality = signal_quality(
+                native.signal[int(np.round(start_s * native.fs_hz)):
+                              int(np.round(stop_s * native.fs_hz))], rails, native.fs_hz)
+            if quality["quality_flag"]:
+                flagged[str(quality["quality_flag"])] += 1
             row = {
                 "subject_id": spec.subject_of(record),
                 "record": record,
@@ -426,6 +483,7 @@ def _record_windows(
                 "resp_rate_source": ",".join(e.source for e in reference.breaths.values()),
                 "missing_fraction": float(prep.missing[part].mean()),
                 "n_missing_samples": int(prep.missing[part].sum()),
+                **quality,
                 **_monitor_means(numerics, start_s, stop_s),
             }
             parts.rows.append(row)
@@ -446,6 +504,7 @@ def _record_windows(
             "kept": kept, "dropped": dropped,
             "heart_rate_reference": hr_source if kind != "rsp" else "",
             "heart_rate_label_dropped": label_dropped if kind in monitor_hr else {},
+            "quality_flagged": flagged,
             "resp_rate_reference": [e.source for e in reference.breaths.values()],
         }
     if reference.symbols is not None and beats is not None and "ecg" in counts:
@@ -523,6 +582,16 @@ def detector_agreement(labels: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def quality_counts(records: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Kept windows flagged by :func:`signal_quality`, per signal kind and flag."""
+    total: dict[str, dict[str, int]] = {}
+    for channels in records.values():
+        for kind, count in channels.items():
+            for flag, n in count.get("quality_flagged", {}).items():
+                total.setdefault(kind, dict.fromkeys(QUALITY_FLAGS, 0))[flag] += n
+    return total
+
+
 def label_drop_counts(records: dict[str, Any]) -> dict[str, dict[str, int]]:
     """Windows whose heart-rate label was dropped, per signal kind and reason."""
     total: dict[str, dict[str, int]] = {}
@@ -573,6 +642,10 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
         "drop_reasons": list(DROP_REASONS),
         "heart_rate_label_dropped": label_drop_counts(info["records"]),
         "monitor_max_step_bpm": MONITOR_MAX_STEP_BPM,
+        "quality_flagged": quality_counts(info["records"]),
+        "quality_rule": {"rail_tolerance": RAIL_TOLERANCE,
+                         "max_rail_fraction": MAX_RAIL_FRACTION, "max_flat_s": MAX_FLAT_S,
+                         "action": "flagged (labels column quality_flag), kept"},
         "units": "units of each channel (see records.*.*.units); not rescaled",
         "cross_checks": {
             "detector_vs_independent_heart_rate_bpm": detector_agreement(labels),
