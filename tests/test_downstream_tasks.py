@@ -226,3 +226,31 @@ def test_embeddings_that_disagree_with_the_suite_fail(tmp_path, config):
              np.zeros((2, 5, DIM), np.float32))
     with pytest.raises(InputError, match=r"has shape \(2, 5, 6\) but .* has 240 windows"):
         run_downstream(config, "m", results)
+
+
+def test_mean_predictor_within_subject_baseline_and_skill():
+    from physio_bench.downstream.tasks import mean_predictor, skill, within_subject_predictor
+
+    y = np.array([10.0, 12.0, 20.0, 22.0, 30.0, 30.0])
+    groups = np.array(["a", "a", "b", "b", "c", "c"])
+    # subject a predicted by the mean of b and c (25.5), never by its own labels
+    np.testing.assert_allclose(mean_predictor(y, groups)[:2], 25.5)
+    np.testing.assert_allclose(within_subject_predictor(y, groups), [12, 10, 22, 20, 30, 30])
+    assert skill(1.0, 4.0) == 0.75 and skill(4.0, 4.0) == 0.0 and np.isnan(skill(1.0, 0.0))
+
+
+def test_a_task_no_row_beats_beyond_its_interval_is_flagged_uninformative():
+    from physio_bench.report.leaderboard import task_informative
+
+    def rows(model_ci_high: float) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"model": "mean-predictor", "task": "real:d:ppg:resp_rate_bpm", "metric": "mae",
+             "layer": "last", "value": 2.6, "ci_high": 3.0},
+            {"model": "m", "task": "real:d:ppg:resp_rate_bpm", "metric": "mae",
+             "layer": "last", "value": 2.4, "ci_high": model_ci_high},
+        ])
+
+    informative, reason = task_informative(rows(2.9), "real:d:ppg:resp_rate_bpm", "mae", "last")
+    assert informative is False and "mean predictor (2.60)" in reason
+    assert task_informative(rows(2.5), "real:d:ppg:resp_rate_bpm", "mae", "last") == (True, "")
+    assert task_informative(rows(2.5), "sim2real:d:ppg:resp_rate_bpm", "mae", "last")[0] is None

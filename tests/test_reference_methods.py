@@ -114,6 +114,12 @@ def test_reference_rows_on_a_suite(tmp_path):
     assert row["value"] < 2.0 and row["n_subjects"] == 6 and row["note"] == ""
     assert detail["tasks"]["real:toy:ecg:heart_rate_bpm"]["method"].startswith("Pan-Tompkins")
     assert len(predictions) == 6 and set(predictions["layer"]) == {"last"}
+    # The mean predictor: each subject predicted by the others' mean (rates 60..110 bpm).
+    trivial = frame[frame["model"] == "mean-predictor"].set_index("layer")
+    expected = np.mean([abs(r - (sum(rates) - r) / 5) for r in rates])
+    assert trivial.loc["last", "value"] == pytest.approx(expected)
+    assert trivial.loc["last", "value"] > 10 * row["value"]  # the reference beats it
+    assert trivial.loc["within-subject", "note"].startswith("not estimable: every subject")
 
 
 def test_resp_count_and_fuse_resists_a_doubled_count_and_flags_noise():

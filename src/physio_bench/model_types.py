@@ -4,7 +4,8 @@ Foundation level (reads the config and ``model.json`` files only): used by the r
 the compare stage. Kinds, decided in this order:
 
 0. the downstream stage's classical signal-processing rows, model
-   :data:`REFERENCE_METHOD`: ``reference method``;
+   :data:`REFERENCE_METHOD`: ``reference method``; its trivial predictors, model
+   :data:`MEAN_PREDICTOR`: ``mean predictor``;
 1. ``model_type`` in the model's ``model.json`` (any of :data:`KINDS`): set by a plug-in
    or stage that knows better;
 2. ``training`` in ``model.json`` (top level, or under ``extra`` where the Moirai plug-in
@@ -34,12 +35,15 @@ from physio_bench.io import read_json
 
 PRETRAINED, UNTRAINED, BASELINE = "pretrained", "untrained control", "baseline"
 REFERENCE, SYNTHETIC, FINETUNED = "reference method", "trained on synthetic", "fine-tuned"
-KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED)
+MEAN = "mean predictor"
+KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED, MEAN)
 #: kinds that count as baselines in the paired comparisons ("best baseline")
 BASELINE_KINDS = (BASELINE, REFERENCE)
 SUITES = ("factors", "sweeps", "scenarios")
 #: model name of the downstream stage's classical reference methods (no embeddings)
 REFERENCE_METHOD = "reference-method"
+#: model name of the real tasks' trivial predictors (written with the reference methods)
+MEAN_PREDICTOR = "mean-predictor"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
     info = info or {}
     if name == REFERENCE_METHOD:
         return ModelType(REFERENCE, REFERENCE)
+    if name == MEAN_PREDICTOR:
+        return ModelType(MEAN, MEAN)
     try:
         options = model_entry(config, name)
     except KeyError:
@@ -101,7 +107,8 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
 def result_groups(config: dict[str, Any]) -> dict[str, list[str]]:
     """Every name that has result rows -> its instances: the enabled configured models
     (:func:`physio_bench.config.instance_groups`), then the reference methods."""
-    return {**instance_groups(config), REFERENCE_METHOD: [REFERENCE_METHOD]}
+    return {**instance_groups(config), REFERENCE_METHOD: [REFERENCE_METHOD],
+            MEAN_PREDICTOR: [MEAN_PREDICTOR]}
 
 
 def group_types(config: dict[str, Any], results: str | Path) -> dict[str, ModelType]:
@@ -113,7 +120,7 @@ def group_types(config: dict[str, Any], results: str | Path) -> dict[str, ModelT
 
 def same_architecture(config: dict[str, Any], results: str | Path, a: str, b: str) -> bool:
     """Whether configured models ``a`` and ``b`` share plug-in and size (or architecture)."""
-    if REFERENCE_METHOD in (a, b):
+    if {REFERENCE_METHOD, MEAN_PREDICTOR} & {a, b}:
         return False
     groups = instance_groups(config)
     oa, ob = config["models"][a], config["models"][b]

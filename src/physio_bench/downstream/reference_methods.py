@@ -64,6 +64,7 @@ from physio_bench.downstream.beat_baselines import __doc__ as baselines_doc
 from physio_bench.downstream.beat_baselines import run_beat_baselines
 from physio_bench.downstream.datasets import REFERENCE_METHOD, dataset_specs
 from physio_bench.downstream.tasks import (
+    WITHIN_SUBJECT_NOTE,
     Task,
     beat_rows,
     dataset_tasks,
@@ -71,10 +72,13 @@ from physio_bench.downstream.tasks import (
     per_subject_errors,
     prediction_table,
     select,
+    within_subject_predictor,
 )
+from physio_bench.downstream.tasks import mean_predictor as trivial_mean
 from physio_bench.errors import InputError
 from physio_bench.io import load_npy, read_json
 from physio_bench.metrics import direction_of
+from physio_bench.model_types import MEAN_PREDICTOR
 
 RESAMPLED_HZ = 4.0
 RESP_BAND_BPM = (4.0, 65.0)
@@ -338,6 +342,75 @@ def run_reference_task(task: Task, signals: np.ndarray, labels: pd.DataFrame, fs
     return detail
 
 
+def mean_predictor_task(task: Task, labels: pd.DataFrame, config: dict[str, Any],
+                        ) -> dict[str, Any]:
+    """The mean predictor (leave-one-subject-out mean label) and the within-subject
+    baseline of one real regression task, with subject-bootstrap intervals."""
+    idx = select(labels, task.kind, task.target)
+    rows = labels.iloc[idx]
+    groups = rows["subject_id"].astype(str).to_numpy()
+    note = cv.estimability_note(groups, int(config["statistics"]["min_groups"]))
+    if note:
+        return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size))
+    y = rows[task.target].to_numpy(float)
+    n_boot = int(config["probes"]["bootstrap"])
+    seed = cv.stable_seed(int(config["seed"]), task.name)
+    out: dict[str, Any] = {"kind": task.kind, "target": task.target, "metric": "mae",
+                           "n": len(y), "n_subjects": int(np.unique(groups).size)}
+    for name, pred in (("mean_predictor", trivial_mean(y, groups)),
+                       ("within_subject", within_subject_predictor(y, groups))):
+        ok = np.isfinite(pred)
+        if not ok.any():
+            out[name] = {"value": float("nan"), "n": 0,
+                         "note": "not estimable: every subject has one window"}
+            continue
+        low, high = cv.metric_interval(y[ok], pred[ok], groups[ok], "mae", n_boot, seed)
+        out[name] = {"value": cv.mean_absolute_error(y[ok], pred[ok]), "ci_low": low,
+                     "ci_high": high, "n": int(ok.sum()),
+                     "n_subjects": int(np.unique(groups[ok]).size)}
+    out["within_subject"].setdefault("note", WITHIN_SUBJECT_NOTE)
+    out["per_subject"] = per_subject_errors(y, trivial_mean(y, groups), groups)
+    return out
+
+
+def mean_predictor_rows(trivial: dict[str, dict[str, Any]],
+                        beat_baselines: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leaderboard rows of model :data:`MEAN_PREDICTOR`: per real regression task its
+    error (layer ``last``) and the within-subject baseline (layer ``within-subject``); per
+    beat task the training majority class's balanced accuracy."""
+    rows = []
+    for name, detail in sorted(trivial.items()):
+        for key, layer in (("mean_predictor", "last"), ("within_subject", "within-subject")):
+            found = detail.get(key, {})
+            rows.append({
+                "model": MEAN_PREDICTOR, "pretrained": False, "stage": "downstream",
+                "task": name, "metric": "mae", "layer": layer,
+                "value": found.get("value", float("nan")),
+                "ci_low": found.get("ci_low", float("nan")),
+                "ci_high": found.get("ci_high", float("nan")),
+                "n": found.get("n", detail.get("n", 0)),
+                "n_subjects": found.get("n_subjects", detail.get("n_subjects", pd.NA)),
+                "chance": float("nan"), "direction": direction_of("mae"),
+                "note": detail.get("note", "") or (
+                    found.get("note", "") if not found.get("n") else
+                    "not a competitor: uses the test subject's other labels"
+                    if key == "within_subject" else ""),
+            })
+    for name, variants in sorted(beat_baselines.items()):
+        found = next(iter(variants.values()), {})
+        rows.append({
+            "model": MEAN_PREDICTOR, "pretrained": False, "stage": "downstream", "task": name,
+            "metric": "balanced_accuracy", "layer": "last",
+            "value": found.get("baseline", {}).get("value", float("nan")),
+            "ci_low": float("nan"), "ci_high": float("nan"),
+            "n": found.get("last", {}).get("n", 0), "n_subjects": found.get("n_subjects", pd.NA),
+            "chance": found.get("chance", float("nan")),
+            "direction": direction_of("balanced_accuracy"),
+            "note": found.get("note", "") or "training majority class",
+        })
+    return rows
+
+
 def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
                           ) -> tuple[dict[str, Any], list[dict[str, Any]], pd.DataFrame]:
     """Every ``real:*`` regression task of every dataset: JSON detail, leaderboard rows
@@ -345,6 +418,7 @@ def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
     results = Path(results_dir)
     tasks: dict[str, Any] = {}
     beat_baselines: dict[str, dict[str, Any]] = {}
+    trivial: dict[str, dict[str, Any]] = {}
     for spec in dataset_specs(config):
         suite_dir = results / "real" / spec.name
         meta_path = suite_dir / "meta.json"
@@ -355,6 +429,8 @@ def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
         signals = load_npy(suite_dir / "signals.npy")
         labels = pd.read_parquet(suite_dir / "labels.parquet")
         for task in dataset_tasks(spec.name, meta["targets"]):
+            if task.source == "real" and task.target != "beat_class":
+                trivial[task.name] = mean_predictor_task(task, labels, config)
             if task.source == "real" and (task.kind, task.target) in METHODS:
                 tasks[task.name] = run_reference_task(task, signals, labels,
                                                       float(meta["sampling_rate_hz"]), config)
@@ -377,9 +453,11 @@ def run_reference_methods(config: dict[str, Any], results_dir: str | Path,
     rows += [row for name, variants in sorted(beat_baselines.items())
              for variant, found in variants.items()
              for row in beat_rows(REFERENCE_METHOD, name, found, layer=variant)]
+    rows += mean_predictor_rows(trivial, beat_baselines)
     detail = {"model": REFERENCE_METHOD, "pretrained": False, "type": "reference method",
               "methods": {f"{k}:{t}": m for (k, t), m in METHODS.items()},
               "description": (__doc__ or "").strip(), "tasks": tasks,
               "beat_baselines": beat_baselines,
+              "mean_predictor": dict(sorted(trivial.items())),
               "beat_baselines_description": (baselines_doc or "").strip()}
     return detail, rows, prediction_table(tasks)

@@ -158,6 +158,42 @@ def per_subject_errors(y: np.ndarray, pred: np.ndarray, groups: np.ndarray,
     return out
 
 
+WITHIN_SUBJECT_NOTE = ("each window predicted by the mean label of its subject's other "
+                       "windows: uses the test subject's labels, so no subject-grouped split "
+                       "allows it; it shows how much of the label varies within subjects")
+
+
+def mean_predictor(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Leave-one-subject-out mean: each window predicted by the mean label of the other
+    subjects (the mean predictor under a subject-grouped split)."""
+    y, groups = np.asarray(y, float), np.asarray(groups, str)
+    out = np.full(y.size, np.nan)
+    total, count = y.sum(), y.size
+    for subject in np.unique(groups):
+        here = groups == subject
+        if count > here.sum():
+            out[here] = (total - y[here].sum()) / (count - here.sum())
+    return out
+
+
+def within_subject_predictor(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each window predicted by the mean label of its subject's other windows (NaN for a
+    subject with one window); see :data:`WITHIN_SUBJECT_NOTE`."""
+    y, groups = np.asarray(y, float), np.asarray(groups, str)
+    out = np.full(y.size, np.nan)
+    for subject in np.unique(groups):
+        here = np.flatnonzero(groups == subject)
+        if here.size > 1:
+            out[here] = (y[here].sum() - y[here]) / (here.size - 1)
+    return out
+
+
+def skill(value: float, reference: float) -> float:
+    """``1 - MAE / reference MAE``: 0 = no better than the reference, 1 = perfect."""
+    return float(1.0 - value / reference) if reference and np.isfinite(reference) \
+        else float("nan")
+
+
 def note_only(task: Task, note: str, **extra: Any) -> dict[str, Any]:
     """The detail of a task that has no number, only a reason."""
     return {"kind": task.kind, "target": task.target, "metric": task.metric, "note": note,
@@ -177,6 +213,11 @@ def regression_detail(
     layers = {name: summary(y, p, groups, n_boot, seed, folds)
               for name, p in zip(layer_names, per_layer, strict=True)}
     base = summary(y, baseline, groups, n_boot, seed, folds)
+    within = within_subject_predictor(y, groups)
+    has = np.isfinite(within)
+    within_mae = float(np.mean(np.abs(y[has] - within[has]))) if has.any() else float("nan")
+    last_value = layers[layer_names[-1]]["value"]
+    best_value = cv.mean_absolute_error(y, best)
     return {
         "kind": task.kind, "target": task.target, "metric": task.metric,
         "dataset": task.dataset, "n": len(y), "n_subjects": int(np.unique(groups).size),
@@ -191,6 +232,14 @@ def regression_detail(
                      if folds is not None else "bootstrap over subjects"),
         "baseline": base,
         "chance": base["value"],
+        "within_subject_baseline": {"value": within_mae, "n": int(has.sum()),
+                                    "note": WITHIN_SUBJECT_NOTE},
+        "skill": {"last_over_mean_predictor": skill(last_value, base["value"]),
+                  "best_over_mean_predictor": skill(best_value, base["value"]),
+                  "last_over_within_subject": skill(last_value, within_mae),
+                  "best_over_within_subject": skill(best_value, within_mae)},
+        "beats_mean_predictor": bool(layers[layer_names[-1]]["ci_high"] < base["value"]),
+        "per_subject": per_subject_errors(y, per_layer[-1], groups),
         **label_source(labels, task.target),
         "predictions": {
             "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),

@@ -41,6 +41,7 @@ from physio_bench.headlines import HEADLINES, Headline
 from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes, read_json
 from physio_bench.metrics import METRICS
 from physio_bench.model_types import (
+    MEAN_PREDICTOR,
     PRETRAINED,
     REFERENCE_METHOD,
     ModelType,
@@ -400,10 +401,35 @@ def stage_table(board: pd.DataFrame, stage: str, models: list[str]) -> tuple[pd.
                           f"{model}_n_subjects": r["n_subjects"], f"{model}_note": r["note"]})
             d_row[model] = format_cell(r["value"], r["ci_low"], r["ci_high"], r["n_subjects"],
                                        r["note"])
+        if stage == "downstream":
+            informative, reason = task_informative(rows, task, metric, layer)
+            m_row["informative"], m_row["uninformative_reason"] = informative, reason
+            d_row["informative"] = "yes" if informative else f"no: {reason}" if reason else "–"
+            if informative is False:
+                d_row["task"] = f'<span style="color:gray">{task}</span>'
         machine.append(m_row)
         display.append(d_row)
+    extra = ["informative"] if stage == "downstream" else []
     return pd.DataFrame(machine), pd.DataFrame(display, columns=["task", "metric", "layer",
-                                                                   "chance", *models])
+                                                                   "chance", *models, *extra])
+
+
+def task_informative(rows: pd.DataFrame, task: str, metric: str, layer: str,
+                     ) -> tuple[bool | None, str]:
+    """Whether a real MAE task is informative: some row (model or reference method) beats
+    the mean predictor beyond its interval (its interval's upper end below the mean
+    predictor's error). ``(None, "")`` for other rows, or when there is no mean predictor."""
+    if not task.startswith("real:") or metric != "mae" or layer == "within-subject":
+        return None, ""
+    part = rows[(rows["task"] == task) & (rows["metric"] == metric)]
+    trivial = part[(part["model"] == MEAN_PREDICTOR) & (part["layer"] == "last")]
+    if trivial.empty or not np.isfinite(trivial["value"].iloc[0]):
+        return None, ""
+    level = float(trivial["value"].iloc[0])
+    others = part[(part["model"] != MEAN_PREDICTOR) & part["layer"].isin(["last", "best"])]
+    if (others["ci_high"] < level).any():
+        return True, ""
+    return False, (f"no row beats the mean predictor ({level:.2f}) beyond its interval")
 
 
 # ---------------------------------------------------------------------------- writers
