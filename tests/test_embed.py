@@ -193,3 +193,46 @@ def test_cli_embed_and_merge_as_the_workflow_calls_them(make_suite, tmp_path, ca
 def test_spectral_context_is_clipped_to_short_windows() -> None:
     model = SpectralModel(name="s", context_samples=4096)
     assert model.context_starts(256).tolist() == [0] * 8
+
+
+def test_sim_and_real_suites_share_one_input_normalisation(make_suite, tmp_path) -> None:
+    """The same real window (BIDMC lead II, normalised 0-1 by its authors) written into a
+    simulated-format and a real-format suite reaches the model identically; robust_z makes
+    units and offsets vanish (the window in 'mV' x 0.24 + 5 embeds the same), none keeps
+    them (negative control)."""
+    import shutil
+
+    import pandas as pd
+
+    from physio_bench.config import REPO_ROOT
+    from physio_bench.models.embed import normalise_windows
+
+    frame = pd.read_csv(REPO_ROOT / "data/bidmc/bidmc_01_Signals.csv.gz",
+                        skipinitialspace=True, nrows=1000)
+    window = frame["II"].to_numpy(np.float32)[500:756]
+    sim = make_suite("factors", n_windows=2, n_samples=256)
+    save_npy(sim / "signals.npy", np.stack([window, window * 0.24 + 5.0])[:, None, :])
+    real = tmp_path / "real-bidmc"
+    shutil.copytree(sim, real)
+    meta = json.loads((real / "meta.json").read_text())
+    meta.update(suite="real-bidmc", dataset="bidmc")
+    (real / "meta.json").write_text(json.dumps(meta))
+
+    def tokens(method: str, suite: Path) -> dict[str, np.ndarray]:
+        out = tmp_path / method / suite.name / "0000.npz"
+        embed_shard(make_config(input_normalisation=method), "raw", suite, 0, out)
+        with np.load(out) as found:
+            return {k: found[k] for k in found.files}
+
+    for method in ("robust_z", "none"):
+        a, b = tokens(method, sim), tokens(method, real)
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    z = normalise_windows(np.stack([window, window * 0.24 + 5.0])[:, None, :], "robust_z")
+    np.testing.assert_allclose(z[0], z[1], atol=1e-4)
+    assert np.median(z[0]) == pytest.approx(0.0, abs=1e-6)
+    raw = normalise_windows(np.stack([window, window * 0.24 + 5.0])[:, None, :], "none")
+    assert not np.allclose(raw[0], raw[1])
+    with pytest.raises(InputError, match="input_normalisation"):
+        normalise_windows(raw, "minmax")

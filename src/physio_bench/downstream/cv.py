@@ -168,14 +168,17 @@ def _middle_of_best(losses: np.ndarray) -> int:
 
 
 def fit_layer(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, inner: list[Fold]
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, inner: list[Fold],
+    clip: bool = True,
 ) -> tuple[np.ndarray, LayerFit]:
     """Choose the ridge penalty by inner CV, refit on all training windows, predict the
-    test windows, clipped to the training labels' range."""
+    test windows, clipped to the training labels' range unless ``clip`` is False
+    (simulation-to-real: the unclipped error is reported)."""
     losses = _inner_losses(x_train, y_train, inner)
     pick = _middle_of_best(losses)
     pred = ridge_path(x_train, y_train, x_test, RIDGE_ALPHAS[pick : pick + 1])[0]
-    pred = np.clip(pred, float(np.min(y_train)), float(np.max(y_train)))
+    if clip:
+        pred = np.clip(pred, float(np.min(y_train)), float(np.max(y_train)))
     return pred, LayerFit(penalty=float(RIDGE_ALPHAS[pick]), inner_score=float(losses[pick]))
 
 

@@ -11,7 +11,10 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 - ``sim2real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: a ridge decoder trained on the
   simulated ``factors`` suite only (same signal kind and target; penalty and best layer
   by inner CV on simulated subjects) predicts every labelled real window; predictions are
-  clipped to the simulated labels' range. No real label is used for training. When the
+  not clipped (an extrapolating decoder shows its full error; clip for plotting only).
+  No real label is used for training. Simulated and real windows reach the model through
+  the same embed path and the same input normalisation (``embed.input_normalisation``,
+  see :func:`physio_bench.models.embed.normalise_windows`). When the
   factors suite has no window of that kind with that label, the row says so.
 - ``real:*:ecg:beat_class`` and ``sim2real:*:ecg:beat_class``: see
   :mod:`physio_bench.downstream.beats`.
@@ -338,7 +341,7 @@ def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
     per_layer, fits = [], []
     for layer_sim, layer_real in zip(sim.pooled[:, sim_idx], real.pooled[:, real_idx],
                                      strict=True):
-        pred, fit = cv.fit_layer(layer_sim, y_sim, layer_real, inner)
+        pred, fit = cv.fit_layer(layer_sim, y_sim, layer_real, inner, clip=False)
         per_layer.append(pred)
         fits.append(fit)
     chosen = cv.best_layer(fits)
@@ -351,7 +354,7 @@ def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
             "penalty_per_layer": [f.penalty for f in fits],
             "inner_score_per_layer": [f.inner_score for f in fits],
             "simulated_label_range": [float(y_sim.min()), float(y_sim.max())],
-            "predictions_clipped_to_training_range": True,
+            "predictions_clipped_to_training_range": False,
             "baseline_method": "simulated training mean",
         })
 

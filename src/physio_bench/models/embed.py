@@ -95,6 +95,34 @@ def shard_bounds(shard_index: int, shard_size: int, n_windows: int, suite: str) 
     return start, min(start + shard_size, n_windows)
 
 
+INPUT_NORMALISATIONS = ("none", "robust_z")
+
+
+def normalise_windows(windows: np.ndarray, method: str) -> np.ndarray:
+    """The windows a model sees (windows x channels x samples, float32), the same for every
+    suite, simulated or real.
+
+    ``none``: unchanged (signals keep their units: mV, litres, BIDMC's 0-1 scaling).
+    ``robust_z``: per window and channel, minus the median, divided by the interquartile
+    range / 1.349 (the standard deviation of a Gaussian with that IQR); a channel with
+    zero IQR is divided by its standard deviation, or left at 0 when constant. Units and
+    offsets vanish, so a simulated ECG in mV and a BIDMC ECG scaled to 0-1 reach the model
+    on equal terms.
+    """
+    if method == "none":
+        return windows
+    if method != "robust_z":
+        raise InputError(f"embed.input_normalisation must be one of "
+                         f"{', '.join(INPUT_NORMALISATIONS)}, not {method!r}")
+    x = np.asarray(windows, dtype=np.float64)
+    median = np.median(x, axis=-1, keepdims=True)
+    q75, q25 = np.percentile(x, [75, 25], axis=-1, keepdims=True)
+    scale = (q75 - q25) / 1.349
+    sd = x.std(axis=-1, keepdims=True)
+    scale = np.where(scale > 0, scale, np.where(sd > 0, sd, 1.0))
+    return ((x - median) / scale).astype(np.float32)
+
+
 def check_finite(signals: np.ndarray, start: int, stop: int, suite: str,
                  chunk: int = 256) -> None:
     """Raise ``InputError`` naming the first window in ``[start, stop)`` with NaN or inf."""
@@ -358,7 +386,9 @@ def embed_shard(config: dict[str, Any], model_name: str, suite_dir: str | Path,
                           float(meta["sampling_rate_hz"]))
         kept = select_token_layers(embed_config["token_layers"], info.layer_names, model_name)
         loaded, cpu_loaded = time.perf_counter(), time.process_time()
-        arrays = run_model(model, info, signals[start:stop], plan,
+        windows = normalise_windows(signals[start:stop],
+                                    str(embed_config.get("input_normalisation", "none")))
+        arrays = run_model(model, info, windows, plan,
                            int(embed_config["batch_size"]), kept, embed_config["token_dtype"],
                            desc=f"{model_name} {suite} shard {int(shard_index)}")
         done, cpu_done = time.perf_counter(), time.process_time()
