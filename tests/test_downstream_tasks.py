@@ -254,3 +254,38 @@ def test_a_task_no_row_beats_beyond_its_interval_is_flagged_uninformative():
     assert informative is False and "mean predictor (2.60)" in reason
     assert task_informative(rows(2.5), "real:d:ppg:resp_rate_bpm", "mae", "last") == (True, "")
     assert task_informative(rows(2.5), "sim2real:d:ppg:resp_rate_bpm", "mae", "last")[0] is None
+
+
+def test_an_uninformative_task_is_greyed_with_its_reason():
+    from physio_bench.report.leaderboard import html_page, markdown_table
+
+    display = pd.DataFrame([
+        {"task": "real:d:ppg:resp_rate_bpm", "metric": "mae↓", "layer": "last",
+         "informative": "no: no row beats the mean predictor (2.60) beyond its interval"},
+        {"task": "real:d:rsp:resp_rate_bpm", "metric": "mae↓", "layer": "last",
+         "informative": "yes"},
+    ])
+    lines = markdown_table(display)
+    assert 'color:gray">real:d:ppg:resp_rate_bpm' in lines[2]
+    assert "gray" not in lines[3]
+    page = html_page(display, "t", (), "task")
+    assert page.count("uninformative\"") == 1 and "tr.uninformative td{color:#999}" in page
+
+
+def test_beat_class_report_prints_the_published_anchors_beside_the_rows(tmp_path):
+    from physio_bench.downstream.beats import ANCHORS
+    from physio_bench.report.leaderboard import beat_class_lines
+
+    entry = {"target": "beat_class", "anchors": ANCHORS, "beat_accounting": {"test": {"used": 9}},
+             "scores": {"Se_V": 0.5, "+P_V": 0.25, "jkappa": 0.4},
+             "score_intervals": {"Se_V": [0.4, 0.6]}}
+    folder = tmp_path / "downstream"
+    folder.mkdir()
+    (folder / "m.json").write_text(json.dumps({"tasks": {"real:d:ecg:beat_class": entry}}))
+    (folder / "reference-method.json").write_text(json.dumps(
+        {"tasks": {}, "beat_baselines": {"real:d:ecg:beat_class": {"raw beat + RR": entry}}}))
+    text = "\n".join(beat_class_lines(tmp_path, ["m"]))
+    assert "| m | – | – | – | – | 50.0 [40.0, 60.0] | 25.0 |" in text
+    assert "| baseline: raw beat + RR |" in text
+    assert "| published: de Chazal et al. 2004 |  |  | 76 | 38 | 77 | 82 |" in text
+    assert '"used": 9' in text

@@ -26,6 +26,7 @@ intervals (lowest low, highest high).
 from __future__ import annotations
 
 import html
+import json
 import logging
 import math
 from pathlib import Path
@@ -405,8 +406,6 @@ def stage_table(board: pd.DataFrame, stage: str, models: list[str]) -> tuple[pd.
             informative, reason = task_informative(rows, task, metric, layer)
             m_row["informative"], m_row["uninformative_reason"] = informative, reason
             d_row["informative"] = "yes" if informative else f"no: {reason}" if reason else "–"
-            if informative is False:
-                d_row["task"] = f'<span style="color:gray">{task}</span>'
         machine.append(m_row)
         display.append(d_row)
     extra = ["informative"] if stage == "downstream" else []
@@ -462,6 +461,8 @@ def markdown_table(display: pd.DataFrame, bold_rows: list[bool] | None = None) -
         cells = [str(v).replace("|", "\\|") for v in row]
         if bold_rows is not None and bold_rows[i]:
             cells[0] = f"**{cells[0]}**"
+        if _uninformative(row):  # greyed: no row beats the mean predictor
+            cells = [f'<span style="color:gray">{c}</span>' for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -481,8 +482,13 @@ HTML_STYLE = (
     "body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}"
     "th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}"
     "th:nth-child(-n+2),td:nth-child(-n+2){text-align:left}tr.pretrained td{font-weight:bold}"
-    "p{color:#444}"
+    "p{color:#444}tr.uninformative td{color:#999}"
 )
+
+
+def _uninformative(row: pd.Series) -> bool:
+    """A display row of a task that no row beats beyond the mean predictor's error."""
+    return str(row.get("informative", "")).startswith("no:")
 
 
 def html_page(display: pd.DataFrame, title: str, notes: tuple[str, ...] = NOTES,
@@ -492,6 +498,7 @@ def html_page(display: pd.DataFrame, title: str, notes: tuple[str, ...] = NOTES,
     body = []
     for _, row in display.iterrows():
         css = str(row.get(row_class, "")).split(" (")[0].replace(" ", "-")
+        css += " uninformative" if _uninformative(row) else ""
         cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
         body.append(f'<tr class="{html.escape(css)}">{cells}</tr>')
     paragraphs = "".join(
@@ -500,6 +507,66 @@ def html_page(display: pd.DataFrame, title: str, notes: tuple[str, ...] = NOTES,
     return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
             f"</title><style>{HTML_STYLE}</style></head><body><table><thead><tr>{head}</tr>"
             f"</thead><tbody>{''.join(body)}</tbody></table>{paragraphs}</body></html>\n")
+
+
+BEAT_SCORES = ("Se_N", "+P_N", "Se_S", "+P_S", "Se_V", "+P_V", "Se_F", "+P_F",
+               "balanced_accuracy", "jkappa")
+
+
+def _beat_cell(scores: dict[str, float], intervals: dict[str, list[float]], key: str) -> str:
+    value = scores.get(key, math.nan)
+    if value is None or not np.isfinite(value):
+        return "–"
+    scale, digits = (100.0, 1) if key[:2] in ("Se", "+P") else (1.0, 3)
+    low, high = intervals.get(key, (math.nan, math.nan))
+    text = f"{value * scale:.{digits}f}"
+    if low is not None and high is not None and np.isfinite(low) and np.isfinite(high):
+        text += f" [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
+    return text
+
+
+def beat_class_lines(results: str | Path, models: list[str]) -> list[str]:
+    """Markdown: per real beat task, per model and baseline, per-class Se/+P (%), balanced
+    accuracy and jκ with record-bootstrap intervals, the published anchors beside them
+    and the beat counts (:mod:`physio_bench.downstream.beats`). Empty when no JSON has a
+    beat task."""
+    folder = Path(results) / "downstream"
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for model in [*models, REFERENCE_METHOD]:
+        path = folder / f"{model}.json"
+        if not path.exists():
+            continue
+        detail = read_json(path)
+        for task, entry in detail.get("tasks", {}).items():
+            if task.startswith("real:") and entry.get("target") == "beat_class":
+                found.setdefault(task, []).append((model, entry))
+        for task, variants in detail.get("beat_baselines", {}).items():
+            for variant, entry in variants.items():
+                found.setdefault(task, []).append((f"baseline: {variant}", entry))
+    lines: list[str] = []
+    for task, entries in sorted(found.items()):
+        lines += ["", f"## Beat classes: {task}", "",
+                  "| row | " + " | ".join(BEAT_SCORES) + " |",
+                  "|---|" + "--:|" * len(BEAT_SCORES)]
+        anchors: dict[str, dict[str, float]] = {}
+        counts: dict[str, Any] = {}
+        for name, entry in entries:
+            anchors = entry.get("anchors", anchors)
+            counts = entry.get("beat_accounting", counts)
+            if entry.get("note"):
+                cells = [f"n.e.: {entry['note']}"] + [""] * (len(BEAT_SCORES) - 1)
+            else:
+                cells = [_beat_cell(entry.get("scores", {}), entry.get("score_intervals", {}),
+                                    k) for k in BEAT_SCORES]
+            lines.append(f"| {name} | " + " | ".join(c.replace("|", "\\|") for c in cells)
+                         + " |")
+        for source, values in anchors.items():
+            cells = [(f"{values[k]:.3f}" if k == "jkappa" else f"{values[k]:.0f}")
+                     if k in values else "" for k in BEAT_SCORES]
+            lines.append(f"| published: {source} | " + " | ".join(cells) + " |")
+        lines += ["", "Se/+P in %, 95% percentile bootstrap over test records in brackets. "
+                  f"Beats counted: {json.dumps(counts, sort_keys=True)}"]
+    return lines
 
 
 def stage_paths(results: str | Path) -> dict[str, dict[str, Path]]:
@@ -541,7 +608,10 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
         paths[f"table_{stage}"] = files["html"]
     atomic_write_bytes(paths["long"], board.to_csv(index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
-    atomic_write_bytes(paths["markdown"], markdown(display, stages).encode())
+    beats = beat_class_lines(results, shown)
+    atomic_write_bytes(paths["markdown"], (markdown(display, stages)
+                                           + "\n".join(beats) + ("\n" if beats else "")
+                                           ).encode())
     atomic_write_bytes(paths["html"], html_page(display, "physio_bench leaderboard").encode())
     LOG.info("leaderboard: %d rows, %d models, %d headline columns", len(board), len(wide),
              len(HEADLINES))
