@@ -152,6 +152,9 @@ def test_predictions_stay_inside_the_training_labels_range(noise, informative):
             assert task["predictions_clipped_to_training_range"] is True
             assert low <= preds.min() and preds.max() <= high
             assert task["last"]["value"] <= high - low
+        for name in SIM2REAL:  # sim-to-real errors are reported unclipped
+            assert detail["tasks"][name].get("predictions_clipped_to_training_range") in (
+                False, None)
 
 
 def test_fewer_than_five_subjects_is_not_estimable(informative):

@@ -53,7 +53,8 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
         "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
     }
     assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained",
-                                   "moirai-small-synthetic", "reference-method"}
+                                   "moirai-small-synthetic", "reference-method",
+                                   "mean-predictor"}
     # The untrained control is never reported as pretrained.
     assert not board.loc[board["model"] == "moirai-small-untrained", "pretrained"].any()
     # every number comes with its subject count (a "not estimable" row may have none)

@@ -36,7 +36,8 @@ predictivity (+P, precision); balanced accuracy (mean Se over the classes presen
 chance 1/K; Cohen's κ; the jκ index of Mondéjar-Guerra et al. 2019,
 ``κ / 2 + (Se_S + Se_V + +P_S + +P_V) / 8``; the confusion matrix. Intervals: 95%
 percentile bootstrap over test records (whole records resampled: the beats of one record
-are not independent), ``probes.bootstrap`` resamples. Published anchors (DS2,
+are not independent), ``probes.bootstrap`` resamples, widened where needed to hold the
+point estimate. Published anchors (DS2,
 :data:`ANCHORS`) are printed beside them. Every beat is counted: used (train, test) and
 dropped by cause (``beat_accounting``).
 """
@@ -272,11 +273,16 @@ def record_bootstrap(y: np.ndarray, pred: np.ndarray, records: np.ndarray, n_cla
     if not draws or names.size < 2:
         return {}
     out = {}
+    point = matrix_scores(per_record.sum(axis=0), classes)
     for key in draws[0]:
         values = np.array([d[key] for d in draws])
         values = values[np.isfinite(values)]
-        out[key] = ((float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
-                    if values.size else (float("nan"), float("nan")))
+        if not values.size or not np.isfinite(point[key]):
+            out[key] = (float("nan"), float("nan"))
+            continue
+        # widened to hold the estimate (a ratio's percentile interval can miss it)
+        out[key] = (min(float(np.percentile(values, 2.5)), point[key]),
+                    max(float(np.percentile(values, 97.5)), point[key]))
     return out
 
 

@@ -401,8 +401,10 @@ def mean_predictor_rows(trivial: dict[str, dict[str, Any]],
         rows.append({
             "model": MEAN_PREDICTOR, "pretrained": False, "stage": "downstream", "task": name,
             "metric": "balanced_accuracy", "layer": "last",
+            # the majority class scores 1/K on any resample: no spread to report
             "value": found.get("baseline", {}).get("value", float("nan")),
-            "ci_low": float("nan"), "ci_high": float("nan"),
+            "ci_low": found.get("baseline", {}).get("value", float("nan")),
+            "ci_high": found.get("baseline", {}).get("value", float("nan")),
             "n": found.get("last", {}).get("n", 0), "n_subjects": found.get("n_subjects", pd.NA),
             "chance": found.get("chance", float("nan")),
             "direction": direction_of("balanced_accuracy"),
