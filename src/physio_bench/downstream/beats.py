@@ -36,8 +36,8 @@ predictivity (+P, precision); balanced accuracy (mean Se over the classes presen
 chance 1/K; Cohen's κ; the jκ index of Mondéjar-Guerra et al. 2019,
 ``κ / 2 + (Se_S + Se_V + +P_S + +P_V) / 8``; the confusion matrix. Intervals: 95%
 percentile bootstrap over test records (whole records resampled: the beats of one record
-are not independent), ``probes.bootstrap`` resamples, widened where needed to hold the
-point estimate. Published anchors (DS2,
+are not independent), ``probes.bootstrap`` resamples. The interval is not widened to hold
+the point estimate: a ratio's percentile interval can miss it, and then it says so. Published anchors (DS2,
 :data:`ANCHORS`) are printed beside them. Every beat is counted: used (train, test) and
 dropped by cause (``beat_accounting``).
 """
@@ -280,9 +280,8 @@ def record_bootstrap(y: np.ndarray, pred: np.ndarray, records: np.ndarray, n_cla
         if not values.size or not np.isfinite(point[key]):
             out[key] = (float("nan"), float("nan"))
             continue
-        # widened to hold the estimate (a ratio's percentile interval can miss it)
-        out[key] = (min(float(np.percentile(values, 2.5)), point[key]),
-                    max(float(np.percentile(values, 97.5)), point[key]))
+        # never widened to hold the estimate: an interval that misses it is reported as is
+        out[key] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
     return out
 
 
