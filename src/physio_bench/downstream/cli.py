@@ -12,17 +12,15 @@ from physio_bench.cli import add_config_argument, config_from_args
 
 
 def _real_windows(args: argparse.Namespace) -> int:
-    from physio_bench.downstream.windows import make_real_suite
+    from physio_bench.downstream.windows import dataset_summary, make_real_suite
 
     meta = make_real_suite(config_from_args(args), args.dataset, args.out)
-    for record, kinds in meta["records"].items():
-        for kind, info in kinds.items():
-            dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
-            print(f"{record} {kind} ({info['channel']}, {info['fs_hz']:g} Hz): "
-                  f"{info['kept']}/{info['windows_total']} windows kept, dropped: {dropped}")
+    for line in dataset_summary(meta)[:-1]:
+        print(line)
     targets = "; ".join(f"{k}: {', '.join(v)}" for k, v in meta["targets"].items())
     print(f"dataset {args.dataset}: {meta['n_windows']} windows of {meta['n_records']} records "
-          f"({meta['n_subjects']} subjects) in {meta['wall_time_s']:.1f} s; targets {targets}")
+          f"({meta['n_subjects']} subjects) in {meta['wall_time_s']:.1f} s; targets {targets}; "
+          f"{dataset_summary(meta)[-1].split('; ')[-1]}")
     return 0
 
 

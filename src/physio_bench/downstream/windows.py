@@ -41,6 +41,7 @@ import pandas as pd
 
 from physio_bench.downstream import reference as ref
 from physio_bench.downstream.datasets import (
+    BadRecordError,
     Channel,
     ChannelInfo,
     Dataset,
@@ -49,11 +50,16 @@ from physio_bench.downstream.datasets import (
     check_dataset,
     dataset_spec,
     open_dataset,
+    skip_or_raise,
 )
 from physio_bench.errors import InputError
-from physio_bench.io import save_npy, save_npz, save_parquet, write_json
+from physio_bench.io import atomic_write_bytes, save_npy, save_npz, save_parquet, write_json
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
+#: why a kept window has no label for a task (counted per record, kind and target)
+LABEL_DROP_REASONS = ("no_reference", "rate_undefined")
+#: window-level targets and the column naming their reference
+LABEL_SOURCES = {"heart_rate_bpm": "heart_rate_source", "resp_rate_bpm": "resp_rate_source"}
 EVENT_COLUMNS = ["window_id", "event", "start_s", "stop_s", "label", "source"]
 #: monitor numerics kept as context columns (never as a reference)
 MONITOR_COLUMNS = {"HR": "monitor_heart_rate_bpm", "RESP": "monitor_resp_rate_bpm"}
@@ -379,7 +385,8 @@ def build_dataset_windows(
     Raises:
         InputError: a record fails its header checks, or no window is kept.
     """
-    chosen = check_dataset(spec, config)
+    skipped: dict[str, dict[str, str]] = {}
+    chosen = check_dataset(spec, config, skipped)
     dataset = open_dataset(spec, config)
     size = spec.window_samples(config["sampling_rate_hz"])
     parts = SuiteParts(rows=[], signals=[], targets={"heart_rate_bpm": [], "resp_rate_bpm": []},
@@ -387,8 +394,18 @@ def build_dataset_windows(
     counts: dict[str, Any] = {}
     has = {"breaths": False, "beat_symbols": False}
     for record, infos in chosen.items():
-        counts[record], found = _record_windows(spec, record, infos, dataset, config, parts)
+        first = len(parts.rows)
+        try:
+            counts[record], found = _record_windows(spec, record, infos, dataset, config, parts)
+        except BadRecordError as exc:
+            skip_or_raise(spec, exc, skipped)
+            continue
+        except InputError as exc:  # e.g. a channel without a single valid sample
+            skip_or_raise(spec, BadRecordError(spec.key, record, "empty", str(exc),
+                                               message=str(exc)), skipped)
+            continue
         has = {k: has[k] or found[k] for k in has}
+        _label_counts(counts[record], parts.rows[first:])
     if not parts.rows:
         raise InputError(
             f"{spec.key}: no real window was kept (every window dropped for missing data): "
@@ -401,8 +418,75 @@ def build_dataset_windows(
     events = pd.DataFrame(parts.events, columns=EVENT_COLUMNS)
     events = events.astype({"window_id": "int64", "start_s": "float64", "stop_s": "float64",
                             "event": str, "label": str, "source": str})
-    info = {"records": counts, "targets": offered_targets(spec, has)}
+    info = {"records": counts, "targets": offered_targets(spec, has), "skipped": skipped}
     return signals, labels, targets, events, info
+
+
+def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Add ``labels`` to each kind of a record's counts: per window-level target, the kept
+    windows with a label (``available``) and those without, by cause
+    (:data:`LABEL_DROP_REASONS`): the record has no reference for it (``no_reference``),
+    or the reference gives no rate in that window (``rate_undefined``: too few events,
+    or a rate outside the plausible range)."""
+    for kind, info in counts.items():
+        mine = [r for r in rows if r["signal_kind"] == kind]
+        labels: dict[str, Any] = {}
+        for target, source in LABEL_SOURCES.items():
+            if target == "heart_rate_bpm" and kind == "rsp":
+                continue
+            values = [r.get(target, float("nan")) for r in mine]
+            ok = sum(1 for v in values if np.isfinite(v))
+            dropped = dict.fromkeys(LABEL_DROP_REASONS, 0)
+            for r, v in zip(mine, values, strict=True):
+                if not np.isfinite(v):
+                    dropped["no_reference" if not r.get(source) else "rate_undefined"] += 1
+            labels[target] = {"available": ok, "dropped": dropped}
+        info["labels"] = labels
+
+
+def dataset_summary(meta: dict[str, Any]) -> list[str]:
+    """Lines of the per-record summary of a real suite (log and report): windows kept,
+    dropped by cause, labels available per task, and the skipped records by cause."""
+    lines = []
+    for record, kinds in meta["records"].items():
+        for kind, info in kinds.items():
+            dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
+            labels = "; ".join(
+                f"{target} {lab['available']}/{info['kept']}"
+                + "".join(f", no label ({k}) {v}" for k, v in lab["dropped"].items() if v)
+                for target, lab in info.get("labels", {}).items())
+            lines.append(f"{record} {kind} ({info['channel']}, {info['fs_hz']:g} Hz): "
+                         f"{info['kept']}/{info['windows_total']} windows kept, dropped: "
+                         f"{dropped}; labels: {labels or 'none'}")
+    for record, why in meta.get("skipped_records", {}).items():
+        lines.append(f"{record}: skipped ({why['cause']}): {why['message']}")
+    causes = ", ".join(f"{k} {v}" for k, v in meta.get("skipped_by_cause", {}).items())
+    lines.append(f"dataset {meta['dataset']}: {meta['n_windows']} windows of "
+                 f"{meta['n_records']} records ({meta['n_subjects']} subjects); "
+                 f"{len(meta.get('skipped_records', {}))} records skipped"
+                 f"{' (' + causes + ')' if causes else ''}")
+    return lines
+
+
+def summary_markdown(meta: dict[str, Any]) -> str:
+    """The dataset summary as a Markdown table (one row per record and kind)."""
+    lines = [f"# Dataset {meta['dataset']}: per-record summary", "",
+             "| record | kind | channel | windows kept | dropped (cause) | labels available "
+             "(no label: cause) |", "|---|---|---|--:|---|---|"]
+    for record, kinds in meta["records"].items():
+        for kind, info in kinds.items():
+            dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
+            labels = "; ".join(
+                f"{t} {lab['available']}" + "".join(
+                    f" ({k} {v})" for k, v in lab["dropped"].items() if v)
+                for t, lab in info.get("labels", {}).items()) or "none"
+            lines.append(f"| {record} | {kind} | {info['channel']} | {info['kept']}/"
+                         f"{info['windows_total']} | {dropped} | {labels} |")
+    for record, why in meta.get("skipped_records", {}).items():
+        lines.append(f"| {record} | - | - | skipped | {why['cause']} | "
+                     f"{why['message'].replace('|', '/')} |")
+    lines += ["", dataset_summary(meta)[-1], ""]
+    return "\n".join(lines)
 
 
 def _agreement(labels: pd.DataFrame, column: str, other: str) -> dict[str, Any]:
@@ -453,6 +537,10 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
         "beat_classes": ({k: list(v) for k, v in spec.beat_split.items()}
                          if spec.beat_split is not None else None),
         "records": info["records"],
+        "skipped_records": info["skipped"],
+        "skipped_by_cause": {c: n for c in sorted({v["cause"] for v in info["skipped"].values()})
+                             if (n := sum(v["cause"] == c for v in info["skipped"].values()))},
+        "label_drop_reasons": list(LABEL_DROP_REASONS),
         "max_missing_fraction": float(config["downstream"]["max_missing_fraction"]),
         "max_gap_s": float(config["downstream"]["max_gap_s"]),
         "drop_reasons": list(DROP_REASONS),
@@ -475,6 +563,7 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
     save_parquet(out_dir / "labels.parquet", labels)
     save_npz(out_dir / "targets.npz", targets)
     save_parquet(out_dir / "events.parquet", events)
+    atomic_write_bytes(out_dir / "summary.md", summary_markdown(meta).encode())
     meta["wall_time_s"] = round(time.perf_counter() - began, 3)
     write_json(out_dir / "meta.json", meta)
     return meta

@@ -17,6 +17,17 @@ Options (config keys of the dataset entry):
     Extension of a breath annotation file (e.g. ``breath``). When its annotations carry
     an ``aux_note`` naming an annotator (at most :data:`MAX_ANNOTATORS` distinct notes,
     e.g. ``ann1``/``ann2``), the breaths are kept per annotator.
+
+Bad files (the rule of :mod:`physio_bench.downstream.datasets`): each problem raises a
+:class:`~physio_bench.downstream.datasets.RecordFileError` naming the file. From the
+header (before any job): a header that cannot be parsed or is not UTF-8, a signal file it
+names that is missing, or a plain (not gzipped) single-segment signal file shorter than
+the header's samples need (``truncated``). When read: a gzipped signal file that ends
+early, a signal file ``wfdb`` cannot read; an annotation file that cannot be read, whose
+sampling rate (when it stores one) disagrees with the header, or whose annotations lie
+outside the signal. A NaN block (WFDB invalid samples) and a constant block are not
+errors: their windows are dropped and counted (``missing_fraction``, ``long_gap``,
+``flat_signal``).
 """
 
 from __future__ import annotations
@@ -27,18 +38,21 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from physio_bench.downstream.datasets import Channel, ChannelInfo, RecordEvents
-from physio_bench.errors import InputError
+from physio_bench.downstream.datasets import Channel, ChannelInfo, RecordEvents, RecordFileError
 
 # WFDB beat annotation codes (PhysioNet's ``isqrs``); rhythm changes '+', signal quality
 # '~' and comments '"' are not beats.
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 MAX_ANNOTATORS = 4
+#: bytes per sample of the WFDB formats whose file size can be checked from the header
+BYTES_PER_SAMPLE = {"8": 1.0, "16": 2.0, "61": 2.0, "80": 1.0, "160": 2.0, "212": 1.5,
+                    "24": 3.0, "32": 4.0, "310": 4 / 3, "311": 4 / 3}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -81,13 +95,24 @@ class WfdbDataset:
 
             header_file = self.path / f"{record}.hea"
             if not header_file.exists():
-                raise InputError(f"WFDB record {record} not found (no {header_file.name} in "
-                                 f"{self.path})")
+                raise RecordFileError(header_file, "missing_file",
+                                      f"WFDB header not found in {self.path}")
             try:
-                self._headers[record] = wfdb.rdheader(str(self.path / record), rd_segments=True)
+                header_file.read_bytes().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise RecordFileError(header_file, "not_utf8",
+                                      f"byte {exc.start} is not UTF-8 text") from exc
+            if not header_file.read_text().strip():
+                raise RecordFileError(header_file, "empty", "the header is empty")
+            try:
+                header = wfdb.rdheader(str(self.path / record), rd_segments=True)
             except Exception as exc:  # wfdb raises bare Exceptions on malformed headers
-                raise InputError(f"cannot read the header of {record}: "
-                                 f"{_first_line(exc)}") from exc
+                raise RecordFileError(header_file, "bad_header",
+                                      f"cannot parse: {_first_line(exc)}") from exc
+            if not header.fs or float(header.fs) <= 0 or not header.sig_len:
+                raise RecordFileError(header_file, "bad_header",
+                                      "no sampling rate or no signal length")
+            self._headers[record] = header
         return self._headers[record]
 
     @staticmethod
@@ -109,8 +134,9 @@ class WfdbDataset:
         header = self._header(record)
         for name in self._signal_files(record):
             if not (self.path / name).exists() and not (self.path / f"{name}.gz").exists():
-                raise InputError(f"signal file {name} named by {record}.hea is missing from "
-                                 f"{self.path}: copy or download it")
+                raise RecordFileError(name, "missing_file", f"named by {record}.hea but "
+                                      f"missing from {self.path}: copy or download it")
+        self._check_sizes(record, header)
         infos: dict[str, ChannelInfo] = {}
         for segment in self._segments(header):
             spf = list(getattr(segment, "samps_per_frame", None) or [1] * len(segment.sig_name))
@@ -124,6 +150,24 @@ class WfdbDataset:
                     n_samples=int(header.sig_len) * per_frame,
                 )
         return list(infos.values())
+
+    def _check_sizes(self, record: str, header: Any) -> None:
+        """A plain single-segment signal file must hold the samples its header promises."""
+        if getattr(header, "segments", None) is not None:
+            return
+        need: dict[str, float] = {}
+        spf = list(header.samps_per_frame or [1] * header.n_sig)
+        for i, name in enumerate(header.file_name or []):
+            per = BYTES_PER_SAMPLE.get(str(header.fmt[i]) if header.fmt else "")
+            if per is None or name.endswith(".mat"):
+                return
+            offset = float((header.byte_offset or [0] * header.n_sig)[i] or 0)
+            need[name] = need.get(name, offset) + per * header.sig_len * int(spf[i] or 1)
+        for name, size in need.items():
+            path = self.path / name
+            if path.exists() and path.stat().st_size < int(size):
+                raise RecordFileError(path, "truncated", f"{path.stat().st_size} bytes but "
+                                      f"{record}.hea needs {int(size)} ({header.sig_len} samples)")
 
     # --------------------------------------------------------------------- read
     def _source_files(self, record: str) -> list[Path]:
@@ -155,8 +199,14 @@ class WfdbDataset:
                 for source in sources:
                     name = source.name[:-3] if source.suffix == ".gz" else source.name
                     if source.suffix == ".gz":
-                        with gzip.open(source, "rb") as packed, open(staging / name, "wb") as out:
-                            shutil.copyfileobj(packed, out, length=1 << 20)
+                        try:
+                            with gzip.open(source, "rb") as packed, \
+                                    open(staging / name, "wb") as out:
+                                shutil.copyfileobj(packed, out, length=1 << 20)
+                        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+                            raise RecordFileError(source, "truncated", "compressed file is "
+                                                  "damaged or ends early "
+                                                  f"({type(exc).__name__})") from exc
                     else:
                         shutil.copyfile(source, staging / name)
                 (staging / ".complete").write_text(stamp)
@@ -177,8 +227,11 @@ class WfdbDataset:
             rec = wfdb.rdrecord(str(path), channel_names=list(names), smooth_frames=False,
                                 return_res=64)
         except Exception as exc:
-            raise InputError(f"cannot read channels {', '.join(names)} of {record}: "
-                             f"{_first_line(exc)}") from exc
+            files = ", ".join(self._signal_files(record)) or f"{record}.hea"
+            raise RecordFileError(files, "truncated" if "buffer" in str(exc) or "size" in
+                                  str(exc) else "reader_error",
+                                  f"wfdb cannot read channels {', '.join(names)}: "
+                                  f"{_first_line(exc)}") from exc
         out: dict[str, Channel] = {}
         read_names = list(rec.sig_name or [])
         signals = rec.e_p_signal if rec.e_p_signal is not None else [
@@ -190,20 +243,36 @@ class WfdbDataset:
                                 fs_hz=float(rec.fs) * int(spf[i] or 1), units=units)
         missing = [n for n in names if n not in out]
         if missing:
-            raise InputError(f"record {record} has no channel {missing[0]!r}")
+            raise RecordFileError(f"{record}.hea", "missing_channel",
+                                  f"no channel {missing[0]!r}")
         return out
 
     # ------------------------------------------------------------------- events
     def _annotation(self, record: str, extension: str) -> Any:
         import wfdb
 
-        if not (self.path / f"{record}.{extension}").exists():
-            raise InputError(f"annotation file {record}.{extension} not found in {self.path}: "
-                             "fix the extension or remove the option")
+        path = self.path / f"{record}.{extension}"
+        if not path.exists():
+            raise RecordFileError(path, "missing_file", f"annotation file not found in "
+                                  f"{self.path}: fix the extension or remove the option")
+        if path.stat().st_size == 0:
+            raise RecordFileError(path, "empty", "the annotation file is empty")
         try:
-            return wfdb.rdann(str(self.path / record), extension)
+            ann = wfdb.rdann(str(self.path / record), extension)
         except Exception as exc:
-            raise InputError(f"cannot read {record}.{extension}: {_first_line(exc)}") from exc
+            raise RecordFileError(path, "bad_annotations",
+                                  f"cannot read: {type(exc).__name__}: {_first_line(exc)}") from exc
+        header = self._header(record)
+        if ann.fs and not np.isclose(float(ann.fs), float(header.fs), rtol=1e-6):
+            raise RecordFileError(path, "rate_mismatch", f"annotations at {float(ann.fs):g} Hz "
+                                  f"but {record}.hea says {float(header.fs):g} Hz")
+        samples = np.asarray(ann.sample)
+        outside = (samples < 0) | (samples > int(header.sig_len))
+        if outside.any():
+            raise RecordFileError(path, "bad_annotations",
+                                  f"{int(outside.sum())} annotations outside the signal "
+                                  f"(samples 0..{header.sig_len}), e.g. {int(samples[outside][0])}")
+        return ann
 
     def _times(self, record: str, ann: Any, samples: np.ndarray) -> np.ndarray:
         fs = float(ann.fs) if ann.fs else float(self._header(record).fs)
