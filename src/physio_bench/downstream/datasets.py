@@ -427,9 +427,16 @@ class GuardedDataset:
     def channels(self, record: str) -> list[ChannelInfo]:
         if record not in self._infos:
             try:
-                self._infos[record] = list(self.dataset.channels(record))
+                infos = list(self.dataset.channels(record))
             except Exception as exc:
                 raise bad_record(self.spec, record, exc, "channels()") from exc
+            for info in infos:
+                if not isinstance(info.name, str) or not info.name.strip() or \
+                        not info.fs_hz > 0 or info.n_samples < 0:
+                    raise BadRecordError(self.spec.key, record, "bad_header",
+                                         f"a channel without a name, rate or length in its "
+                                         f"header ({info}) [bad_header]")
+            self._infos[record] = infos
         return self._infos[record]
 
     def read(self, record: str, names: list[str]) -> dict[str, Channel]:

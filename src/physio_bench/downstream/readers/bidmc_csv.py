@@ -33,14 +33,20 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from physio_bench.downstream.datasets import Channel, ChannelInfo, RecordEvents, RecordFileError
+from physio_bench.downstream.datasets import (
+    Channel,
+    ChannelInfo,
+    ReaderExample,
+    RecordEvents,
+    RecordFileError,
+)
 
 SIGNALS, BREATHS, NUMERICS, FIX = "_Signals.csv", "_Breaths.csv", "_Numerics.csv", "_Fix.txt"
 DEFAULT_FS_HZ = 125.0
@@ -110,7 +116,10 @@ class BidmcCsvDataset:
 
     def _fix_text(self, record: str) -> str:
         path = self.path / f"{record}{FIX}"
-        return path.read_text(errors="replace") if path.exists() else ""
+        if not path.exists():
+            return ""
+        with file_problems(path):
+            return path.read_bytes().decode("utf-8")
 
     def sampling_rate_hz(self, record: str) -> float:
         found = _RATE.search(self._fix_text(record))
@@ -235,8 +244,99 @@ class BidmcCsvDataset:
             return {}
         with file_problems(path):
             frame = pd.read_csv(path, skipinitialspace=True, encoding="utf-8")
+        if not str(frame.columns[0]).strip().lower().startswith("time"):
+            raise RecordFileError(path, "bad_columns", f"first column is "
+                                  f"{str(frame.columns[0])[:40]!r}, not 'Time [s]'")
         found = _NUMERICS_RATE.search(self._fix_text(record))
         fs = float(found.group(1)) if found else 1.0
         times = np.arange(len(frame), dtype=np.float64) / fs
         return {str(c).strip(): (times, pd.to_numeric(frame[c], errors="coerce").to_numpy(float))
                 for c in frame.columns[1:]}
+
+    # ------------------------------------------------------------ the harness's record
+    @staticmethod
+    def example(folder: Path) -> ReaderExample:
+        """Two good 40-s records (``ex_a``, ``ex_b``) of the layout at 100 Hz, and the
+        layout's own damage for the corruption harness (``tests/test_reader_corruption.py``).
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for record in ("ex_a", "ex_b"):
+            _write_example(folder, record)
+        entry = {"reader": "bidmc-csv", "channels": {"ecg": "II", "ppg": "PLETH", "rsp": "RESP"}}
+
+        def edit_signals(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
+            def damage(where: Path) -> None:
+                path = where / f"ex_a{SIGNALS}.gz"
+                frame = change(pd.read_csv(path, skipinitialspace=True, dtype=str))
+                with gzip.open(path, "wt", encoding="utf-8") as out:
+                    frame.to_csv(out, index=False)
+            return damage
+
+        def nan_block(frame: pd.DataFrame) -> pd.DataFrame:
+            frame.loc[400:799, "RESP"] = ""  # 4 s without samples: longer than max_gap_s
+            return frame
+
+        def constant_block(frame: pd.DataFrame) -> pd.DataFrame:
+            frame.loc[800:1599, "PLETH"] = "0.5"  # windows 2-3 (8-16 s) flat
+            return frame
+
+        def swapped(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[["Time [s]", "II", "PLETH", "RESP"]]  # _Fix.txt lists PLETH; II; RESP
+
+        def non_numeric(frame: pd.DataFrame) -> pd.DataFrame:
+            frame.loc[123, "II"] = "abc"
+            return frame
+
+        def wrong_rate(where: Path) -> None:
+            path = where / f"ex_a{FIX}"
+            path.write_text(path.read_text().replace("100 Hz", "125 Hz"))
+
+        def junk_breaths(where: Path) -> None:  # the reproduction of issue 27
+            (where / f"ex_a{BREATHS}").write_text("garbage,,\n1,x,\n")
+
+        def breaths_outside(where: Path) -> None:
+            path = where / f"ex_a{BREATHS}"
+            path.write_text(path.read_text() + "99999,99999\n")
+
+        return ReaderExample(
+            entry=entry, record="ex_a",
+            files=[folder / f"ex_a{SIGNALS}.gz", folder / f"ex_a{BREATHS}",
+                   folder / f"ex_a{NUMERICS}.gz", folder / f"ex_a{FIX}"],
+            corruptions={
+                "nan_block": (edit_signals(nan_block), "drop:missing_fraction"),
+                "constant_block": (edit_signals(constant_block), "drop:flat_signal"),
+                "swapped_columns": (edit_signals(swapped), "error"),
+                "non_numeric": (edit_signals(non_numeric), "error"),
+                "wrong_rate": (wrong_rate, "error"),
+                "junk_breaths": (junk_breaths, "error"),
+                "breaths_outside_signal": (breaths_outside, "error"),
+            },
+        )
+
+
+def _write_example(folder: Path, record: str, fs: float = 100.0, duration_s: float = 40.0) -> None:
+    n = int(fs * duration_s)
+    t = np.arange(n) / fs
+    beat = (t * 1.2) % 1.0
+    frame = pd.DataFrame({
+        "Time [s]": np.round(t, 3),
+        "PLETH": 0.5 + 0.4 * np.sin(2 * np.pi * beat) ** 2,
+        "II": 0.3 + 0.6 * np.exp(-(((beat - 0.3) / 0.02) ** 2)),
+        "RESP": 0.5 + 0.3 * np.sin(2 * np.pi * 0.25 * t),
+    })
+    with gzip.open(folder / f"{record}{SIGNALS}.gz", "wt", encoding="utf-8") as out:
+        frame.to_csv(out, index=False, float_format="%.5f")
+    breaths = np.arange(int(fs), n, int(4 * fs)) + 1
+    pd.DataFrame({"breaths ann1 [signal sample no]": breaths,
+                  "breaths ann2 [signal sample no]": breaths + 2}
+                 ).to_csv(folder / f"{record}{BREATHS}", index=False)
+    seconds = int(duration_s)
+    numerics = pd.DataFrame({"Time [s]": np.arange(seconds), "HR": np.full(seconds, 72.0),
+                             "PULSE": np.full(seconds, 72.0), "RESP": np.full(seconds, 15.0),
+                             "SpO2": np.full(seconds, 98.0)})
+    with gzip.open(folder / f"{record}{NUMERICS}.gz", "wt", encoding="utf-8") as out:
+        numerics.to_csv(out, index=False)
+    (folder / f"{record}{FIX}").write_text(
+        f"{record}\nSignals: PLETH; II; RESP\nSignals sampling frequency: {fs:g} Hz\n"
+        "Numerics sampling frequency: 1 Hz\n")

@@ -39,12 +39,19 @@ import os
 import shutil
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from physio_bench.downstream.datasets import Channel, ChannelInfo, RecordEvents, RecordFileError
+from physio_bench.downstream.datasets import (
+    Channel,
+    ChannelInfo,
+    ReaderExample,
+    RecordEvents,
+    RecordFileError,
+)
 
 # WFDB beat annotation codes (PhysioNet's ``isqrs``); rhythm changes '+', signal quality
 # '~' and comments '"' are not beats.
@@ -112,6 +119,12 @@ class WfdbDataset:
             if not header.fs or float(header.fs) <= 0 or not header.sig_len:
                 raise RecordFileError(header_file, "bad_header",
                                       "no sampling rate or no signal length")
+            if getattr(header, "segments", None) is None:
+                names = list(header.sig_name or [])
+                if len(names) != int(header.n_sig or 0) or any(not n for n in names):
+                    raise RecordFileError(header_file, "truncated",
+                                          f"the record line promises {header.n_sig} signals "
+                                          f"but {sum(bool(n) for n in names)} are described")
             self._headers[record] = header
         return self._headers[record]
 
@@ -151,23 +164,33 @@ class WfdbDataset:
                 )
         return list(infos.values())
 
-    def _check_sizes(self, record: str, header: Any) -> None:
-        """A plain single-segment signal file must hold the samples its header promises."""
+    @staticmethod
+    def _needed_bytes(header: Any) -> dict[str, int]:
+        """Signal file -> the bytes a single-segment header's samples need ({} when the
+        format or layout does not allow the check)."""
         if getattr(header, "segments", None) is not None:
-            return
+            return {}
         need: dict[str, float] = {}
         spf = list(header.samps_per_frame or [1] * header.n_sig)
         for i, name in enumerate(header.file_name or []):
             per = BYTES_PER_SAMPLE.get(str(header.fmt[i]) if header.fmt else "")
             if per is None or name.endswith(".mat"):
-                return
+                return {}
             offset = float((header.byte_offset or [0] * header.n_sig)[i] or 0)
             need[name] = need.get(name, offset) + per * header.sig_len * int(spf[i] or 1)
-        for name, size in need.items():
-            path = self.path / name
-            if path.exists() and path.stat().st_size < int(size):
-                raise RecordFileError(path, "truncated", f"{path.stat().st_size} bytes but "
-                                      f"{record}.hea needs {int(size)} ({header.sig_len} samples)")
+        return {name: int(size) for name, size in need.items()}
+
+    def _check_sizes(self, record: str, header: Any, folder: Path | None = None,
+                     shown: dict[str, str] | None = None) -> None:
+        """The signal files in ``folder`` must hold the samples the header promises
+        (``shown`` maps a file to the name the message gives, e.g. its ``.gz``)."""
+        for name, size in self._needed_bytes(header).items():
+            path = (folder or self.path) / name
+            if path.exists() and path.stat().st_size < size:
+                what = (shown or {}).get(name, name)
+                raise RecordFileError(what, "truncated" if path.stat().st_size else "empty",
+                                      f"holds {path.stat().st_size} bytes of samples but "
+                                      f"{record}.hea needs {size} ({header.sig_len} samples)")
 
     # --------------------------------------------------------------------- read
     def _source_files(self, record: str) -> list[Path]:
@@ -209,6 +232,8 @@ class WfdbDataset:
                                                   f"({type(exc).__name__})") from exc
                     else:
                         shutil.copyfile(source, staging / name)
+                self._check_sizes(record, self._header(record), staging,
+                                  {p.name[:-3]: p.name for p in sources if p.suffix == ".gz"})
                 (staging / ".complete").write_text(stamp)
                 try:
                     os.replace(staging, target)
@@ -257,6 +282,12 @@ class WfdbDataset:
                                   f"{self.path}: fix the extension or remove the option")
         if path.stat().st_size == 0:
             raise RecordFileError(path, "empty", "the annotation file is empty")
+        with open(path, "rb") as handle:
+            if path.stat().st_size >= 2:
+                handle.seek(-2, os.SEEK_END)
+            if handle.read(2) != b"\x00\x00":  # every WFDB annotation file ends with 0x0000
+                raise RecordFileError(path, "truncated", "no end-of-annotations marker "
+                                      "(0x0000): the file ends early")
         try:
             ann = wfdb.rdann(str(self.path / record), extension)
         except Exception as exc:
@@ -301,3 +332,86 @@ class WfdbDataset:
                 events.breaths_s[group or "annotator"] = times
             events.breaths_source = f"annotation:{self.breaths}"
         return events
+
+    # ------------------------------------------------------------ the harness's record
+    @staticmethod
+    def example(folder: Path) -> ReaderExample:
+        """Two good 40-s two-lead records (``ex_a``, ``ex_b``) at 100 Hz, their signal files
+        gzipped as in ``data/mitdb``, with beat annotations (``atr``, storing its rate),
+        and the layout's own damage for the corruption harness."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for record in ("ex_a", "ex_b"):
+            _write_example(folder, record)
+
+        def rewrite(change: Callable[[np.ndarray], None]) -> Callable[[Path], None]:
+            def damage(where: Path) -> None:
+                _write_example(where, "ex_a", change=change)
+            return damage
+
+        def nan_block(signals: np.ndarray) -> None:
+            signals[400:800, 0] = np.nan  # 4 s of invalid samples: longer than max_gap_s
+
+        def constant_block(signals: np.ndarray) -> None:
+            signals[800:1600, 0] = 0.25  # windows 2-3 (8-16 s) flat
+
+        def wrong_rate(where: Path) -> None:
+            path = where / "ex_a.hea"
+            lines = path.read_text().splitlines()
+            lines[0] = lines[0].replace(" 100 ", " 250 ")
+            path.write_text("\n".join(lines) + "\n")
+
+        def swapped(where: Path) -> None:  # channel names swapped in the header only
+            path = where / "ex_a.hea"
+            text = path.read_text().replace(" MLII", " TMP").replace(" V1", " MLII")
+            path.write_text(text.replace(" TMP", " V1"))
+
+        def outside(where: Path) -> None:
+            import wfdb
+
+            wfdb.wrann("ex_a", "atr", np.array([50, 100, 99999]), symbol=["N", "N", "N"],
+                       fs=100, write_dir=str(where))
+
+        def truncated_plain(where: Path) -> None:
+            packed = where / "ex_a.dat.gz"
+            data = gzip.decompress(packed.read_bytes())
+            packed.unlink()
+            (where / "ex_a.dat").write_bytes(data[: len(data) // 2])
+
+        return ReaderExample(
+            entry={"reader": "wfdb", "channels": {"ecg": "MLII"}, "beats": "atr"},
+            record="ex_a",
+            files=[folder / "ex_a.hea", folder / "ex_a.dat.gz", folder / "ex_a.atr"],
+            binary=("ex_a.dat.gz", "ex_a.atr"),
+            corruptions={
+                "nan_block": (rewrite(nan_block), "drop:missing_fraction"),
+                "constant_block": (rewrite(constant_block), "drop:flat_signal"),
+                "wrong_rate": (wrong_rate, "error"),
+                "swapped_columns": (swapped, "ok"),
+                "annotations_outside_signal": (outside, "error"),
+                "truncated_plain_dat": (truncated_plain, "error"),
+            },
+        )
+
+
+def _write_example(folder: Path, record: str,
+                   change: Callable[[np.ndarray], None] | None = None) -> None:
+    import wfdb
+
+    fs, n = 100, 4000
+    t = np.arange(n) / fs
+    beat = (t * 1.2) % 1.0
+    signals = np.column_stack([np.exp(-(((beat - 0.3) / 0.02) ** 2)) - 0.1,
+                               0.5 * np.exp(-(((beat - 0.32) / 0.03) ** 2))])
+    if change is not None:
+        change(signals)
+    for stale in (folder / f"{record}.dat", folder / f"{record}.dat.gz"):
+        stale.unlink(missing_ok=True)
+    wfdb.wrsamp(record, fs=fs, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=signals,
+                fmt=["16", "16"], adc_gain=[1000.0, 1000.0], baseline=[0, 0],
+                write_dir=str(folder))
+    beats = np.arange(25, n, round(fs / 1.2))
+    wfdb.wrann(record, "atr", beats, symbol=["N"] * beats.size, fs=fs, write_dir=str(folder))
+    plain = folder / f"{record}.dat"
+    Path(f"{plain}.gz").write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    plain.unlink()
