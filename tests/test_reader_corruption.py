@@ -285,3 +285,17 @@ def test_a_record_without_breaths_counts_its_windows_as_unlabelled(bidmc_copy, t
     assert other["available"] + other["dropped"]["rate_undefined"] == 3
     summary = (tmp_path / "suite" / "summary.md").read_text()
     assert "resp_rate_bpm 0 (no_reference 3)" in summary
+
+
+def test_dataset_summary_cli_writes_the_report_page(bidmc_copy, tmp_path, capsys):
+    from physio_bench.cli import main
+
+    (bidmc_copy / "bidmc_01_Breaths.csv").write_text("garbage,,\n12,x,\n")
+    _bidmc_meta(bidmc_copy, tmp_path, "skip")
+    out = tmp_path / "page.html"
+    assert main(["dataset-summary", "--meta", str(tmp_path / "suite" / "meta.json"),
+                 "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<td>bidmc_01</td><td>-</td><td>-</td><td>skipped</td><td>bad_columns</td>" in page
+    assert "<td>bidmc_02</td><td>rsp</td><td>RESP</td>" in page
+    assert "1 records skipped (bad_columns 1)" in capsys.readouterr().out

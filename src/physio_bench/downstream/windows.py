@@ -468,11 +468,13 @@ def dataset_summary(meta: dict[str, Any]) -> list[str]:
     return lines
 
 
-def summary_markdown(meta: dict[str, Any]) -> str:
-    """The dataset summary as a Markdown table (one row per record and kind)."""
-    lines = [f"# Dataset {meta['dataset']}: per-record summary", "",
-             "| record | kind | channel | windows kept | dropped (cause) | labels available "
-             "(no label: cause) |", "|---|---|---|--:|---|---|"]
+SUMMARY_COLUMNS = ("record", "kind", "channel", "windows kept", "dropped (cause)",
+                   "labels available (no label: cause)")
+
+
+def summary_rows(meta: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per record and kind (:data:`SUMMARY_COLUMNS`), then the skipped records."""
+    rows = []
     for record, kinds in meta["records"].items():
         for kind, info in kinds.items():
             dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
@@ -480,13 +482,37 @@ def summary_markdown(meta: dict[str, Any]) -> str:
                 f"{t} {lab['available']}" + "".join(
                     f" ({k} {v})" for k, v in lab["dropped"].items() if v)
                 for t, lab in info.get("labels", {}).items()) or "none"
-            lines.append(f"| {record} | {kind} | {info['channel']} | {info['kept']}/"
-                         f"{info['windows_total']} | {dropped} | {labels} |")
+            rows.append((record, kind, info["channel"],
+                         f"{info['kept']}/{info['windows_total']}", dropped, labels))
     for record, why in meta.get("skipped_records", {}).items():
-        lines.append(f"| {record} | - | - | skipped | {why['cause']} | "
-                     f"{why['message'].replace('|', '/')} |")
+        rows.append((record, "-", "-", "skipped", why["cause"], why["message"]))
+    return rows
+
+
+def summary_markdown(meta: dict[str, Any]) -> str:
+    """The dataset summary as a Markdown table (one row per record and kind)."""
+    lines = [f"# Dataset {meta['dataset']}: per-record summary", "",
+             "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|---|---|---|--:|---|---|"]
+    lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |"
+              for row in summary_rows(meta)]
     lines += ["", dataset_summary(meta)[-1], ""]
     return "\n".join(lines)
+
+
+def summary_html(meta: dict[str, Any]) -> str:
+    """The dataset summary as a small self-contained HTML page (for the report)."""
+    import html
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in summary_rows(meta))
+    title = f"Dataset {meta['dataset']}: per-record summary"
+    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+            "</title><style>body{font-family:sans-serif;font-size:13px}table{border-collapse:"
+            "collapse}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+            f"</style></head><body><h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr>"
+            f"</thead><tbody>{body}</tbody></table><p>"
+            f"{html.escape(dataset_summary(meta)[-1])}</p></body></html>\n")
 
 
 def _agreement(labels: pd.DataFrame, column: str, other: str) -> dict[str, Any]:
