@@ -23,7 +23,11 @@ import pytest
 import yaml
 
 from physio_bench.downstream import make_real_suite
-from physio_bench.downstream.datasets import ReaderExample, available_readers
+from physio_bench.downstream.datasets import (
+    BAD_RECORD_CAUSES,
+    ReaderExample,
+    available_readers,
+)
 from physio_bench.errors import InputError
 from physio_bench.preflight import load_config
 
@@ -117,14 +121,15 @@ def _check_ok(meta: dict, record: str) -> None:
 
 @pytest.mark.parametrize("case", GENERIC)
 def test_generic_damage_is_one_line_naming_the_file_or_coped_with(pristine, case, tmp_path):
-    reader = pristine[0]
+    reader, pristine_folder = pristine[0], pristine[1] / "data"
     data, example = _copy(pristine, tmp_path)
     seen = 0
     for index, file in enumerate(example.files):
-        target = data / file.name
+        target = data / file.relative_to(pristine_folder)
         work = tmp_path / f"{index}"
         shutil.copytree(data, work / "data")
-        if not _damage(work / "data" / target.name, case, file.name in example.binary):
+        if not _damage(work / "data" / file.relative_to(pristine_folder), case,
+                       file.name in example.binary):
             continue
         seen += 1
         try:
@@ -178,16 +183,16 @@ def _other(meta: dict, record: str) -> str:
 
 def test_skip_counts_the_bad_record_by_cause_and_keeps_the_good_one(pristine, tmp_path):
     data, example = _copy(pristine, tmp_path)
-    damaged = next(f for f in example.files if f.name.endswith(".gz") or "Signals" in f.name
-                   or f.name in example.binary)
-    (data / damaged.name).write_bytes((data / damaged.name).read_bytes()[:100])
+    damaged = example.files[0]  # the first file: the signals (or the header) of the record
+    path = data / damaged.relative_to(pristine[1] / "data")
+    path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(InputError, match=damaged.name):
         _run(data, example, tmp_path / "strict")
     meta = _run(data, example, tmp_path / "skip", on_bad_record="skip")
     assert list(meta["skipped_records"]) == [example.record]
     cause = meta["skipped_records"][example.record]["cause"]
     assert meta["skipped_by_cause"] == {cause: 1}
-    assert cause in ("truncated", "empty")
+    assert cause in BAD_RECORD_CAUSES and cause != "reader_error"
     assert example.record not in meta["records"] and meta["n_records"] == 1
     summary = (tmp_path / "skip" / "suite" / "summary.md").read_text()
     assert f"| {example.record} | - | - | skipped | {cause} |" in summary
