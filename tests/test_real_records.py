@@ -78,12 +78,14 @@ def _suite(config: dict, name: str, out: Path):
 def test_default_datasets_are_shipped_inside_the_project_with_attribution():
     config = load_config()
     specs = check_datasets(config)  # headers only: every record, channel and split
-    assert {s.name for s in specs} == {"mitdb", "bidmc"}
+    assert {s.name for s in specs} == {"mitdb", "bidmc", "cpsc2021", "cinc2021-ii",
+                                       "cinc2021-v1", "welltory"}
     for spec in specs:
         # physio_bench:data/<name>: through the package's link to the repository's data/
         assert spec.path.resolve().is_relative_to(REPO_ROOT / "data")
     readme = (REPO_ROOT / "data" / "README.md").read_text()
-    for text in ("ODC-By", "Moody", "Pimentel", "Goldberger", "de Chazal"):
+    for text in ("ODC-By", "Moody", "Pimentel", "Goldberger", "de Chazal", "CC BY 4.0",
+                 "CC0", "Wang X", "Reyna MA", "Neshitov A"):
         assert text in readme
     mitdb = dataset_spec(config, "mitdb")
     assert len(open_dataset(mitdb, config).records()) == 48
@@ -91,6 +93,19 @@ def test_default_datasets_are_shipped_inside_the_project_with_attribution():
     assert not {"102", "104", "107", "217"} & {*mitdb.beat_split["train"],
                                                *mitdb.beat_split["test"]}
     assert len(open_dataset(dataset_spec(config, "bidmc"), config).records()) == 40
+    counts = {"cpsc2021": 18, "cinc2021-ii": 50, "cinc2021-v1": 50, "welltory": 21}
+    for name, n in counts.items():
+        assert len(open_dataset(dataset_spec(config, name), config).records()) == n, name
+    assert len(set(dataset_spec(config, "cpsc2021").subjects.values())) == 6
+
+
+@pytest.mark.parametrize("folder", ["cpsc2021", "cinc2021", "welltory"])
+def test_new_shipped_datasets_match_their_checksums(folder):
+    root = REPO_ROOT / "data" / folder
+    sums = _sums(root / "SHA256SUMS.txt")
+    assert len(sums) >= 20
+    for name, digest in list(sums.items())[:: max(1, len(sums) // 6)]:
+        assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
 
 
 def _sums(path: Path) -> dict[str, str]:

@@ -393,6 +393,7 @@ def build_dataset_windows(
                        events=[])
     counts: dict[str, Any] = {}
     has = {"breaths": False, "beat_symbols": False}
+    spans: dict[str, slice] = {}
     for record, infos in chosen.items():
         first = len(parts.rows)
         try:
@@ -405,7 +406,10 @@ def build_dataset_windows(
                                                message=str(exc)), skipped)
             continue
         has = {k: has[k] or found[k] for k in has}
-        _label_counts(counts[record], parts.rows[first:])
+        spans[record] = slice(first, len(parts.rows))
+    offered = offered_targets(spec, has)
+    for record, span in spans.items():
+        _label_counts(counts[record], parts.rows[span], offered)
     if not parts.rows:
         raise InputError(
             f"{spec.key}: no real window was kept (every window dropped for missing data): "
@@ -418,12 +422,14 @@ def build_dataset_windows(
     events = pd.DataFrame(parts.events, columns=EVENT_COLUMNS)
     events = events.astype({"window_id": "int64", "start_s": "float64", "stop_s": "float64",
                             "event": str, "label": str, "source": str})
-    info = {"records": counts, "targets": offered_targets(spec, has), "skipped": skipped}
+    info = {"records": counts, "targets": offered, "skipped": skipped}
     return signals, labels, targets, events, info
 
 
-def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    """Add ``labels`` to each kind of a record's counts: per window-level target, the kept
+def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]],
+                  offered: dict[str, list[str]]) -> None:
+    """Add ``labels`` to each kind of a record's counts: per window-level target that the
+    dataset offers for that kind (``offered``), the kept
     windows with a label (``available``) and those without, by cause
     (:data:`LABEL_DROP_REASONS`): the record has no reference for it (``no_reference``),
     or the reference gives no rate in that window (``rate_undefined``: too few events,
@@ -432,7 +438,7 @@ def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         mine = [r for r in rows if r["signal_kind"] == kind]
         labels: dict[str, Any] = {}
         for target, source in LABEL_SOURCES.items():
-            if target == "heart_rate_bpm" and kind == "rsp":
+            if target not in offered.get(kind, []):
                 continue
             values = [r.get(target, float("nan")) for r in mine]
             ok = sum(1 for v in values if np.isfinite(v))
