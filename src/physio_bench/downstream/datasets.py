@@ -23,6 +23,11 @@ is a factory called as ``factory(path=<folder>, cache_dir=<folder>, **options)``
     Monitor numerics (name -> times in s, values), used only as a cross-check of the
     reference labels (e.g. BIDMC's 1 Hz monitor heart rate).
 
+``classes(record) -> dict[str, list[tuple[float, float]]]`` (optional)
+    Window-level classes from the dataset's own labels: class name -> the intervals (s)
+    where the class is present (an empty list: absent throughout the record); every
+    record returns the same names. A class ``NAME`` becomes the binary target
+    ``class_NAME`` of every signal kind (see :mod:`physio_bench.downstream.windows`).
 ``example(folder) -> ReaderExample`` (optional, a static method of the factory)
     Write one small, good record of the layout into ``folder`` and say how to damage it
     (:class:`ReaderExample`): the corruption harness of the tests
@@ -98,6 +103,13 @@ BAD_RECORD_CAUSES = (
 ON_BAD_RECORD = ("error", "skip")
 #: targets a dataset can offer; ``targets`` in its entry may restrict them
 TARGETS = ("heart_rate_bpm", "resp_rate_bpm", "beat_class")
+#: prefix of the binary window-level class targets from a reader's ``classes(record)``
+CLASS_PREFIX = "class_"
+
+
+def is_class_target(target: str) -> bool:
+    """True for a window-level class target (``class_<name>``)."""
+    return target.startswith(CLASS_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ import pandas as pd
 
 from physio_bench.downstream import reference as ref
 from physio_bench.downstream.datasets import (
+    CLASS_PREFIX,
+    TARGETS,
     BadRecordError,
     Channel,
     ChannelInfo,
@@ -49,6 +51,7 @@ from physio_bench.downstream.datasets import (
     RecordEvents,
     check_dataset,
     dataset_spec,
+    is_class_target,
     open_dataset,
     skip_or_raise,
 )
@@ -57,7 +60,7 @@ from physio_bench.io import atomic_write_bytes, save_npy, save_npz, save_parquet
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
 #: why a kept window has no label for a task (counted per record, kind and target)
-LABEL_DROP_REASONS = ("no_reference", "rate_undefined")
+LABEL_DROP_REASONS = ("no_reference", "rate_undefined", "mixed_class")
 #: window-level targets and the column naming their reference
 LABEL_SOURCES = {"heart_rate_bpm": "heart_rate_source", "resp_rate_bpm": "resp_rate_source"}
 EVENT_COLUMNS = ["window_id", "event", "start_s", "stop_s", "label", "source"]
@@ -394,6 +397,7 @@ def build_dataset_windows(
     counts: dict[str, Any] = {}
     has = {"breaths": False, "beat_symbols": False}
     spans: dict[str, slice] = {}
+    class_names: set[str] = set()
     for record, infos in chosen.items():
         first = len(parts.rows)
         try:
@@ -407,7 +411,11 @@ def build_dataset_windows(
             continue
         has = {k: has[k] or found[k] for k in has}
         spans[record] = slice(first, len(parts.rows))
+        class_names |= _add_classes(dataset, record, parts.rows[first:], spec.window_s)
     offered = offered_targets(spec, has)
+    if class_names and spec.targets == TARGETS:  # no explicit ``targets``: offer them all
+        for kind in offered:
+            offered[kind] += [f"{CLASS_PREFIX}{c}" for c in sorted(class_names)]
     for record, span in spans.items():
         _label_counts(counts[record], parts.rows[span], offered)
     if not parts.rows:
@@ -426,6 +434,23 @@ def build_dataset_windows(
     return signals, labels, targets, events, info
 
 
+def _add_classes(dataset: Dataset, record: str, rows: list[dict[str, Any]],
+                 window_s: float) -> set[str]:
+    """Add the reader's window-level classes (``classes(record)``) to ``rows`` as columns
+    ``class_NAME``: 1.0 when the class covers the whole window, 0.0 when it is absent
+    from it, NaN (counted as ``mixed_class``) when it covers part of it."""
+    method = getattr(dataset, "classes", None)
+    found = method(record) if callable(method) else {}
+    for name, intervals in found.items():
+        for row in rows:
+            start, stop = row["start_s"], row["start_s"] + window_s
+            covered = sum(max(0.0, min(stop, b) - max(start, a)) for a, b in intervals)
+            fraction = covered / window_s
+            row[f"{CLASS_PREFIX}{name}"] = (1.0 if fraction >= 1.0 - 1e-9 else 0.0
+                                            if fraction <= 1e-9 else float("nan"))
+    return set(found)
+
+
 def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]],
                   offered: dict[str, list[str]]) -> None:
     """Add ``labels`` to each kind of a record's counts: per window-level target that the
@@ -437,14 +462,19 @@ def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]],
     for kind, info in counts.items():
         mine = [r for r in rows if r["signal_kind"] == kind]
         labels: dict[str, Any] = {}
-        for target, source in LABEL_SOURCES.items():
-            if target not in offered.get(kind, []):
-                continue
+        for target in offered.get(kind, []):
+            if target not in LABEL_SOURCES and not is_class_target(target):
+                continue  # beat classes are counted per beat by the beat task
+            source = LABEL_SOURCES.get(target)
             values = [r.get(target, float("nan")) for r in mine]
             ok = sum(1 for v in values if np.isfinite(v))
             dropped = dict.fromkeys(LABEL_DROP_REASONS, 0)
             for r, v in zip(mine, values, strict=True):
-                if not np.isfinite(v):
+                if np.isfinite(v):
+                    continue
+                if source is None:
+                    dropped["mixed_class" if target in r else "no_reference"] += 1
+                else:
                     dropped["no_reference" if not r.get(source) else "rate_undefined"] += 1
             labels[target] = {"available": ok, "dropped": dropped}
         info["labels"] = labels
@@ -564,7 +594,7 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
         "channel_names": ["signal"],
         "seed": int(config["seed"]),
         "targets": info["targets"],
-        "factor_columns": {k: [t for t in v if t != "beat_class"]
+        "factor_columns": {k: [t for t in v if t != "beat_class" and not is_class_target(t)]
                            for k, v in info["targets"].items()},
         "beat_classes": ({k: list(v) for k, v in spec.beat_split.items()}
                          if spec.beat_split is not None else None),

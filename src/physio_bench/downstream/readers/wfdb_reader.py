@@ -17,6 +17,17 @@ Options (config keys of the dataset entry):
     Extension of a breath annotation file (e.g. ``breath``). When its annotations carry
     an ``aux_note`` naming an annotator (at most :data:`MAX_ANNOTATORS` distinct notes,
     e.g. ``ann1``/``ann2``), the breaths are kept per annotator.
+``rhythms`` and ``rhythm_classes``
+    Window-level classes from rhythm annotations (``+`` with an ``aux_note`` such as
+    ``(AFIB`` or ``(N``) in the annotation file ``rhythms`` (default: ``beats``):
+    ``rhythm_classes`` maps a class name to the rhythm notes that mean it, e.g.
+    ``{af: ["(AFIB", "(AFL"]}``; a rhythm lasts from its annotation to the next one (or the
+    record's end). Used for CPSC 2021's AF episodes.
+``dx_classes``
+    Record-level classes from the header's ``# Dx:`` comment (SNOMED CT codes, as in the
+    PhysioNet/CinC 2021 Challenge): class name -> the codes that mean it, e.g.
+    ``{pac: [284470004, 63593006]}``; present over the whole record when any code is
+    listed, else absent.
 
 Bad files (the rule of :mod:`physio_bench.downstream.datasets`): each problem raises a
 :class:`~physio_bench.downstream.datasets.RecordFileError` naming the file. From the
@@ -71,11 +82,20 @@ class WfdbDataset:
     """WFDB records in ``path`` (see the module docstring)."""
 
     def __init__(self, path: Path, cache_dir: Path, beats: str | None = None,
-                 breaths: str | None = None) -> None:
+                 breaths: str | None = None, rhythms: str | None = None,
+                 rhythm_classes: dict[str, list[str]] | None = None,
+                 dx_classes: dict[str, list[int | str]] | None = None) -> None:
         self.path = Path(path)
         self.cache_dir = Path(cache_dir)
         self.beats = beats
         self.breaths = breaths
+        self.rhythms = rhythms or beats
+        self.rhythm_classes = {str(k): [str(n) for n in v] for k, v in
+                               (rhythm_classes or {}).items()}
+        self.dx_classes = {str(k): {str(c) for c in v} for k, v in (dx_classes or {}).items()}
+        if self.rhythm_classes and not self.rhythms:
+            raise ValueError("rhythm_classes needs rhythms (or beats): the annotation file "
+                             "that holds the rhythm annotations")
         self._headers: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ records
@@ -332,6 +352,36 @@ class WfdbDataset:
                 events.breaths_s[group or "annotator"] = times
             events.breaths_source = f"annotation:{self.breaths}"
         return events
+
+    # ------------------------------------------------------------------ classes
+    def classes(self, record: str) -> dict[str, list[tuple[float, float]]]:
+        """Window-level classes (``rhythm_classes``, ``dx_classes``): name -> intervals (s)."""
+        header = self._header(record)
+        duration = float(header.sig_len) / float(header.fs)
+        out: dict[str, list[tuple[float, float]]] = {}
+        if self.rhythm_classes:
+            ann = self._annotation(record, str(self.rhythms))
+            notes = [str(n or "").strip() for n in (ann.aux_note or [""] * len(ann.sample))]
+            changes = [(float(t), note) for t, symbol, note in
+                       zip(self._times(record, ann, np.asarray(ann.sample)), ann.symbol, notes,
+                           strict=True) if symbol == "+" and note.startswith("(")]
+            ends = [t for t, _ in changes[1:]] + ([duration] if changes else [])
+            for name, wanted in self.rhythm_classes.items():
+                out[name] = [(start, end) for (start, note), end in zip(changes, ends,
+                                                                         strict=True)
+                             if note.rstrip("\x00") in wanted and end > start]
+        if self.dx_classes:
+            codes: set[str] = set()
+            for comment in getattr(header, "comments", None) or []:
+                key, _, value = comment.partition(":")
+                if key.strip().lower() == "dx":
+                    codes |= {c.strip() for c in value.split(",") if c.strip()}
+            if not codes:
+                raise RecordFileError(f"{record}.hea", "bad_header", "no '# Dx:' comment "
+                                      "(dx_classes needs the diagnoses)")
+            for name, wanted in self.dx_classes.items():
+                out[name] = [(0.0, duration)] if codes & wanted else []
+        return out
 
     # ------------------------------------------------------------ the harness's record
     @staticmethod
