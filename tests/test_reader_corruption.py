@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.downstream import make_real_suite
 from physio_bench.downstream.datasets import (
@@ -57,8 +58,7 @@ def pristine(request, tmp_path_factory) -> tuple[str, Path, ReaderExample]:
 def _config(tmp: Path, entry: dict, on_bad_record: str = "error") -> dict:
     tmp.mkdir(parents=True, exist_ok=True)
     data = {"sampling_rate_hz": FS_OUT, "window_samples": WINDOW,
-            "downstream": {"datasets": {"mitdb": {"enabled": False},
-                                        "bidmc": {"enabled": False}, "x": entry},
+            "downstream": {"datasets": {**SHIPPED_OFF, "x": entry},
                            "max_gap_s": 1.0, "max_missing_fraction": 0.2,
                            "cache_dir": str(tmp / "cache"), "on_bad_record": on_bad_record}}
     path = tmp / "config.yaml"

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import wfdb
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.cli import main
 from physio_bench.config import REPO_ROOT
@@ -35,8 +36,7 @@ def _config(tmp_path: Path, datasets: dict, **downstream) -> tuple[dict, Path]:
     options = {"max_gap_s": 0.3, "max_missing_fraction": 0.2,
                "cache_dir": str(tmp_path / "cache"), **downstream}
     data = {"sampling_rate_hz": FS_OUT, "window_samples": WINDOW,
-            "downstream": {"datasets": {"mitdb": {"enabled": False},
-                                        "bidmc": {"enabled": False}, **datasets}, **options}}
+            "downstream": {"datasets": {**SHIPPED_OFF, **datasets}, **options}}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_config([path]), path
