@@ -284,7 +284,8 @@ def test_a_record_without_breaths_counts_its_windows_as_unlabelled(bidmc_copy, t
     (bidmc_copy / "bidmc_01_Breaths.csv").unlink()
     meta = _bidmc_meta(bidmc_copy, tmp_path, kind="ppg")
     labels = meta["records"]["bidmc_01"]["ppg"]["labels"]["resp_rate_bpm"]
-    assert labels == {"available": 0, "dropped": {"no_reference": 3, "rate_undefined": 0}}
+    assert labels == {"available": 0,
+                      "dropped": {"no_reference": 3, "rate_undefined": 0, "mixed_class": 0}}
     other = meta["records"]["bidmc_02"]["ppg"]["labels"]["resp_rate_bpm"]
     assert other["available"] >= 2 and other["dropped"]["no_reference"] == 0
     assert other["available"] + other["dropped"]["rate_undefined"] == 3
