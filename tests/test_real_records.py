@@ -408,7 +408,7 @@ def short_record(tmp_path):
     [
         ({"reader": "edf", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
          r"^downstream\.datasets\.x\.reader: unknown reader 'edf': installed readers are "
-         r"bidmc-csv, wfdb"),
+         r"bidmc-csv, welltory, wfdb"),
         ({"reader": "wfdb", "path": "data/nope", "channels": {"ecg": "MLII"}},
          r"^downstream\.datasets\.x\.path: folder .*data/nope not found"),
         ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
@@ -426,7 +426,7 @@ def short_record(tmp_path):
         ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"},
           "colour": "red"},
          r"^downstream\.datasets\.x: reader 'wfdb' does not take option 'colour'; its "
-         r"options are: beats, breaths$"),
+         r"options are: beats, breaths, rhythms, rhythm_classes, dx_classes$"),
     ],
 )
 def test_bad_dataset_entries_fail_with_one_line(tmp_path, entry, message):
