@@ -110,3 +110,17 @@ def noisy_sine_windows(n_windows: int, n_channels: int, n_samples: int, frequenc
     base = np.sin(2 * np.pi * frequency_hz * t)[None, None, :]
     noise = 0.1 * rng.standard_normal((n_windows, n_channels, n_samples))
     return (base + noise).astype(np.float32)
+
+
+def _shipped_datasets_off() -> dict:
+    """``{name: {"enabled": False}}`` for every dataset of the default config: a test config
+    that brings its own records merges this so no shipped dataset runs."""
+    import yaml
+
+    from physio_bench.config import REPO_ROOT
+
+    shipped = yaml.safe_load((REPO_ROOT / "config.yaml").read_text())["downstream"]["datasets"]
+    return {name: {"enabled": False} for name in shipped}
+
+
+SHIPPED_OFF = _shipped_datasets_off()

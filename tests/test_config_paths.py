@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SHIPPED_OFF
 
 from physio_bench.cli import main
 from physio_bench.config import (
@@ -63,8 +64,9 @@ def test_a_dataset_path_starts_at_the_working_directory(tmp_path: Path, monkeypa
 
 def test_cli_reads_a_config_file_relative_to_the_working_directory(tmp_path, monkeypatch,
                                                                    capsys) -> None:
+    off = ", ".join(f"{name}: {{enabled: false}}" for name in SHIPPED_OFF if name != "mitdb")
     (tmp_path / "study.yaml").write_text(
-        "downstream: {datasets: {bidmc: {enabled: false}, mitdb: {path: mit}}}\n")
+        f"downstream: {{datasets: {{{off}, mitdb: {{path: mit}}}}}}\n")
     (tmp_path / "mit").symlink_to(REPO_ROOT / "data" / "mitdb")
     monkeypatch.chdir(tmp_path)
     config = load_config(["study.yaml"])

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.downstream import beats
 from physio_bench.downstream.tasks import run_downstream
@@ -113,7 +114,7 @@ def config(tmp_path_factory):
     path.write_text(yaml.safe_dump({
         "probes": {"bootstrap": 100},
         "downstream": {"beat_interval_s": [-0.2, 0.3], "datasets": {
-            "mitdb": {"enabled": False}, "bidmc": {"enabled": False},
+            **SHIPPED_OFF,
             "arr": {"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"},
                     "beat_classes": {"train": TRAIN, "test": TEST}}}}}))
     return load_config([path])

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import wfdb
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.cli import main
 from physio_bench.config import REPO_ROOT
@@ -81,7 +82,7 @@ def test_download_verifies_every_file_and_the_folder_is_a_dataset(server, tmp_pa
     entry = {"reader": "wfdb", "path": str(out), "channels": {"ecg": "ECG"}, "beats": "atr"}
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump({"downstream": {"datasets": {
-        "mitdb": {"enabled": False}, "bidmc": {"enabled": False}, "fake": entry}},
+        **SHIPPED_OFF, "fake": entry}},
         "window_samples": 1250}))
     assert [s.name for s in check_datasets(load_config([config_path]))] == ["fake"]
     # A second run downloads nothing new (the hashes already match).

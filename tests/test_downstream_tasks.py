@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.cli import main
 from physio_bench.downstream import run_downstream
@@ -30,7 +31,7 @@ LAYERS = ["block0", "block1"]
 CONFIG = {
     "probes": {"cv_folds": 4, "inner_folds": 3, "bootstrap": 200},
     "downstream": {"datasets": {
-        "mitdb": {"enabled": False}, "bidmc": {"enabled": False},
+        **SHIPPED_OFF,
         "toy": {"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
         "few": {"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
     }},

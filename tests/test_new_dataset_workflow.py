@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.config import REPO_ROOT
 
@@ -38,7 +39,7 @@ def _tiny(new_folder: Path) -> dict:
         "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20,
                    "max_tokens_per_window": 4},
         "downstream": {"max_windows_per_record": 3, "datasets": {
-            "mitdb": {"enabled": False}, "bidmc": {"enabled": False},
+            **SHIPPED_OFF,
             # The one entry a user adds:
             "icu": {"reader": "bidmc-csv", "path": str(new_folder),
                     "channels": {"ecg": "II", "ppg": "PLETH", "rsp": "RESP"}},

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.config import REPO_ROOT
 
@@ -67,7 +68,7 @@ def _study(folder: Path, datasets: dict[str, str]) -> Path:
                    for name, entry in SHIPPED["models"].items() if name != "raw"},
         "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
         "downstream": {"max_windows_per_record": 2, "datasets": {
-            "mitdb": {"enabled": False}, "bidmc": {"enabled": False},
+            **SHIPPED_OFF,
             **{name: {"reader": "bidmc-csv", "path": sub, "channels": CHANNELS}
                for name, sub in datasets.items()}}},
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.cli import main
 from physio_bench.config import REPO_ROOT
@@ -23,8 +24,7 @@ from physio_bench.models.weights import (
 )
 from physio_bench.preflight import check_before_run, load_config
 
-NO_RECORDS = {"downstream": {"datasets": {"mitdb": {"enabled": False},
-                                          "bidmc": {"enabled": False}}}}
+NO_RECORDS = {"downstream": {"datasets": {**SHIPPED_OFF}}}
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import wfdb
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.cli import main
 from physio_bench.config import REPO_ROOT
@@ -35,8 +36,7 @@ def _config(tmp_path: Path, datasets: dict, **downstream) -> tuple[dict, Path]:
     options = {"max_gap_s": 0.3, "max_missing_fraction": 0.2,
                "cache_dir": str(tmp_path / "cache"), **downstream}
     data = {"sampling_rate_hz": FS_OUT, "window_samples": WINDOW,
-            "downstream": {"datasets": {"mitdb": {"enabled": False},
-                                        "bidmc": {"enabled": False}, **datasets}, **options}}
+            "downstream": {"datasets": {**SHIPPED_OFF, **datasets}, **options}}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     return load_config([path]), path
@@ -78,12 +78,14 @@ def _suite(config: dict, name: str, out: Path):
 def test_default_datasets_are_shipped_inside_the_project_with_attribution():
     config = load_config()
     specs = check_datasets(config)  # headers only: every record, channel and split
-    assert {s.name for s in specs} == {"mitdb", "bidmc"}
+    assert {s.name for s in specs} == {"mitdb", "bidmc", "cpsc2021", "cinc2021-ii",
+                                       "cinc2021-v1", "welltory"}
     for spec in specs:
         # physio_bench:data/<name>: through the package's link to the repository's data/
         assert spec.path.resolve().is_relative_to(REPO_ROOT / "data")
     readme = (REPO_ROOT / "data" / "README.md").read_text()
-    for text in ("ODC-By", "Moody", "Pimentel", "Goldberger", "de Chazal"):
+    for text in ("ODC-By", "Moody", "Pimentel", "Goldberger", "de Chazal", "CC BY 4.0",
+                 "CC0", "Wang X", "Reyna MA", "Neshitov A"):
         assert text in readme
     mitdb = dataset_spec(config, "mitdb")
     assert len(open_dataset(mitdb, config).records()) == 48
@@ -91,6 +93,19 @@ def test_default_datasets_are_shipped_inside_the_project_with_attribution():
     assert not {"102", "104", "107", "217"} & {*mitdb.beat_split["train"],
                                                *mitdb.beat_split["test"]}
     assert len(open_dataset(dataset_spec(config, "bidmc"), config).records()) == 40
+    counts = {"cpsc2021": 18, "cinc2021-ii": 50, "cinc2021-v1": 50, "welltory": 21}
+    for name, n in counts.items():
+        assert len(open_dataset(dataset_spec(config, name), config).records()) == n, name
+    assert len(set(dataset_spec(config, "cpsc2021").subjects.values())) == 6
+
+
+@pytest.mark.parametrize("folder", ["cpsc2021", "cinc2021", "welltory"])
+def test_new_shipped_datasets_match_their_checksums(folder):
+    root = REPO_ROOT / "data" / folder
+    sums = _sums(root / "SHA256SUMS.txt")
+    assert len(sums) >= 20
+    for name, digest in list(sums.items())[:: max(1, len(sums) // 6)]:
+        assert hashlib.sha256((root / name).read_bytes()).hexdigest() == digest, name
 
 
 def _sums(path: Path) -> dict[str, str]:
@@ -471,7 +486,7 @@ def short_record(tmp_path):
     [
         ({"reader": "edf", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
          r"^downstream\.datasets\.x\.reader: unknown reader 'edf': installed readers are "
-         r"bidmc-csv, wfdb"),
+         r"bidmc-csv, welltory, wfdb"),
         ({"reader": "wfdb", "path": "data/nope", "channels": {"ecg": "MLII"}},
          r"^downstream\.datasets\.x\.path: folder .*data/nope not found"),
         ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"}},
@@ -489,7 +504,7 @@ def short_record(tmp_path):
         ({"reader": "wfdb", "path": "data/mitdb", "channels": {"ecg": "MLII"},
           "colour": "red"},
          r"^downstream\.datasets\.x: reader 'wfdb' does not take option 'colour'; its "
-         r"options are: beats, breaths$"),
+         r"options are: beats, breaths, rhythms, rhythm_classes, dx_classes$"),
     ],
 )
 def test_bad_dataset_entries_fail_with_one_line(tmp_path, entry, message):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.downstream import REFERENCE_METHOD, run_reference_methods
 from physio_bench.downstream import reference_methods as rm
@@ -102,7 +103,7 @@ def test_reference_rows_on_a_suite(tmp_path):
                                       "targets": {"ecg": ["heart_rate_bpm"]}})
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump({"probes": {"bootstrap": 50}, "downstream": {
-        "datasets": {"mitdb": {"enabled": False}, "bidmc": {"enabled": False},
+        "datasets": {**SHIPPED_OFF,
                      "toy": {"reader": "wfdb", "path": "data/mitdb",
                              "channels": {"ecg": "MLII"}}}}}))
     detail, rows, predictions = run_reference_methods(load_config([config_path]), results)

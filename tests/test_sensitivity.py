@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.config import REPO_ROOT
 from physio_bench.errors import ConfigError
@@ -30,7 +31,7 @@ TINY = {
                                "classes": ["normal_sinus", "apnea"]}},
     "embed": {"shard_size": 64, "batch_size": 16},
     "probes": {"cv_folds": 2, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
-    "downstream": {"datasets": {"mitdb": {"enabled": False}, "bidmc": {"enabled": False}}},
+    "downstream": {"datasets": {**SHIPPED_OFF}},
     "sensitivity": {"models": ["moirai-small-untrained", "ttm-r2"], "input_hz": [25, 50],
                     "patch_size": [32], "suites": ["factors"], "windows_per_group": 6,
                     "per_model": {"ttm-r2": {"input_hz": [8, 16], "patch_size": []}}},

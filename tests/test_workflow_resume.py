@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SHIPPED_OFF
 
 from physio_bench.config import REPO_ROOT
 
@@ -50,7 +51,7 @@ SMALL_CONFIG = {
     "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
     "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
     "downstream": {"max_windows_per_record": 2, "datasets": {
-        "mitdb": {"enabled": False},
+        **SHIPPED_OFF,
         "bidmc": {"records": ["bidmc_01", "bidmc_02", "bidmc_03", "bidmc_04", "bidmc_05"]}}},
 }
 # Every job type (simulate, real_windows, embed_shard, merge_embeddings, probe, downstream,

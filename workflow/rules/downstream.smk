@@ -35,7 +35,7 @@ checkpoint real_windows:
     shell:
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench real-windows '
         "--configfile results/config.resolved.yaml --dataset {wildcards.dataset:q} "
-        "--out results/real/{wildcards.dataset} 2> {log}"
+        "--out results/real/{wildcards.dataset} > {log} 2>&1"
 
 
 rule downstream:

@@ -112,3 +112,29 @@ rule figures:
         "--configfile results/config.resolved.yaml --results results && "
         '"$PHYSIO_BENCH_PYTHON" -m physio_bench figures '
         "--configfile results/config.resolved.yaml --results results) 2> {log}"
+
+
+rule dataset_summaries:
+    """Per real dataset and record: windows kept, dropped by cause, labels per task and
+    the records skipped as bad, by cause (issue 27)."""
+    input:
+        meta=expand("results/real/{dataset}/meta.json", dataset=DATASETS),
+    output:
+        tables=[
+            report(f"results/tables/dataset_{dataset}.html",
+                   caption="../report/dataset_summary.rst",
+                   category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS
+                   | {"figure": f"dataset summary: {dataset}"})
+            for dataset in DATASETS
+        ],
+    threads: 1
+    params:
+        versions=VERSIONS,
+    log:
+        "results/logs/dataset_summaries.log",
+    shell:
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench dataset-summary '
+        "--meta {input.meta:q} --out {output.tables:q} 2> {log}"
+
+
+REPORT_TARGETS += [f"results/tables/dataset_{dataset}.html" for dataset in DATASETS]

@@ -12,17 +12,28 @@ from physio_bench.cli import add_config_argument, config_from_args
 
 
 def _real_windows(args: argparse.Namespace) -> int:
-    from physio_bench.downstream.windows import make_real_suite
+    from physio_bench.downstream.windows import dataset_summary, make_real_suite
 
     meta = make_real_suite(config_from_args(args), args.dataset, args.out)
-    for record, kinds in meta["records"].items():
-        for kind, info in kinds.items():
-            dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
-            print(f"{record} {kind} ({info['channel']}, {info['fs_hz']:g} Hz): "
-                  f"{info['kept']}/{info['windows_total']} windows kept, dropped: {dropped}")
+    for line in dataset_summary(meta)[:-1]:
+        print(line)
     targets = "; ".join(f"{k}: {', '.join(v)}" for k, v in meta["targets"].items())
     print(f"dataset {args.dataset}: {meta['n_windows']} windows of {meta['n_records']} records "
-          f"({meta['n_subjects']} subjects) in {meta['wall_time_s']:.1f} s; targets {targets}")
+          f"({meta['n_subjects']} subjects) in {meta['wall_time_s']:.1f} s; targets {targets}; "
+          f"{dataset_summary(meta)[-1].split('; ')[-1]}")
+    return 0
+
+
+def _dataset_summary(args: argparse.Namespace) -> int:
+    from physio_bench.downstream.windows import dataset_summary, summary_html
+    from physio_bench.io import atomic_write_bytes, read_json
+
+    if len(args.meta) != len(args.out):
+        raise SystemExit("dataset-summary: give one --out per --meta")
+    for meta_path, out in zip(args.meta, args.out, strict=True):
+        meta = read_json(meta_path)
+        atomic_write_bytes(Path(out), summary_html(meta).encode())
+        print(dataset_summary(meta)[-1])
     return 0
 
 
@@ -93,6 +104,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     real.add_argument("--dataset", required=True, help="dataset name in downstream.datasets")
     real.add_argument("--out", required=True, help="suite directory (results/real/DATASET)")
     real.set_defaults(func=_real_windows)
+
+    summary = subparsers.add_parser(
+        "dataset-summary", help="per-record summary pages of real suites (report)")
+    summary.add_argument("--meta", nargs="+", default=[], help="results/real/DATASET/meta.json")
+    summary.add_argument("--out", nargs="+", default=[], help="HTML page per --meta")
+    summary.set_defaults(func=_dataset_summary)
 
     down = subparsers.add_parser(
         "downstream", help="real-data tasks and simulation-to-real transfer for one model")

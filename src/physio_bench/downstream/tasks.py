@@ -18,6 +18,16 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
   factors suite has no window of that kind with that label, the row says so.
 - ``real:*:ecg:beat_class`` and ``sim2real:*:ecg:beat_class``: see
   :mod:`physio_bench.downstream.beats`.
+- ``real:*:*:class_NAME``: a binary window-level class from the dataset's own labels
+  (a reader's ``classes(record)``, e.g. CPSC 2021's annotated AF episodes, CinC 2021's
+  SNOMED diagnoses). A least-squares (ridge) classifier on the pooled embedding of each
+  layer, cross-validated with folds grouped by subject like the regression tasks (penalty
+  and best layer by inner CV); a window is called positive when its out-of-fold score
+  reaches the training folds' positive fraction (so that a constant score cannot beat
+  chance). Metric: balanced accuracy (mean of sensitivity and specificity); chance 0.5,
+  the balanced accuracy of any constant predictor. Real only: no simulated counterpart
+  is trained. A class present (or absent) in fewer than ``statistics.min_groups``
+  subjects is reported as too small, with no value.
 
 Every number comes with a 95% bootstrap interval over subjects, ``n`` (windows or
 beats) and ``n_subjects``; a metric over fewer than ``statistics.min_groups`` subjects is
@@ -44,7 +54,7 @@ from physio_bench.applicability import accepted_kinds, applies
 from physio_bench.applicability import note as not_applicable
 from physio_bench.downstream import beats as beat_tasks
 from physio_bench.downstream import cv
-from physio_bench.downstream.datasets import dataset_specs
+from physio_bench.downstream.datasets import dataset_specs, is_class_target
 from physio_bench.errors import InputError
 from physio_bench.io import PREDICTION_COLUMNS, read_json
 from physio_bench.metrics import direction_of
@@ -68,14 +78,17 @@ class Task:
 
     @property
     def metric(self) -> str:
-        return "balanced_accuracy" if self.target == "beat_class" else "mae"
+        return ("balanced_accuracy" if self.target == "beat_class" or is_class_target(self.target)
+                else "mae")
 
 
 def dataset_tasks(dataset: str, targets: dict[str, list[str]]) -> list[Task]:
-    """Real and sim2real tasks of a dataset from its suite's offered targets."""
+    """Real and sim2real tasks of a dataset from its suite's offered targets (window
+    classes: real only)."""
     return [Task(source, dataset, kind, target)
             for kind, names in targets.items() for target in names
-            for source in ("real", "sim2real")]
+            for source in ("real", "sim2real")
+            if source == "real" or not is_class_target(target)]
 
 
 @dataclass
@@ -314,6 +327,67 @@ def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[st
                              }, folds=fold_of)
 
 
+def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[str, Any]:
+    """Cross-validate one binary window-class task, grouped by subject (module docstring)."""
+    idx = select(real.labels, task.kind, task.target)
+    labels = real.labels.iloc[idx]
+    groups = labels["subject_id"].astype(str).to_numpy()
+    y = labels[task.target].to_numpy(dtype=float) if len(idx) else np.zeros(0)
+    min_groups = int(config["statistics"]["min_groups"])
+    counts = {"n_positive": int((y == 1).sum()), "n_negative": int((y == 0).sum()),
+              "positive_subjects": int(np.unique(groups[y == 1]).size),
+              "negative_subjects": int(np.unique(groups[y == 0]).size)}
+    note = cv.estimability_note(groups, min_groups)
+    if not note and min(counts["positive_subjects"], counts["negative_subjects"]) < min_groups:
+        note = (f"too small: the class is present in {counts['positive_subjects']} and absent "
+                f"in {counts['negative_subjects']} subjects (need {min_groups} of each)")
+    if note:
+        return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size),
+                         chance=0.5, **counts)
+    folds = cv.cross_validate(real.pooled[:, idx], y, groups, int(config["probes"]["cv_folds"]),
+                              int(config["probes"]["inner_folds"]))
+    scores = np.empty((real.pooled.shape[0], len(y)))
+    best = np.empty(len(y))
+    prior = np.empty(len(y))
+    fold_of = np.empty(len(y), dtype=np.int64)
+    for k, fold in enumerate(folds):
+        train = np.setdiff1d(np.arange(len(y)), fold.test)
+        fold_of[fold.test] = k
+        prior[fold.test] = y[train].mean()
+        scores[:, fold.test] = fold.predictions
+        best[fold.test] = fold.predictions[fold.best_layer]
+    calls = (scores >= prior[None, :]).astype(np.int64)
+    best_calls = (best >= prior).astype(np.int64)
+    truth = y.astype(np.int64)
+    n_boot = int(config["probes"]["bootstrap"])
+    seed = cv.stable_seed(int(config["seed"]), task.name)
+
+    def summarise(pred: np.ndarray) -> dict[str, Any]:
+        low, high = cv.metric_interval(truth, pred, groups, "balanced_accuracy", n_boot, seed,
+                                       folds=fold_of, n_classes=2)
+        return {"value": cv.balanced_accuracy(truth, pred), "ci_low": low, "ci_high": high,
+                "n": len(y), "n_subjects": int(np.unique(groups).size)}
+
+    layers = {name: summarise(p) for name, p in zip(real.layer_names, calls, strict=True)}
+    chosen = [real.layer_names[f.best_layer] for f in folds]
+    return {
+        "kind": task.kind, "target": task.target, "metric": task.metric,
+        "dataset": task.dataset, "n": len(y), "n_subjects": int(np.unique(groups).size),
+        **counts, "layers": layers,
+        "last": {"layer": real.layer_names[-1], **layers[real.layer_names[-1]]},
+        "best": {"layer": _most_common(chosen), **summarise(best_calls)},
+        "chance": 0.5, "baseline_method": "any constant predictor (balanced accuracy 0.5)",
+        "cv": "grouped_by_subject", "n_folds": len(folds), "best_layer_per_fold": chosen,
+        "interval": "corrected resampled t over the outer folds (by subject)",
+        "predictions": {
+            "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),
+            "record": labels["record"].astype(str).tolist(), "subject": groups.tolist(),
+            "start_s": labels["start_s"].to_numpy(dtype=float).tolist(),
+            "reference": truth.tolist(), "last": calls[-1].tolist(), "best": best_calls.tolist(),
+        },
+    }
+
+
 def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
                       config: dict[str, Any]) -> dict[str, Any]:
     """Train on the simulated factors suite, predict the real windows (no real label)."""
@@ -398,6 +472,8 @@ def run_downstream(
                     if task.source == "real" else
                     beat_tasks.run_sim2real_beat_task(task.name, source, scenarios,
                                                       spec.beat_split, config, task_seed))
+            elif is_class_target(task.target):
+                tasks[task.name] = run_real_class_task(task, real, config)
             elif task.source == "real":
                 tasks[task.name] = run_real_task(task, real, config)
             else:
@@ -454,7 +530,8 @@ def leaderboard_rows(model: str, pretrained: bool,
         if name.startswith("real:") and detail.get("target") == "beat_class":
             rows += beat_rows(model, name, detail, pretrained=pretrained)
             continue
-        for layer in ("last", "best") if detail["metric"] == "mae" else ("last",):
+        two = detail["metric"] == "mae" or is_class_target(detail.get("target", ""))
+        for layer in ("last", "best") if two else ("last",):
             result = detail.get(layer, {})
             rows.append({
                 "model": model, "pretrained": pretrained, "stage": "downstream",

@@ -51,6 +51,9 @@ import pandas as pd
 
 from physio_bench.downstream import reference as ref
 from physio_bench.downstream.datasets import (
+    CLASS_PREFIX,
+    TARGETS,
+    BadRecordError,
     Channel,
     ChannelInfo,
     Dataset,
@@ -58,12 +61,18 @@ from physio_bench.downstream.datasets import (
     RecordEvents,
     check_dataset,
     dataset_spec,
+    is_class_target,
     open_dataset,
+    skip_or_raise,
 )
 from physio_bench.errors import InputError
-from physio_bench.io import save_npy, save_npz, save_parquet, write_json
+from physio_bench.io import atomic_write_bytes, save_npy, save_npz, save_parquet, write_json
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
+#: why a kept window has no label for a task (counted per record, kind and target)
+LABEL_DROP_REASONS = ("no_reference", "rate_undefined", "mixed_class")
+#: window-level targets and the column naming their reference
+LABEL_SOURCES = {"heart_rate_bpm": "heart_rate_source", "resp_rate_bpm": "resp_rate_source"}
 EVENT_COLUMNS = ["window_id", "event", "start_s", "stop_s", "label", "source"]
 #: monitor numerics kept as context columns
 MONITOR_COLUMNS = {"HR": "monitor_heart_rate_bpm", "RESP": "monitor_resp_rate_bpm"}
@@ -524,16 +533,36 @@ def build_dataset_windows(
     Raises:
         InputError: a record fails its header checks, or no window is kept.
     """
-    chosen = check_dataset(spec, config)
+    skipped: dict[str, dict[str, str]] = {}
+    chosen = check_dataset(spec, config, skipped)
     dataset = open_dataset(spec, config)
     size = spec.window_samples(config["sampling_rate_hz"])
     parts = SuiteParts(rows=[], signals=[], targets={"heart_rate_bpm": [], "resp_rate_bpm": []},
                        events=[])
     counts: dict[str, Any] = {}
     has = {"breaths": False, "beat_symbols": False}
+    spans: dict[str, slice] = {}
+    class_names: set[str] = set()
     for record, infos in chosen.items():
-        counts[record], found = _record_windows(spec, record, infos, dataset, config, parts)
+        first = len(parts.rows)
+        try:
+            counts[record], found = _record_windows(spec, record, infos, dataset, config, parts)
+        except BadRecordError as exc:
+            skip_or_raise(spec, exc, skipped)
+            continue
+        except InputError as exc:  # e.g. a channel without a single valid sample
+            skip_or_raise(spec, BadRecordError(spec.key, record, "empty", str(exc),
+                                               message=str(exc)), skipped)
+            continue
         has = {k: has[k] or found[k] for k in has}
+        spans[record] = slice(first, len(parts.rows))
+        class_names |= _add_classes(dataset, record, parts.rows[first:], spec.window_s)
+    offered = offered_targets(spec, has)
+    if class_names and spec.targets == TARGETS:  # no explicit ``targets``: offer them all
+        for kind in offered:
+            offered[kind] += [f"{CLASS_PREFIX}{c}" for c in sorted(class_names)]
+    for record, span in spans.items():
+        _label_counts(counts[record], parts.rows[span], offered)
     if not parts.rows:
         raise InputError(
             f"{spec.key}: no real window was kept (every window dropped for missing data): "
@@ -546,8 +575,125 @@ def build_dataset_windows(
     events = pd.DataFrame(parts.events, columns=EVENT_COLUMNS)
     events = events.astype({"window_id": "int64", "start_s": "float64", "stop_s": "float64",
                             "event": str, "label": str, "source": str})
-    info = {"records": counts, "targets": offered_targets(spec, has)}
+    info = {"records": counts, "targets": offered, "skipped": skipped}
     return signals, labels, targets, events, info
+
+
+def _add_classes(dataset: Dataset, record: str, rows: list[dict[str, Any]],
+                 window_s: float) -> set[str]:
+    """Add the reader's window-level classes (``classes(record)``) to ``rows`` as columns
+    ``class_NAME``: 1.0 when the class covers the whole window, 0.0 when it is absent
+    from it, NaN (counted as ``mixed_class``) when it covers part of it."""
+    method = getattr(dataset, "classes", None)
+    found = method(record) if callable(method) else {}
+    for name, intervals in found.items():
+        for row in rows:
+            start, stop = row["start_s"], row["start_s"] + window_s
+            covered = sum(max(0.0, min(stop, b) - max(start, a)) for a, b in intervals)
+            fraction = covered / window_s
+            row[f"{CLASS_PREFIX}{name}"] = (1.0 if fraction >= 1.0 - 1e-9 else 0.0
+                                            if fraction <= 1e-9 else float("nan"))
+    return set(found)
+
+
+def _label_counts(counts: dict[str, Any], rows: list[dict[str, Any]],
+                  offered: dict[str, list[str]]) -> None:
+    """Add ``labels`` to each kind of a record's counts: per window-level target that the
+    dataset offers for that kind (``offered``), the kept
+    windows with a label (``available``) and those without, by cause
+    (:data:`LABEL_DROP_REASONS`): the record has no reference for it (``no_reference``),
+    or the reference gives no rate in that window (``rate_undefined``: too few events,
+    or a rate outside the plausible range)."""
+    for kind, info in counts.items():
+        mine = [r for r in rows if r["signal_kind"] == kind]
+        labels: dict[str, Any] = {}
+        for target in offered.get(kind, []):
+            if target not in LABEL_SOURCES and not is_class_target(target):
+                continue  # beat classes are counted per beat by the beat task
+            source = LABEL_SOURCES.get(target)
+            values = [r.get(target, float("nan")) for r in mine]
+            ok = sum(1 for v in values if np.isfinite(v))
+            dropped = dict.fromkeys(LABEL_DROP_REASONS, 0)
+            for r, v in zip(mine, values, strict=True):
+                if np.isfinite(v):
+                    continue
+                if source is None:
+                    dropped["mixed_class" if target in r else "no_reference"] += 1
+                else:
+                    dropped["no_reference" if not r.get(source) else "rate_undefined"] += 1
+            labels[target] = {"available": ok, "dropped": dropped}
+        info["labels"] = labels
+
+
+def dataset_summary(meta: dict[str, Any]) -> list[str]:
+    """Lines of the per-record summary of a real suite (log and report): windows kept,
+    dropped by cause, labels available per task, and the skipped records by cause."""
+    lines = []
+    for record, kinds in meta["records"].items():
+        for kind, info in kinds.items():
+            dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
+            labels = "; ".join(
+                f"{target} {lab['available']}/{info['kept']}"
+                + "".join(f", no label ({k}) {v}" for k, v in lab["dropped"].items() if v)
+                for target, lab in info.get("labels", {}).items())
+            lines.append(f"{record} {kind} ({info['channel']}, {info['fs_hz']:g} Hz): "
+                         f"{info['kept']}/{info['windows_total']} windows kept, dropped: "
+                         f"{dropped}; labels: {labels or 'none'}")
+    for record, why in meta.get("skipped_records", {}).items():
+        lines.append(f"{record}: skipped ({why['cause']}): {why['message']}")
+    causes = ", ".join(f"{k} {v}" for k, v in meta.get("skipped_by_cause", {}).items())
+    lines.append(f"dataset {meta['dataset']}: {meta['n_windows']} windows of "
+                 f"{meta['n_records']} records ({meta['n_subjects']} subjects); "
+                 f"{len(meta.get('skipped_records', {}))} records skipped"
+                 f"{' (' + causes + ')' if causes else ''}")
+    return lines
+
+
+SUMMARY_COLUMNS = ("record", "kind", "channel", "windows kept", "dropped (cause)",
+                   "labels available (no label: cause)")
+
+
+def summary_rows(meta: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per record and kind (:data:`SUMMARY_COLUMNS`), then the skipped records."""
+    rows = []
+    for record, kinds in meta["records"].items():
+        for kind, info in kinds.items():
+            dropped = ", ".join(f"{k} {v}" for k, v in info["dropped"].items() if v) or "none"
+            labels = "; ".join(
+                f"{t} {lab['available']}" + "".join(
+                    f" ({k} {v})" for k, v in lab["dropped"].items() if v)
+                for t, lab in info.get("labels", {}).items()) or "none"
+            rows.append((record, kind, info["channel"],
+                         f"{info['kept']}/{info['windows_total']}", dropped, labels))
+    for record, why in meta.get("skipped_records", {}).items():
+        rows.append((record, "-", "-", "skipped", why["cause"], why["message"]))
+    return rows
+
+
+def summary_markdown(meta: dict[str, Any]) -> str:
+    """The dataset summary as a Markdown table (one row per record and kind)."""
+    lines = [f"# Dataset {meta['dataset']}: per-record summary", "",
+             "| " + " | ".join(SUMMARY_COLUMNS) + " |", "|---|---|---|--:|---|---|"]
+    lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |"
+              for row in summary_rows(meta)]
+    lines += ["", dataset_summary(meta)[-1], ""]
+    return "\n".join(lines)
+
+
+def summary_html(meta: dict[str, Any]) -> str:
+    """The dataset summary as a small self-contained HTML page (for the report)."""
+    import html
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in summary_rows(meta))
+    title = f"Dataset {meta['dataset']}: per-record summary"
+    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+            "</title><style>body{font-family:sans-serif;font-size:13px}table{border-collapse:"
+            "collapse}th,td{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
+            f"</style></head><body><h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr>"
+            f"</thead><tbody>{body}</tbody></table><p>"
+            f"{html.escape(dataset_summary(meta)[-1])}</p></body></html>\n")
 
 
 def _agreement(labels: pd.DataFrame, column: str, other: str) -> dict[str, Any]:
@@ -632,11 +778,15 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
         "channel_names": ["signal"],
         "seed": int(config["seed"]),
         "targets": info["targets"],
-        "factor_columns": {k: [t for t in v if t != "beat_class"]
+        "factor_columns": {k: [t for t in v if t != "beat_class" and not is_class_target(t)]
                            for k, v in info["targets"].items()},
         "beat_classes": ({k: list(v) for k, v in spec.beat_split.items()}
                          if spec.beat_split is not None else None),
         "records": info["records"],
+        "skipped_records": info["skipped"],
+        "skipped_by_cause": {c: n for c in sorted({v["cause"] for v in info["skipped"].values()})
+                             if (n := sum(v["cause"] == c for v in info["skipped"].values()))},
+        "label_drop_reasons": list(LABEL_DROP_REASONS),
         "max_missing_fraction": float(config["downstream"]["max_missing_fraction"]),
         "max_gap_s": float(config["downstream"]["max_gap_s"]),
         "drop_reasons": list(DROP_REASONS),
@@ -662,6 +812,7 @@ def make_real_suite(config: dict[str, Any], dataset: str, out_dir: str | Path) -
     save_parquet(out_dir / "labels.parquet", labels)
     save_npz(out_dir / "targets.npz", targets)
     save_parquet(out_dir / "events.parquet", events)
+    atomic_write_bytes(out_dir / "summary.md", summary_markdown(meta).encode())
     meta["wall_time_s"] = round(time.perf_counter() - began, 3)
     write_json(out_dir / "meta.json", meta)
     return meta
