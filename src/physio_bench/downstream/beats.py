@@ -37,8 +37,8 @@ chance 1/K; Cohen's κ; the jκ index of Mondéjar-Guerra et al. 2019,
 ``κ / 2 + (Se_S + Se_V + +P_S + +P_V) / 8``; the confusion matrix. Intervals: 95%
 percentile bootstrap over test records (whole records resampled: the beats of one record
 are not independent), ``probes.bootstrap`` resamples. The interval is not widened to hold
-the point estimate: a ratio's percentile interval can miss it, and then it says so. Published anchors (DS2,
-:data:`ANCHORS`) are printed beside them. Every beat is counted: used (train, test) and
+the point estimate: a ratio's percentile interval can miss it, and then it says so.
+Published anchors (DS2, :data:`ANCHORS`) are printed beside them. Every beat is counted: used (train, test) and
 dropped by cause (``beat_accounting``).
 """
 
