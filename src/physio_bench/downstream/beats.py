@@ -38,8 +38,8 @@ chance 1/K; Cohen's κ; the jκ index of Mondéjar-Guerra et al. 2019,
 percentile bootstrap over test records (whole records resampled: the beats of one record
 are not independent), ``probes.bootstrap`` resamples. The interval is not widened to hold
 the point estimate: a ratio's percentile interval can miss it, and then it says so.
-Published anchors (DS2, :data:`ANCHORS`) are printed beside them. Every beat is counted: used (train, test) and
-dropped by cause (``beat_accounting``).
+Published anchors (DS2, :data:`ANCHORS`) are printed beside them. Every beat is counted:
+used (train, test) and dropped by cause (``beat_accounting``).
 """
 
 from __future__ import annotations
