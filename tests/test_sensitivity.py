@@ -32,8 +32,11 @@ TINY = {
     "probes": {"cv_folds": 2, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
     "downstream": {"datasets": {"mitdb": {"enabled": False}, "bidmc": {"enabled": False}}},
     "sensitivity": {"models": ["moirai-small-untrained", "ttm-r2"], "input_hz": [25, 50],
-                    "patch_size": [32], "suites": ["factors"], "windows_per_group": 6,
-                    "per_model": {"ttm-r2": {"input_hz": [8, 16], "patch_size": []}}},
+                    "patch_size": [], "context_s": [], "suites": ["factors"],
+                    "windows_per_group": 6,
+                    "per_model": {"moirai-small-untrained": {"patch_size": [32]},
+                                  "ttm-r2": {"input_hz": [8, 16], "patch_size": [],
+                                             "context_s": [8]}}},
 }
 TTM_RATES = (4, 8, 16, 25, 32, 50)
 
@@ -42,8 +45,16 @@ def test_default_study_and_variant_names():
     config = load_config()
     names = [v.name for v in variants(config)]
     assert names == [f"moirai-small-untrained@{hz}hz-p{p}" for hz in (25, 50, 100)
-                     for p in (16, 32, 64)] + [
-        f"{m}@{hz}hz" for m in ("ttm-r2", "ttm-r2-untrained") for hz in TTM_RATES]
+                     for p in (16, 32, 64)] + ["moirai-small-untrained@c8s"] + [
+        name for m in ("ttm-r2", "ttm-r2-untrained")
+        for name in [f"{m}@{hz}hz" for hz in TTM_RATES] + [f"{m}@25hz-c8s"]]
+    # the context axis: the model's own rate (its entry's input_hz, else the plug-in's) and
+    # patch, context_s set; the core then feeds chunks of at most 8 s
+    moirai = find_variant(config, "moirai-small-untrained@c8s").options(config)
+    assert moirai["context_s"] == 8.0 and "input_hz" not in moirai
+    assert "patch_size" not in moirai and "replicates" not in moirai
+    ttm = find_variant(config, "ttm-r2@25hz-c8s").options(config)
+    assert (ttm["context_s"], ttm["input_hz"]) == (8.0, 25)
     variant = find_variant(config, "moirai-small-untrained@50hz-p32")
     options = variant.options(config)
     assert (options["input_hz"], options["patch_size"], options["weights"]) == (
@@ -54,7 +65,7 @@ def test_default_study_and_variant_names():
                                                                    "physio_bench:data/weights/ttm-r2")
     entries = variant_entries(config)  # what a per-rate stage loads: the same entries
     assert list(entries) == names and entries["ttm-r2@32hz"]["input_hz"] == 32.0
-    config["sensitivity"]["patch_size"] = []
+    config["sensitivity"]["per_model"]["moirai-small-untrained"]["patch_size"] = []
     assert next(v.name for v in variants(config)) == "moirai-small-untrained@25hz"
     for name in ("moirai-small-untrained", "ttm-r2", "ttm-r2-untrained"):
         config["models"][name]["enabled"] = False
