@@ -150,7 +150,9 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
         "context_s": variant.context_s if variant.context_s is not None else np.nan,
         "tokens_per_channel": info["tokens"]["tokens_per_channel"],
         "patch_duration_s": info["tokens"]["patch_duration_s"],
-        "context_fill": context_fill(info["input"]),
+        # a context variant: the share of the model's own context (not of the capped one)
+        "context_fill": context_fill(info["input"] if variant.context_s is None else {
+            **info["input"], "context_samples": info.get("max_window_samples")}),
         "samples_per_beat": per_beat, "samples_per_breath": per_breath,
     }
     for column in VARIANT_COLUMNS:
