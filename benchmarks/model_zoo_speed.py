@@ -1,23 +1,37 @@
-"""Windows per second of the model-zoo plug-ins on CPU, printed (never asserted).
+"""Windows per second of the model-zoo plug-ins on CPU: the stage beside the bare forward.
 
-    .venv/bin/python benchmarks/model_zoo_speed.py                 # every model, 2 threads
+    .venv/bin/python benchmarks/model_zoo_speed.py                 # every model, 1 and all cores
     .venv/bin/python benchmarks/model_zoo_speed.py --models tirex,ttm --windows 16
 
-Each model gets one-channel 32-s windows at its recommended input rate
-(``default_input_hz``: the length the core's ``input_hz`` resampling will hand it), white
-noise (speed does not depend on content). Weights are random, of the published
-architecture's size: the pretrained files are not on this machine. Moirai 2.0, TimesFM
-2.5 and TiRex run their adapters here; MOMENT, Toto and TTM run in their own environments
-(``make plugin-envs``), where a child script builds the published configuration and calls
-the same plug-in's ``embed`` (a checkpoint written to a temporary directory first, since
-those plug-ins load checkpoints only). Reported: windows/s after one warm-up batch, the
-model's parameter count, tokens per window.
+Printed, never asserted. Each model gets one-channel 32-s windows at its recommended input
+rate (``default_input_hz``: the length the core's ``input_hz`` resampling hands it), white
+noise (speed does not depend on content), random weights of the published architecture's
+size (the pretrained files are not on this machine). Each model is timed with 1 torch
+thread and with all cores (``os.cpu_count()``), and the 1-minute load average is read
+before each row (the machine is shared: a load above the core count means the numbers are
+lower bounds).
+
+Two numbers per row, same model, same windows, same batch size, same process:
+
+* **stage**: the plug-in's ``embed`` (what the embed stage calls: input checks, packing,
+  every layer's hidden states through forward hooks, copies to numpy, spans);
+* **bare**: the library's own forward on inputs prepared before the clock starts (packing
+  excluded; no hooks, no copies): ``MoiraiModule``/``Moirai2Module.forward`` on packed
+  tokens (with the distribution head), TimesFM's module on prepared patches, TiRex's
+  ``_forward_model``, Toto's ``TotoBackbone``, TTM's backbone, ``MOMENT.embed``.
+
+``stage/bare`` is the ratio of their throughputs (1.0: the adapter adds nothing; below 1:
+the adapter's overhead). MOMENT, Toto and TTM run in their own environments (``make
+plugin-envs``), where a child script builds the published configuration, writes it to a
+temporary directory, loads it through the plug-in and times both. Windows/s after one
+warm-up batch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -29,6 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 WINDOW_S = 32.0
 
 MAIN_ENV = {
+    "moirai": ("physio_bench.models.moirai", "MoiraiModel"),
     "moirai2": ("physio_bench.models.moirai2", "Moirai2Model"),
     "timesfm": ("physio_bench.models.timesfm", "TimesFMModel"),
     "tirex": ("physio_bench.models.tirex", "TiRexModel"),
@@ -78,82 +93,175 @@ from physio_bench_ttm.model import TTMModel as Model
 """,
 }
 CHILD_RUN = """
-import sys, tempfile, time, numpy as np, torch
+import os, sys, tempfile, time, numpy as np, torch
 torch.set_num_threads(THREADS)
 CK = tempfile.mkdtemp() + "/ck"
 torch.manual_seed(0)
 SETUP
 model = Model(name="speed", weights=CK, device="cpu", batch_size=BATCH)
 x = np.random.default_rng(0).standard_normal((WINDOWS, 1, SAMPLES)).astype(np.float32)
+load = os.getloadavg()[0]
 out = model.embed(x[:BATCH], RATE)
 start = time.perf_counter()
 out = model.embed(x, RATE)
-wall = time.perf_counter() - start
+stage = WINDOWS / (time.perf_counter() - start)
+BARE
+parts = [prepare(x[i:i + BATCH]) for i in range(0, WINDOWS, BATCH)]
+with torch.inference_mode():
+    bare(parts[0])
+    start = time.perf_counter()
+    for part in parts:
+        bare(part)
+bare_rate = WINDOWS / (time.perf_counter() - start)
 info = model.describe()
-print(json.dumps({"windows_per_s": WINDOWS / wall, "n_parameters": info["n_parameters"],
+print(json.dumps({"stage": stage, "bare": bare_rate, "load": load,
+                  "n_parameters": info["n_parameters"],
                   "tokens": int(out["token_spans"].shape[0])}))
 """
+# The library's forward in each own environment, on inputs prepared outside the clock.
+CHILD_BARE = {
+    "moment": """
+def prepare(w):
+    return torch.from_numpy(w), torch.ones(w.shape[0], w.shape[-1])
+def bare(part):
+    model.model.embed(x_enc=part[0], input_mask=part[1], reduction="none")
+""",
+    "toto": """
+def prepare(w):
+    series = torch.from_numpy(w)
+    return (series, torch.ones_like(series, dtype=torch.bool),
+            torch.zeros_like(series, dtype=torch.int))
+def bare(part):
+    model.backbone(*part)
+""",
+    "ttm": """
+def prepare(w):
+    values = torch.from_numpy(np.ascontiguousarray(w.transpose(0, 2, 1)))
+    return values, torch.ones_like(values)
+def bare(part):
+    model.model.backbone(part[0], past_observed_mask=part[1])
+""",
+}
 DEFAULT_HZ = {"moment": 16.0, "toto": 128.0, "ttm": 16.0}
 
 
-def main_env(name: str, windows: int, batch: int) -> dict:
+def bare_forward(name: str, model: object, x: np.ndarray) -> tuple:
+    """``(prepare, forward)`` for the library's own forward of ``model`` (see the module
+    docstring); ``prepare`` runs before the clock starts."""
+    import torch
+
+    if name == "moirai":
+        from physio_bench.models.moirai import pack_windows
+
+        module = model.module
+        return (lambda w: pack_windows(w, model.patch_size, max(module.patch_sizes)).as_kwargs(),
+                lambda kwargs: module(**kwargs))
+    if name == "moirai2":
+        from physio_bench.models.moirai import pack_windows
+        from physio_bench.models.moirai2 import module_kwargs
+
+        module = model.module
+        patch = int(module.patch_size)
+        return (lambda w: module_kwargs(pack_windows(w, patch, patch)),
+                lambda kwargs: module(**kwargs, training_mode=False))
+    if name == "timesfm":
+        from physio_bench.models.timesfm import prepare_series
+
+        return (lambda w: prepare_series(torch.from_numpy(w.reshape(-1, w.shape[-1])),
+                                         model.patch_size),
+                lambda part: model.module(*part))
+    if name == "tirex":
+        tirex = model.model
+        return (lambda w: tirex._prepare_context_for_embedding(
+                    torch.from_numpy(w.reshape(-1, w.shape[-1])), None)[0],
+                lambda embeds: tirex._forward_model(embeds, return_all_hidden=True))
+    raise KeyError(name)
+
+
+def main_env(name: str, windows: int, batch: int, threads: list[int]) -> list[dict]:
     import importlib
+
+    import torch
 
     module, cls = MAIN_ENV[name]
     factory = getattr(importlib.import_module(module), cls)
     model = factory(name=name, seed=0, weights="random", device="cpu", batch_size=batch,
                     progress=False)
-    rate = factory.default_input_hz
+    rate = float(model.describe().default_input_hz)
     samples = round(WINDOW_S * rate)
     x = np.random.default_rng(0).standard_normal((windows, 1, samples)).astype(np.float32)
-    model.embed(x[:batch], rate)
-    start = time.perf_counter()
-    out = model.embed(x, rate)
-    wall = time.perf_counter() - start
-    return {"windows_per_s": windows / wall, "n_parameters": model.describe().n_parameters,
-            "tokens": int(out.token_spans.shape[0]), "rate_hz": rate, "samples": samples}
+    prepare, forward = bare_forward(name, model, x)
+    parts = [prepare(x[i:i + batch]) for i in range(0, windows, batch)]
+    rows = []
+    for count in threads:
+        torch.set_num_threads(count)
+        load = os.getloadavg()[0]
+        out = model.embed(x[:batch], rate)
+        start = time.perf_counter()
+        out = model.embed(x, rate)
+        stage = windows / (time.perf_counter() - start)
+        with torch.inference_mode():
+            forward(parts[0])
+            start = time.perf_counter()
+            for part in parts:
+                forward(part)
+        bare = windows / (time.perf_counter() - start)
+        rows.append({"threads": count, "load": load, "stage": stage, "bare": bare,
+                     "n_parameters": model.describe().n_parameters,
+                     "tokens": int(out.token_spans.shape[0]), "rate_hz": rate,
+                     "samples": samples})
+    return rows
 
 
-def own_env(name: str, windows: int, batch: int, threads: int) -> dict:
+def own_env(name: str, windows: int, batch: int, threads: list[int]) -> list[dict]:
     python = REPO / "plugins" / f"physio-bench-{name}" / ".venv" / "bin" / "python"
     if not python.exists():
-        return {"error": "environment not built (make plugin-envs)"}
+        return [{"error": "environment not built (make plugin-envs)"}]
     rate = DEFAULT_HZ[name]
     samples = round(WINDOW_S * rate)
-    script = "import json\n" + CHILD_RUN.replace("SETUP", CHILD_SETUP[name]).replace(
-        "THREADS", str(threads)).replace("BATCH", str(batch)).replace(
-        "WINDOWS", str(windows)).replace("SAMPLES", str(samples)).replace("RATE", str(rate))
-    done = subprocess.run([str(python), "-W", "ignore", "-c", script], capture_output=True,
-                          text=True, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1]}
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "rate_hz": rate,
-            "samples": samples}
+    rows = []
+    for count in threads:
+        script = "import json\n" + CHILD_RUN.replace("SETUP", CHILD_SETUP[name]).replace(
+            "BARE", CHILD_BARE[name]).replace("THREADS", str(count)).replace(
+            "BATCH", str(batch)).replace("WINDOWS", str(windows)).replace(
+            "SAMPLES", str(samples)).replace("RATE", str(rate))
+        done = subprocess.run([str(python), "-W", "ignore", "-c", script], capture_output=True,
+                              text=True, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+        if done.returncode != 0:
+            return [{"error": done.stderr.strip().splitlines()[-1]}]
+        rows.append({**json.loads(done.stdout.strip().splitlines()[-1]), "threads": count,
+                     "rate_hz": rate, "samples": samples})
+    return rows
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="moirai2,timesfm,tirex,moment,toto,ttm")
-    parser.add_argument("--windows", type=int, default=32, help="windows timed per model")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", default="moirai,moirai2,timesfm,tirex,moment,toto,ttm")
+    parser.add_argument("--windows", type=int, default=16, help="windows timed per model")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
+                        help="torch thread counts, comma-separated (default: 1 and all cores)")
     args = parser.parse_args(argv)
-    import torch
-
-    torch.set_num_threads(args.threads)
-    print(f"CPU, {args.threads} torch threads, one-channel {WINDOW_S:g}-s windows at each "
-          f"model's default_input_hz, random weights of the published size")
-    print(f"{'model':10} {'input':>12} {'tokens':>7} {'parameters':>12} {'windows/s':>10}")
+    threads = [int(value) for value in args.threads.split(",")]
+    print(f"CPU ({os.cpu_count()} cores), one-channel {WINDOW_S:g}-s windows at each model's "
+          f"default_input_hz, random weights of the published size, {args.windows} windows, "
+          f"batch {args.batch}; load = 1-min load average before the row")
+    print("| model | input | tokens | parameters | threads | load | stage windows/s | "
+          "bare forward windows/s | stage/bare |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name in args.models.split(","):
         if name in MAIN_ENV:
-            row = main_env(name, args.windows, args.batch)
+            rows = main_env(name, args.windows, args.batch, threads)
         else:
-            row = own_env(name, args.windows, args.batch, args.threads)
-        if "error" in row:
-            print(f"{name:10} {row['error']}")
-            continue
-        print(f"{name:10} {row['samples']:>5} @{row['rate_hz']:>4g} Hz {row['tokens']:>7} "
-              f"{row['n_parameters']:>12,} {row['windows_per_s']:>10.2f}", flush=True)
+            rows = own_env(name, args.windows, args.batch, threads)
+        for row in rows:
+            if "error" in row:
+                print(f"| {name} | {row['error']} |")
+                continue
+            print(f"| {name} | {row['samples']} @ {row['rate_hz']:g} Hz | {row['tokens']} | "
+                  f"{row['n_parameters']:,} | {row['threads']} | {row['load']:.1f} | "
+                  f"{row['stage']:.2f} | {row['bare']:.2f} | {row['stage'] / row['bare']:.2f} |",
+                  flush=True)
     return 0
 
 

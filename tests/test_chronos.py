@@ -108,3 +108,26 @@ def test_errors_are_one_line(bolt, tmp_path, monkeypatch):
     (broken / "model.safetensors").write_bytes(b"")
     with pytest.raises(ModelError, match=r"^model 'm': cannot load weights from .*broken \("):
         ChronosModel(name="m", weights=str(broken))
+
+
+def test_bolt_every_layer_equals_the_library_embed(bolt, windows):
+    """Every encoder block and the final norm, hooked while the library's public
+    ``ChronosBoltPipeline.embed`` runs (its own context handling, scaling and [REG] token),
+    equal ours at the 63 patch tokens of each series. Bolt-tiny is a published
+    configuration (amazon/chronos-bolt-tiny). Tolerance: exact (same modules, same float32
+    inputs; a different padding side, scaling or token order changes every state)."""
+    from chronos import ChronosBoltPipeline
+
+    from physio_bench.models.torch_utils import capture_outputs
+
+    out = bolt.embed(windows, 250.0)
+    encoder = bolt.model.encoder
+    hooked = {f"layer_{i:02d}": block for i, block in enumerate(encoder.block)}
+    hooked["final_norm"] = encoder.final_layer_norm
+    with capture_outputs(hooked) as captured:
+        ChronosBoltPipeline(bolt.model).embed(torch.from_numpy(windows.reshape(4, -1)))
+    assert list(captured) == list(out.layers)
+    for name, state in captured.items():
+        assert state.shape == (4, 64, 256), name  # 63 patches + [REG]
+        np.testing.assert_array_equal(state[:, :63].numpy().reshape(2, 126, 256),
+                                      out.layers[name], err_msg=name)

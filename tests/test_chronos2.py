@@ -63,3 +63,25 @@ def test_chronos2_round_trip_local(chronos2, windows, embedded, tmp_path):
     assert local.describe().weights_sha256 == file_sha256(directory / "model.safetensors")
     for name, array in local.embed(windows, 250.0).layers.items():
         np.testing.assert_array_equal(array, embedded.layers[name])
+
+
+def test_chronos2_every_layer_equals_the_library_embed(chronos2, windows, embedded):
+    """Every encoder block and the final norm, hooked while the library's public
+    ``Chronos2Pipeline.embed`` runs on the windows (each window one group of variates; its
+    own scaling, [REG] and future tokens), equal ours at the 13 context tokens of each
+    variate. Published Chronos-2 (120M) configuration. Tolerance: exact (the same modules
+    on the same float32 tokens; another grouping or token order changes every state)."""
+    from chronos import Chronos2Pipeline
+
+    from physio_bench.models.torch_utils import capture_outputs
+
+    encoder = chronos2.model.encoder
+    hooked = {f"layer_{i:02d}": block for i, block in enumerate(encoder.block)}
+    hooked["final_norm"] = encoder.final_layer_norm
+    with capture_outputs(hooked) as captured:
+        Chronos2Pipeline(chronos2.model).embed(windows)
+    assert list(captured) == list(embedded.layers)
+    for name, state in captured.items():
+        assert state.shape == (4, 15, 768), name  # 13 patches + [REG] + 1 future token
+        np.testing.assert_array_equal(state[:, :13].numpy().reshape(2, 26, 768),
+                                      embedded.layers[name], err_msg=name)

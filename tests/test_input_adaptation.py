@@ -182,3 +182,21 @@ def test_per_channel_pooled_array_and_the_probes_option(make_suite, tmp_path):
 def test_input_plan_rejects_nothing_for_the_suite_rate():
     plan = InputPlan.build(125.0, 4000, None, "config")
     assert (plan.up, plan.down, plan.input_samples) == (1, 1, 4000)
+
+
+def test_context_s_caps_the_context_in_seconds(bolt):
+    """``context_s`` (the sensitivity study's context axis): 32 s at 50 Hz in chunks of 8 s
+    (400 samples, under Chronos-Bolt's 2048), at the input rate; never above the model's
+    own context; the chunks then go to the model like any other chunks."""
+    info = bolt.describe()
+    plan = input_plan({"context_s": 8}, info, bolt, (1, 1600), 50.0)
+    assert plan.chunk_bounds == [(0, 400), (400, 800), (800, 1200), (1200, 1600)]
+    resampled = input_plan({"context_s": 8, "input_hz": 25}, info, bolt, (1, 3200), 100.0)
+    assert resampled.input_hz == 25.0 and len(resampled.chunk_bounds) == 4  # 200 at 25 Hz
+    assert input_plan({"context_s": 100}, info, bolt, (1, 3000), 50.0).chunk_bounds == [
+        (0, 952), (952, 3000)]  # the model's context (2048) wins
+    windows = noisy_sine_windows(1, 1, 1600, 1.3, seed=8, sampling_rate_hz=50.0)
+    result, _ = embed_batch(bolt, info, windows, plan)
+    alone = bolt.embed(windows[..., 1200:], 50.0)  # the last chunk, embedded by itself
+    np.testing.assert_array_equal(result.layers["final_norm"][:, -25:],
+                                  alone.layers["final_norm"])

@@ -118,3 +118,29 @@ def test_errors(model, tmp_path, monkeypatch):
         MantisModel(name="m", weights=str(tmp_path))
     with pytest.raises(ModelError, match=r"unknown option\(s\) seq_len"):
         MantisModel(name="m", weights="random", seq_len=256)
+
+
+def test_every_layer_equals_the_library_forward_at_each_return_layer(model, windows, embedded):
+    """For each layer k, the library's own ``TransformerUnit.forward(..., return_layer=k)``
+    (its CLS token, positional encoding and residual stream; the full token states hooked at
+    its transformer's output) equals our layer_k at the 32 patch tokens, on the same
+    512-sample input (the resampling to 512 is ours, not the library's: docs/models.md).
+    Mantis-8M is the published configuration. Tolerance: exact (the same modules in the same
+    order on the same float32 tensor)."""
+    network = model.network
+    series = torch.from_numpy(resample(windows.reshape(4, 1, N_SAMPLES), 512))
+    unit = network.transf_unit
+    captured: list[torch.Tensor] = []
+    handle = unit.transformer.register_forward_hook(
+        lambda _m, _i, out: captured.append(out.detach().clone()))
+    try:
+        with torch.inference_mode():
+            for k in range(6):
+                unit(network.tokgen_unit(series), return_layer=k)
+    finally:
+        handle.remove()
+    assert len(captured) == 6
+    for k, state in enumerate(captured):
+        assert state.shape == (4, 33, 256)  # CLS + 32 patches
+        np.testing.assert_array_equal(state[:, 1:].numpy().reshape(2, 64, 256),
+                                      embedded.layers[f"layer_{k:02d}"], err_msg=f"layer {k}")

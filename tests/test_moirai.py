@@ -246,3 +246,59 @@ def test_default_patch_follows_uni2ts_rules_at_the_default_rate():
     assert uni2ts_patch_sizes(1 / 86400) == (16, 32)  # daily data
     # 32 tokens-per-second budget: a 32-s window at 100 Hz is 50 tokens per channel
     assert -(-32 * int(DEFAULT_INPUT_HZ) // DEFAULT_PATCH_SIZE) == 50
+
+
+def test_packing_and_every_layer_equal_moiraiforecast_convert(model, windows, embedded):
+    """Our tokens are the context tokens ``MoiraiForecast._convert`` builds (its own left
+    padding, channel-major ``(dim seq)`` order, time and variate ids, sample ids, masks), and
+    every layer equals ``MoiraiModule.forward`` on ``_convert``'s output.
+
+    ``prediction_length=0``: ``_convert`` then appends no forecast tokens (with them every
+    context token would change: bidirectional attention; see the test above). Tolerance:
+    exact for the packed tensors; 1e-5 for the states (the same float32 modules on equal
+    inputs; the library's batch carries the same tokens, so only kernel rounding could
+    differ; measured 0)."""
+    from uni2ts.model.moirai import MoiraiForecast
+
+    forecast = MoiraiForecast(module=model.module, prediction_length=0, target_dim=2,
+                              feat_dynamic_real_dim=0, past_feat_dynamic_real_dim=0,
+                              context_length=N_SAMPLES, patch_size=PATCH)
+    past = torch.from_numpy(windows).transpose(1, 2)  # batch x time x variates
+    converted = forecast._convert(PATCH, past, torch.ones_like(past, dtype=torch.bool),
+                                  torch.zeros(past.shape[:2], dtype=torch.long))
+    target, observed, sample_id, time_id, variate_id, prediction = converted
+    ours = pack_windows(windows, PATCH, forecast.max_patch_size)
+    assert target.shape == ours.target.shape == (3, 64, 128)
+    assert not prediction.any()
+    assert torch.equal(target, ours.target)
+    assert torch.equal(observed, ours.observed_mask)
+    assert torch.equal(sample_id.long(), ours.sample_id)
+    assert torch.equal(time_id.long(), ours.time_id)
+    assert torch.equal(variate_id.long(), ours.variate_id)
+    module = model.module
+    hooked = {f"layer_{i:02d}": layer for i, layer in enumerate(module.encoder.layers)}
+    hooked["final_norm"] = module.encoder.norm
+    with torch.inference_mode(), capture_outputs(hooked) as captured:
+        module(target, observed, sample_id, time_id, variate_id, prediction,
+               torch.full_like(time_id, PATCH))
+    assert list(captured) == list(embedded.layers)
+    worst = 0.0
+    for name, state in captured.items():
+        np.testing.assert_allclose(embedded.layers[name], state.numpy(), rtol=1e-5, atol=1e-5,
+                                   err_msg=name)
+        worst = max(worst, float(np.abs(embedded.layers[name] - state.numpy()).max()))
+    print(f"moirai every-layer max abs diff {worst:.3g}")
+
+
+def test_uni2ts_has_no_sub_second_row():
+    """Patch 64 at 100 Hz is our extrapolation (docs/models.md): uni2ts's own lookup has no
+    row for sub-second data and raises KeyError (and, with pandas >= 2.2, even for "1s")."""
+    import warnings
+
+    from uni2ts.transform.patch import DefaultPatchSizeConstraints
+
+    assert "ms" not in DefaultPatchSizeConstraints.DEFAULT_RANGES
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        with pytest.raises(KeyError):
+            DefaultPatchSizeConstraints()("10ms")

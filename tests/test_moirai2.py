@@ -177,3 +177,44 @@ def test_errors(model, tmp_path, monkeypatch):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match=r"lacks model\.safetensors"):
         Moirai2Model(name="m", weights=str(tmp_path))
+
+
+def test_every_layer_equals_moirai2forecast_at_the_published_structure(tmp_path):
+    """Moirai-2.0-R-small's structure (6 layers, patch 16, 512 tokens; narrowed to 64 dims),
+    written with save_pretrained: every layer and the final norm equal
+    ``Moirai2Module.forward`` on ``Moirai2Forecast._convert``'s tokens (forecast tokens
+    appended; causal attention leaves the context tokens as they are). Tolerance 1e-5: the
+    library's batch has 4 more (forecast) tokens per channel, so the attention kernels
+    reduce over differently shaped (masked) rows; float32 rounding only (measured 0)."""
+    from uni2ts.model.moirai2 import Moirai2Forecast
+
+    from physio_bench.models.moirai2 import SMALL_CONFIG
+    from physio_bench.models.torch_utils import capture_outputs
+
+    with seeded(5):
+        module = build_module({**SMALL_CONFIG, "d_model": 64, "d_ff": 128})
+    module.save_pretrained(tmp_path / "ck")
+    model = Moirai2Model(name="m2-published", weights=str(tmp_path / "ck"))
+    windows = noisy_sine_windows(2, 3, 300, 1.1, seed=16, sampling_rate_hz=50.0)
+    ours = model.embed(windows, 50.0)
+    assert list(ours.layers) == [f"layer_{i:02d}" for i in range(6)] + ["final_norm"]
+    forecast = Moirai2Forecast(module=model.module, prediction_length=64, target_dim=3,
+                               feat_dynamic_real_dim=0, past_feat_dynamic_real_dim=0,
+                               context_length=300)
+    past = torch.from_numpy(windows).transpose(1, 2)
+    target, observed, sample_id, time_id, variate_id, prediction = forecast._convert(
+        16, past, torch.ones_like(past, dtype=torch.bool),
+        torch.zeros(past.shape[:2], dtype=torch.bool))
+    n = 3 * 19  # 300 samples: 4 padded, 19 patches of 16 per channel; then forecast tokens
+    assert prediction[:, n:].all() and not prediction[:, :n].any()
+    hooked = {f"layer_{i:02d}": layer for i, layer in enumerate(model.module.encoder.layers)}
+    hooked["final_norm"] = model.module.encoder.norm
+    with torch.inference_mode(), capture_outputs(hooked) as captured:
+        model.module(target, observed, sample_id, time_id, variate_id, prediction,
+                     training_mode=False)
+    worst = 0.0
+    for name, state in captured.items():
+        np.testing.assert_allclose(ours.layers[name], state[:, :n].numpy(), rtol=1e-5,
+                                   atol=1e-5, err_msg=name)
+        worst = max(worst, float(np.abs(ours.layers[name] - state[:, :n].numpy()).max()))
+    print(f"moirai2 every-layer max abs diff {worst:.3g}")

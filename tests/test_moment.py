@@ -172,3 +172,63 @@ def test_errors(model, tmp_path, monkeypatch):
         MomentModel(name="m", python=str(PYTHON))
     with pytest.raises(ModelError, match=r"unexpected keyword argument 'long_windows'"):
         MomentModel(name="m", weights="x/y", python=str(PYTHON), long_windows="downsample")
+
+
+# MOMENT-1-large's structure (flan-t5-large encoder: 24 gated-GELU layers, 16 heads;
+# patch 8, 512 samples), narrowed to 64 dims so that it stays small.
+PUBLISHED = {**TINY, "t5_config": {**TINY["t5_config"], "d_model": 64, "d_ff": 128,
+                                   "d_kv": 4, "num_heads": 16, "num_layers": 24}}
+# The public entry point, MOMENTPipeline.embed (reduction "none"), with forward hooks on
+# every encoder block and the final layer norm.
+HOOKED_EMBED = """
+import sys, numpy as np, torch
+from momentfm import MOMENTPipeline
+out = sys.argv[2]
+model = MOMENTPipeline.from_pretrained(sys.argv[1], model_kwargs={"task_name": "embedding"})
+model.init(); model.eval()
+x = torch.from_numpy(np.load(out + "/x.npy")); m = torch.from_numpy(np.load(out + "/m.npy"))
+modules = list(model.encoder.block) + [model.encoder.final_layer_norm]
+captured = {}
+def keep(i):
+    def hook(_m, _i, o):
+        captured.setdefault(i, o[0] if isinstance(o, tuple) else o)
+    return hook
+for i, module in enumerate(modules):
+    module.register_forward_hook(keep(i))
+with torch.inference_mode():
+    api = model.embed(x_enc=x, input_mask=m, reduction="none").embeddings
+b, c = x.shape[:2]
+np.save(out + "/layers.npy", np.stack([captured[i].reshape(b, c, 64, -1).numpy()
+                                       for i in range(len(modules))]))
+np.save(out + "/api.npy", api.numpy())
+"""
+
+
+def test_every_layer_equals_momentfm_embed_at_the_published_structure(tmp_path):
+    """All 24 encoder layers and the final norm at MOMENT-1-large's structure equal what
+    momentfm's public ``embed`` computes (hooked), at the fully observed patches (RevIN on
+    the observed samples, left padding masked). Tolerance: exact (same modules, same float32
+    inputs; another padding side, mask or normalisation changes every state)."""
+    directory = tmp_path / "ck"
+    child_run(PYTHON, WRITE, str(directory), json.dumps(PUBLISHED))
+    windows = noisy_sine_windows(2, 2, N_SAMPLES, 0.7, seed=14, sampling_rate_hz=16.0)
+    with MomentModel(name="moment-published", weights=str(directory),
+                     python=str(PYTHON)) as model:
+        ours = model.embed(windows, 16.0)
+    names = [f"layer_{i:02d}" for i in range(24)] + ["final_norm"]
+    assert list(ours.layers) == names
+    values = np.zeros((2, 2, 512), np.float32)
+    values[:, :, 12:] = windows
+    mask = np.zeros((2, 512), np.float32)
+    mask[:, 12:] = 1.0
+    np.save(tmp_path / "x.npy", values)
+    np.save(tmp_path / "m.npy", mask)
+    child_run(PYTHON, HOOKED_EMBED, str(directory), str(tmp_path))
+    library = np.load(tmp_path / "layers.npy")  # modules x windows x channels x 64 x dim
+    assert library.shape == (25, 2, 2, 64, 64)
+    for index, name in enumerate(names):
+        np.testing.assert_array_equal(ours.layers[name],
+                                      library[index][:, :, 2:].reshape(2, 124, 64),
+                                      err_msg=name)
+    api = np.load(tmp_path / "api.npy")[:, :, 2:].reshape(2, 124, 64)
+    np.testing.assert_array_equal(ours.layers["final_norm"], api)

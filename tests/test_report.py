@@ -51,7 +51,7 @@ EXPECTED_STEMS = [
     "ss_embedding_map", "layerwise_curves",
     "ds_mae_bars", "ds_sim2real_scatter", "ds_bland_altman_hr", "ds_bland_altman_rr",
     "ds_beat_confusion", "comparisons_forest", "sensitivity_input_rate",
-    "sensitivity_cycles_moirai-small-untrained",
+    "sensitivity_cycles_moirai-small-untrained", "sensitivity_context_moirai-small-untrained",
 ]
 
 

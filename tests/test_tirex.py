@@ -307,3 +307,47 @@ def test_errors(model, tmp_path, monkeypatch):
     with pytest.raises(ModelError, match=r"lacks config\.json, model\.safetensors \(a TiRex "
                                          r"checkpoint needs .*`physio-bench convert-tirex"):
         TiRexModel(name="m", weights=str(tmp_path))
+
+
+def test_every_layer_equals_the_library_forecast_at_the_published_structure(tmp_path):
+    """Every block and the output norm equal what the library's public ``forecast`` computes
+    (``ForecastModel.forecast``: its own NaN left padding to ``train_ctx_len``, its tokenizer
+    scaling, its mask channel), for the published structure (12 sLSTM blocks, 4 heads, patch
+    32, 9 quantiles, context 2048) narrowed to 32 dims, written as NX-AI's ``model.ckpt`` and
+    converted. One output patch: one forward pass, whose hooked states are compared.
+
+    Tolerance: exact. Both run the same modules in the same dtype on the same padded
+    tokens; the adapter's layer_k is block k's output at the real tokens, ``final_norm``
+    the ``out_norm`` output the quantile head reads."""
+    from physio_bench.models.tirex import PUBLISHED_HYPER_PARAMETERS
+
+    config = json.loads(json.dumps(PUBLISHED_HYPER_PARAMETERS))
+    config["model_config"]["block_kwargs"]["embedding_dim"] = 32
+    config["model_config"]["input_ff_dim"] = 64
+    (tmp_path / "published").mkdir()
+    write_lightning_checkpoint(tmp_path / "published" / "model.ckpt", config, seed=11)
+    convert_checkpoint(tmp_path / "published", tmp_path / "converted")
+    model = TiRexModel(name="tx-published", weights=str(tmp_path / "converted"))
+    windows = noisy_sine_windows(2, 2, 300, 2.0, seed=13, sampling_rate_hz=64.0)
+    ours = model.embed(windows, 64.0)
+    assert list(ours.layers) == [f"layer_{i:02d}" for i in range(12)] + ["final_norm"]
+    tirex = model.model
+    hooked = {f"layer_{i:02d}": block for i, block in enumerate(tirex.blocks)}
+    hooked["final_norm"] = tirex.out_norm
+    captured: dict[str, list[torch.Tensor]] = {name: [] for name in hooked}
+    handles = [module.register_forward_hook(
+        lambda _m, _i, out, name=name: captured[name].append(out.detach().clone()))
+        for name, module in hooked.items()]
+    try:
+        quantiles, mean = tirex.forecast(torch.from_numpy(windows.reshape(4, 300)),
+                                         prediction_length=32)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert quantiles.shape == (4, 32, 9) and torch.isfinite(mean).all()
+    n_tokens = 10  # 300 samples: 20 padded, 10 patches of 32 (the rest of 2048 NaN tokens)
+    for name, states in captured.items():
+        assert len(states) == 1, name  # one pass
+        assert states[0].shape == (4, 64, 32)  # 2048 / 32 tokens per series
+        library = states[0][:, -n_tokens:].float().numpy().reshape(2, 2 * n_tokens, 32)
+        np.testing.assert_array_equal(ours.layers[name], library, err_msg=name)

@@ -129,3 +129,59 @@ def test_deterministic_and_errors(model, embedded, windows, checkpoint, tmp_path
         TotoModel(name="m", weights=str(tmp_path), python=str(PYTHON))
     with pytest.raises(ModelError, match=r"unexpected keyword argument 'context'"):
         TotoModel(name="m", weights=str(tmp_path), python=str(PYTHON), context=3)
+
+
+# The published Toto-Open-Base-1.0 structure (patch 64, 12 layers, the last one space-wise,
+# 24 mixture components, causal patch scaler), narrowed (64 dims, 4 heads) to stay small.
+PUBLISHED = {**TINY, "patch_size": 64, "stride": 64, "embed_dim": 64, "num_layers": 12,
+             "num_heads": 4, "mlp_hidden_dim": 128, "spacewise_every_n_layers": 12,
+             "spacewise_first": False, "output_distribution_kwargs": {"k_components": 24},
+             "use_memory_efficient_attention": False}
+# The library's public forecasting entry point: TotoForecaster.forecast on a
+# MaskedTimeseries (its own pad_array, scaler prefix and id mask); a horizon of one patch
+# without the key/value cache is a single backbone pass over the context (plus one patch
+# the forecaster appends later, which it never feeds back here).
+FORECAST = """
+import sys, numpy as np, torch
+from toto.data.util.dataset import MaskedTimeseries
+from toto.inference.forecaster import TotoForecaster
+from toto.model.toto import Toto
+backbone = Toto.load_from_checkpoint(sys.argv[1], map_location="cpu", strict=True).model.eval()
+x = torch.from_numpy(np.load(sys.argv[2] + "/x.npy"))
+captured = {}
+for i, layer in enumerate(backbone.transformer.layers):
+    layer.register_forward_hook(lambda _m, _i, out, i=i: captured.setdefault(i, []).append(out))
+inputs = MaskedTimeseries(series=x, padding_mask=torch.ones_like(x, dtype=torch.bool),
+    id_mask=torch.zeros_like(x, dtype=torch.int),
+    timestamp_seconds=torch.zeros_like(x, dtype=torch.int),
+    time_interval_seconds=torch.full(x.shape[:2], 1, dtype=torch.int))
+with torch.inference_mode():
+    forecast = TotoForecaster(backbone).forecast(inputs, prediction_length=64, num_samples=None,
+                                                 use_kv_cache=False)
+assert np.isfinite(forecast.mean.numpy()).all()
+assert all(len(v) == 1 for v in captured.values()), {k: len(v) for k, v in captured.items()}
+np.save(sys.argv[2] + "/out.npy", np.stack([captured[i][0].numpy() for i in sorted(captured)]))
+"""
+
+
+def test_every_layer_equals_the_library_forecaster_at_the_published_structure(tmp_path):
+    """All 12 layers at the published structure equal ``TotoForecaster.forecast``'s pass.
+
+    Tolerance: exact (``assert_array_equal``). Both sides run the same float32 modules on
+    the same padded tensors in the same order, so any difference means a different padding
+    side, mask, scaler prefix or channel grouping."""
+    directory = tmp_path / "ck"
+    child_run(PYTHON, WRITE, str(directory), json.dumps(PUBLISHED))
+    windows = noisy_sine_windows(2, 3, 300, 4.0, seed=12, sampling_rate_hz=128.0)
+    with TotoModel(name="toto-published", weights=str(directory), python=str(PYTHON)) as model:
+        ours = model.embed(windows, 128.0)
+    assert model.describe().architecture.startswith(
+        "Toto (toto-ts TotoBackbone): 12 layers (1 space-wise), 64 dims, patch 64")
+    np.save(tmp_path / "x.npy", windows)
+    child_run(PYTHON, FORECAST, str(directory), str(tmp_path))
+    library = np.load(tmp_path / "out.npy")  # layers x windows x channels x patches x dim
+    assert library.shape == (12, 2, 3, 5, 64)  # 300 samples: 20 padded, 5 patches of 64
+    assert list(ours.layers) == [f"layer_{i:02d}" for i in range(12)]
+    for i in range(12):
+        np.testing.assert_array_equal(ours.layers[f"layer_{i:02d}"],
+                                      library[i].reshape(2, 15, 64), err_msg=f"layer {i}")

@@ -336,3 +336,26 @@ def test_a_damaged_weights_file_stops_the_workflow_before_any_job(tmp_path):
     assert "(100,000 bytes) does not match SHA256SUMS" in errors[0]
     assert not (tmp_path / "results").exists()  # nothing written, no job started
 
+
+
+def test_shipped_ttm_r2_every_block_equals_the_library_forward(ttm_r2, tmp_path):
+    """The real published TTM-R2 weights: each of its 3 adaptive-patching blocks equals the
+    library's own forward (``TinyTimeMixerForPrediction(..., output_hidden_states=True)``,
+    the forecasting path) on a 300-sample window right-aligned in the 512 context with the
+    padding unobserved, at the 5 patches that hold real samples. Tolerance: exact (same
+    modules, same float32 inputs; a different alignment, mask or scaling changes them)."""
+    windows = noisy_sine_windows(2, 1, 300, 1.0, seed=15, sampling_rate_hz=25.0)
+    ours = ttm_r2.embed(windows, 25.0)
+    values = np.zeros((2, 512, 1), np.float32)
+    values[:, 212:] = windows.transpose(0, 2, 1)
+    observed = np.zeros_like(values)
+    observed[:, 212:] = 1.0
+    np.save(tmp_path / "x.npy", values)
+    np.save(tmp_path / "m.npy", observed)
+    child_run(PYTHON, REFERENCE, str(SHIPPED), str(tmp_path))
+    assert list(ours.layers) == ["layer_00", "layer_01", "layer_02"]
+    for index in range(3):
+        library = np.load(tmp_path / f"b{index}.npy")  # windows x channels x 8 x 192
+        assert library.shape == (2, 1, 8, 192)
+        np.testing.assert_array_equal(ours.layers[f"layer_{index:02d}"],
+                                      library[:, :, 3:].reshape(2, 5, 192))

@@ -155,7 +155,9 @@ def input_plan(options: dict[str, Any], info: ModelInfo, model: Any, shape: tupl
                sampling_rate_hz: float) -> InputPlan:
     """How windows (channels x samples at ``sampling_rate_hz``) reach the model.
 
-    ``input_hz`` of the config entry wins over the plug-in's ``default_input_hz``.
+    ``input_hz`` of the config entry wins over the plug-in's ``default_input_hz``; the
+    entry's ``context_s`` (seconds) caps the context, so windows arrive in chunks of at most
+    that many seconds (the sensitivity study's context axis).
     """
     n_channels, n_samples = shape
     if options.get("input_hz") is not None:
@@ -164,8 +166,12 @@ def input_plan(options: dict[str, Any], info: ModelInfo, model: Any, shape: tupl
         rate, source = float(info.default_input_hz), "plug-in default"
     else:
         rate, source = None, "suite rate"
-    return InputPlan.build(sampling_rate_hz, n_samples, rate, source,
-                           context_samples(model, info, n_channels),
+    context = context_samples(model, info, n_channels)
+    if options.get("context_s") is not None:  # seconds of signal per model input
+        at_hz = rate if rate is not None else sampling_rate_hz
+        cap = max(round(float(options["context_s"]) * at_hz), 1)
+        context = cap if context is None else min(context, cap)
+    return InputPlan.build(sampling_rate_hz, n_samples, rate, source, context,
                            what=f"config key 'models.{info.name}.input_hz'")
 
 

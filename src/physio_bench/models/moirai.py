@@ -24,12 +24,13 @@ for second-level data, 32-128 for minutes, 32-64 hours, 16-32 days; 32 belongs t
 minute/hour range. Its table ends at seconds (the finest frequency it knows; LOTSA, the
 pretraining data, runs from yearly to second-level series), so physiological signals
 (10-1000 Hz) fall beyond it and we apply its finest row: patch 64
-(:func:`uni2ts_patch_sizes`), the smallest it allows there. The input rate then
-sets the token duration and count: at 100 Hz a token is 0.64 s (about one heartbeat at
-94 bpm; a breath at 15/min spans 6 tokens) and a 32-s window is 50 tokens per channel, so
-the five-channel scenario windows (250 tokens) fit Moirai's 512-token context in one
-piece; 100 Hz keeps the ECG monitoring band (0.5-40 Hz: the resampler's passband ends at
-40 Hz) where 50 Hz with patch 32 (the same token duration and count) would cut the
+(:func:`uni2ts_patch_sizes`), the smallest it allows there. That is an extrapolation, not
+a uni2ts rule: uni2ts's own lookup raises ``KeyError`` for sub-second frequencies. The
+input rate then sets the token duration and count: at 100 Hz a token is 0.64 s (about one
+heartbeat at 94 bpm; a breath at 15/min spans 6 tokens) and a 32-s window is 50 tokens per
+channel, so the five-channel scenario windows (250 tokens) fit Moirai's 512-token context
+in one piece; 100 Hz keeps the ECG monitoring band (0.5-40 Hz: the resampler's passband
+ends at 40 Hz) where 50 Hz with patch 32 (the same token duration and count) would cut the
 spectrum at 20 Hz and use a patch size of uni2ts's minute/hour range. The sensitivity
 study (``sensitivity:`` in the config) measures the effect of both choices.
 

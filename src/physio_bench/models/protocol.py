@@ -4,7 +4,7 @@ A plug-in is any object with these three members, returned by a factory register
 the entry-point group ``physio_bench.models``. The factory is called as
 ``factory(name=<name in the config>, seed=<int>, **options)`` where ``options`` is the
 model's config entry without the keys the core reads itself (``plugin``, ``enabled``,
-``input_hz``, ``replicates``, ``threads``, ``shard_size``;
+``input_hz``, ``context_s``, ``replicates``, ``threads``, ``shard_size``;
 :data:`physio_bench.models.registry.RESERVED_OPTIONS`); it raises
 :class:`physio_bench.errors.ModelError` (one line) for options it does not know.
 

@@ -16,7 +16,8 @@ from physio_bench.errors import ModelError, PhysioBenchError
 
 ENTRY_POINT_GROUP = "physio_bench.models"
 #: config keys of a model entry read by the core, never passed to the factory
-RESERVED_OPTIONS = ("plugin", "enabled", "input_hz", "replicates", "threads", "shard_size")
+RESERVED_OPTIONS = ("plugin", "enabled", "input_hz", "context_s", "replicates", "threads",
+                    "shard_size")
 INSTALL_HINT = (
     f"install a distribution that registers one in the entry-point group "
     f"'{ENTRY_POINT_GROUP}' (pip install PATH_OR_NAME), or use plugin: subprocess for one "

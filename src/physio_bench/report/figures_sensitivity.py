@@ -11,6 +11,11 @@ Reads ``results/sensitivity/summary.csv`` (:mod:`physio_bench.sensitivity.run`).
   against samples per beat and of respiratory rate (RSP, ECG, PPG) against samples per
   breath, i.e. ``input_hz * 60 / median rate`` of the study's windows; each point is
   labelled with its input rate and the share of the model's context the window fills.
+- ``sensitivity_context_{model}``, one per model with context variants (twins folded in as
+  above): each headline metric against ``context_s``, the seconds of signal per model
+  input (the context axis; the model's own rate and patch).
+
+The rate figures read the rate axis only (rows whose ``context_s`` is empty).
 """
 
 from __future__ import annotations
@@ -54,6 +59,16 @@ def applies(config: dict[str, Any]) -> bool:
                config.get("sensitivity", {}).get("models", []) if m in models)
 
 
+def rate_axis(table: Any) -> Any:
+    """The rows of the rate axis (no ``context_s``; older summaries have no such column)."""
+    return table[table["context_s"].isna()] if "context_s" in table.columns else table
+
+
+def context_axis(table: Any) -> Any:
+    """The rows of the context axis (``context_s`` set)."""
+    return table[table["context_s"].notna()] if "context_s" in table.columns else table[:0]
+
+
 def sensitivity_data(ctx: FigureContext) -> dict[str, Any]:
     """Per headline panel: (model, patch size) -> rows sorted by input rate."""
     import pandas as pd
@@ -63,7 +78,7 @@ def sensitivity_data(ctx: FigureContext) -> dict[str, Any]:
         reason = (f"{path} not found: run the sensitivity rules (snakemake "
                   "results/sensitivity/summary.csv)")
         return {"panels": {}, "missing": {"all": reason}}
-    table = pd.read_csv(path)
+    table = rate_axis(pd.read_csv(path))
     table = table[table["layer"] == LAYER]
     panels: dict[str, dict[tuple[str, str], Any]] = {}
     for stage, task, metric, _ in HEADLINES:
@@ -152,7 +167,7 @@ def cycles_data(ctx: FigureContext, model: str) -> dict[str, Any]:
     if not path.exists():
         return {"panels": {}, "missing": {"all": f"{path} not found: run the sensitivity "
                                                  "rules"}}
-    table = pd.read_csv(path)
+    table = rate_axis(pd.read_csv(path))
     needed = {"samples_per_beat", "samples_per_breath", "context_fill"}
     if not needed <= set(table.columns):
         return {"panels": {}, "missing": {"all": f"{path} lacks {sorted(needed)}: rerun the "
@@ -213,6 +228,67 @@ def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
     return fig
 
 
+def context_models(config: dict[str, Any]) -> list[str]:
+    """The models with a context figure: study models (twins folded in) of which some
+    member has context variants."""
+    from physio_bench.sensitivity import model_sweep
+
+    return [model for model, members in _folded(config).items()
+            if any(model_sweep(config, m)[2] for m in members)] if applies(config) else []
+
+
+def context_data(ctx: FigureContext, model: str) -> dict[str, Any]:
+    """Per headline panel: study model -> rows (context_s, value, low, high)."""
+    import pandas as pd
+
+    path = ctx.results / SUMMARY
+    if not path.exists():
+        return {"panels": {}, "missing": {"all": f"{path} not found: run the sensitivity "
+                                                 "rules"}}
+    table = context_axis(pd.read_csv(path))
+    table = table[table["layer"] == LAYER]
+    panels: dict[str, dict[str, Any]] = {}
+    for stage, task, metric, _ in HEADLINES:
+        lines = {}
+        for member in _folded(ctx.config).get(model, [model]):
+            rows = table[(table["base_model"] == member) & (table["stage"] == stage)
+                         & (table["task"] == task) & (table["metric"] == metric)]
+            if len(rows):
+                lines[member] = rows.sort_values("context_s")[
+                    ["context_s", "value", "ci_low", "ci_high"]].to_numpy(dtype=float)
+        if lines:
+            panels[f"{stage}:{task}:{metric}"] = lines
+    missing = {} if panels else {"all": f"no context variant of {model} in {path}"}
+    return {"model": model, "panels": panels, "missing": missing}
+
+
+def draw_context(data: dict[str, Any], ctx: FigureContext) -> Any:
+    if "all" in data["missing"]:
+        return placeholder(data["missing"]["all"])
+    shown = [h for h in HEADLINES if f"{h[0]}:{h[1]}:{h[2]}" in data["panels"]]
+    fig, axes = new_grid(len(shown), 3, (2.6, 2.0))
+    for ax, (stage, task, metric, label) in zip(axes, shown, strict=True):
+        for k, (member, values) in enumerate(data["panels"][f"{stage}:{task}:{metric}"].items()):
+            seconds, value, low, high = values.T
+            below = np.nan_to_num(np.clip(value - low, 0, None))
+            above = np.nan_to_num(np.clip(high - value, 0, None))
+            ax.errorbar(seconds, value, yerr=[below, above], lw=1.0, ls=LINESTYLES[k % 4],
+                        color=ctx.colors.color(member), marker=ctx.colors.marker(member), ms=3,
+                        capsize=2, label=member)
+        ax.set_xlabel("context (s of signal per model input)", fontsize="x-small")
+        ax.set_ylabel(label, fontsize="small")
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(name, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                   ncol=min(3, len(handles)), fontsize="small")
+    title(fig, ctx, f"{data['model']}: probe metrics against the context length (layer "
+                    "chosen on inner folds)")
+    return fig
+
+
 def figure_inputs(config: dict[str, Any], results: Path) -> list[str]:
     """The files the figure reads (none when the study does not run)."""
     return [str(results / SUMMARY)] if applies(config) else []
@@ -222,4 +298,8 @@ KINDS = [FigureKind("sensitivity_input_rate", "sensitivity", "Input-rate sensiti
                     sensitivity_data, draw_sensitivity, applies=applies),
          FigureKind("sensitivity_cycles", "sensitivity", "Samples per beat and breath",
                     cycles_data, draw_cycles, per_model=True, applies=applies,
-                    models=cycle_models)]
+                    models=cycle_models),
+         FigureKind("sensitivity_context", "sensitivity", "Context-length sensitivity",
+                    context_data, draw_context, per_model=True,
+                    applies=lambda config: bool(context_models(config)),
+                    models=context_models)]

@@ -424,16 +424,17 @@ def write_sensitivity_summary(results: Path, config: dict[str, Any], seed: int) 
     rows = []
     for variant in variants(config):
         rng = _rng(seed, "sensitivity", variant.name)
+        hz = variant.input_hz if variant.input_hz is not None else 100.0
         for stage, task, metric in headlines:
             for layer in ("last", "best"):
                 value = float(rng.uniform(0.2, 0.8))
                 rows.append({**_row(variant.name, False, stage, task, metric, layer, value,
                                     100),
-                             "base_model": variant.model, "input_hz": variant.input_hz,
-                             "patch_size": variant.patch_size, "tokens_per_channel": 50,
-                             "patch_duration_s": 0.64, "context_fill": 1.0,
-                             "samples_per_beat": variant.input_hz * 60 / 90,
-                             "samples_per_breath": variant.input_hz * 60 / 18})
+                             "base_model": variant.model, "input_hz": hz,
+                             "patch_size": variant.patch_size, "context_s": variant.context_s,
+                             "tokens_per_channel": 50, "patch_duration_s": 0.64,
+                             "context_fill": 1.0, "samples_per_beat": hz * 60 / 90,
+                             "samples_per_breath": hz * 60 / 18})
     if rows:
         atomic_write_bytes(results / "sensitivity" / "summary.csv",
                            pd.DataFrame(rows).to_csv(index=False).encode())

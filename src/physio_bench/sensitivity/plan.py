@@ -1,13 +1,20 @@
 """What the sensitivity study runs: the variants of each chosen model, and its subsets.
 
-A *variant* is a model of ``sensitivity.models`` re-embedded at one input rate of
-``sensitivity.input_hz`` and, when ``sensitivity.patch_size`` is not empty, one patch size
-(the plug-in option ``patch_size``; Moirai's). ``sensitivity.per_model.<model>`` replaces
-either list for one model (TTM-R2 sweeps its own rates and has no ``patch_size``). Its
-name is
-``{model}@{input_hz:g}hz`` or ``{model}@{input_hz:g}hz-p{patch_size}`` (``@`` never occurs
-in model names, so a variant cannot collide with a configured model). Its config entry is
-the model's own with ``input_hz`` (and ``patch_size``) set.
+A *variant* is a model of ``sensitivity.models`` re-embedded either
+
+* at one input rate of ``sensitivity.input_hz`` and, when ``sensitivity.patch_size`` is not
+  empty, one patch size (the plug-in option ``patch_size``; Moirai's): the *rate axis*,
+  named ``{model}@{input_hz:g}hz`` or ``{model}@{input_hz:g}hz-p{patch_size}``; or
+* with ``context_s`` seconds of signal per model input, one value of
+  ``sensitivity.context_s``, at the model's own rate and patch (the entry's ``input_hz``,
+  else the plug-in's default): the *context axis*, named ``{model}@c{context_s:g}s``
+  (``{model}@{input_hz:g}hz-c{context_s:g}s`` when the entry sets ``input_hz``). The core
+  then feeds each window in consecutive chunks of at most ``context_s`` seconds.
+
+``sensitivity.per_model.<model>`` replaces any of the three lists for one model (TTM-R2
+sweeps its own rates and has no ``patch_size``). ``@`` never occurs in model names, so a
+variant cannot collide with a configured model. Its config entry is the model's own with
+``input_hz`` (and ``patch_size``, or ``context_s``) set.
 
 The study embeds a *subset* of each suite in ``sensitivity.suites``: for ``factors``, the
 first ``windows_per_group`` windows of every signal kind; for ``scenarios``, of every
@@ -39,26 +46,34 @@ SUITE_PROBES = {
 
 @dataclass(frozen=True)
 class Variant:
-    """One model at one input rate (and patch size)."""
+    """One model at one input rate (and patch size), or with one context length."""
 
     model: str
-    input_hz: float
+    input_hz: float | None
     patch_size: int | None = None
+    context_s: float | None = None
 
     @property
     def name(self) -> str:
+        if self.context_s is not None:
+            rate = "" if self.input_hz is None else f"{self.input_hz:g}hz-"
+            return f"{self.model}{SEPARATOR}{rate}c{self.context_s:g}s"
         name = f"{self.model}{SEPARATOR}{self.input_hz:g}hz"
         return name if self.patch_size is None else f"{name}-p{self.patch_size}"
 
     def options(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The variant's config entry: the model's, with ``input_hz`` (and ``patch_size``);
-        one instance (the model's first seed) even when the model has ``replicates``."""
-        options = {**copy.deepcopy(config["models"][self.model]), "input_hz": self.input_hz,
-                   "enabled": True}
+        """The variant's config entry: the model's, with ``input_hz`` (and ``patch_size``
+        or ``context_s``); one instance (the model's first seed) even when the model has
+        ``replicates``."""
+        options = {**copy.deepcopy(config["models"][self.model]), "enabled": True}
+        if self.input_hz is not None:
+            options["input_hz"] = self.input_hz
         options.pop("replicates", None)
         options.pop("shard_size", None)  # the study embeds its subset in one job
         if self.patch_size is not None:
             options["patch_size"] = self.patch_size
+        if self.context_s is not None:
+            options["context_s"] = self.context_s
         return options
 
 
@@ -79,18 +94,22 @@ def study_models(config: dict[str, Any]) -> list[str]:
     return chosen
 
 
-def model_sweep(config: dict[str, Any], model: str) -> tuple[list[float], list[int | None]]:
-    """``(input rates, patch sizes)`` the study sweeps for ``model``: the study's lists,
-    or those of ``sensitivity.per_model.<model>`` (``[None]``: the model's own patch)."""
+def model_sweep(config: dict[str, Any], model: str
+                ) -> tuple[list[float], list[int | None], list[float]]:
+    """``(input rates, patch sizes, context lengths in s)`` the study sweeps for ``model``:
+    the study's lists, or those of ``sensitivity.per_model.<model>`` (``[None]``: the
+    model's own patch; ``[]``: no context variants)."""
     section = config["sensitivity"]
     own = section.get("per_model", {}).get(model, {})
     rates = [float(hz) for hz in own.get("input_hz", section["input_hz"])]
     patches = list(own.get("patch_size", section["patch_size"])) or [None]
-    return rates, patches
+    contexts = [float(s) for s in own.get("context_s", section.get("context_s", []))]
+    return rates, patches, contexts
 
 
 def variants(config: dict[str, Any]) -> list[Variant]:
-    """Every variant, by model, then input rate, then patch size (config order).
+    """Every variant, by model, then input rate, then patch size, then context length
+    (config order).
 
     Raises:
         ConfigError: ``sensitivity.per_model`` names a model that is not under ``models:``
@@ -104,8 +123,11 @@ def variants(config: dict[str, Any]) -> list[Variant]:
                               f"is not under models: ({', '.join(config['models'])})")
     out = []
     for model in study:
-        rates, patches = model_sweep(config, model)
+        rates, patches, contexts = model_sweep(config, model)
         out += [Variant(model, hz, patch) for hz in rates for patch in patches]
+        own_hz = config["models"][model].get("input_hz")
+        out += [Variant(model, None if own_hz is None else float(own_hz), None, seconds)
+                for seconds in contexts]
     return out
 
 

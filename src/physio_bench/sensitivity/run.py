@@ -8,7 +8,8 @@ as they read ``results/``):
 - ``embeddings/{variant}/{suite}/``: the variant's embeddings (``model.json`` records its
   input rate, resampling, patch duration and cost);
 - ``probes/{variant}.csv``: the probes' leaderboard rows (model = the variant), with the
-  columns ``base_model``, ``input_hz``, ``patch_size``, ``tokens_per_channel``,
+  columns ``base_model``, ``input_hz``, ``patch_size``, ``context_s`` (NaN on the rate
+  axis), ``tokens_per_channel``,
   ``patch_duration_s``, ``context_fill``, ``samples_per_beat`` and ``samples_per_breath``
   added (byte-reproducible: no timings);
 - ``probes/{variant}.json``: the variant, its embeddings' ``model.json`` and the cost:
@@ -40,7 +41,7 @@ from physio_bench.sensitivity.plan import (
 )
 
 STUDY_DIR = "sensitivity"
-VARIANT_COLUMNS = ["base_model", "input_hz", "patch_size", "tokens_per_channel",
+VARIANT_COLUMNS = ["base_model", "input_hz", "patch_size", "context_s", "tokens_per_channel",
                    "patch_duration_s", "context_fill", "samples_per_beat", "samples_per_breath"]
 
 
@@ -141,13 +142,17 @@ def probe_variant(config: dict[str, Any], name: str, results: str | Path
         frames.append(pd.DataFrame(rows))
     info = read_json(root / "embeddings" / variant.name / suites[0] / "model.json")
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    per_beat, per_breath = samples_per_cycle(root / "simulated" / suites[0], variant.input_hz)
+    input_hz = float(info["input"]["input_hz"])  # the rate it ran at (plug-in default too)
+    per_beat, per_breath = samples_per_cycle(root / "simulated" / suites[0], input_hz)
     extra = {
-        "base_model": variant.model, "input_hz": variant.input_hz,
+        "base_model": variant.model, "input_hz": input_hz,
         "patch_size": variant.patch_size if variant.patch_size is not None else np.nan,
+        "context_s": variant.context_s if variant.context_s is not None else np.nan,
         "tokens_per_channel": info["tokens"]["tokens_per_channel"],
         "patch_duration_s": info["tokens"]["patch_duration_s"],
-        "context_fill": context_fill(info["input"]),
+        # a context variant: the share of the model's own context (not of the capped one)
+        "context_fill": context_fill(info["input"] if variant.context_s is None else {
+            **info["input"], "context_samples": info.get("max_window_samples")}),
         "samples_per_beat": per_beat, "samples_per_breath": per_breath,
     }
     for column in VARIANT_COLUMNS:
