@@ -82,7 +82,7 @@ MONITOR_HEART_LABEL = {"ecg": "HR", "ppg": "PULSE"}
 #: a monitor-labelled window is dropped when a 1-Hz value in it is missing (NaN or 0) or
 #: two consecutive values differ by more than this many bpm (a jump: artefact or alarm)
 MONITOR_MAX_STEP_BPM = 5.0
-LABEL_DROP_REASONS = ("monitor_missing", "monitor_jump")
+MONITOR_DROP_REASONS = ("monitor_missing", "monitor_jump")
 #: a sample is at a rail when within this share of the record channel's range of its
 #: minimum or maximum (native rate, before resampling)
 RAIL_TOLERANCE = 0.005
@@ -343,7 +343,7 @@ def monitor_label(numerics: dict[str, tuple[np.ndarray, np.ndarray]], name: str,
                   start_s: float, stop_s: float) -> tuple[float, str | None]:
     """A window's label from the monitor's 1-Hz numeric ``name``: ``(mean, None)`` over the
     values stamped in ``[start_s, stop_s)``, or ``(nan, reason)`` with ``reason`` one of
-    :data:`LABEL_DROP_REASONS` (a missing value: NaN, 0 or no value at all; a step between
+    :data:`MONITOR_DROP_REASONS` (a missing value: NaN, 0 or no value at all; a step between
     consecutive values above :data:`MONITOR_MAX_STEP_BPM`)."""
     times, values = numerics[name]
     inside = values[(times >= start_s) & (times < stop_s)]
@@ -432,7 +432,7 @@ def _record_windows(
                   and MONITOR_HEART_LABEL[kind] in numerics}
     for kind, prep in prepared.items():
         own = reference.own_beats.get(kind)
-        label_dropped = dict.fromkeys(LABEL_DROP_REASONS, 0)
+        label_dropped = dict.fromkeys(MONITOR_DROP_REASONS, 0)
         native = channels[names[kind]]
         finite_native = native.signal[np.isfinite(native.signal)]
         rails = ((float(finite_native.min()), float(finite_native.max()))
@@ -744,7 +744,7 @@ def label_drop_counts(records: dict[str, Any]) -> dict[str, dict[str, int]]:
     for channels in records.values():
         for kind, count in channels.items():
             for reason, n in count.get("heart_rate_label_dropped", {}).items():
-                total.setdefault(kind, dict.fromkeys(LABEL_DROP_REASONS, 0))[reason] += n
+                total.setdefault(kind, dict.fromkeys(MONITOR_DROP_REASONS, 0))[reason] += n
     return total
 
 
