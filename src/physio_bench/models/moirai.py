@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from physio_bench.errors import InputError, ModelError
+from physio_bench.models.context import token_budget_context
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
@@ -327,11 +328,7 @@ class MoiraiModel:
 
     def context_samples(self, n_channels: int) -> int:
         """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``."""
-        per_channel = self.max_tokens // max(int(n_channels), 1)
-        if per_channel < 1:
-            raise InputError(f"model {self.name!r}: {n_channels} channels exceed Moirai's "
-                             f"{self.max_tokens} tokens")
-        return per_channel * self.patch_size
+        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""

@@ -23,8 +23,11 @@ stream) and ``final_norm`` (the RMS-normalised encoder output that ``out_proj`` 
 read with forward hooks on the module's own ``forward``.
 
 Input assumptions: any number of channels and samples as long as channels x patches is at
-most ``max_seq_len`` (512) tokens, the length Moirai 2.0 was trained on; longer windows are
-an InputError (the core feeds consecutive chunks of ``max_window_samples``). Default input
+most ``max_seq_len`` (512) tokens, the length Moirai 2.0 was trained on
+(``context_samples(n_channels)``: 512 // channels patches); the embed stage splits longer
+windows into contexts by the shared rule of :mod:`physio_bench.models.context` (a 5-channel
+32-s window at 100 Hz: chunks of 1,568 and 1,632 samples), and ``embed`` called directly
+with a longer window raises InputError. Default input
 rate (``default_input_hz``): **50 Hz**, so that a token is 0.32 s (about one QRS-T complex
 at rest, an eighth of a breath at 15 /min) and a 32-s window is 100 tokens per channel
 (500 for the five simulated signals, within the 512-token budget); 50 Hz keeps the band
@@ -48,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from physio_bench.errors import InputError
+from physio_bench.models.context import token_budget_context
 from physio_bench.models.moirai import PackedBatch, pack_windows
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
@@ -135,6 +139,12 @@ class Moirai2Model:
     def max_tokens(self) -> int:
         """Tokens one window may have (all channels together): the module's max_seq_len."""
         return int(self.module.max_seq_len)
+
+    def context_samples(self, n_channels: int) -> int:
+        """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``; the
+        embed stage splits longer windows by the shared rule
+        (:mod:`physio_bench.models.context`)."""
+        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
