@@ -19,9 +19,16 @@ Layers: ``layer_00`` .. ``layer_11`` (every sLSTM block's output, the residual s
 output that the forecast head reads; forward hook on ``out_norm``).
 
 Precision: the library's CPU/GPU-portable ``torch`` backend runs the sLSTM recurrence in
-**bfloat16** whatever the module's dtype (its own choice, in ``sLSTMCell._impl_torch``);
-the custom CUDA kernels (``xlstm`` package, backend ``cuda``) are not used, so TiRex runs
-on CPU without CUDA. ``model.json`` records this.
+**bfloat16** whatever the module's dtype (its own choice, in ``sLSTMCell._impl_torch``).
+Here the recurrence runs in **float32 by default**, like every other model on CPU: during
+each forward pass every ``sLSTMCell`` gets, on the instance, the library's own
+``_impl_torch`` with the bfloat16 casts of the input, the state and the recurrent kernel
+replaced by the chosen dtype (:func:`recurrence_precision`; the pointwise gate equations
+are float32 in both). ``recurrence_dtype: bfloat16`` is the explicit option for the
+library's behaviour. ``model.json`` records which ran (``extra.recurrence_dtype``). On the
+ten-patch test window the two differ by about 1e-2 relative in the last block
+(``tests/test_tirex.py``). The custom CUDA kernels (``xlstm`` package, backend ``cuda``) are
+not used, so TiRex runs on CPU without CUDA.
 
 Input assumptions: one channel at a time, at most 2048 samples; default input rate
 (``default_input_hz``) **64 Hz**, which makes a 32-s window exactly the 2048-sample training
@@ -59,15 +66,19 @@ same bytes.
 Options: ``weights`` (random | hub id | directory holding ``config.json`` and
 ``model.safetensors``; default ``NX-AI/TiRex``, which must have been converted: see
 Checkpoint), ``batch_size`` (series per forward pass, default 64), ``device``,
-``dtype`` (reduced precision on CUDA only, as for Moirai; the recurrence is bfloat16
-whatever it says: see Precision), ``progress``.
+``dtype`` (reduced precision on CUDA only, as for Moirai), ``recurrence_dtype``
+(float32, the default, or bfloat16: the library's own choice; see Precision),
+``progress``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +89,7 @@ from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
     capture_outputs,
+    check_choice,
     check_options,
     check_positive_int,
     check_windows_in_context,
@@ -114,7 +126,49 @@ PUBLISHED_HYPER_PARAMETERS: dict[str, Any] = {
     },
     "train_ctx_len": 2048,
 }
-OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
+OPTIONS = ("weights", "batch_size", "device", "dtype", "recurrence_dtype", "progress")
+RECURRENCE_DTYPES = ("float32", "bfloat16")  # float32: default; bfloat16: the library's
+
+
+def _recurrence_impl(dtype_name: str) -> Any:
+    """``sLSTMCell._impl_torch`` of the library (tirex-ts 1.x) with its bfloat16 casts of
+    the input, state and recurrent kernel replaced by ``dtype_name``."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+
+    def impl(cell: Any, input: Any, state: Any) -> Any:
+        input = input.to(dtype=dtype)
+        state = state.to(dtype=dtype)
+        recurrent_kernel = cell._recurrent_kernel_.to(dtype=dtype)
+        bias = cell._bias_.to(dtype=torch.float32)
+        input = input.view(input.shape[0], input.shape[1], -1)
+        config = cell.config
+        bias = (bias.reshape(config.num_heads, config.num_gates, config.head_dim)
+                .permute(1, 0, 2).reshape(-1))
+        return cell._impl_forward_torch(input, state, recurrent_kernel, bias)
+
+    return impl
+
+
+@contextlib.contextmanager
+def recurrence_precision(model: Any, dtype_name: str) -> Iterator[None]:
+    """Run every ``sLSTMCell`` of ``model`` with its recurrence in ``dtype_name`` for the
+    block (``bfloat16``: the library's own method, untouched); restored on exit."""
+    if dtype_name == "bfloat16":
+        yield
+        return
+    from tirex.models.slstm.cell import sLSTMCell
+
+    cells = [m for m in model.modules() if isinstance(m, sLSTMCell)]
+    impl = _recurrence_impl(dtype_name)
+    try:
+        for cell in cells:
+            cell._impl_torch = types.MethodType(impl, cell)
+        yield
+    finally:
+        for cell in cells:
+            cell.__dict__.pop("_impl_torch", None)
 
 
 def init_untrained(model: Any) -> Any:
@@ -397,6 +451,8 @@ class TiRexModel:
         self.batch_size = check_positive_int(options.get("batch_size", 64), "batch_size", name)
         self.progress = bool(options.get("progress", True))
         self.placement = resolve_placement(device, dtype, name)
+        self.recurrence_dtype = check_choice(options.get("recurrence_dtype", "float32"),
+                                             RECURRENCE_DTYPES, "recurrence_dtype", name)
         weights = options.get("weights", DEFAULT_HUB_ID)
         spec = parse_weights(weights, name)
         check_converted(weights, name)
@@ -417,7 +473,11 @@ class TiRexModel:
         extra: dict[str, Any] = {
             "patch_size": self.patch_size,
             "context_length": self.context_length,
-            "backend": "torch (sLSTM recurrence in bfloat16, the library's choice)",
+            "backend": (f"torch (sLSTM recurrence in {self.recurrence_dtype}"
+                        + (", the library's choice)" if self.recurrence_dtype == "bfloat16"
+                           else "; the library's default bfloat16 is recurrence_dtype: "
+                                "bfloat16)")),
+            "recurrence_dtype": self.recurrence_dtype,
             "token_order": ("channel-major; each channel alone; window left-padded with NaN "
                             "to the training context, padding tokens dropped"),
         }
@@ -444,7 +504,8 @@ class TiRexModel:
 
     def hidden_states(self, rows: Any) -> list[Any]:
         """Every block's output and the final norm (series x tokens x dim), real tokens only."""
-        with capture_outputs({"final_norm": self.model.out_norm}) as captured:
+        with capture_outputs({"final_norm": self.model.out_norm}) as captured, \
+                recurrence_precision(self.model, self.recurrence_dtype):
             blocks = self.model._embed_context(rows)  # series x tokens x blocks x dim
         n_tokens = blocks.shape[1]
         final = captured["final_norm"][:, -n_tokens:]
