@@ -25,10 +25,10 @@ each forward pass every ``sLSTMCell`` gets, on the instance, the library's own
 ``_impl_torch`` with the bfloat16 casts of the input, the state and the recurrent kernel
 replaced by the chosen dtype (:func:`recurrence_precision`; the pointwise gate equations
 are float32 in both). ``recurrence_dtype: bfloat16`` is the explicit option for the
-library's behaviour. ``model.json`` records which ran (``extra.recurrence_dtype``). On the
-ten-patch test window the two differ by about 1e-2 relative in the last block
-(``tests/test_tirex.py``). The custom CUDA kernels (``xlstm`` package, backend ``cuda``) are
-not used, so TiRex runs on CPU without CUDA.
+library's behaviour. ``model.json`` records which ran (``extra.recurrence_dtype``). At the
+published size the two differ by 0.4% (mean relative) in the last block
+(``benchmarks/tirex_precision.py``; ``tests/test_tirex.py``). The custom CUDA kernels
+(``xlstm`` package, backend ``cuda``) are not used, so TiRex runs on CPU without CUDA.
 
 Input assumptions: one channel at a time, at most 2048 samples; default input rate
 (``default_input_hz``) **64 Hz**, which makes a 32-s window exactly the 2048-sample training
