@@ -1,5 +1,8 @@
 """The one rule that splits a window longer than a model's context into contexts.
 
+The rule itself lives in the adapter kit (:func:`physio_bench_kit.split_context`, numpy
+only, so plug-ins in their own interpreter share it); this module is the core's view of it.
+
 Every model sees at most ``context_samples`` samples at its input rate per forward pass
 (Moirai 1.x and 2.0: their token budget shared by all channels; Chronos, TimesFM, TiRex,
 PaPaGei, HuBERT-ECG, ...: their trained context). The embed stage cuts a longer window
@@ -22,66 +25,17 @@ token's chunk, and a window no longer than the context is one chunk (nothing cha
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-import numpy as np
-
 from physio_bench.errors import InputError
+from physio_bench_kit import (
+    MIN_CHUNK_FRACTION,
+    Chunk,
+    kept_tokens,
+    min_chunk_samples,
+    split_context,
+)
 
-MIN_CHUNK_FRACTION = 0.5  # shortest chunk / context_samples (windows longer than a context)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One context of a window, in samples at the model's input rate.
-
-    Attributes:
-        start, stop: ``[start, stop)`` samples the model sees in one pass.
-        keep_before: tokens whose span starts at or after this sample are dropped (they
-            are covered by the next chunk); ``stop`` when every token is kept.
-    """
-
-    start: int
-    stop: int
-    keep_before: int
-
-    @property
-    def overlapped(self) -> bool:
-        """True for a chunk of which only the first tokens are kept."""
-        return self.keep_before < self.stop
-
-
-def min_chunk_samples(context_samples: int) -> int:
-    """The shortest chunk the rule makes of a window longer than ``context_samples``."""
-    return max(1, math.ceil(MIN_CHUNK_FRACTION * int(context_samples)))
-
-
-def split_context(n_samples: int, context_samples: int | None) -> tuple[Chunk, ...]:
-    """Chunks of an ``n_samples``-sample window for a context of ``context_samples``
-    (None: no limit, one chunk). See the module docstring for the rule."""
-    n_samples = int(n_samples)
-    if n_samples < 1:
-        raise ValueError(f"a window needs at least one sample, got {n_samples}")
-    if context_samples is None or n_samples <= context_samples:
-        return (Chunk(0, n_samples, n_samples),)
-    context = int(context_samples)
-    if context < 1:
-        raise ValueError(f"context_samples must be positive, got {context_samples}")
-    remainder = n_samples % context
-    full = [Chunk(a, a + context, a + context) for a in range(remainder, n_samples, context)]
-    if remainder == 0:
-        return tuple(full)
-    if remainder >= min_chunk_samples(context):
-        return (Chunk(0, remainder, remainder), *full)
-    return (Chunk(0, context, remainder), *full)
-
-
-def kept_tokens(span_starts: np.ndarray, chunk: Chunk) -> np.ndarray:
-    """Boolean mask of a chunk's tokens to keep, from their span starts (samples relative
-    to the chunk's first sample)."""
-    starts = np.asarray(span_starts, dtype=np.int64) + chunk.start
-    return starts < chunk.keep_before
+__all__ = ["MIN_CHUNK_FRACTION", "Chunk", "kept_tokens", "min_chunk_samples",
+           "split_context", "token_budget_context"]
 
 
 def token_budget_context(max_tokens: int, n_channels: int, patch_size: int, name: str) -> int:
