@@ -43,6 +43,11 @@ from typing import Any
 
 import numpy as np
 
+
+class InputError(ValueError):
+    """A window the model cannot take (the core maps it to its InputError by name)."""
+
+
 # ------------------------------------------------------------------ context splitting
 
 MIN_CHUNK_FRACTION = 0.5  # shortest chunk / context_samples (windows longer than a context)
@@ -216,6 +221,15 @@ def installed_versions(*distributions: str) -> dict[str, str]:
     return found
 
 
+def _cuda_available() -> bool:
+    """Whether torch is installed and sees a CUDA device (torch imported only here)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 class KitModel:
     """A physio_bench model from ``load`` and ``forward`` (see the module docstring).
 
@@ -229,6 +243,7 @@ class KitModel:
     """
 
     plugin = "kit"
+    display_name = "its"  # whose context an error names: "Toto" -> "Toto's context"
     devices: tuple[str, ...] = ("auto", "cpu")
     distributions: tuple[str, ...] = ("numpy",)
     default_input_hz: float | None = None
@@ -243,12 +258,15 @@ class KitModel:
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "cpu",
                  batch_size: int = 32, **options: Any) -> None:
+        if device not in self.devices and self.devices == ("auto", "cpu"):
+            raise ValueError(f"model {name!r} runs on cpu only, not on device {device!r}")
         if device not in self.devices:
-            runs = "runs on cpu only" if self.devices == ("auto", "cpu") else \
-                f"takes device {', '.join(self.devices)}"
-            raise ValueError(f"model {name!r} {runs}, not on device {device!r}")
+            raise ValueError(f"model {name!r}: device must be {', '.join(self.devices)}, "
+                             f"got {device!r}")
         self.name, self.seed = name, int(seed)
-        self.device = "cpu" if device == "auto" else device
+        self.device = device
+        if device == "auto":
+            self.device = "cuda" if "cuda" in self.devices and _cuda_available() else "cpu"
         self.batch_size = positive_int(batch_size, "batch_size", name)
         self.extra: dict[str, Any] = {}
         try:
@@ -276,13 +294,15 @@ class KitModel:
         """Windows as C-contiguous float32, or a one-line ValueError (shape, NaN, length)."""
         array = np.ascontiguousarray(windows, dtype=np.float32)
         if array.ndim != 3 or 0 in array.shape:
-            raise ValueError(f"model {self.name!r}: windows must be windows x channels x "
+            raise InputError(f"model {self.name!r}: windows must be windows x channels x "
                              f"samples, got shape {array.shape}")
         if not np.isfinite(array).all():
-            raise ValueError(f"model {self.name!r}: windows contain NaN or infinite values")
+            raise InputError(f"model {self.name!r}: windows contain NaN or infinite values")
         if self.max_window_samples is not None and array.shape[2] > self.max_window_samples:
-            raise ValueError(f"model {self.name!r}: windows of {array.shape[2]} samples are "
-                             f"longer than its context of {self.max_window_samples}")
+            owner = "its" if self.display_name == "its" else f"{self.display_name}'s"
+            raise InputError(f"model {self.name!r}: windows of {array.shape[2]} samples are "
+                             f"longer than {owner} context of {self.max_window_samples}; set "
+                             f"input_hz so that a window fits, or let the core feed chunks")
         return array
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> dict[str, Any]:
