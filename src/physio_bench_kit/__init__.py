@@ -35,7 +35,7 @@ import hashlib
 import math
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -208,6 +208,30 @@ def checkpoint_directory(weights: str, name: str,
     return directory, revision
 
 
+def state_dict_sha256(module: Any) -> str:
+    """SHA-256 over a torch module's state dict (names, dtypes, shapes and raw bytes,
+    sorted): the provenance of random weights (torch imported here only)."""
+    import torch
+
+    digest = hashlib.sha256()
+    for key, tensor in sorted(module.state_dict().items()):
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        digest.update(f"{key}|{flat.dtype}|{tuple(tensor.shape)}\n".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def check_covers(module: Any, path: Path) -> None:
+    """ValueError unless the safetensors file ``path`` holds every tensor of ``module``."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        stored = set(handle.keys())
+    missing = sorted(set(module.state_dict()) - stored)
+    if missing:
+        raise ValueError(f"{path.name} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
+
+
 # ----------------------------------------------------------------------- the base class
 
 def installed_versions(*distributions: str) -> dict[str, str]:
@@ -219,6 +243,37 @@ def installed_versions(*distributions: str) -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
+
+
+def embed_in_batches(forward: Callable[[np.ndarray], Sequence[np.ndarray]],
+                     windows: np.ndarray, batch_size: int, layer_names: Sequence[str],
+                     spans: np.ndarray, keep: np.ndarray | None = None) -> dict[str, Any]:
+    """Run ``forward`` batch by batch and stitch the tokens channel-major.
+
+    ``forward`` gives every layer of a batch, each windows x channels x tokens x dim
+    (per-channel tokens: ``token_channels`` 0, 1, ...) or windows x tokens x dim (tokens
+    that mix channels: ``token_channels`` -1); ``keep`` selects the tokens (of the third
+    axis) that ``spans`` describe, e.g. the patches of a window inside a padded context.
+    """
+    n_windows, n_channels = windows.shape[:2]
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in layer_names}
+    per_channel = True
+    for part in batches(n_windows, batch_size):
+        states = list(forward(windows[part]))
+        if len(states) != len(layer_names):
+            raise ValueError(f"forward gave {len(states)} layers, not {len(layer_names)}")
+        for name, state in zip(layer_names, states, strict=True):
+            state = np.asarray(state)
+            per_channel = state.ndim == 4
+            if keep is not None:
+                state = state[:, :, keep] if per_channel else state[:, keep]
+            parts[name].append(state.reshape(state.shape[0], -1, state.shape[-1]))
+    layers = {name: np.concatenate(arrays).astype(np.float32) for name, arrays in parts.items()}
+    if per_channel:
+        token_spans, token_channels = channel_major(spans, n_channels)
+    else:
+        token_spans, token_channels = spans, np.full(spans.shape[0], -1, dtype=np.int64)
+    return {"layers": layers, "token_spans": token_spans, "token_channels": token_channels}
 
 
 def _cuda_available() -> bool:
@@ -308,25 +363,8 @@ class KitModel:
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> dict[str, Any]:
         """Every layer's tokens for windows x channels x samples, channel-major."""
         array = self.check_input(windows)
-        n_windows, n_channels, n_samples = array.shape
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in self.layer_names}
-        for part in batches(n_windows, self.batch_size):
-            states = list(self.forward(array[part]))
-            if len(states) != len(self.layer_names):
-                raise ValueError(f"model {self.name!r}: forward gave {len(states)} layers, "
-                                 f"not {len(self.layer_names)}")
-            for name, state in zip(self.layer_names, states, strict=True):
-                state = np.asarray(state, dtype=np.float32)
-                parts[name].append(state.reshape(state.shape[0], -1, state.shape[-1]))
-        layers = {name: np.concatenate(arrays, axis=0) for name, arrays in parts.items()}
-        per_channel = np.asarray(states[0]).ndim == 4
-        spans = self.token_spans(n_samples)
-        if per_channel:
-            token_spans, token_channels = channel_major(spans, n_channels)
-        else:
-            token_spans = spans
-            token_channels = np.full(spans.shape[0], -1, dtype=np.int64)
-        return {"layers": layers, "token_spans": token_spans, "token_channels": token_channels}
+        return embed_in_batches(self.forward, array, self.batch_size, self.layer_names,
+                                self.token_spans(array.shape[2]))
 
     def describe(self) -> dict[str, Any]:
         """The ``ModelInfo`` fields, provenance included (a dict: no physio_bench import)."""

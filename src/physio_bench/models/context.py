@@ -25,7 +25,12 @@ token's chunk, and a window no longer than the context is one chunk (nothing cha
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from physio_bench.errors import InputError
+from physio_bench.models.torch_utils import check_sampling_rate, check_windows
 from physio_bench_kit import (
     MIN_CHUNK_FRACTION,
     Chunk,
@@ -34,8 +39,8 @@ from physio_bench_kit import (
     split_context,
 )
 
-__all__ = ["MIN_CHUNK_FRACTION", "Chunk", "kept_tokens", "min_chunk_samples",
-           "split_context", "token_budget_context"]
+__all__ = ["MIN_CHUNK_FRACTION", "Chunk", "check_token_budget", "kept_tokens",
+           "min_chunk_samples", "split_context", "token_budget_context"]
 
 
 def token_budget_context(max_tokens: int, n_channels: int, patch_size: int, name: str) -> int:
@@ -47,3 +52,19 @@ def token_budget_context(max_tokens: int, n_channels: int, patch_size: int, name
         raise InputError(f"model {name!r}: {n_channels} channels exceed the model's "
                          f"{max_tokens} tokens")
     return per_channel * int(patch_size)
+
+
+def check_token_budget(windows: Any, sampling_rate_hz: float, name: str, patch_size: int,
+                       max_tokens: int, owner: str, hint: str) -> np.ndarray:
+    """Validate windows (shape, NaN, rate) and raise InputError when their channels x
+    patches exceed ``max_tokens`` (``owner``: whose budget the message names)."""
+    array = check_windows(windows, name)
+    check_sampling_rate(sampling_rate_hz, name)
+    _, channels, n_samples = array.shape
+    n_tokens = channels * -(-n_samples // patch_size)
+    if n_tokens > max_tokens:
+        raise InputError(
+            f"model {name!r}: a window of {n_samples} samples x {channels} channel(s) makes "
+            f"{n_tokens} tokens at patch_size {patch_size}, more than {owner} {max_tokens}; "
+            f"{hint}")
+    return array

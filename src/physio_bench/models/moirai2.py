@@ -50,29 +50,21 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.errors import InputError
-from physio_bench.models.context import token_budget_context
+from physio_bench.models.adapter import TorchAdapter
+from physio_bench.models.context import check_token_budget, token_budget_context
 from physio_bench.models.moirai import PackedBatch, pack_windows
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
     capture_outputs,
     channel_spans,
-    check_options,
-    check_positive_int,
-    check_sampling_rate,
-    check_windows,
     layer_names,
     left_pad_spans,
-    resolve_placement,
     to_numpy,
 )
 from physio_bench.models.weights import (
     CONFIG_FILE,
     WEIGHTS_FILE,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
 )
 
 PLUGIN = "moirai2"
@@ -109,8 +101,10 @@ def module_kwargs(packed: PackedBatch) -> dict[str, Any]:
     return kwargs
 
 
-class Moirai2Model:
+class Moirai2Model(TorchAdapter):
     """Moirai 2.0 decoder hidden states for every layer (see the module docstring)."""
+
+    plugin, options, packages = PLUGIN, OPTIONS, ("uni2ts",)
 
     default_input_hz = 50.0
     @staticmethod
@@ -121,17 +115,10 @@ class Moirai2Model:
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=(CONFIG_FILE, WEIGHTS_FILE),
-                              init_random=build_module, load_dir=load_module)
+        loaded = self.setup(name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+                            files=(CONFIG_FILE, WEIGHTS_FILE), init_random=build_module,
+                            load_dir=load_module)
         self.module = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.patch_size = int(self.module.patch_size)
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)
 
@@ -156,34 +143,16 @@ class Moirai2Model:
                           "channel; per-channel standardisation over the whole window"),
             "token_order": "channel-major; window left-padded to a multiple of patch_size",
         }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"Moirai 2.0 (uni2ts Moirai2Module, decoder-only): d_model "
-                          f"{module.d_model}, {module.num_layers} layers, patch_size "
-                          f"{self.patch_size}, max_seq_len {module.max_seq_len}"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=self.max_tokens * self.patch_size,
-            packages=("uni2ts",),
-            default_input_hz=self.default_input_hz,
-            extra=extra,
-        )
+        return self.model_info(
+            f"Moirai 2.0 (uni2ts Moirai2Module, decoder-only): d_model {module.d_model}, "
+            f"{module.num_layers} layers, patch_size {self.patch_size}, max_seq_len "
+            f"{module.max_seq_len}", self.max_tokens * self.patch_size, extra)
 
     def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
         """Validate windows before any compute (shape, NaN, token budget)."""
-        array = check_windows(windows, self.name)
-        check_sampling_rate(sampling_rate_hz, self.name)
-        _, channels, n_samples = array.shape
-        n_tokens = channels * -(-n_samples // self.patch_size)
-        if n_tokens > self.max_tokens:
-            raise InputError(
-                f"model {self.name!r}: a window of {n_samples} samples x {channels} channel(s)"
-                f" makes {n_tokens} tokens at patch_size {self.patch_size}, more than Moirai "
-                f"2.0's {self.max_tokens}; use shorter windows, fewer channels or a lower "
-                f"input_hz")
-        return array
+        return check_token_budget(windows, sampling_rate_hz, self.name, self.patch_size,
+                                  self.max_tokens, "Moirai 2.0's",
+                                  "use shorter windows, fewer channels or a lower input_hz")
 
     def hidden_states(self, packed: PackedBatch) -> list[Any]:
         """Every layer's output and the final norm, from the module's own forward pass."""
