@@ -45,7 +45,13 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def check_output_dir(out_dir: str | Path, command: str) -> Path:
     """The conversion's output directory, refused (one line) when it is a file or already
     holds a converted checkpoint."""
-    out = check_output_dir(out_dir, command)
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"{command}: output {out} is a file, not a directory")
+    existing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, CONVERSION_FILE) if (out / f).exists()]
+    if existing:
+        raise ModelError(f"{command}: {out} already holds {', '.join(existing)}; remove them "
+                         f"or choose another output directory")
     return out
 
 
