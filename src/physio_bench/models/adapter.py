@@ -54,10 +54,11 @@ class TorchAdapter:
     patch_size: int
     context_length: int
 
-    def setup(self, name: str, seed: int, device: str, dtype: str, options: dict[str, Any],
-              *, default_weights: str, files: Sequence[str], init_random: Callable[[], Any],
-              load_dir: Callable[[Any], Any], check: Callable[[], Any] | None = None,
-              ) -> LoadedWeights[Any]:
+    def setup_adapter(self, name: str, seed: int, device: str, dtype: str,
+                      options: dict[str, Any], *, default_weights: str,
+                      files: Sequence[str], init_random: Callable[[], Any],
+                      load_dir: Callable[[Any], Any], check: Callable[[], Any] | None = None,
+                      ) -> LoadedWeights[Any]:
         """Check the options, place the model, read its weights; ``check`` runs after the
         option checks and before any weights are read (e.g. a variant or conversion
         check)."""

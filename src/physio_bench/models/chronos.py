@@ -53,11 +53,7 @@ from physio_bench.models.torch_utils import (
     left_pad_spans,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    check_checkpoint_covers,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, check_checkpoint_covers
 
 PLUGIN = "chronos"
 # T5-efficient shapes of the published Chronos-Bolt checkpoints:
@@ -175,11 +171,11 @@ class ChronosModel(TorchAdapter):
         if requested is not None:
             check_choice(requested, VARIANTS, "variant", name)
         default_variant = requested or DEFAULT_VARIANT
-        loaded = self.setup(name, seed, device, dtype, options,
-                            default_weights=default_hub_id(default_variant),
-                            files=(CONFIG_FILE, WEIGHTS_FILE),
-                            init_random=lambda: build_model(default_variant),
-                            load_dir=load_model)
+        loaded = self.setup_adapter(name, seed, device, dtype, options,
+                                    default_weights=default_hub_id(default_variant),
+                                    files=(CONFIG_FILE, WEIGHTS_FILE),
+                                    init_random=lambda: build_model(default_variant),
+                                    load_dir=load_model)
         self.variant = self._check_variant(loaded.model, requested, loaded.source)
         self.model = loaded.model.eval().to(self.placement.device)
         self.family = CHRONOS2 if type(self.model).__name__ == "Chronos2Model" else "bolt"

@@ -47,10 +47,7 @@ from physio_bench.models.torch_utils import (
     layer_names,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 PLUGIN = "mantis"
 DEFAULT_HUB_ID = "paris-noah/Mantis-8M"
@@ -121,8 +118,9 @@ class MantisModel(TorchAdapter):
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
         # device and dtype are explicit so that the embed stage passes embed.device/dtype
-        loaded = self.setup(name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
-                            files=FILES, init_random=build_network, load_dir=load_network)
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+            files=FILES, init_random=build_network, load_dir=load_network)
         self.network = loaded.model.eval().to(self.placement.device)
         self.seq_len = int(self.network.seq_len)
         self.n_patches = int(self.network.num_patches)

@@ -71,10 +71,7 @@ from physio_bench.models.torch_utils import (
     left_pad_spans,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 if TYPE_CHECKING:
     import torch
@@ -280,9 +277,10 @@ class MoiraiModel(TorchAdapter):
         self.version, weights = resolve_version(options, name)
         self.patch_size = check_choice(options.get("patch_size", DEFAULT_PATCH_SIZE),
                                        PATCH_SIZES, "patch_size", name)
-        loaded = self.setup(name, seed, device, dtype, options, default_weights=weights,
-                            files=(CONFIG_FILE, WEIGHTS_FILE),
-                            init_random=lambda: build_module(self.size), load_dir=load_module)
+        loaded = self.setup_adapter(name, seed, device, dtype, options, default_weights=weights,
+                                    files=(CONFIG_FILE, WEIGHTS_FILE),
+                                    init_random=lambda: build_module(self.size),
+                                    load_dir=load_module)
         if self.version is None and loaded.pretrained:
             self.version = "unknown"
         self._check_architecture(loaded.model, loaded.source, "size" in options)

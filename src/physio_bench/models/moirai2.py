@@ -62,10 +62,7 @@ from physio_bench.models.torch_utils import (
     left_pad_spans,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 PLUGIN = "moirai2"
 DEFAULT_HUB_ID = "Salesforce/moirai-2.0-R-small"
@@ -115,9 +112,10 @@ class Moirai2Model(TorchAdapter):
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        loaded = self.setup(name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
-                            files=(CONFIG_FILE, WEIGHTS_FILE), init_random=build_module,
-                            load_dir=load_module)
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+            files=(CONFIG_FILE, WEIGHTS_FILE), init_random=build_module,
+            load_dir=load_module)
         self.module = loaded.model.eval().to(self.placement.device)
         self.patch_size = int(self.module.patch_size)
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)

@@ -45,14 +45,8 @@ import numpy as np
 
 from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
-from physio_bench.models.torch_utils import (
-    capture_outputs,
-    layer_names,
-)
-from physio_bench.models.weights import (
-    WEIGHTS_FILE,
-    check_checkpoint_covers,
-)
+from physio_bench.models.torch_utils import capture_outputs, layer_names
+from physio_bench.models.weights import WEIGHTS_FILE, check_checkpoint_covers
 
 PLUGIN = "timesfm"
 DEFAULT_HUB_ID = "google/timesfm-2.5-200m-pytorch"
@@ -128,9 +122,10 @@ class TimesFMModel(TorchAdapter):
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        loaded = self.setup(name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
-                            files=(WEIGHTS_FILE,), init_random=build_module,
-                            load_dir=load_module)
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+            files=(WEIGHTS_FILE,), init_random=build_module,
+            load_dir=load_module)
         self.module = loaded.model.eval().to(self.placement.device)
         self.patch_size = int(self.module.p)
         self.dim = int(self.module.md)

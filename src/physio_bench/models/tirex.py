@@ -87,11 +87,7 @@ from physio_bench.errors import ModelError
 from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.convert import check_output_dir, write_conversion
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
-from physio_bench.models.torch_utils import (
-    capture_outputs,
-    check_choice,
-    layer_names,
-)
+from physio_bench.models.torch_utils import capture_outputs, check_choice, layer_names
 from physio_bench.models.weights import (
     CONFIG_FILE,
     HUB_ID,
@@ -427,7 +423,7 @@ class TiRexModel(TorchAdapter):
         self.recurrence_dtype = check_choice(options.get("recurrence_dtype", "float32"),
                                              RECURRENCE_DTYPES, "recurrence_dtype", name)
         provenance: dict[str, Any] = {}
-        loaded = self.setup(
+        loaded = self.setup_adapter(
             name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID, files=FILES,
             init_random=build_model,
             load_dir=lambda directory: load_model(directory, provenance),
