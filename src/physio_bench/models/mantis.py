@@ -42,6 +42,7 @@ from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.resampling import METHOD, resample_to_length
 from physio_bench.models.torch_utils import (
     batches,
+    channel_spans,
     check_sampling_rate,
     check_windows,
     layer_names,
@@ -162,8 +163,7 @@ class MantisModel(TorchAdapter):
 
         array = self.check_input(windows, sampling_rate_hz)
         n_windows, channels, n_samples = array.shape
-        spans = np.tile(patch_spans(n_samples, self.n_patches), (channels, 1))
-        token_channels = np.repeat(np.arange(channels, dtype=np.int64), self.n_patches)
+        spans, token_channels = channel_spans(patch_spans(n_samples, self.n_patches), channels)
         n_tokens = channels * self.n_patches
         outputs = {name: np.empty((n_windows, n_tokens, self.dim), dtype=np.float32)
                    for name in self.layer_names}

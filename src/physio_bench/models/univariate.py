@@ -23,6 +23,7 @@ from physio_bench.models.protocol import TokenEmbeddings
 from physio_bench.models.torch_utils import (
     Placement,
     batches,
+    channel_spans,
     check_sampling_rate,
     check_windows,
     to_numpy,
@@ -113,8 +114,7 @@ class UnivariateModel(TorchAdapter):
         array = self.check_input(windows, sampling_rate_hz)
         n_windows, channels, n_samples = array.shape
         one = self.token_spans(n_samples)
-        spans = np.tile(one, (channels, 1))
-        token_channels = np.repeat(np.arange(channels, dtype=np.int64), len(one))
+        spans, token_channels = channel_spans(one, channels)
         n_tokens = channels * len(one)
         outputs = {name: np.empty((n_windows, n_tokens, self.dim), dtype=np.float32)
                    for name in self.layer_names}
