@@ -44,16 +44,14 @@ from physio_bench.errors import ModelError
 from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
-    batches,
     capture_outputs,
-    channel_spans,
     check_choice,
     check_options,
     layer_names,
-    left_pad_spans,
     to_numpy,
 )
 from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, check_checkpoint_covers
+from physio_bench_kit import batches, channel_major, left_pad_spans
 
 PLUGIN = "chronos"
 # T5-efficient shapes of the published Chronos-Bolt checkpoints:
@@ -239,7 +237,7 @@ class ChronosModel(TorchAdapter):
         n_windows, channels, n_samples = array.shape
         patch_spans = left_pad_spans(n_samples, self.patch_size)
         n_patches = patch_spans.shape[0]
-        spans, token_channels = channel_spans(patch_spans, channels)
+        spans, token_channels = channel_major(patch_spans, channels)
         d_model = self.model.config.d_model
         outputs = {name: np.empty((n_windows, spans.shape[0], d_model), dtype=np.float32)
                    for name in self.layer_names}

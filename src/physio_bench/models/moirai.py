@@ -62,16 +62,9 @@ from physio_bench.errors import ModelError
 from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.context import check_token_budget, token_budget_context
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
-from physio_bench.models.torch_utils import (
-    batches,
-    channel_spans,
-    check_choice,
-    check_options,
-    layer_names,
-    left_pad_spans,
-    to_numpy,
-)
+from physio_bench.models.torch_utils import check_choice, check_options, layer_names, to_numpy
 from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
+from physio_bench_kit import batches, channel_major, left_pad_spans
 
 if TYPE_CHECKING:
     import torch
@@ -347,7 +340,7 @@ class MoiraiModel(TorchAdapter):
 
         array = self.check_input(windows, sampling_rate_hz)
         n_windows, channels, n_samples = array.shape
-        spans, token_channels = channel_spans(left_pad_spans(n_samples, self.patch_size),
+        spans, token_channels = channel_major(left_pad_spans(n_samples, self.patch_size),
                                               channels)
         max_patch = max(self.module.patch_sizes)
         outputs = {name: np.empty((n_windows, spans.shape[0], self.module.d_model),
