@@ -28,20 +28,22 @@ def bolt():
 
 
 def test_long_window_is_embedded_in_chunks_like_each_chunk_alone(bolt):
-    """3000 samples, context 2048: chunks [0, 952) and [952, 3000), aligned to the end."""
+    """3000 samples, context 2048: the 952-sample remainder is under half the context, so
+    the first chunk is the full context [0, 2048), kept for its tokens starting before 952;
+    the second is [952, 3000), aligned to the end."""
     windows = noisy_sine_windows(2, 2, 3000, 1.3, seed=7, sampling_rate_hz=100.0)
     info = bolt.describe()
     plan = input_plan({}, info, bolt, (2, 3000), 50.0)  # plug-in default: 50 Hz, no resampling
     assert (plan.input_hz, plan.resampled, plan.chunk_bounds) == (50.0, False,
-                                                                 [(0, 952), (952, 3000)])
+                                                                 [(0, 2048), (952, 3000)])
     result, _ = embed_batch(bolt, info, windows, plan)
-    first = bolt.embed(windows[..., :952], 50.0)
+    first = bolt.embed(windows[..., :2048], 50.0)
     second = bolt.embed(windows[..., 952:], 50.0)
-    n1, n2 = 60, 128  # 952 = 59.5 patches (left-padded), 2048 = 128 patches
+    n1, n2 = 60, 128  # patches of 16 starting at 0, 16, .., 944 (< 952); 2048 = 128 patches
     for channel in (0, 1):
         rows = np.flatnonzero(result.token_channels == channel)
         assert rows.size == n1 + n2  # channel-major: channel 0's chunks, then channel 1's
-        own1 = np.flatnonzero(first.token_channels == channel)
+        own1 = np.flatnonzero(first.token_channels == channel)[:n1]
         own2 = np.flatnonzero(second.token_channels == channel)
         for name in info.layer_names:
             np.testing.assert_array_equal(result.layers[name][:, rows[:n1]],
@@ -50,12 +52,9 @@ def test_long_window_is_embedded_in_chunks_like_each_chunk_alone(bolt):
                                           second.layers[name][:, own2])
         spans = result.token_spans[rows]
         assert spans[0, 0] == 0 and spans[-1, 1] == 3000
-        assert (spans[1:, 0] == spans[:-1, 1]).all()  # contiguous across the chunk border
-        assert spans[n1].tolist() == [952, 968]
+        assert (spans[1:, 0] <= spans[:-1, 1]).all()  # every sample covered
+        assert spans[n1 - 1].tolist() == [944, 960] and spans[n1].tolist() == [952, 968]
     assert result.token_channels.tolist() == [0] * (n1 + n2) + [1] * (n1 + n2)
-    # with chunk grid = whole-window grid: the patch boundaries are those of one long window
-    whole = np.maximum(np.arange(-8, 3000, 16), 0)
-    np.testing.assert_array_equal(result.token_spans[: n1 + n2, 0], whole)
 
 
 def test_resampled_embedding_equals_embedding_the_resampled_window(bolt):

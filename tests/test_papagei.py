@@ -215,8 +215,10 @@ def test_through_the_embed_stage_at_125_hz_in_10_s_chunks(make_suite, published,
     embed_shard(config, "papagei", suite, 0, shard)
     info = merge_embeddings(config, "papagei", [shard], tmp_path / "emb")
     stored = read_embeddings(tmp_path / "emb")
-    # 12 s at 250 Hz -> 1,500 samples at 125 Hz: a 250-sample chunk, then one of 1,250
-    assert info["input"]["chunks"] == [[0, 250], [250, 1500]]
+    # 12 s at 250 Hz -> 1,500 samples at 125 Hz: the 250-sample remainder is under half a
+    # segment, so the first chunk is a full segment kept for its tokens before sample 250
+    assert info["input"]["chunks"] == [[0, 1250], [250, 1500]]
+    assert info["input"]["chunk_keep_before"] == [250, 1500]
     assert info["extra"]["signal_kinds"] == ["ppg"]
-    assert stored.token_spans.tolist() == [[0, 500], [500, 1334], [1332, 2168], [2166, 3000]]
+    assert stored.token_spans.tolist() == [[0, 834], [500, 1334], [1332, 2168], [2166, 3000]]
     assert stored.tokens("embedding").shape == (3, 4, 512)

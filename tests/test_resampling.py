@@ -14,12 +14,12 @@ import torch
 
 from physio_bench.errors import ConfigError
 from physio_bench.models.chronos import DEFAULT_INPUT_HZ as CHRONOS_HZ
+from physio_bench.models.context import Chunk, split_context
 from physio_bench.models.mantis import resample as mantis_resample
 from physio_bench.models.moirai import DEFAULT_INPUT_HZ as MOIRAI_HZ
 from physio_bench.models.resampling import (
     PASSBAND_FRACTION,
     InputPlan,
-    chunk_starts,
     map_spans_back,
     rate_ratio,
     resample,
@@ -134,14 +134,19 @@ def test_spans_map_back_outward_and_cover_the_window():
 
 
 def test_chunks_are_aligned_to_the_end():
-    assert chunk_starts(3000, 2048) == [0, 952]
-    assert chunk_starts(4096, 2048) == [0, 2048]
-    assert chunk_starts(2048, 2048) == [0]
-    assert chunk_starts(5000, None) == [0]
-    assert chunk_starts(10, 3) == [0, 1, 4, 7]
+    # a remainder of at least half the context is its own first chunk
+    assert split_context(3200, 2048) == (Chunk(0, 1152, 1152), Chunk(1152, 3200, 3200))
+    # a shorter one is an overlapped full context, kept up to the next chunk
+    assert split_context(3000, 2048) == (Chunk(0, 2048, 952), Chunk(952, 3000, 3000))
+    assert split_context(4096, 2048) == (Chunk(0, 2048, 2048), Chunk(2048, 4096, 4096))
+    assert split_context(2048, 2048) == (Chunk(0, 2048, 2048),)
+    assert split_context(5000, None) == (Chunk(0, 5000, 5000),)
+    assert [(c.start, c.stop) for c in split_context(10, 3)] == [(0, 3), (1, 4), (4, 7),
+                                                                 (7, 10)]
     plan = InputPlan.build(125.0, 4000, 100.0, "config", context_samples=1024)
     assert plan.input_samples == 3200 and (plan.up, plan.down) == (4, 5)
-    assert plan.chunk_bounds == [(0, 128), (128, 1152), (1152, 2176), (2176, 3200)]
+    assert plan.chunk_bounds == [(0, 1024), (128, 1152), (1152, 2176), (2176, 3200)]
+    assert plan.describe()["chunk_keep_before"] == [128, 1152, 2176, 3200]
     assert plan.describe()["input_hz_source"] == "config"
     native = InputPlan.build(125.0, 4000, None, "plug-in default")
     assert (native.resampled, native.source, native.input_hz) == (False, "suite rate", 125.0)

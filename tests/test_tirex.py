@@ -16,7 +16,12 @@ from conftest import noisy_sine_windows
 
 from physio_bench.cli import main
 from physio_bench.errors import InputError, ModelError
-from physio_bench.models.tirex import TiRexModel, build_model, convert_checkpoint
+from physio_bench.models.tirex import (
+    TiRexModel,
+    build_model,
+    convert_checkpoint,
+    recurrence_precision,
+)
 from physio_bench.models.torch_utils import seeded
 from physio_bench.models.weights import (
     check_weights_on_disk,
@@ -97,15 +102,17 @@ def test_shapes_spans_and_description(model, embedded, checkpoint, published):
     assert info.extra["converted_from_file"] == "model.ckpt"
     assert info.extra["converted_from_sha256"] == file_sha256(published / "model.ckpt")
     assert info.max_window_samples == 256 and info.default_input_hz == 64.0
-    assert "bfloat16" in info.extra["backend"]
+    assert info.extra["recurrence_dtype"] == "float32" and info.dtype == "float32"
+    assert "recurrence in float32" in info.extra["backend"]
 
 
 def test_layers_equal_the_library_forward(model, windows, embedded):
     """The library's own pieces: prepare (NaN padding to the context), every block, the
-    output norm; and the forecast head reads the same final state."""
+    output norm; and the forecast head reads the same final state (recurrence in float32,
+    the adapter's default; the library's bfloat16 is compared below)."""
     tirex = model.model
     rows = torch.from_numpy(windows.reshape(4, N_SAMPLES))
-    with torch.inference_mode():
+    with torch.inference_mode(), recurrence_precision(tirex, "float32"):
         inputs, padded = tirex._prepare_context_for_embedding(rows, None)
         assert inputs.shape == (4, 8, 64) and padded == 1  # 56 NaN samples: 1 whole token
         _, blocks = tirex._forward_model(inputs, return_all_hidden=True)
@@ -212,6 +219,45 @@ def test_round_trip_equals_the_library_loader(published, checkpoint, model, wind
     direct = twin.embed(windows, 64.0)
     for name, array in embedded.layers.items():
         np.testing.assert_array_equal(direct.layers[name], array)
+
+
+def test_float32_is_the_default_and_bfloat16_is_the_library_path(checkpoint, published,
+                                                                  windows, embedded,
+                                                                  make_suite, tmp_path):
+    """Issue 23 item 3: float32 recurrence by default; ``recurrence_dtype: bfloat16`` runs
+    the library's unpatched ``_impl_torch`` (bit for bit), the two differ, and model.json
+    records which ran."""
+    from tirex.models.tirex import TiRexZero
+
+    half = TiRexModel(name="bf16", weights=str(checkpoint), recurrence_dtype="bfloat16")
+    reduced = half.embed(windows, 64.0)
+    library = TiRexZero.from_pretrained(str(published / "model.ckpt"), backend="torch",
+                                        device="cpu").eval()
+    rows = torch.from_numpy(windows.reshape(4, N_SAMPLES))
+    with torch.inference_mode():
+        blocks = library._embed_context(rows)  # the library's own bfloat16 recurrence
+    np.testing.assert_array_equal(blocks[:, :, -1].numpy().reshape(2, 14, 32),
+                                  reduced.layers["layer_01"])
+    last = embedded.layers["layer_01"]
+    difference = np.abs(reduced.layers["layer_01"] - last).max() / np.abs(last).max()
+    assert 1e-4 < difference < 0.1  # bfloat16 rounding, not a different model
+    with pytest.raises(ModelError, match=r"recurrence_dtype='float16' is not one of"):
+        TiRexModel(name="bad", weights=str(checkpoint), recurrence_dtype="float16")
+    # the embed stage stores which precision ran
+    from physio_bench.models.embed import embed_shard, merge_embeddings
+    from physio_bench.preflight import load_config
+
+    suite = make_suite("factors", n_windows=2, n_samples=200, sampling_rate_hz=64.0)
+    for precision in ("float32", "bfloat16"):
+        config = load_config()
+        config["models"] = {"tx": {"plugin": "tirex", "weights": str(checkpoint),
+                                   "recurrence_dtype": precision, "input_hz": 64}}
+        config["embed"].update({"shard_size": 2, "batch_size": 2})
+        shard = tmp_path / precision / "0000.npz"
+        embed_shard(config, "tx", suite, 0, shard)
+        info = merge_embeddings(config, "tx", [shard], tmp_path / precision / "emb")
+        assert info["extra"]["recurrence_dtype"] == precision
+        assert info["dtype"] == "float32"
 
 
 class NotATensor:

@@ -41,28 +41,17 @@ from typing import Any
 import numpy as np
 
 from physio_bench.errors import ModelError
+from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
-    batches,
     capture_outputs,
-    channel_spans,
     check_choice,
     check_options,
-    check_positive_int,
-    check_windows_in_context,
     layer_names,
-    left_pad_spans,
-    resolve_placement,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    check_checkpoint_covers,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, check_checkpoint_covers
+from physio_bench_kit import batches, channel_major, left_pad_spans
 
 PLUGIN = "chronos"
 # T5-efficient shapes of the published Chronos-Bolt checkpoints:
@@ -165,29 +154,28 @@ def variant_of(model: Any) -> str | None:
     return next((name for name, value in BOLT_SHAPES.items() if value == shape), None)
 
 
-class ChronosModel:
+class ChronosModel(TorchAdapter):
     """Chronos-Bolt / Chronos-2 encoder hidden states (see the module docstring)."""
+
+    plugin, options, packages = PLUGIN, OPTIONS, ("chronos", "transformers")
+    context_hint = "use shorter windows"
+    default_input_hz = DEFAULT_INPUT_HZ
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
         # device and dtype are explicit so that the embed stage passes embed.device/dtype
         check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
         requested = options.get("variant")
         if requested is not None:
             check_choice(requested, VARIANTS, "variant", name)
-        self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
         default_variant = requested or DEFAULT_VARIANT
-        spec = parse_weights(options.get("weights", default_hub_id(default_variant)), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=(CONFIG_FILE, WEIGHTS_FILE),
-                              init_random=lambda: build_model(default_variant),
-                              load_dir=load_model)
-        self.variant = self._check_variant(loaded.model, requested, spec.value)
+        loaded = self.setup_adapter(name, seed, device, dtype, options,
+                                    default_weights=default_hub_id(default_variant),
+                                    files=(CONFIG_FILE, WEIGHTS_FILE),
+                                    init_random=lambda: build_model(default_variant),
+                                    load_dir=load_model)
+        self.variant = self._check_variant(loaded.model, requested, loaded.source)
         self.model = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.family = CHRONOS2 if type(self.model).__name__ == "Chronos2Model" else "bolt"
         self.patch_size = int(self.model.chronos_config.input_patch_size)
         if self.model.chronos_config.input_patch_stride != self.patch_size:
@@ -215,32 +203,15 @@ class ChronosModel:
         config = self.model.config
         kind = ("Chronos-2 (group attention across channels)" if self.family == CHRONOS2
                 else "Chronos-Bolt (T5 encoder-decoder, univariate)")
-        extra: dict[str, Any] = {
+        extra = self.patch_extra(**{
             "variant": self.variant,
-            "patch_size": self.patch_size,
-            "context_length": self.context_length,
             "token_order": ("channel-major; [REG] and future tokens dropped; window "
                             "left-padded to a multiple of patch_size"),
-        }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"{kind} {self.variant}: d_model {config.d_model}, "
-                          f"{len(self.model.encoder.block)} encoder layers, patch_size "
-                          f"{self.patch_size}, context {self.context_length}"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=self.context_length,
-            default_input_hz=DEFAULT_INPUT_HZ,
-            packages=("chronos", "transformers"),
-            extra=extra,
-        )
-
-    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
-        """Validate windows before any compute (shape, NaN, context length)."""
-        return check_windows_in_context(windows, sampling_rate_hz, self.name,
-                                        self.context_length)
+        })
+        return self.model_info(
+            f"{kind} {self.variant}: d_model {config.d_model}, "
+            f"{len(self.model.encoder.block)} encoder layers, patch_size {self.patch_size}, "
+            f"context {self.context_length}", self.context_length, extra)
 
     def _encode(self, rows: Any, n_windows: int, channels: int) -> list[Any]:
         """Hidden states (rows x tokens x dim) of every layer for a batch of series."""
@@ -266,7 +237,7 @@ class ChronosModel:
         n_windows, channels, n_samples = array.shape
         patch_spans = left_pad_spans(n_samples, self.patch_size)
         n_patches = patch_spans.shape[0]
-        spans, token_channels = channel_spans(patch_spans, channels)
+        spans, token_channels = channel_major(patch_spans, channels)
         d_model = self.model.config.d_model
         outputs = {name: np.empty((n_windows, spans.shape[0], d_model), dtype=np.float32)
                    for name in self.layer_names}

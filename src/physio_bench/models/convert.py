@@ -42,6 +42,30 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def check_output_dir(out_dir: str | Path, command: str) -> Path:
+    """The conversion's output directory, refused (one line) when it is a file or already
+    holds a converted checkpoint."""
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"{command}: output {out} is a file, not a directory")
+    existing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, CONVERSION_FILE) if (out / f).exists()]
+    if existing:
+        raise ModelError(f"{command}: {out} already holds {', '.join(existing)}; remove them "
+                         f"or choose another output directory")
+    return out
+
+
+def write_conversion(out: Path, weights_bytes: bytes, config_bytes: bytes,
+                     record: dict[str, Any]) -> None:
+    """Write ``model.safetensors``, ``config.json`` and ``conversion.json`` (each atomically:
+    a partial file is renamed into place)."""
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomically(out / WEIGHTS_FILE, weights_bytes)
+    _write_atomically(out / CONFIG_FILE, config_bytes)
+    _write_atomically(out / CONVERSION_FILE,
+                      (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+
+
 def read_state_dict(path: Path, command: str, strip_prefix: str = "") -> dict[str, Any]:
     """A pickled state dict read with ``weights_only=True`` (one-line ModelError)."""
     import torch
@@ -92,13 +116,7 @@ def convert_state_dict(source: str | Path, out_dir: str | Path, *, command: str,
     path = Path(source).expanduser()
     if not path.is_file():
         raise ModelError(f"{command}: {source} is not a file; give the downloaded .pt file")
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ModelError(f"{command}: output {out} is a file, not a directory")
-    existing = [f for f in (CONFIG_FILE, WEIGHTS_FILE, CONVERSION_FILE) if (out / f).exists()]
-    if existing:
-        raise ModelError(f"{command}: {out} already holds {', '.join(existing)}; remove them "
-                         f"or choose another output directory")
+    out = check_output_dir(out_dir, command)
     state = read_state_dict(path, command, strip_prefix)
     try:
         check(state)
@@ -119,9 +137,5 @@ def convert_state_dict(source: str | Path, out_dir: str | Path, *, command: str,
         "n_parameters": int(sum(t.numel() for t in tensors.values() if t.is_floating_point())),
         "versions": distribution_versions(*packages),
     }
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out / WEIGHTS_FILE, weights_bytes)
-    _write_atomically(out / CONFIG_FILE, config_bytes)
-    _write_atomically(out / CONVERSION_FILE,
-                      (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    write_conversion(out, weights_bytes, config_bytes, record)
     return record

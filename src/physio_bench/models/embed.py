@@ -10,7 +10,9 @@ Input adaptation (:mod:`physio_bench.models.resampling`): each batch is resample
 suite's rate to the model's input rate (the entry's ``input_hz``, else the plug-in's
 ``ModelInfo.default_input_hz``, else the suite's rate), cut into consecutive chunks when
 it is longer than the model's context (``model.context_samples(n_channels)`` when the
-plug-in has it, else ``ModelInfo.max_window_samples``), and the token spans the model
+plug-in has it, else ``ModelInfo.max_window_samples``) by the one rule of
+:mod:`physio_bench.models.context` (no chunk under half the context; a short remainder is
+an overlapped full context whose later tokens are dropped), and the token spans the model
 returns are mapped back to samples of the original window. Chunks of equal length go to
 the model in one ``embed()`` call; tokens are ordered by channel, then chunk, then the
 model's own order. ``model.json`` records the plan (``input``) and the token geometry
@@ -48,6 +50,7 @@ import numpy as np
 from physio_bench.config import model_entry, model_seed
 from physio_bench.errors import InputError, ModelError, PhysioBenchError
 from physio_bench.io import load_npy, read_json, save_npy, save_npz, write_json
+from physio_bench.models.context import kept_tokens
 from physio_bench.models.pooling import pool_by_channel, pool_layers, select_token_layers
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.registry import (
@@ -288,8 +291,9 @@ def embed_batch(model: Any, info: ModelInfo, batch: np.ndarray, plan: InputPlan,
         result = _call_model(model, info, np.ascontiguousarray(stacked), plan.input_hz, first)
         for k, j in enumerate(chunks):
             rows = slice(k * n_batch, (k + 1) * n_batch)
-            parts[j] = ({name: array[rows] for name, array in result.layers.items()},
-                        result.token_spans + bounds[j][0], result.token_channels)
+            keep = kept_tokens(result.token_spans[:, 0], plan.chunks[j])
+            parts[j] = ({name: array[rows][:, keep] for name, array in result.layers.items()},
+                        result.token_spans[keep] + bounds[j][0], result.token_channels[keep])
     if len(parts) == 1:
         layers, spans, channels = parts[0]
     else:

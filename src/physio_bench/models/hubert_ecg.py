@@ -43,7 +43,7 @@ import numpy as np
 from physio_bench.models.protocol import ModelInfo
 from physio_bench.models.torch_utils import layer_names
 from physio_bench.models.univariate import UnivariateModel
-from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, loaded_model_info
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 if TYPE_CHECKING:
     import torch
@@ -123,6 +123,7 @@ def scale_leads(series: torch.Tensor) -> torch.Tensor:
 class HuBERTECGModel(UnivariateModel):
     """HuBERT-ECG hidden states of every layer for each channel (module docstring)."""
 
+    packages = ("transformers", "torch")
     default_input_hz = INPUT_HZ
 
     @staticmethod
@@ -156,16 +157,12 @@ class HuBERTECGModel(UnivariateModel):
     def describe(self) -> ModelInfo:
         """Architecture, parameter count, weights provenance, layers, ECG only."""
         config = self.network.config
-        return replace(loaded_model_info(
-            name=self.name, plugin=PLUGIN,
-            architecture=(f"HuBERT-ECG (transformers HubertModel): {len(config.conv_dim)} "
-                          f"convolutional layers (one token per {self.hop} samples), "
-                          f"{config.num_hidden_layers} transformer layers, {self.dim} dims; "
-                          f"leads rescaled to [-1, 1] at 100 Hz"),
-            weights=self.weights, placement=self.placement, layer_names=self.layer_names,
-            max_window_samples=CONTEXT_SAMPLES, packages=("transformers", "torch"),
-            default_input_hz=INPUT_HZ,
-            extra={"receptive_field_samples": self.field, "token_hop_samples": self.hop,
-                   "scaling": "2 (x - min) / (max - min + 1e-8) - 1 per channel",
-                   "token_order": "channel-major"},
-        ), signal_kinds=["ecg"])
+        return replace(self.model_info(
+            (f"HuBERT-ECG (transformers HubertModel): {len(config.conv_dim)} "
+                f"convolutional layers (one token per {self.hop} samples), "
+                f"{config.num_hidden_layers} transformer layers, {self.dim} dims; "
+                f"leads rescaled to [-1, 1] at 100 Hz"),
+            CONTEXT_SAMPLES,
+            {"receptive_field_samples": self.field, "token_hop_samples": self.hop,
+                "scaling": "2 (x - min) / (max - min + 1e-8) - 1 per channel",
+                "token_order": "channel-major"}), signal_kinds=["ecg"])

@@ -37,25 +37,18 @@ from typing import Any
 import numpy as np
 
 from physio_bench.errors import InputError
+from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.resampling import METHOD, resample_to_length
 from physio_bench.models.torch_utils import (
     batches,
-    check_options,
-    check_positive_int,
+    channel_spans,
     check_sampling_rate,
     check_windows,
     layer_names,
-    resolve_placement,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 PLUGIN = "mantis"
 DEFAULT_HUB_ID = "paris-noah/Mantis-8M"
@@ -118,23 +111,18 @@ def hidden_states(network: Any, series: Any) -> list[Any]:
     return states
 
 
-class MantisModel:
+class MantisModel(TorchAdapter):
     """Mantis-8M transformer hidden states for every layer (see the module docstring)."""
+
+    plugin, options, packages = PLUGIN, OPTIONS, ("mantis", "einops")
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
         # device and dtype are explicit so that the embed stage passes embed.device/dtype
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=FILES,
-                              init_random=build_network, load_dir=load_network)
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+            files=FILES, init_random=build_network, load_dir=load_network)
         self.network = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.seq_len = int(self.network.seq_len)
         self.n_patches = int(self.network.num_patches)
         self.dim = int(self.network.transf_unit.cls_token.shape[0])
@@ -154,19 +142,10 @@ class MantisModel:
             "resampling": f"every window resized to {self.seq_len} samples: {METHOD}",
             "token_order": "channel-major; CLS token dropped",
         }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"Mantis (mantis-tsfm MantisV1): {len(self.layer_names)} "
-                          f"transformer layers, {self.dim} dims, {self.n_patches} patches of "
-                          f"a window resampled to {self.seq_len} samples, univariate"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=None,
-            packages=("mantis", "einops"),
-            extra=extra,
-        )
+        return self.model_info(
+            f"Mantis (mantis-tsfm MantisV1): {len(self.layer_names)} transformer layers, "
+            f"{self.dim} dims, {self.n_patches} patches of a window resampled to "
+            f"{self.seq_len} samples, univariate", None, extra)
 
     def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
         """Validate windows before any compute (shape, NaN, at least one sample per patch)."""
@@ -184,8 +163,7 @@ class MantisModel:
 
         array = self.check_input(windows, sampling_rate_hz)
         n_windows, channels, n_samples = array.shape
-        spans = np.tile(patch_spans(n_samples, self.n_patches), (channels, 1))
-        token_channels = np.repeat(np.arange(channels, dtype=np.int64), self.n_patches)
+        spans, token_channels = channel_spans(patch_spans(n_samples, self.n_patches), channels)
         n_tokens = channels * self.n_patches
         outputs = {name: np.empty((n_windows, n_tokens, self.dim), dtype=np.float32)
                    for name in self.layer_names}

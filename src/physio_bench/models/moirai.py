@@ -59,28 +59,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import ModelError
+from physio_bench.models.adapter import TorchAdapter
+from physio_bench.models.context import check_token_budget, token_budget_context
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
-from physio_bench.models.torch_utils import (
-    batches,
-    channel_spans,
-    check_choice,
-    check_options,
-    check_positive_int,
-    check_sampling_rate,
-    check_windows,
-    layer_names,
-    left_pad_spans,
-    resolve_placement,
-    to_numpy,
-)
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.torch_utils import check_choice, check_options, layer_names, to_numpy
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
+from physio_bench_kit import batches, channel_major, left_pad_spans
 
 if TYPE_CHECKING:
     import torch
@@ -272,32 +257,28 @@ def encoder_hidden_states(module: Any, packed: PackedBatch) -> list[torch.Tensor
     return states
 
 
-class MoiraiModel:
+class MoiraiModel(TorchAdapter):
     """Moirai-1.x encoder hidden states for every layer (see the module docstring)."""
+
+    plugin, options, packages = PLUGIN, OPTIONS, ("uni2ts",)
+    default_input_hz = DEFAULT_INPUT_HZ
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
         # device and dtype are explicit so that the embed stage passes embed.device/dtype
         check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
         self.size = check_choice(options.get("size", "small"), tuple(SIZES), "size", name)
         self.version, weights = resolve_version(options, name)
         self.patch_size = check_choice(options.get("patch_size", DEFAULT_PATCH_SIZE),
                                        PATCH_SIZES, "patch_size", name)
-        self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(weights, name)
-        if self.version is None and spec.kind != "random":
+        loaded = self.setup_adapter(name, seed, device, dtype, options, default_weights=weights,
+                                    files=(CONFIG_FILE, WEIGHTS_FILE),
+                                    init_random=lambda: build_module(self.size),
+                                    load_dir=load_module)
+        if self.version is None and loaded.pretrained:
             self.version = "unknown"
-        loaded = load_weights(spec, name=name, seed=self.seed,
-                              files=(CONFIG_FILE, WEIGHTS_FILE),
-                              init_random=lambda: build_module(self.size),
-                              load_dir=load_module)
-        self._check_architecture(loaded.model, spec.value, "size" in options)
+        self._check_architecture(loaded.model, loaded.source, "size" in options)
         self.module = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)
 
     @staticmethod
@@ -328,11 +309,7 @@ class MoiraiModel:
 
     def context_samples(self, n_channels: int) -> int:
         """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``."""
-        per_channel = self.max_tokens // max(int(n_channels), 1)
-        if per_channel < 1:
-            raise InputError(f"model {self.name!r}: {n_channels} channels exceed Moirai's "
-                             f"{self.max_tokens} tokens")
-        return per_channel * self.patch_size
+        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
@@ -347,34 +324,16 @@ class MoiraiModel:
                 DEFAULT_INPUT_HZ)),
             "patch_duration_s_at_default_input_hz": self.patch_size / DEFAULT_INPUT_HZ,
         }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"Moirai-1.x {self.size} (uni2ts MoiraiModule): d_model "
-                          f"{module.d_model}, {module.num_layers} encoder layers, patch_size "
-                          f"{self.patch_size}, max_seq_len {module.max_seq_len}"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=self.max_tokens * self.patch_size,
-            default_input_hz=DEFAULT_INPUT_HZ,
-            packages=("uni2ts",),
-            extra=extra,
-        )
+        return self.model_info(
+            f"Moirai-1.x {self.size} (uni2ts MoiraiModule): d_model {module.d_model}, "
+            f"{module.num_layers} encoder layers, patch_size {self.patch_size}, max_seq_len "
+            f"{module.max_seq_len}", self.max_tokens * self.patch_size, extra)
 
     def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
         """Validate windows before any compute (shape, NaN, token budget)."""
-        array = check_windows(windows, self.name)
-        check_sampling_rate(sampling_rate_hz, self.name)
-        _, channels, n_samples = array.shape
-        n_tokens = channels * -(-n_samples // self.patch_size)
-        if n_tokens > self.max_tokens:
-            raise InputError(
-                f"model {self.name!r}: a window of {n_samples} samples x {channels} channel(s)"
-                f" makes {n_tokens} tokens at patch_size {self.patch_size}, more than "
-                f"Moirai's {self.max_tokens}; use shorter windows, fewer channels or a larger"
-                f" patch_size")
-        return array
+        return check_token_budget(windows, sampling_rate_hz, self.name, self.patch_size,
+                                  self.max_tokens, "Moirai's",
+                                  "use shorter windows, fewer channels or a larger patch_size")
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> TokenEmbeddings:
         """Hidden states of every encoder layer for windows x channels x samples."""
@@ -382,7 +341,7 @@ class MoiraiModel:
 
         array = self.check_input(windows, sampling_rate_hz)
         n_windows, channels, n_samples = array.shape
-        spans, token_channels = channel_spans(left_pad_spans(n_samples, self.patch_size),
+        spans, token_channels = channel_major(left_pad_spans(n_samples, self.patch_size),
                                               channels)
         max_patch = max(self.module.patch_sizes)
         outputs = {name: np.empty((n_windows, spans.shape[0], self.module.d_model),

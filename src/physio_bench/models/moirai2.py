@@ -23,8 +23,11 @@ stream) and ``final_norm`` (the RMS-normalised encoder output that ``out_proj`` 
 read with forward hooks on the module's own ``forward``.
 
 Input assumptions: any number of channels and samples as long as channels x patches is at
-most ``max_seq_len`` (512) tokens, the length Moirai 2.0 was trained on; longer windows are
-an InputError (the core feeds consecutive chunks of ``max_window_samples``). Default input
+most ``max_seq_len`` (512) tokens, the length Moirai 2.0 was trained on
+(``context_samples(n_channels)``: 512 // channels patches); the embed stage splits longer
+windows into contexts by the shared rule of :mod:`physio_bench.models.context` (a 5-channel
+32-s window at 100 Hz: chunks of 1,568 and 1,632 samples), and ``embed`` called directly
+with a longer window raises InputError. Default input
 rate (``default_input_hz``): **50 Hz**, so that a token is 0.32 s (about one QRS-T complex
 at rest, an eighth of a breath at 15 /min) and a 32-s window is 100 tokens per channel
 (500 for the five simulated signals, within the 512-token budget); 50 Hz keeps the band
@@ -47,29 +50,19 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.errors import InputError
+from physio_bench.models.adapter import TorchAdapter
+from physio_bench.models.context import check_token_budget, token_budget_context
 from physio_bench.models.moirai import PackedBatch, pack_windows
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
     capture_outputs,
     channel_spans,
-    check_options,
-    check_positive_int,
-    check_sampling_rate,
-    check_windows,
     layer_names,
     left_pad_spans,
-    resolve_placement,
     to_numpy,
 )
-from physio_bench.models.weights import (
-    CONFIG_FILE,
-    WEIGHTS_FILE,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 PLUGIN = "moirai2"
 DEFAULT_HUB_ID = "Salesforce/moirai-2.0-R-small"
@@ -105,8 +98,10 @@ def module_kwargs(packed: PackedBatch) -> dict[str, Any]:
     return kwargs
 
 
-class Moirai2Model:
+class Moirai2Model(TorchAdapter):
     """Moirai 2.0 decoder hidden states for every layer (see the module docstring)."""
+
+    plugin, options, packages = PLUGIN, OPTIONS, ("uni2ts",)
 
     default_input_hz = 50.0
     @staticmethod
@@ -117,17 +112,11 @@ class Moirai2Model:
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 32), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=(CONFIG_FILE, WEIGHTS_FILE),
-                              init_random=build_module, load_dir=load_module)
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+            files=(CONFIG_FILE, WEIGHTS_FILE), init_random=build_module,
+            load_dir=load_module)
         self.module = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.patch_size = int(self.module.patch_size)
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)
 
@@ -135,6 +124,12 @@ class Moirai2Model:
     def max_tokens(self) -> int:
         """Tokens one window may have (all channels together): the module's max_seq_len."""
         return int(self.module.max_seq_len)
+
+    def context_samples(self, n_channels: int) -> int:
+        """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``; the
+        embed stage splits longer windows by the shared rule
+        (:mod:`physio_bench.models.context`)."""
+        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
@@ -146,34 +141,16 @@ class Moirai2Model:
                           "channel; per-channel standardisation over the whole window"),
             "token_order": "channel-major; window left-padded to a multiple of patch_size",
         }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"Moirai 2.0 (uni2ts Moirai2Module, decoder-only): d_model "
-                          f"{module.d_model}, {module.num_layers} layers, patch_size "
-                          f"{self.patch_size}, max_seq_len {module.max_seq_len}"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=self.max_tokens * self.patch_size,
-            packages=("uni2ts",),
-            default_input_hz=self.default_input_hz,
-            extra=extra,
-        )
+        return self.model_info(
+            f"Moirai 2.0 (uni2ts Moirai2Module, decoder-only): d_model {module.d_model}, "
+            f"{module.num_layers} layers, patch_size {self.patch_size}, max_seq_len "
+            f"{module.max_seq_len}", self.max_tokens * self.patch_size, extra)
 
     def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
         """Validate windows before any compute (shape, NaN, token budget)."""
-        array = check_windows(windows, self.name)
-        check_sampling_rate(sampling_rate_hz, self.name)
-        _, channels, n_samples = array.shape
-        n_tokens = channels * -(-n_samples // self.patch_size)
-        if n_tokens > self.max_tokens:
-            raise InputError(
-                f"model {self.name!r}: a window of {n_samples} samples x {channels} channel(s)"
-                f" makes {n_tokens} tokens at patch_size {self.patch_size}, more than Moirai "
-                f"2.0's {self.max_tokens}; use shorter windows, fewer channels or a lower "
-                f"input_hz")
-        return array
+        return check_token_budget(windows, sampling_rate_hz, self.name, self.patch_size,
+                                  self.max_tokens, "Moirai 2.0's",
+                                  "use shorter windows, fewer channels or a lower input_hz")
 
     def hidden_states(self, packed: PackedBatch) -> list[Any]:
         """Every layer's output and the final norm, from the module's own forward pass."""

@@ -59,7 +59,7 @@ from physio_bench.errors import ModelError
 from physio_bench.models.convert import convert_state_dict
 from physio_bench.models.protocol import ModelInfo
 from physio_bench.models.univariate import UnivariateModel, proportional_spans, standardise
-from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE, loaded_model_info
+from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
 if TYPE_CHECKING:
     import torch
@@ -214,6 +214,7 @@ def feature_tokens(x: torch.Tensor, n_tokens: int, width: int) -> torch.Tensor:
 class PaPaGeiModel(UnivariateModel):
     """PaPaGei-S feature maps of every block, on a common token grid (module docstring)."""
 
+    packages = ("torch", "safetensors")
     default_input_hz = INPUT_HZ
 
     @staticmethod
@@ -273,19 +274,15 @@ class PaPaGeiModel(UnivariateModel):
 
     def describe(self) -> ModelInfo:
         """Architecture, parameter count, weights provenance, layers, PPG only."""
-        return replace(loaded_model_info(
-            name=self.name, plugin=PLUGIN,
-            architecture=(f"PaPaGei-S (ResNet1DMoE rewritten from the reference code): "
-                          f"{self.n_blocks} residual blocks, {self.config['base_filters']}"
-                          f"-{block_channels(self.config)[-1][1]} channels, "
-                          f"{self.config['n_classes']}-dim embedding; z-scored 10-s PPG "
-                          f"segments at 125 Hz"),
-            weights=self.weights, placement=self.placement, layer_names=self.layer_names,
-            max_window_samples=SEGMENT_SAMPLES, packages=("torch", "safetensors"),
-            default_input_hz=INPUT_HZ,
-            extra={"token_grid": "the last block's time axis, ceil(n / 512) tokens per "
-                                 "segment; earlier layers averaged over the same shares",
-                   "padding": f"channels zero-padded to {self.dim}",
-                   "normalisation": "z-score per segment (population std)",
-                   "source": SOURCE_URL},
-        ), signal_kinds=["ppg"])
+        return replace(self.model_info(
+            (f"PaPaGei-S (ResNet1DMoE rewritten from the reference code): "
+                f"{self.n_blocks} residual blocks, {self.config['base_filters']}"
+                f"-{block_channels(self.config)[-1][1]} channels, "
+                f"{self.config['n_classes']}-dim embedding; z-scored 10-s PPG "
+                f"segments at 125 Hz"),
+            SEGMENT_SAMPLES,
+            {"token_grid": "the last block's time axis, ceil(n / 512) tokens per "
+                "segment; earlier layers averaged over the same shares",
+                "padding": f"channels zero-padded to {self.dim}",
+                "normalisation": "z-score per segment (population std)",
+                "source": SOURCE_URL}), signal_kinds=["ppg"])

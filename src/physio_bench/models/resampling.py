@@ -29,10 +29,11 @@ every original sample the token touches) and clipped to ``[0, n)``. Integer arit
 so the mapping is exact and deterministic.
 
 **Chunks.** A window longer than a model's context (``context_samples`` at ``input_hz``)
-is cut into consecutive chunks aligned to the window's *end*, like the models' own left
-padding: every chunk holds ``context_samples`` samples except the first, which holds the
-remainder. The spans of each chunk are shifted by its first sample, so a token's span is
-where its samples lie in the whole window.
+is cut into chunks by the one shared rule of :mod:`physio_bench.models.context` (aligned to
+the window's end; no chunk shorter than half the context; a shorter remainder becomes an
+overlapped full-context first chunk of which only the tokens before the next chunk are
+kept). The spans of each chunk are shifted by its first sample, so a token's span is where
+its samples lie in the whole window.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from functools import lru_cache
 import numpy as np
 
 from physio_bench.errors import ConfigError
+from physio_bench.models.context import MIN_CHUNK_FRACTION, Chunk, split_context
 
 PASSBAND_FRACTION = 0.8  # passband edge / Nyquist frequency of the lower rate
 STOPBAND_DB = 60.0  # attenuation from that Nyquist frequency on (dB)
@@ -136,17 +138,6 @@ def map_spans_back(spans: np.ndarray, up: int, down: int, n_samples: int) -> np.
     return np.clip(np.stack([starts, stops], axis=1), 0, n_samples)
 
 
-def chunk_starts(n_samples: int, context_samples: int | None) -> list[int]:
-    """First sample of each chunk (aligned to the end; the first chunk is the remainder)."""
-    if context_samples is None or n_samples <= context_samples:
-        return [0]
-    if context_samples < 1:
-        raise ValueError(f"context_samples must be positive, got {context_samples}")
-    first = n_samples % context_samples
-    starts = list(range(first, n_samples, context_samples))
-    return [0, *starts] if first else starts
-
-
 @dataclass(frozen=True)
 class InputPlan:
     """How windows of one suite reach one model.
@@ -160,7 +151,8 @@ class InputPlan:
         n_samples: samples per original window.
         input_samples: samples per window at ``input_hz``.
         context_samples: the model's context at ``input_hz`` for these windows (None: any).
-        starts: first sample (at ``input_hz``) of each chunk.
+        chunks: the window's contexts at ``input_hz``
+            (:func:`physio_bench.models.context.split_context`).
     """
 
     sampling_rate_hz: float
@@ -171,7 +163,7 @@ class InputPlan:
     n_samples: int
     input_samples: int
     context_samples: int | None
-    starts: tuple[int, ...]
+    chunks: tuple[Chunk, ...]
 
     @classmethod
     def build(cls, sampling_rate_hz: float, n_samples: int, input_hz: float | None,
@@ -188,7 +180,7 @@ class InputPlan:
         input_samples = resampled_length(n_samples, up, down)
         return cls(float(sampling_rate_hz), rate, "suite rate" if input_hz is None else source,
                    up, down, n_samples, input_samples, context_samples,
-                   tuple(chunk_starts(input_samples, context_samples)))
+                   split_context(input_samples, context_samples))
 
     @property
     def resampled(self) -> bool:
@@ -197,8 +189,7 @@ class InputPlan:
     @property
     def chunk_bounds(self) -> list[tuple[int, int]]:
         """``[start, stop)`` of every chunk, in samples at ``input_hz``."""
-        stops = [*self.starts[1:], self.input_samples]
-        return list(zip(self.starts, stops, strict=True))
+        return [(chunk.start, chunk.stop) for chunk in self.chunks]
 
     def describe(self) -> dict[str, object]:
         """The ``input`` block of ``model.json``."""
@@ -215,6 +206,10 @@ class InputPlan:
             "input_samples": self.input_samples,
             "context_samples": self.context_samples,
             "chunks": [list(b) for b in self.chunk_bounds],
+            "chunk_keep_before": [chunk.keep_before for chunk in self.chunks],
+            "chunk_rule": (f"end-aligned; no chunk under {MIN_CHUNK_FRACTION:g} x the "
+                           "context; a shorter remainder: overlapped full first context, "
+                           "tokens starting before the next chunk kept"),
             "span_mapping": "floor(start * down / up), ceil(stop * down / up): outward",
         }
 

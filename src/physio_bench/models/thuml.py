@@ -181,6 +181,7 @@ class DecoderPlugin:
     subclass sets the class attributes below."""
 
     plugin: str
+    packages = ("torch", "safetensors")
     default_hub_id: str
     embedding: str  # "sundial" or "timer"
     pre_norm: bool
@@ -223,17 +224,10 @@ class DecoderPlugin:
         return left_pad_spans(n_samples, self.patch)
 
     def describe(self) -> Any:
-        from physio_bench.models.weights import loaded_model_info
-
-        return loaded_model_info(
-            name=self.name, plugin=self.plugin,
-            architecture=(f"{self.title} (rewritten from the reference modeling code): "
-                          f"patches of {self.patch}, {len(self.layer_names) - 2} causal "
-                          f"decoder layers ({'pre' if self.pre_norm else 'post'}-norm), "
-                          f"{self.dim} dims, univariate"),
-            weights=self.weights, placement=self.placement, layer_names=self.layer_names,
-            max_window_samples=self.context_samples, packages=("torch", "safetensors"),
-            default_input_hz=self.default_input_hz,
-            extra={"normalisation": self.revin, "causal": True,
-                   "token_order": "channel-major; a partial first patch is left-padded"},
-        )
+        return self.model_info(  # type: ignore[attr-defined]  (UnivariateModel's)
+            f"{self.title} (rewritten from the reference modeling code): patches of "
+            f"{self.patch}, {len(self.layer_names) - 2} causal decoder layers "
+            f"({'pre' if self.pre_norm else 'post'}-norm), {self.dim} dims, univariate",
+            self.context_samples,
+            {"normalisation": self.revin, "causal": True,
+             "token_order": "channel-major; a partial first patch is left-padded"})

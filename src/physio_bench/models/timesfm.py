@@ -43,25 +43,10 @@ from typing import Any
 
 import numpy as np
 
+from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
-from physio_bench.models.torch_utils import (
-    batches,
-    capture_outputs,
-    check_options,
-    check_positive_int,
-    check_windows_in_context,
-    layer_names,
-    left_pad_spans,
-    resolve_placement,
-    to_numpy,
-)
-from physio_bench.models.weights import (
-    WEIGHTS_FILE,
-    check_checkpoint_covers,
-    load_weights,
-    loaded_model_info,
-    parse_weights,
-)
+from physio_bench.models.torch_utils import capture_outputs, layer_names
+from physio_bench.models.weights import WEIGHTS_FILE, check_checkpoint_covers
 
 PLUGIN = "timesfm"
 DEFAULT_HUB_ID = "google/timesfm-2.5-200m-pytorch"
@@ -122,10 +107,13 @@ def prepare_series(rows: Any, patch: int) -> tuple[Any, Any]:
     return torch.where(patched_masks, 0.0, normed), patched_masks
 
 
-class TimesFMModel:
+class TimesFMModel(TorchAdapter):
     """TimesFM 2.5 transformer-layer outputs (see the module docstring)."""
 
+    plugin, options, packages = PLUGIN, OPTIONS, ("timesfm",)
+    display_name = "TimesFM's"
     default_input_hz = 50.0
+    default_batch_size = 16
     @staticmethod
     def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
         """The weights a config entry resolves to (default hub id included) and the files
@@ -134,17 +122,11 @@ class TimesFMModel:
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 16), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        spec = parse_weights(options.get("weights", DEFAULT_HUB_ID), name)
-        loaded = load_weights(spec, name=name, seed=self.seed, files=(WEIGHTS_FILE,),
-                              init_random=build_module, load_dir=load_module)
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID,
+            files=(WEIGHTS_FILE,), init_random=build_module,
+            load_dir=load_module)
         self.module = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.patch_size = int(self.module.p)
         self.dim = int(self.module.md)
         self.context_length = int(self.module.config.context_limit)
@@ -152,33 +134,15 @@ class TimesFMModel:
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
-        extra: dict[str, Any] = {
-            "patch_size": self.patch_size,
-            "context_length": self.context_length,
+        extra = self.patch_extra(**{
             "attention": "causal within a channel; running per-patch normalisation",
             "token_order": "channel-major; each channel alone; left-padded (masked) to a "
                            "multiple of patch_size",
-        }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"TimesFM 2.5 (timesfm TimesFM_2p5_200M_torch_module, decoder-only):"
-                          f" {len(self.layer_names)} layers, {self.dim} dims, patch_size "
-                          f"{self.patch_size}, context {self.context_length}, univariate"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=self.context_length,
-            packages=("timesfm",),
-            default_input_hz=self.default_input_hz,
-            extra=extra,
-        )
-
-    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
-        """Validate windows before any compute (shape, NaN, context length)."""
-        return check_windows_in_context(windows, sampling_rate_hz, self.name,
-                                        self.context_length, "TimesFM's",
-                                        "use shorter windows or a lower input_hz")
+        })
+        return self.model_info(
+            f"TimesFM 2.5 (timesfm TimesFM_2p5_200M_torch_module, decoder-only): "
+            f"{len(self.layer_names)} layers, {self.dim} dims, patch_size {self.patch_size}, "
+            f"context {self.context_length}, univariate", self.context_length, extra)
 
     def hidden_states(self, rows: Any) -> list[Any]:
         """Every transformer layer's output (series x tokens x dim) for float32 series."""
@@ -190,22 +154,5 @@ class TimesFMModel:
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> TokenEmbeddings:
         """Hidden states of every layer for windows x channels x samples."""
-        import torch
-
-        array = self.check_input(windows, sampling_rate_hz)
-        n_windows, channels, n_samples = array.shape
-        patch_spans = left_pad_spans(n_samples, self.patch_size)
-        n_patches = patch_spans.shape[0]
-        spans = np.tile(patch_spans, (channels, 1))
-        token_channels = np.repeat(np.arange(channels, dtype=np.int64), n_patches)
-        rows_all = array.reshape(n_windows * channels, n_samples)
-        outputs = {name: np.empty((rows_all.shape[0], n_patches, self.dim), dtype=np.float32)
-                   for name in self.layer_names}
-        with torch.inference_mode(), self.placement.autocast():
-            for part in batches(rows_all.shape[0], self.batch_size, self.progress, self.name):
-                rows = torch.from_numpy(rows_all[part]).to(self.placement.device)
-                for name, state in zip(self.layer_names, self.hidden_states(rows), strict=True):
-                    outputs[name][part] = to_numpy(state)
-        layers = {name: value.reshape(n_windows, channels * n_patches, self.dim)
-                  for name, value in outputs.items()}
-        return TokenEmbeddings(layers=layers, token_spans=spans, token_channels=token_channels)
+        return self.embed_channels_alone(self.check_input(windows, sampling_rate_hz),
+                                         self.patch_size, self.dim, self.hidden_states)

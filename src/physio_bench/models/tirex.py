@@ -19,9 +19,16 @@ Layers: ``layer_00`` .. ``layer_11`` (every sLSTM block's output, the residual s
 output that the forecast head reads; forward hook on ``out_norm``).
 
 Precision: the library's CPU/GPU-portable ``torch`` backend runs the sLSTM recurrence in
-**bfloat16** whatever the module's dtype (its own choice, in ``sLSTMCell._impl_torch``);
-the custom CUDA kernels (``xlstm`` package, backend ``cuda``) are not used, so TiRex runs
-on CPU without CUDA. ``model.json`` records this.
+**bfloat16** whatever the module's dtype (its own choice, in ``sLSTMCell._impl_torch``).
+Here the recurrence runs in **float32 by default**, like every other model on CPU: during
+each forward pass every ``sLSTMCell`` gets, on the instance, the library's own
+``_impl_torch`` with the bfloat16 casts of the input, the state and the recurrent kernel
+replaced by the chosen dtype (:func:`recurrence_precision`; the pointwise gate equations
+are float32 in both). ``recurrence_dtype: bfloat16`` is the explicit option for the
+library's behaviour. ``model.json`` records which ran (``extra.recurrence_dtype``). At the
+published size the two differ by 0.4% (mean relative) in the last block
+(``benchmarks/tirex_precision.py``; ``tests/test_tirex.py``). The custom CUDA kernels
+(``xlstm`` package, backend ``cuda``) are not used, so TiRex runs on CPU without CUDA.
 
 Input assumptions: one channel at a time, at most 2048 samples; default input rate
 (``default_input_hz``) **64 Hz**, which makes a 32-s window exactly the 2048-sample training
@@ -59,33 +66,28 @@ same bytes.
 Options: ``weights`` (random | hub id | directory holding ``config.json`` and
 ``model.safetensors``; default ``NX-AI/TiRex``, which must have been converted: see
 Checkpoint), ``batch_size`` (series per forward pass, default 64), ``device``,
-``dtype`` (reduced precision on CUDA only, as for Moirai; the recurrence is bfloat16
-whatever it says: see Precision), ``progress``.
+``dtype`` (reduced precision on CUDA only, as for Moirai), ``recurrence_dtype``
+(float32, the default, or bfloat16: the library's own choice; see Precision),
+``progress``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
+import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from physio_bench.errors import ModelError
+from physio_bench.models.adapter import TorchAdapter
+from physio_bench.models.convert import check_output_dir, write_conversion
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
-from physio_bench.models.torch_utils import (
-    batches,
-    capture_outputs,
-    check_options,
-    check_positive_int,
-    check_windows_in_context,
-    layer_names,
-    left_pad_spans,
-    resolve_placement,
-    to_numpy,
-)
+from physio_bench.models.torch_utils import capture_outputs, check_choice, layer_names
 from physio_bench.models.weights import (
     CONFIG_FILE,
     HUB_ID,
@@ -93,8 +95,6 @@ from physio_bench.models.weights import (
     WEIGHTS_FILE,
     file_sha256,
     hf_hub_cache,
-    load_weights,
-    loaded_model_info,
     parse_weights,
 )
 
@@ -114,7 +114,49 @@ PUBLISHED_HYPER_PARAMETERS: dict[str, Any] = {
     },
     "train_ctx_len": 2048,
 }
-OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
+OPTIONS = ("weights", "batch_size", "device", "dtype", "recurrence_dtype", "progress")
+RECURRENCE_DTYPES = ("float32", "bfloat16")  # float32: default; bfloat16: the library's
+
+
+def _recurrence_impl(dtype_name: str) -> Any:
+    """``sLSTMCell._impl_torch`` of the library (tirex-ts 1.x) with its bfloat16 casts of
+    the input, state and recurrent kernel replaced by ``dtype_name``."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+
+    def impl(cell: Any, input: Any, state: Any) -> Any:
+        input = input.to(dtype=dtype)
+        state = state.to(dtype=dtype)
+        recurrent_kernel = cell._recurrent_kernel_.to(dtype=dtype)
+        bias = cell._bias_.to(dtype=torch.float32)
+        input = input.view(input.shape[0], input.shape[1], -1)
+        config = cell.config
+        bias = (bias.reshape(config.num_heads, config.num_gates, config.head_dim)
+                .permute(1, 0, 2).reshape(-1))
+        return cell._impl_forward_torch(input, state, recurrent_kernel, bias)
+
+    return impl
+
+
+@contextlib.contextmanager
+def recurrence_precision(model: Any, dtype_name: str) -> Iterator[None]:
+    """Run every ``sLSTMCell`` of ``model`` with its recurrence in ``dtype_name`` for the
+    block (``bfloat16``: the library's own method, untouched); restored on exit."""
+    if dtype_name == "bfloat16":
+        yield
+        return
+    from tirex.models.slstm.cell import sLSTMCell
+
+    cells = [m for m in model.modules() if isinstance(m, sLSTMCell)]
+    impl = _recurrence_impl(dtype_name)
+    try:
+        for cell in cells:
+            cell._impl_torch = types.MethodType(impl, cell)
+        yield
+    finally:
+        for cell in cells:
+            cell.__dict__.pop("_impl_torch", None)
 
 
 def init_untrained(model: Any) -> Any:
@@ -287,12 +329,6 @@ def locate_checkpoint(source: str | Path) -> tuple[Path, dict[str, Any]]:
                      f"holding one, nor a hub id (org/name)")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def convert_checkpoint(source: str | Path, out_dir: str | Path) -> dict[str, Any]:
     """Convert TiRex's Lightning ``model.ckpt`` into a safetensors checkpoint directory.
 
@@ -323,13 +359,7 @@ def convert_checkpoint(source: str | Path, out_dir: str | Path) -> dict[str, Any
     from physio_bench.models.torch_utils import distribution_versions
 
     checkpoint_path, record = locate_checkpoint(source)
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ModelError(f"convert-tirex: output {out} is a file, not a directory")
-    existing = [file for file in (*FILES, CONVERSION_FILE) if (out / file).exists()]
-    if existing:
-        raise ModelError(f"convert-tirex: {out} already holds {', '.join(existing)}; remove "
-                         f"them or choose another output directory")
+    out = check_output_dir(out_dir, "convert-tirex")
     try:
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -366,18 +396,17 @@ def convert_checkpoint(source: str | Path, out_dir: str | Path) -> dict[str, Any
         "n_parameters": int(sum(tensor.numel() for tensor in tensors.values())),
         "versions": distribution_versions("tirex", "safetensors"),
     })
-    out.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out / WEIGHTS_FILE, weights_bytes)
-    _write_atomically(out / CONFIG_FILE, config_bytes)
-    _write_atomically(out / CONVERSION_FILE,
-                      (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    write_conversion(out, weights_bytes, config_bytes, record)
     return record
 
 
-class TiRexModel:
+class TiRexModel(TorchAdapter):
     """TiRex sLSTM block outputs for every layer (see the module docstring)."""
 
+    plugin, options, packages = PLUGIN, OPTIONS, ("tirex",)
+    display_name = "TiRex's"
     default_input_hz = 64.0
+    default_batch_size = 64
     @staticmethod
     def weights_files(options: dict[str, Any], name: str = PLUGIN
                       ) -> tuple[str, tuple[str, ...]]:
@@ -391,22 +420,16 @@ class TiRexModel:
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
-        check_options(options, OPTIONS, PLUGIN, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", 64), "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        weights = options.get("weights", DEFAULT_HUB_ID)
-        spec = parse_weights(weights, name)
-        check_converted(weights, name)
+        self.recurrence_dtype = check_choice(options.get("recurrence_dtype", "float32"),
+                                             RECURRENCE_DTYPES, "recurrence_dtype", name)
         provenance: dict[str, Any] = {}
-        loaded = load_weights(spec, name=name, seed=self.seed, files=FILES,
-                              init_random=build_model,
-                              load_dir=lambda directory: load_model(directory, provenance))
+        loaded = self.setup_adapter(
+            name, seed, device, dtype, options, default_weights=DEFAULT_HUB_ID, files=FILES,
+            init_random=build_model,
+            load_dir=lambda directory: load_model(directory, provenance),
+            check=lambda: check_converted(options.get("weights", DEFAULT_HUB_ID), name))
         loaded.extra.update(provenance)
         self.model = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         self.patch_size = int(self.model.config.input_patch_size)
         self.context_length = int(self.model.config.train_ctx_len)
         self.dim = int(self.model.out_norm.weight.shape[0])
@@ -414,37 +437,24 @@ class TiRexModel:
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
-        extra: dict[str, Any] = {
-            "patch_size": self.patch_size,
-            "context_length": self.context_length,
-            "backend": "torch (sLSTM recurrence in bfloat16, the library's choice)",
+        extra = self.patch_extra(**{
+            "backend": (f"torch (sLSTM recurrence in {self.recurrence_dtype}"
+                        + (", the library's choice)" if self.recurrence_dtype == "bfloat16"
+                           else "; the library's default bfloat16 is recurrence_dtype: "
+                                "bfloat16)")),
+            "recurrence_dtype": self.recurrence_dtype,
             "token_order": ("channel-major; each channel alone; window left-padded with NaN "
                             "to the training context, padding tokens dropped"),
-        }
-        return loaded_model_info(
-            name=self.name,
-            plugin=PLUGIN,
-            architecture=(f"TiRex (tirex-ts TiRexZero, xLSTM): {len(self.model.blocks)} sLSTM "
-                          f"blocks, {self.dim} dims, patch_size {self.patch_size}, context "
-                          f"{self.context_length}, univariate"),
-            weights=self.weights,
-            placement=self.placement,
-            layer_names=self.layer_names,
-            max_window_samples=self.context_length,
-            packages=("tirex",),
-            default_input_hz=self.default_input_hz,
-            extra=extra,
-        )
-
-    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
-        """Validate windows before any compute (shape, NaN, context length)."""
-        return check_windows_in_context(windows, sampling_rate_hz, self.name,
-                                        self.context_length, "TiRex's",
-                                        "use shorter windows or a lower input_hz")
+        })
+        return self.model_info(
+            f"TiRex (tirex-ts TiRexZero, xLSTM): {len(self.model.blocks)} sLSTM blocks, "
+            f"{self.dim} dims, patch_size {self.patch_size}, context {self.context_length}, "
+            f"univariate", self.context_length, extra)
 
     def hidden_states(self, rows: Any) -> list[Any]:
         """Every block's output and the final norm (series x tokens x dim), real tokens only."""
-        with capture_outputs({"final_norm": self.model.out_norm}) as captured:
+        with capture_outputs({"final_norm": self.model.out_norm}) as captured, \
+                recurrence_precision(self.model, self.recurrence_dtype):
             blocks = self.model._embed_context(rows)  # series x tokens x blocks x dim
         n_tokens = blocks.shape[1]
         final = captured["final_norm"][:, -n_tokens:]
@@ -452,22 +462,5 @@ class TiRexModel:
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> TokenEmbeddings:
         """Hidden states of every layer for windows x channels x samples."""
-        import torch
-
-        array = self.check_input(windows, sampling_rate_hz)
-        n_windows, channels, n_samples = array.shape
-        patch_spans = left_pad_spans(n_samples, self.patch_size)
-        n_patches = patch_spans.shape[0]
-        spans = np.tile(patch_spans, (channels, 1))
-        token_channels = np.repeat(np.arange(channels, dtype=np.int64), n_patches)
-        rows_all = array.reshape(n_windows * channels, n_samples)
-        outputs = {name: np.empty((n_windows * channels, n_patches, self.dim), dtype=np.float32)
-                   for name in self.layer_names}
-        with torch.inference_mode(), self.placement.autocast():
-            for part in batches(rows_all.shape[0], self.batch_size, self.progress, self.name):
-                rows = torch.from_numpy(rows_all[part]).to(self.placement.device)
-                for name, state in zip(self.layer_names, self.hidden_states(rows), strict=True):
-                    outputs[name][part] = to_numpy(state)
-        layers = {name: array.reshape(n_windows, channels * n_patches, self.dim)
-                  for name, array in outputs.items()}
-        return TokenEmbeddings(layers=layers, token_spans=spans, token_channels=token_channels)
+        return self.embed_channels_alone(self.check_input(windows, sampling_rate_hz),
+                                         self.patch_size, self.dim, self.hidden_states)

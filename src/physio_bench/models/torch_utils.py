@@ -1,4 +1,5 @@
-"""Shared plumbing for the transformer adapters (Moirai, Chronos, Mantis).
+"""Shared torch plumbing for the in-process adapters, on top of the adapter kit
+(:mod:`physio_bench_kit`: batching, token spans, context splitting, checkpoint reading).
 
 Options, device and dtype choice, input checks, token time spans, forward hooks that
 capture per-layer hidden states, seeded initialisation and provenance helpers. torch is
@@ -17,6 +18,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from physio_bench.errors import InputError, ModelError
+
+# re-exported from the adapter kit (one copy of the shared plumbing)
+from physio_bench_kit import batches as batches
+from physio_bench_kit import channel_major as channel_spans  # noqa: F401
+from physio_bench_kit import left_pad_spans as left_pad_spans
 
 if TYPE_CHECKING:
     import torch
@@ -178,29 +184,6 @@ def check_windows_in_context(windows: Any, sampling_rate_hz: float, name: str,
     return array
 
 
-def left_pad_spans(n_samples: int, patch_size: int) -> np.ndarray:
-    """Token spans of a window cut into patches after left-padding to a patch multiple.
-
-    The uni2ts/Chronos convention pads the *start* of a window so that the last patch
-    ends on the last sample; the first token then covers fewer real samples.
-
-    Returns:
-        int64 array (patches x 2) of ``[start, stop)`` sample indices in the window.
-    """
-    pad = (-n_samples) % patch_size
-    n_patches = (n_samples + pad) // patch_size
-    starts = np.arange(n_patches, dtype=np.int64) * patch_size - pad
-    stops = starts + patch_size
-    return np.stack([np.maximum(starts, 0), stops], axis=1)
-
-
-def channel_spans(spans: np.ndarray, n_channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Repeat per-channel spans for channel-major tokens: (spans, token_channels)."""
-    n = spans.shape[0]
-    return (np.tile(spans, (n_channels, 1)),
-            np.repeat(np.arange(n_channels, dtype=np.int64), n))
-
-
 def layer_names(n_layers: int, final_norm: bool) -> list[str]:
     """``layer_00`` .. ``layer_{n-1}`` (and ``final_norm``), shallow to deep."""
     names = [f"layer_{i:02d}" for i in range(n_layers)]
@@ -285,17 +268,6 @@ def distribution_versions(*packages: str) -> dict[str, str]:
             except importlib.metadata.PackageNotFoundError:
                 continue
     return versions
-
-
-def batches(n_items: int, batch_size: int, progress: bool, label: str) -> Iterator[slice]:
-    """Slices of ``batch_size`` items; a tqdm bar on stderr when there are several."""
-    starts = range(0, n_items, batch_size)
-    if progress and len(starts) > 1:
-        from tqdm import tqdm
-
-        starts = tqdm(starts, desc=label, unit="batch", file=sys.stderr)
-    for start in starts:
-        yield slice(start, min(start + batch_size, n_items))
 
 
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:

@@ -18,18 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from physio_bench.errors import InputError
+from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import TokenEmbeddings
 from physio_bench.models.torch_utils import (
     Placement,
     batches,
-    check_options,
-    check_positive_int,
+    channel_spans,
     check_sampling_rate,
     check_windows,
-    resolve_placement,
     to_numpy,
 )
-from physio_bench.models.weights import LoadedWeights, load_weights, parse_weights
+from physio_bench.models.weights import LoadedWeights
 
 OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
 
@@ -56,7 +55,7 @@ def standardise(series: torch.Tensor, floor: float) -> torch.Tensor:
     return (series - mean) / torch.where(std < floor, torch.ones_like(std), std)
 
 
-class UnivariateModel:
+class UnivariateModel(TorchAdapter):
     """Base of the plug-ins that embed channels one by one (see the module docstring).
 
     Subclasses set ``name``, ``placement`` (:class:`Placement`), ``batch_size``,
@@ -80,17 +79,11 @@ class UnivariateModel:
         set name, seed, batch size, progress and placement, load the network (``weights``:
         ``random``, a directory or a hub id; :func:`physio_bench.models.weights.
         load_weights`) in eval mode on the device as ``self.network``."""
-        check_options(options, OPTIONS, plugin, name)
-        self.name = name
-        self.seed = int(seed)
-        self.batch_size = check_positive_int(options.get("batch_size", batch_size),
-                                             "batch_size", name)
-        self.progress = bool(options.get("progress", True))
-        self.placement = resolve_placement(device, dtype, name)
-        loaded = load_weights(parse_weights(weights, name), name=name, seed=self.seed,
-                              files=files, init_random=init_random, load_dir=load_dir)
+        self.plugin, self.options, self.default_batch_size = plugin, OPTIONS, batch_size
+        loaded = self.setup_adapter(name, seed, device, dtype,
+                                    {**options, "weights": weights}, default_weights=weights,
+                                    files=files, init_random=init_random, load_dir=load_dir)
         self.network = loaded.model.eval().to(self.placement.device)
-        self.weights = loaded
         return loaded
 
     def token_spans(self, n_samples: int) -> np.ndarray:  # pragma: no cover - abstract
@@ -121,8 +114,7 @@ class UnivariateModel:
         array = self.check_input(windows, sampling_rate_hz)
         n_windows, channels, n_samples = array.shape
         one = self.token_spans(n_samples)
-        spans = np.tile(one, (channels, 1))
-        token_channels = np.repeat(np.arange(channels, dtype=np.int64), len(one))
+        spans, token_channels = channel_spans(one, channels)
         n_tokens = channels * len(one)
         outputs = {name: np.empty((n_windows, n_tokens, self.dim), dtype=np.float32)
                    for name in self.layer_names}

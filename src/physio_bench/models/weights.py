@@ -53,6 +53,7 @@ from physio_bench.models.torch_utils import (
     seeded,
     stdout_to_stderr,
 )
+from physio_bench_kit import state_dict_sha256 as state_dict_sha256
 
 if TYPE_CHECKING:
     import torch
@@ -360,18 +361,6 @@ def file_sha256(path: Path, chunk_bytes: int = 1 << 22) -> str:
     with open(path, "rb") as handle:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
-    return digest.hexdigest()
-
-
-def state_dict_sha256(module: torch.nn.Module) -> str:
-    """SHA-256 over a module's state dict (names, dtypes, shapes and raw bytes, sorted)."""
-    import torch
-
-    digest = hashlib.sha256()
-    for key, tensor in sorted(module.state_dict().items()):
-        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
-        digest.update(f"{key}|{flat.dtype}|{tuple(tensor.shape)}\n".encode())
-        digest.update(flat.view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 

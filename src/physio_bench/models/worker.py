@@ -1,7 +1,10 @@
 """Run a physio_bench model plug-in inside another Python environment.
 
 This file is standalone: it needs only the standard library and numpy, so it runs in an
-environment where physio_bench is not installed (e.g. one with MOMENT's old pins). The
+environment where physio_bench is not installed (e.g. one with MOMENT's old pins). It
+provides the adapter kit (``physio_bench_kit``, numpy only, shipped beside the core) to
+plug-ins there (:func:`provide_kit`), so they share its batching, spans and checkpoint
+reading. The
 ``subprocess`` plug-in starts it by path, in isolated mode (``-I``: no script folder,
 user site or ``PYTHON*`` variables on ``sys.path``)::
 
@@ -151,7 +154,29 @@ class Worker:
         return reply
 
 
+KIT = "physio_bench_kit"
+#: the adapter kit shipped beside this file (src/physio_bench_kit/__init__.py)
+KIT_PATH = Path(__file__).resolve().parents[2] / KIT / "__init__.py"
+
+
+def provide_kit() -> None:
+    """Make the adapter kit importable as ``physio_bench_kit`` in this interpreter: the
+    installed one if there is one, else the file shipped with the core (numpy only), loaded
+    by path so that nothing else of the core's environment reaches the plug-in's."""
+    import importlib.util
+
+    if importlib.util.find_spec(KIT) is not None or not KIT_PATH.is_file():
+        return
+    spec = importlib.util.spec_from_file_location(KIT, KIT_PATH)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[KIT] = module
+    spec.loader.exec_module(module)
+
+
 def main(argv: list[str]) -> int:
+    provide_kit()
     workdir = Path(argv[1])
     sys.stdout.flush()
     replies = os.fdopen(os.dup(1), "w")  # replies only; anything else written to

@@ -33,13 +33,13 @@ forward pass, default 16).
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from physio_bench_kit import check_covers, embed_in_batches, file_sha256
+from physio_bench_kit import checkpoint_directory as kit_checkpoint_directory
 from physio_bench_moment.prepare import prepare_windows
 
 INPUT_SAMPLES = 512
@@ -47,61 +47,19 @@ PATCH = 8
 DEFAULT_WEIGHTS = "AutonLab/MOMENT-1-large"
 SAFETENSORS = "model.safetensors"
 PICKLE = "pytorch_model.bin"
-HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 DEFAULT_INPUT_HZ = 16.0
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checkpoint_directory(weights: str, name: str) -> tuple[Path, str | None]:
-    """The local checkpoint directory of ``weights`` and its hub revision (None if local).
-
-    Never downloads: a hub id must already be in the Hugging Face cache.
-    """
-    if not isinstance(weights, str) or not weights:
-        raise ValueError(f"model {name!r}: option weights must be a hub id or a directory")
-    path = Path(weights).expanduser()
-    if path.is_dir():
-        directory, revision = path, None
-    elif HUB_ID.fullmatch(weights) and not path.exists():
-        from huggingface_hub import snapshot_download
-
-        try:
-            directory = Path(snapshot_download(weights, local_files_only=True))
-        except Exception:
-            raise ValueError(
-                f"model {name!r}: weights {weights} are not in the Hugging Face cache and the "
-                f"benchmark does not download at run time; on a connected machine run "
-                f"`huggingface-cli download {weights}` with this environment's python (or "
-                f"set HF_HOME to a cache that has them)") from None
-        revision = directory.name
-    else:
-        raise ValueError(f"model {name!r}: weights directory {weights} does not exist")
-    if not (directory / "config.json").is_file():
-        raise ValueError(f"model {name!r}: {directory} lacks config.json")
+    """The local checkpoint directory of ``weights`` and its hub revision (None if local),
+    read by the kit (never downloads); a pickle-only checkpoint is refused by name."""
+    directory, revision = kit_checkpoint_directory(weights, name, ("config.json",))
     if not (directory / SAFETENSORS).is_file():
         if (directory / PICKLE).exists():
             raise ValueError(f"model {name!r}: {directory} has only {PICKLE} (a pickle, which "
                              f"can run code when loaded); convert it to {SAFETENSORS}")
         raise ValueError(f"model {name!r}: {directory} lacks {SAFETENSORS}")
     return directory, revision
-
-
-def check_covers(model: Any, path: Path) -> None:
-    """Raise ValueError unless the safetensors file holds every tensor of ``model``."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as handle:
-        stored = set(handle.keys())
-    missing = sorted(set(model.state_dict()) - stored)
-    if missing:
-        raise ValueError(f"{path.name} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
 
 
 class MomentModel:
@@ -136,7 +94,7 @@ class MomentModel:
         self.model = model.to(device).eval()
         self.blocks = list(self.model.encoder.block)
         self.layer_names = [f"layer_{i:02d}" for i in range(len(self.blocks))] + ["final_norm"]
-        self.sha256 = _sha256(directory / SAFETENSORS)
+        self.sha256 = file_sha256(directory / SAFETENSORS)
 
     def describe(self) -> dict[str, Any]:
         from importlib.metadata import version
@@ -184,18 +142,11 @@ class MomentModel:
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> dict[str, Any]:
         windows = np.asarray(windows, dtype=np.float32)
-        n_windows, n_channels, _ = windows.shape
-        prepared = prepare_windows(windows, INPUT_SAMPLES, PATCH)
-        keep = prepared.token_patches
-        layers: dict[str, list[np.ndarray]] = {name: [] for name in self.layer_names}
-        for start in range(0, n_windows, self.batch_size):
-            part = slice(start, start + self.batch_size)
-            states = self.forward(prepared.values[part], prepared.mask[part])
-            for name, state in zip(self.layer_names, states, strict=True):
-                tokens = state[:, :, keep, :]
-                layers[name].append(tokens.reshape(tokens.shape[0], -1, tokens.shape[-1]))
-        return {
-            "layers": {k: np.concatenate(v).astype(np.float32) for k, v in layers.items()},
-            "token_spans": np.tile(prepared.spans, (n_channels, 1)),
-            "token_channels": np.repeat(np.arange(n_channels, dtype=np.int64), keep.size),
-        }
+        prepared = prepare_windows(windows, INPUT_SAMPLES, PATCH)  # checks; spans; kept
+
+        def forward(batch: np.ndarray) -> list[np.ndarray]:
+            part = prepare_windows(batch, INPUT_SAMPLES, PATCH)
+            return self.forward(part.values, part.mask)
+
+        return embed_in_batches(forward, windows, self.batch_size, self.layer_names,
+                                prepared.spans, prepared.token_patches)

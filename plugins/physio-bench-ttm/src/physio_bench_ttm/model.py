@@ -61,32 +61,25 @@ directory whose ``config.json`` gives the architecture), ``device`` (auto | cpu 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from physio_bench_kit import check_covers, embed_in_batches, file_sha256, state_dict_sha256
+from physio_bench_kit import checkpoint_directory as kit_checkpoint_directory
+
 DEFAULT_WEIGHTS = "ibm-granite/granite-timeseries-ttm-r2"
 SAFETENSORS = "model.safetensors"
 CONFIG = "config.json"
 CHECKSUMS = "SHA256SUMS"
 RANDOM = "random"
-HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 DEFAULT_INPUT_HZ = 25.0
 
 
 class InputError(ValueError):
     """A window TTM cannot take (mapped to physio_bench's InputError by name)."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_checksums(directory: Path, files: tuple[str, ...], name: str) -> dict[str, str]:
@@ -104,7 +97,7 @@ def verify_checksums(directory: Path, files: tuple[str, ...], name: str) -> dict
     for file in files:
         if file not in expected:
             raise ValueError(f"model {name!r}: {listing} does not list {file}")
-        actual = _sha256(directory / file)
+        actual = file_sha256(directory / file)
         if actual != expected[file]:
             raise ValueError(f"model {name!r}: {directory / file} does not match {CHECKSUMS} "
                              f"(sha256 {actual[:16]}..., expected {expected[file][:16]}...): "
@@ -113,45 +106,10 @@ def verify_checksums(directory: Path, files: tuple[str, ...], name: str) -> dict
     return verified
 
 
-def state_dict_sha256(module: Any) -> str:
-    """SHA-256 over a module's state dict (names, dtypes, shapes and raw bytes, sorted);
-    the same digest as physio_bench.models.weights.state_dict_sha256."""
-    import torch
-
-    digest = hashlib.sha256()
-    for key, tensor in sorted(module.state_dict().items()):
-        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
-        digest.update(f"{key}|{flat.dtype}|{tuple(tensor.shape)}\n".encode())
-        digest.update(flat.view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
 def checkpoint_directory(weights: str, name: str) -> tuple[Path, str | None]:
-    """The local checkpoint directory of ``weights`` and its hub revision (None if local).
-
-    Never downloads: a hub id must already be in the Hugging Face cache.
-    """
-    if not isinstance(weights, str) or not weights:
-        raise ValueError(f"model {name!r}: option weights must be a hub id or a directory")
-    path = Path(weights).expanduser()
-    if path.is_dir():
-        directory, revision = path, None
-    elif HUB_ID.fullmatch(weights) and not path.exists():
-        from huggingface_hub import snapshot_download
-
-        try:
-            directory = Path(snapshot_download(weights, local_files_only=True))
-        except Exception:
-            raise ValueError(
-                f"model {name!r}: weights {weights} are not in the Hugging Face cache and the "
-                f"benchmark does not download at run time; on a connected machine run "
-                f"`hf download {weights}` (or set HF_HOME to a cache that has them)") from None
-        revision = directory.name
-    else:
-        raise ValueError(f"model {name!r}: weights directory {weights} does not exist")
-    for file in (CONFIG, SAFETENSORS):
-        if not (directory / file).is_file():
-            raise ValueError(f"model {name!r}: {directory} lacks {file}")
+    """The local checkpoint directory of ``weights`` and its hub revision (None if local),
+    read by the kit (never downloads), then checked against ``SHA256SUMS`` when present."""
+    directory, revision = kit_checkpoint_directory(weights, name, (CONFIG, SAFETENSORS))
     verify_checksums(directory, (CONFIG, SAFETENSORS), name)
     return directory, revision
 
@@ -212,7 +170,7 @@ class TTMModel:
             if self.pretrained:
                 model = TinyTimeMixerForPrediction.from_pretrained(str(directory),
                                                                    use_safetensors=True)
-                self._check_covers(model, directory / SAFETENSORS)
+                check_covers(model, directory / SAFETENSORS)
             else:
                 architecture = TinyTimeMixerConfig.from_pretrained(str(directory))
                 state = torch.random.get_rng_state()
@@ -238,19 +196,9 @@ class TTMModel:
         self.config = config
         self.mixers = list(self.model.backbone.encoder.mlp_mixer_encoder.mixers)
         self.layer_names = [f"layer_{i:02d}" for i in range(len(self.mixers))]
-        self.sha256 = _sha256(directory / SAFETENSORS) if self.pretrained \
+        self.sha256 = file_sha256(directory / SAFETENSORS) if self.pretrained \
             else state_dict_sha256(self.model)
-        self.config_sha256 = _sha256(directory / CONFIG)
-
-    @staticmethod
-    def _check_covers(model: Any, path: Path) -> None:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:
-            stored = set(handle.keys())
-        missing = sorted(set(model.state_dict()) - stored)
-        if missing:
-            raise ValueError(f"{path.name} lacks {len(missing)} tensor(s), e.g. {missing[0]}")
+        self.config_sha256 = file_sha256(directory / CONFIG)
 
     def describe(self) -> dict[str, Any]:
         from importlib.metadata import version
@@ -323,7 +271,7 @@ class TTMModel:
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> dict[str, Any]:
         windows = np.ascontiguousarray(windows, dtype=np.float32)
-        n_windows, n_channels, n_samples = windows.shape
+        n_samples = windows.shape[2]
         config = self.config
         if n_samples > config.context_length:
             raise InputError(f"windows of {n_samples} samples are longer than TTM's context of "
@@ -331,17 +279,8 @@ class TTMModel:
                              f"or let the core feed chunks")
         keep, spans = patch_spans(n_samples, config.context_length, config.patch_length,
                                   config.patch_stride, config.num_patches)
-        layers: dict[str, list[np.ndarray]] = {name: [] for name in self.layer_names}
-        for start in range(0, n_windows, self.batch_size):
-            states = self.forward(windows[start:start + self.batch_size])
-            for name, state in zip(self.layer_names, states, strict=True):
-                tokens = state[:, :, keep, :]
-                layers[name].append(tokens.reshape(tokens.shape[0], -1, tokens.shape[-1]))
-        return {
-            "layers": {k: np.concatenate(v).astype(np.float32) for k, v in layers.items()},
-            "token_spans": np.tile(spans, (n_channels, 1)),
-            "token_channels": np.repeat(np.arange(n_channels, dtype=np.int64), keep.size),
-        }
+        return embed_in_batches(self.forward, windows, self.batch_size, self.layer_names,
+                                spans, keep)
 
     def forecast(self, context: np.ndarray, horizon_samples: int, sampling_rate_hz: float,
                  targets: np.ndarray | None = None) -> dict[str, Any]:
