@@ -193,7 +193,7 @@ def test_context_s_caps_the_context_in_seconds(bolt):
     resampled = input_plan({"context_s": 8, "input_hz": 25}, info, bolt, (1, 3200), 100.0)
     assert resampled.input_hz == 25.0 and len(resampled.chunk_bounds) == 4  # 200 at 25 Hz
     assert input_plan({"context_s": 100}, info, bolt, (1, 3000), 50.0).chunk_bounds == [
-        (0, 952), (952, 3000)]  # the model's context (2048) wins
+        (0, 2048), (952, 3000)]  # the model's context (2048) wins; the short remainder overlaps
     windows = noisy_sine_windows(1, 1, 1600, 1.3, seed=8, sampling_rate_hz=50.0)
     result, _ = embed_batch(bolt, info, windows, plan)
     alone = bolt.embed(windows[..., 1200:], 50.0)  # the last chunk, embedded by itself

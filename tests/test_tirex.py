@@ -373,7 +373,8 @@ def test_every_layer_equals_the_library_forecast_at_the_published_structure(tmp_
     (tmp_path / "published").mkdir()
     write_lightning_checkpoint(tmp_path / "published" / "model.ckpt", config, seed=11)
     convert_checkpoint(tmp_path / "published", tmp_path / "converted")
-    model = TiRexModel(name="tx-published", weights=str(tmp_path / "converted"))
+    model = TiRexModel(name="tx-published", weights=str(tmp_path / "converted"),
+                       recurrence_dtype="bfloat16")  # the library's own sLSTM precision
     windows = noisy_sine_windows(2, 2, 300, 2.0, seed=13, sampling_rate_hz=64.0)
     ours = model.embed(windows, 64.0)
     assert list(ours.layers) == [f"layer_{i:02d}" for i in range(12)] + ["final_norm"]
