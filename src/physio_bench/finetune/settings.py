@@ -37,16 +37,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from physio_bench.errors import ConfigError
+from physio_bench.resampling import MAX_FACTOR
 
 FINETUNE_DIR = "results/finetune"
 MODEL_SIZES = ("small", "base", "large")
 PATCH_SIZES = (8, 16, 32, 64, 128)
-MAX_RATE_TERMS = 1000  # largest up/down factor of the polyphase resampler
+MAX_RATE_TERMS = MAX_FACTOR  # the shared resampler's limit (one value for train and embed)
 
 
 @dataclass(frozen=True)
@@ -114,25 +114,6 @@ def checkpoint_dir(name: str) -> Path:
     names to evaluate the trained model (``config.json``, ``model.safetensors``,
     ``training.json``)."""
     return run_dir(name) / "checkpoint"
-
-
-def rate_ratio(from_hz: float, to_hz: float, what: str) -> tuple[int, int]:
-    """``(up, down)`` with ``from_hz * up / down == to_hz`` exactly (small integers).
-
-    Raises:
-        ConfigError: the rates have no exact ratio with factors up to 1000.
-    """
-    ratio = Fraction(str(float(to_hz))) / Fraction(str(float(from_hz)))
-    if ratio.numerator > MAX_RATE_TERMS or ratio.denominator > MAX_RATE_TERMS:
-        raise ConfigError(f"{what}: cannot resample {from_hz:g} Hz to {to_hz:g} Hz with a "
-                          f"polyphase filter (ratio {ratio} has terms above "
-                          f"{MAX_RATE_TERMS}); choose a rate with a simpler ratio")
-    return ratio.numerator, ratio.denominator
-
-
-def resampled_length(n_samples: int, up: int, down: int) -> int:
-    """Samples ``scipy.signal.resample_poly`` returns for ``n_samples`` (ceil(n*up/down))."""
-    return -(-n_samples * up // down)
 
 
 def _names(value: Any) -> tuple[str, ...] | None:
