@@ -39,7 +39,17 @@ seconds).
 
 from __future__ import annotations
 
+from typing import Any
+
 FORECAST_CSV = "results/forecast_skill.csv"
 FORECAST_JSON = "results/forecast_skill.json"
 
-__all__ = ["FORECAST_CSV", "FORECAST_JSON"]
+__all__ = ["FORECAST_CSV", "FORECAST_JSON", "forecast_models"]
+
+
+def forecast_models(config: dict[str, Any]) -> list[str]:
+    """Enabled instances (seeds expanded) of the models named in ``forecast.models``."""
+    from physio_bench.config import enabled_models, replicate_of
+
+    wanted = set(config["forecast"]["models"])
+    return [name for name in enabled_models(config) if replicate_of(config, name)[0] in wanted]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from physio_bench.errors import InputError, ModelError
+from physio_bench.forecast import forecast_models
 from physio_bench.forecast.scores import (
     MarginalT,
     fair_crps,
@@ -49,14 +50,6 @@ class Items:
     nll: np.ndarray
     crps: np.ndarray
     corr: np.ndarray
-
-
-def forecast_models(config: dict[str, Any]) -> list[str]:
-    """Enabled instances (seeds expanded) of the models named in ``forecast.models``."""
-    from physio_bench.config import enabled_models, replicate_of
-
-    wanted = set(config["forecast"]["models"])
-    return [name for name in enabled_models(config) if replicate_of(config, name)[0] in wanted]
 
 
 # --------------------------------------------------------------------------- windows
