@@ -288,19 +288,21 @@ def _load_module(config: dict[str, Any], name: str) -> tuple[Any, float, int]:
     """(MoiraiModule, input_hz, patch_size) of a model instance, built like the embed
     stage builds it (same weights, same seed)."""
     from physio_bench.config import model_entry, model_seed
-    from physio_bench.models import load_model
+    from physio_bench.models import ModelInfo, load_model
 
     options = dict(model_entry(config, name))
-    if "input_hz" not in options or "patch_size" not in options:
-        raise ModelError(f"forecast-skill: model {name!r} needs input_hz and patch_size in "
-                         f"its config entry (the rate and patch it is evaluated with)")
     model = load_model(name, {**options, "device": "cpu", "dtype": "float32"},
                        model_seed(config, name))
     module = getattr(model, "module", None)
-    if module is None or not hasattr(module, "param_proj"):
+    patch = getattr(model, "patch_size", None)
+    if module is None or not hasattr(module, "param_proj") or patch is None:
         raise ModelError(f"forecast-skill: model {name!r} has no Moirai distribution head "
                          f"(forecast.models lists Moirai-family models only)")
-    return module.eval(), float(options["input_hz"]), int(options["patch_size"])
+    # the rate the embed stage feeds it: the config's input_hz, else the plug-in's default
+    input_hz = options.get("input_hz") or ModelInfo.from_any(model.describe()).default_input_hz
+    if input_hz is None:
+        raise ModelError(f"forecast-skill: model {name!r} has no input_hz; set one")
+    return module.eval(), float(input_hz), int(patch)
 
 
 def forecast_skill(config: dict[str, Any], results: str | Path = "results"

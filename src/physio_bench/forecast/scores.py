@@ -94,7 +94,8 @@ def seasonal_lag(context: np.ndarray, rate_hz: float) -> int | None:
         return None
     heights = acf[lo:hi + 1][peaks]
     # the first peak within PEAK_SHARE of the highest: the period, not one of its multiples
-    return int(lo + peaks[np.flatnonzero(heights >= PEAK_SHARE * heights.max())[0]])
+    top = float(heights.max())
+    return int(lo + peaks[np.flatnonzero(heights >= top - (1 - PEAK_SHARE) * abs(top))[0]])
 
 
 def seasonal_naive(context: np.ndarray, horizon: int, rate_hz: float
