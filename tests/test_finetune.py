@@ -181,6 +181,38 @@ def test_simulated_emg_window_is_identical_through_training_and_embedding() -> N
     assert float(np.std(trained)) > 0.1 * float(np.std(window))  # not silenced
 
 
+def test_shuffled_patches_keep_the_values_and_lose_the_order() -> None:
+    """The marginal ablation's input: every window keeps its patches (as a set, the same
+    order for all channels), the leading partial patch stays, the order changes."""
+    from physio_bench.finetune.train import shuffle_patches
+
+    signals = np.arange(2 * 3 * 70, dtype=np.float32).reshape(2, 3, 70)
+    out = shuffle_patches(signals, 16, seed=4)
+    assert np.array_equal(out[:, :, :6], signals[:, :, :6])
+    for w in range(2):
+        original = signals[w, :, 6:].reshape(3, 4, 16)
+        shuffled = out[w, :, 6:].reshape(3, 4, 16)
+        order = [int(np.flatnonzero((original[0] == p).all(axis=1))[0]) for p in shuffled[0]]
+        assert sorted(order) == [0, 1, 2, 3]
+        assert np.array_equal(shuffled, original[:, order])
+    assert not np.array_equal(out, signals)
+    assert np.array_equal(out, shuffle_patches(signals, 16, seed=4))
+
+
+def test_ablation_setting_changes_the_digest_only_when_on(suite: Path) -> None:
+    from physio_bench.finetune.settings import run_settings
+
+    plain = run_settings(tiny_config(suite), RUN)
+    ablation = run_settings(tiny_config(suite, shuffle_patches=True), RUN)
+    assert not plain.shuffle_patches and ablation.shuffle_patches
+    assert plain.digest() != ablation.digest()
+    data = {k: v for k, v in plain.to_dict().items()
+            if k not in ("checkpoint_every", "time_budget_s", "shuffle_patches")}
+    import hashlib
+
+    assert plain.digest() == hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 # ------------------------------------------------------------------ checkpoint, provenance
 
 def test_checkpoint_loads_through_the_moirai_plugin_with_identical_embeddings(

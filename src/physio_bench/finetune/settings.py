@@ -22,6 +22,10 @@ ranges; :func:`run_settings` adds the checks that involve several keys, each a o
   each sample's patches to forecast, as ``MoiraiPretrain``'s min/max_mask_ratio),
   ``min_patches`` (``PatchCrop``'s shortest crop, in patches), ``max_dim`` (most
   variates per sample, ``SampleDimension``).
+- ``shuffle_patches``: the marginal ablation (issue 20): before each step, the patches of
+  every training window are put in a random order (the same for its channels), so the
+  model trains on the same values and loss but no temporal structure; its probe "gains"
+  show what training changes without learning dynamics. Default false.
 - ``time_budget_s``: optional wall-clock cap (s) of one training job: training stops
   after the step at which the job has run longer; such a checkpoint depends on the
   machine's speed (not reproducible), and its provenance says so. ``null`` (default):
@@ -75,6 +79,7 @@ class RunSettings:
     min_patches: int
     max_dim: int
     time_budget_s: float | None
+    shuffle_patches: bool
     seed: int
     threads: int
     checkpoint_every: int
@@ -93,6 +98,8 @@ class RunSettings:
         """
         data = {k: v for k, v in self.to_dict().items()
                 if k not in ("checkpoint_every", "time_budget_s")}
+        if not data["shuffle_patches"]:  # runs from before the ablation keep their digest
+            del data["shuffle_patches"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @property
@@ -163,6 +170,7 @@ def run_settings(config: dict[str, Any], name: str) -> RunSettings:
         warmup_steps=int(run["warmup_steps"]), mask_ratio=(low, high),
         min_patches=int(run["min_patches"]), max_dim=int(run["max_dim"]),
         time_budget_s=None if run.get("time_budget_s") is None else float(run["time_budget_s"]),
+        shuffle_patches=bool(run.get("shuffle_patches", False)),
         seed=int(seed), threads=int(run["threads"]),
         checkpoint_every=int(run["checkpoint_every"]), device=str(run["device"]),
         dtype=str(run["dtype"]),
