@@ -164,6 +164,25 @@ def baseline_scores(name: str, series: np.ndarray, task: str, patch: int, rate_h
     return Items(nll, crps, corr)
 
 
+def _target_distribution(module: Any, k: int, **packed: Any) -> Any:
+    """``MoiraiModule.forward`` (uni2ts 1.x, the same operations in the same order) with
+    the distribution built for token ``k`` only: sampling every token's mixture would cost
+    ``n_patches`` times more and is not needed."""
+    from uni2ts.common.torch_util import mask_fill, packed_attention_mask
+
+    prediction_mask, patch_size = packed["prediction_mask"], packed["patch_size"]
+    loc, scale = module.scaler(packed["target"],
+                               packed["observed_mask"] * ~prediction_mask.unsqueeze(-1),
+                               packed["sample_id"], packed["variate_id"])
+    reprs = module.in_proj((packed["target"] - loc) / scale, patch_size)
+    reprs = mask_fill(reprs, prediction_mask, module.mask_encoding.weight)
+    reprs = module.encoder(reprs, packed_attention_mask(packed["sample_id"]),
+                           time_id=packed["time_id"], var_id=packed["variate_id"])
+    token = slice(k, k + 1)
+    params = module.param_proj(reprs[:, token], patch_size[:, token])
+    return module.distr_output.distribution(params, loc=loc[:, token], scale=scale[:, token])
+
+
 def model_scores(module: Any, series: np.ndarray, task: str, patch: int, n_samples: int,
                  seed: int) -> Items:
     """Scores of a ``MoiraiModule``'s predictive distribution for the target patch."""
@@ -187,14 +206,15 @@ def model_scores(module: Any, series: np.ndarray, task: str, patch: int, n_sampl
             prediction = torch.zeros((b, n_patches), dtype=torch.bool)
             prediction[:, k] = True
             with torch.no_grad():
-                distr = module(target=target, observed_mask=observed,
-                               sample_id=torch.ones((b, n_patches), dtype=torch.long),
-                               time_id=torch.arange(n_patches).expand(b, n_patches),
-                               variate_id=torch.zeros((b, n_patches), dtype=torch.long),
-                               prediction_mask=prediction,
-                               patch_size=torch.full((b, n_patches), patch, dtype=torch.long))
-                log_prob = distr.log_prob(target)[:, k, :patch].double().numpy()
-                draws = distr.sample(torch.Size([n_samples]))[:, :, k, :patch].double().numpy()
+                distr = _target_distribution(
+                    module, k, target=target, observed_mask=observed,
+                    sample_id=torch.ones((b, n_patches), dtype=torch.long),
+                    time_id=torch.arange(n_patches).expand(b, n_patches),
+                    variate_id=torch.zeros((b, n_patches), dtype=torch.long),
+                    prediction_mask=prediction,
+                    patch_size=torch.full((b, n_patches), patch, dtype=torch.long))
+                log_prob = distr.log_prob(target[:, k:k + 1])[:, 0, :patch].double().numpy()
+                draws = distr.sample(torch.Size([n_samples]))[:, :, 0, :patch].double().numpy()
             y = part[:, k * patch:(k + 1) * patch].astype(np.float64)
             nll[first:first + b] = -log_prob.mean(axis=1)
             crps[first:first + b] = fair_crps(draws, y).mean(axis=1)
