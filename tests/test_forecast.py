@@ -159,3 +159,31 @@ def test_forecast_skill_cli_writes_the_csv(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_csv(tmp_path / "forecast_skill.csv")
     assert set(table["model"]) == {"tiny-moirai"} and "vs_marginal" in done.stderr
+
+
+def test_target_token_distribution_is_the_modules_own() -> None:
+    """The stage builds the predictive distribution for the target token only; it must
+    equal ``MoiraiModule.forward``'s at that token (uni2ts, random Moirai-small)."""
+    import torch
+
+    from physio_bench.forecast.run import _target_distribution
+    from physio_bench.models import build_moirai
+
+    torch.manual_seed(0)
+    module = build_moirai("small").eval()
+    b, n, p = 3, 10, 16
+    target = torch.nn.functional.pad(torch.randn(b, n, p).cumsum(-1), (0, 128 - p))
+    observed = torch.zeros_like(target, dtype=torch.bool)
+    observed[..., :p] = True
+    prediction = torch.zeros(b, n, dtype=torch.bool)
+    prediction[:, 5] = True
+    packed = dict(target=target, observed_mask=observed,
+                  sample_id=torch.ones(b, n, dtype=torch.long),
+                  time_id=torch.arange(n).expand(b, n),
+                  variate_id=torch.zeros(b, n, dtype=torch.long), prediction_mask=prediction,
+                  patch_size=torch.full((b, n), p, dtype=torch.long))
+    with torch.no_grad():
+        full = module(**packed).log_prob(target)[:, 5]
+        part = _target_distribution(module, 5, **packed).log_prob(target[:, 5:6])[:, 0]
+    assert torch.allclose(full, part, atol=1e-5)
+    assert not torch.allclose(full, module(**packed).log_prob(target)[:, 4], atol=1e-3)
