@@ -1,29 +1,15 @@
 # The forecast-skill stage (physio_bench.forecast): the Moirai-family models of
 # forecast.models predict held-out patches of forecast.suite; baselines fitted on
 # forecast.reference_suite. One job: results/forecast_skill.csv.
-from types import SimpleNamespace
-
-from physio_bench.forecast import forecast_models
-
-FORECAST = config["forecast"]
-FORECAST_MODELS = forecast_models(config)
-FORECAST_TARGETS = ["results/forecast_skill.csv"] if FORECAST_MODELS else []
-SUITE_FILES = ("signals.npy", "labels.parquet", "meta.json")
-
-
-def forecast_weights(wildcards):
-    """Checkpoint files of the trained models among forecast.models."""
-    files = []
-    for name in FORECAST_MODELS:
-        files += trained_weights(SimpleNamespace(model=name))
-    return sorted(set(files))
+# FORECAST, FORECAST_MODELS, FORECAST_TARGETS and forecast_weights: workflow/rules/common.smk
+FORECAST_SUITE_FILES = ("signals.npy", "labels.parquet", "meta.json")
 
 
 rule forecast_skill:
     """Forecast skill of every forecast.models instance and of three baselines."""
     input:
-        heldout=[f"results/simulated/{FORECAST['suite']}/{f}" for f in SUITE_FILES],
-        reference=[f"results/simulated/{FORECAST['reference_suite']}/{f}" for f in SUITE_FILES],
+        heldout=[f"results/simulated/{FORECAST['suite']}/{f}" for f in FORECAST_SUITE_FILES],
+        reference=[f"results/simulated/{FORECAST['reference_suite']}/{f}" for f in FORECAST_SUITE_FILES],
         weights=forecast_weights,
     output:
         csv="results/forecast_skill.csv",
