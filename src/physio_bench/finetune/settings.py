@@ -14,8 +14,9 @@ ranges; :func:`run_settings` adds the checks that involve several keys, each a o
   ``signal_kinds`` / ``scenarios`` / ``channels``: which windows and channels train
   (``null``: all); ``max_windows``: the first N selected windows (``null``: all).
 - ``input_hz`` (Hz) and ``patch_size`` (samples): the rate the windows are resampled to
-  (``scipy.signal.resample_poly``) and the patch length; the model entry that evaluates
-  the checkpoint must use the same two values (checked by
+  (:func:`physio_bench.resampling.resample`, the embed stage's resampler) and the patch
+  length; the model entry that evaluates the checkpoint must use the same two values
+  (checked by
   :func:`physio_bench.finetune.check_finetune_config`).
 - ``steps``, ``batch_size`` (windows per step), ``lr``, ``weight_decay``, ``schedule``
   (a uni2ts ``SchedulerType``), ``warmup_steps``, ``mask_ratio`` ([min, max] fraction of
