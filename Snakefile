@@ -59,6 +59,7 @@ SIM_SUITES = ["factors", "sweeps", "scenarios"]
 include: "workflow/rules/common.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/finetune.smk"
+include: "workflow/rules/forecast.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/downstream.smk"
@@ -72,5 +73,6 @@ rule all:
     input:
         "results/leaderboard.csv",
         FINETUNE_TARGETS,
+        FORECAST_TARGETS,
         "results/comparisons.csv",
         REPORT_TARGETS,

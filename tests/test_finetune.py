@@ -144,6 +144,75 @@ def test_resampling_is_anti_aliased() -> None:
     assert np.abs(high[core]).max() < 0.01
 
 
+def test_training_and_embedding_share_one_resampler_near_nyquist() -> None:
+    """A tone at 1.05 x the new Nyquist frequency (125 -> 50 Hz: 26.25 Hz) is removed
+    identically by the training path and the embed path (scipy's default filter, the
+    training path before issue 20, let 0.245 of its amplitude fold to 23.75 Hz)."""
+    from physio_bench.finetune.data import resample_windows
+    from physio_bench.finetune.settings import MAX_RATE_TERMS
+    from physio_bench.models.resampling import MAX_FACTOR, InputPlan, resample
+
+    t = np.arange(4000) / 125.0
+    tone = np.sin(2 * np.pi * 1.05 * 25.0 * t)[None, None]
+    plan = InputPlan.build(125.0, tone.shape[-1], 50.0, "config")
+    trained = resample_windows(tone, 125, 50)
+    embedded = resample(tone, plan.up, plan.down)
+    assert np.array_equal(trained, embedded)
+    assert np.abs(trained[0, 0, 100:-100]).max() < 0.01
+    assert MAX_RATE_TERMS == MAX_FACTOR
+
+
+def test_simulated_emg_window_is_identical_through_training_and_embedding() -> None:
+    """A neurokit2 EMG window (1000 Hz -> 250 Hz, energy above the new Nyquist frequency)
+    gives the same bytes through the training and the embed resampling path (27% RMS
+    apart before issue 20)."""
+    import neurokit2 as nk
+
+    from physio_bench.finetune.data import resample_windows
+    from physio_bench.models.resampling import InputPlan, resample
+
+    emg = nk.emg_simulate(duration=4, sampling_rate=1000, burst_number=2, random_state=3)
+    window = np.asarray(emg, dtype=np.float32)[None, None]
+    plan = InputPlan.build(1000.0, window.shape[-1], 250.0, "config")
+    trained = resample_windows(window, 1000, 250)
+    embedded = resample(window, plan.up, plan.down)
+    assert trained.shape == (1, 1, 1000)
+    assert np.array_equal(trained, embedded)
+    assert float(np.std(trained)) > 0.1 * float(np.std(window))  # not silenced
+
+
+def test_shuffled_patches_keep_the_values_and_lose_the_order() -> None:
+    """The marginal ablation's input: every window keeps its patches (as a set, the same
+    order for all channels), the leading partial patch stays, the order changes."""
+    from physio_bench.finetune.train import shuffle_patches
+
+    signals = np.arange(2 * 3 * 70, dtype=np.float32).reshape(2, 3, 70)
+    out = shuffle_patches(signals, 16, seed=4)
+    assert np.array_equal(out[:, :, :6], signals[:, :, :6])
+    for w in range(2):
+        original = signals[w, :, 6:].reshape(3, 4, 16)
+        shuffled = out[w, :, 6:].reshape(3, 4, 16)
+        order = [int(np.flatnonzero((original[0] == p).all(axis=1))[0]) for p in shuffled[0]]
+        assert sorted(order) == [0, 1, 2, 3]
+        assert np.array_equal(shuffled, original[:, order])
+    assert not np.array_equal(out, signals)
+    assert np.array_equal(out, shuffle_patches(signals, 16, seed=4))
+
+
+def test_ablation_setting_changes_the_digest_only_when_on(suite: Path) -> None:
+    from physio_bench.finetune.settings import run_settings
+
+    plain = run_settings(tiny_config(suite), RUN)
+    ablation = run_settings(tiny_config(suite, shuffle_patches=True), RUN)
+    assert not plain.shuffle_patches and ablation.shuffle_patches
+    assert plain.digest() != ablation.digest()
+    data = {k: v for k, v in plain.to_dict().items()
+            if k not in ("checkpoint_every", "time_budget_s", "shuffle_patches")}
+    import hashlib
+
+    assert plain.digest() == hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 # ------------------------------------------------------------------ checkpoint, provenance
 
 def test_checkpoint_loads_through_the_moirai_plugin_with_identical_embeddings(
@@ -376,7 +445,7 @@ def test_a_model_of_a_run_is_checked_and_paired_with_its_twin(suite: Path) -> No
     ({"signal_kinds": ["ecg", "abp"]}, "signal_kind 'abp' is not in the training suite"),
     ({"channels": ["ecg"]}, "channel 'ecg' is not in the training suite"),
     ({"min_patches": 40}, "fewer than min_patches 40"),
-    ({"input_hz": 33.3333}, "cannot resample 100 Hz to 33.3333 Hz"),
+    ({"input_hz": 33.3333}, "33.3333 Hz from 100 Hz is the ratio 333333/1000000, beyond"),
 ])
 def test_bad_training_input_fails_before_any_training(suite: Path, tmp_path: Path,
                                                       overrides: dict[str, Any],

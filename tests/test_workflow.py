@@ -73,6 +73,12 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
     assert (quick_run / "results" / "leaderboard.md").read_text().strip()
     comparisons = pd.read_csv(quick_run / "results" / "comparisons.csv")
     assert list(comparisons.columns) == COMPARISON_COLUMNS
+    # the forecast-skill stage: both Moirai models, every kind, all three baselines
+    skill = pd.read_csv(quick_run / "results" / "forecast_skill.csv")
+    assert set(skill["model"]) == {"moirai-small-untrained", "moirai-small-synthetic"}
+    assert set(skill["kind"]) == {"ecg", "ppg", "rsp", "eda", "emg"}
+    assert {"baseline:marginal", "baseline:window_gaussian",
+            "baseline:seasonal_naive"} < set(skill["predictor"])
 
 
 def test_report_builds_with_every_figure(quick_run: Path) -> None:
@@ -119,7 +125,7 @@ def test_default_config_lists_the_jobs(tmp_path: Path) -> None:
     dry = snakemake(tmp_path, "all", "-n")
     out = dry.stdout
     rules = ("simulate", "embed_shard", "merge_embeddings", "probe", "downstream", "compare",
-             "leaderboard")
+             "leaderboard", "forecast_skill")
     for rule in rules:
         assert rule in out, f"rule {rule} not planned"
     # the untrained control's three seeds are planned as models of their own

@@ -20,6 +20,7 @@ STAGE_CLI_MODULES = (
     "physio_bench.simulate.cli",
     "physio_bench.models.cli",
     "physio_bench.finetune.cli",
+    "physio_bench.forecast.cli",
     "physio_bench.probes.cli",
     "physio_bench.downstream.cli",
     "physio_bench.compare.cli",

@@ -27,11 +27,13 @@ import json
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 # Helpers shared by the rules: how many windows a suite has, hence how many shards.
 from physio_bench.config import is_package_path
 from physio_bench.downstream import dataset_specs
 from physio_bench.finetune import enabled_runs, run_of_model, run_outputs, run_settings
+from physio_bench.forecast import forecast_models
 from physio_bench.simulate import count_windows, suite_settings
 
 # Real datasets (downstream.datasets): suite "real-{name}" lives in results/real/{name}.
@@ -130,3 +132,17 @@ def trained_weights(wildcards):
     if run not in FINETUNE_RUNS:
         return []
     return [run_outputs(run)[key] for key in CHECKPOINT_KEYS]
+
+
+# The forecast-skill stage (forecast.smk): its models, and the checkpoints it waits for.
+FORECAST = config["forecast"]
+FORECAST_MODELS = forecast_models(config)
+FORECAST_TARGETS = ["results/forecast_skill.csv"] if FORECAST_MODELS else []
+
+
+def forecast_weights(wildcards):
+    """Checkpoint files of the trained models among forecast.models."""
+    files = []
+    for name in FORECAST_MODELS:
+        files += trained_weights(SimpleNamespace(model=name))
+    return sorted(set(files))

@@ -3,9 +3,11 @@
 A suite (``signals.npy`` windows x channels x samples, ``labels.parquet``, ``meta.json``;
 see docs/architecture.md) is read memory-mapped; windows are selected by their
 ``signal_kind`` / ``scenario`` labels and channels by ``meta.json``'s ``channel_names``,
-then resampled from the suite's ``sampling_rate_hz`` to ``input_hz`` with
-``scipy.signal.resample_poly`` (anti-aliased polyphase filter, its default Kaiser
-window), the same call the embed stage uses before a model sees a window. Everything is
+then resampled from the suite's ``sampling_rate_hz`` to ``input_hz`` by
+:func:`physio_bench.resampling.resample` (Kaiser-windowed FIR, stopband from the new
+Nyquist frequency, ``padtype="line"``): the very function the embed stage
+(``models.resampling``) calls before a model sees a window, so training and evaluation
+inputs are identical. Everything is
 checked before training starts: a suite that is missing, empty after selection,
 non-finite, or too short for ``min_patches`` patches is a one-line
 :class:`~physio_bench.errors.InputError`.
@@ -25,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from physio_bench.errors import InputError
-from physio_bench.finetune.settings import RunSettings, rate_ratio, resampled_length
+from physio_bench.finetune.settings import RunSettings
 from physio_bench.io import read_suite
+from physio_bench.resampling import rate_ratio, resample, resampled_length
 
 SUITE_FILES = ("signals.npy", "labels.parquet", "meta.json")
 HASH_CHUNK_BYTES = 1 << 22
@@ -111,15 +114,11 @@ def resample_windows(signals: np.ndarray, from_hz: float, to_hz: float,
                      what: str = "resample") -> np.ndarray:
     """``signals`` (..., samples) at ``from_hz`` resampled to ``to_hz`` (float32).
 
-    ``scipy.signal.resample_poly`` along the last axis; a copy when the rates are equal.
+    :func:`physio_bench.resampling.resample` along the last axis (the embed stage's code
+    path); a copy when the rates are equal.
     """
-    from scipy.signal import resample_poly
-
     up, down = rate_ratio(from_hz, to_hz, what)
-    if up == down:
-        return np.array(signals, dtype=np.float32)
-    return resample_poly(np.asarray(signals, dtype=np.float64), up, down, axis=-1).astype(
-        np.float32)
+    return resample(signals, up, down)
 
 
 def load_training_windows(settings: RunSettings) -> TrainingWindows:

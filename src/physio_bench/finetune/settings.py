@@ -14,14 +14,19 @@ ranges; :func:`run_settings` adds the checks that involve several keys, each a o
   ``signal_kinds`` / ``scenarios`` / ``channels``: which windows and channels train
   (``null``: all); ``max_windows``: the first N selected windows (``null``: all).
 - ``input_hz`` (Hz) and ``patch_size`` (samples): the rate the windows are resampled to
-  (``scipy.signal.resample_poly``) and the patch length; the model entry that evaluates
-  the checkpoint must use the same two values (checked by
+  (:func:`physio_bench.resampling.resample`, the embed stage's resampler) and the patch
+  length; the model entry that evaluates the checkpoint must use the same two values
+  (checked by
   :func:`physio_bench.finetune.check_finetune_config`).
 - ``steps``, ``batch_size`` (windows per step), ``lr``, ``weight_decay``, ``schedule``
   (a uni2ts ``SchedulerType``), ``warmup_steps``, ``mask_ratio`` ([min, max] fraction of
   each sample's patches to forecast, as ``MoiraiPretrain``'s min/max_mask_ratio),
   ``min_patches`` (``PatchCrop``'s shortest crop, in patches), ``max_dim`` (most
   variates per sample, ``SampleDimension``).
+- ``shuffle_patches``: the marginal ablation (issue 20): before each step, the patches of
+  every training window are put in a random order (the same for its channels), so the
+  model trains on the same values and loss but no temporal structure; its probe "gains"
+  show what training changes without learning dynamics. Default false.
 - ``time_budget_s``: optional wall-clock cap (s) of one training job: training stops
   after the step at which the job has run longer; such a checkpoint depends on the
   machine's speed (not reproducible), and its provenance says so. ``null`` (default):
@@ -37,16 +42,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from physio_bench.errors import ConfigError
+from physio_bench.resampling import MAX_FACTOR
 
 FINETUNE_DIR = "results/finetune"
 MODEL_SIZES = ("small", "base", "large")
 PATCH_SIZES = (8, 16, 32, 64, 128)
-MAX_RATE_TERMS = 1000  # largest up/down factor of the polyphase resampler
+MAX_RATE_TERMS = MAX_FACTOR  # the shared resampler's limit (one value for train and embed)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class RunSettings:
     min_patches: int
     max_dim: int
     time_budget_s: float | None
+    shuffle_patches: bool
     seed: int
     threads: int
     checkpoint_every: int
@@ -93,6 +99,8 @@ class RunSettings:
         """
         data = {k: v for k, v in self.to_dict().items()
                 if k not in ("checkpoint_every", "time_budget_s")}
+        if not data["shuffle_patches"]:  # runs from before the ablation keep their digest
+            del data["shuffle_patches"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @property
@@ -114,25 +122,6 @@ def checkpoint_dir(name: str) -> Path:
     names to evaluate the trained model (``config.json``, ``model.safetensors``,
     ``training.json``)."""
     return run_dir(name) / "checkpoint"
-
-
-def rate_ratio(from_hz: float, to_hz: float, what: str) -> tuple[int, int]:
-    """``(up, down)`` with ``from_hz * up / down == to_hz`` exactly (small integers).
-
-    Raises:
-        ConfigError: the rates have no exact ratio with factors up to 1000.
-    """
-    ratio = Fraction(str(float(to_hz))) / Fraction(str(float(from_hz)))
-    if ratio.numerator > MAX_RATE_TERMS or ratio.denominator > MAX_RATE_TERMS:
-        raise ConfigError(f"{what}: cannot resample {from_hz:g} Hz to {to_hz:g} Hz with a "
-                          f"polyphase filter (ratio {ratio} has terms above "
-                          f"{MAX_RATE_TERMS}); choose a rate with a simpler ratio")
-    return ratio.numerator, ratio.denominator
-
-
-def resampled_length(n_samples: int, up: int, down: int) -> int:
-    """Samples ``scipy.signal.resample_poly`` returns for ``n_samples`` (ceil(n*up/down))."""
-    return -(-n_samples * up // down)
 
 
 def _names(value: Any) -> tuple[str, ...] | None:
@@ -182,6 +171,7 @@ def run_settings(config: dict[str, Any], name: str) -> RunSettings:
         warmup_steps=int(run["warmup_steps"]), mask_ratio=(low, high),
         min_patches=int(run["min_patches"]), max_dim=int(run["max_dim"]),
         time_budget_s=None if run.get("time_budget_s") is None else float(run["time_budget_s"]),
+        shuffle_patches=bool(run.get("shuffle_patches", False)),
         seed=int(seed), threads=int(run["threads"]),
         checkpoint_every=int(run["checkpoint_every"]), device=str(run["device"]),
         dtype=str(run["dtype"]),

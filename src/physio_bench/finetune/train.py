@@ -58,6 +58,21 @@ def derive_seed(seed: int, stream: str, index: int) -> int:
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 1
 
 
+def shuffle_patches(signals: np.ndarray, patch_size: int, seed: int) -> np.ndarray:
+    """Each window's whole patches (counted from its end) in a random order, the same for
+    all its channels; the leading partial patch stays in place (a copy)."""
+    out = np.array(signals, copy=True)
+    n = out.shape[-1]
+    n_patches = n // patch_size
+    start = n - n_patches * patch_size
+    rng = np.random.default_rng(seed)
+    for w in range(out.shape[0]):
+        order = rng.permutation(n_patches)
+        tail = out[w, :, start:].reshape(out.shape[1], n_patches, patch_size)
+        out[w, :, start:] = tail[:, order].reshape(out.shape[1], -1)
+    return out
+
+
 def batch_indices(step: int, batch_size: int, n_windows: int, seed: int) -> np.ndarray:
     """Window rows of step ``step``: a slice of the per-epoch permutations (pure function)."""
     positions = np.arange(step * batch_size, (step + 1) * batch_size, dtype=np.int64)
@@ -215,8 +230,11 @@ def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = No
         last = settings.steps if stop_after is None else min(settings.steps, stop_after)
         for step in range(state.step, last):
             rows = batch_indices(step, settings.batch_size, windows.n_windows, settings.seed)
-            batch = objective.batch(windows.signals[rows],
-                                    derive_seed(settings.seed, "batch", step))
+            signals = windows.signals[rows]
+            if settings.shuffle_patches:
+                signals = shuffle_patches(signals, settings.patch_size,
+                                          derive_seed(settings.seed, "shuffle", step))
+            batch = objective.batch(signals, derive_seed(settings.seed, "batch", step))
             loss, learning_rate = objective.step(batch, step)
             state.losses.append(loss)
             state.learning_rates.append(learning_rate)

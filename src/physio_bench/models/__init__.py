@@ -15,7 +15,7 @@ from physio_bench.models.protocol import EmbeddingModel, ModelInfo, TokenEmbeddi
 
 __all__ = [
     "CHECKPOINT_FILES", "MOIRAI_SIZES", "EmbeddingModel", "ModelInfo", "TokenEmbeddings",
-    "build_moirai", "embed_shard", "load_moirai", "load_weights", "merge_embeddings",
+    "build_moirai", "embed_shard", "load_model", "load_moirai", "load_weights", "merge_embeddings",
     "moirai_size_of", "parse_weights",
 ]
 
@@ -28,6 +28,8 @@ _LAZY = {
     "load_moirai": ("physio_bench.models.moirai", "load_module"),
     "moirai_size_of": ("physio_bench.models.moirai", "size_of"),
     "load_weights": ("physio_bench.models.weights", "load_weights"),
+    # a configured model instance, built as the embed stage builds it (forecast stage)
+    "load_model": ("physio_bench.models.registry", "load_model"),
     "parse_weights": ("physio_bench.models.weights", "parse_weights"),
 }
 

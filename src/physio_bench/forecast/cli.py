@@ -1,0 +1,43 @@
+"""CLI subcommand of the forecast-skill stage, as run by ``workflow/rules/forecast.smk``::
+
+    physio-bench forecast-skill --configfile C --results results
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from physio_bench.cli import add_config_argument, config_from_args
+
+
+def _forecast_skill(args: argparse.Namespace) -> int:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from physio_bench.forecast.run import forecast_skill, verdicts
+    from physio_bench.io import atomic_write_bytes, write_json
+
+    table, summary = forecast_skill(config_from_args(args), args.results)
+    out = Path(args.results)
+    atomic_write_bytes(out / "forecast_skill.csv", table.to_csv(index=False).encode())
+    write_json(out / "forecast_skill.json", summary)
+    print(verdicts(table).to_string(index=False), file=sys.stderr)
+    print(f"forecast-skill: {len(summary['models'])} models, {summary['windows']} windows, "
+          f"{summary['cpu_s']} CPU-s", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add this stage's subcommands to the physio-bench parser."""
+    parser = subparsers.add_parser(
+        "forecast-skill",
+        help="masked- and next-patch forecast skill of Moirai checkpoints vs baselines",
+        description="Write RESULTS/forecast_skill.csv and forecast_skill.json: NLL, CRPS and "
+        "median correlation of each forecast.models instance and of three baselines on a "
+        "held-out suite, with subject-bootstrap intervals and skill scores.",
+    )
+    add_config_argument(parser)
+    parser.add_argument("--results", default="results", metavar="DIR",
+                        help="results folder holding simulated/ (default: results)")
+    parser.set_defaults(func=_forecast_skill)
