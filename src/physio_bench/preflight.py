@@ -78,8 +78,9 @@ def check_before_run(config: dict[str, Any]) -> None:
             rate_ratio(config["sampling_rate_hz"], options["input_hz"],
                        f"config key 'models.{name}.input_hz'")
     for variant in variants(config):  # names under models:, rates with a small exact ratio
-        rate_ratio(config["sampling_rate_hz"], variant.input_hz,
-                   "config key 'sensitivity.input_hz'")
+        if variant.input_hz is not None:  # a context variant keeps its model's own rate
+            rate_ratio(config["sampling_rate_hz"], variant.input_hz,
+                       "config key 'sensitivity.input_hz'")
     for run in enabled_runs(config):
         check_weights_on_disk(f"finetune run {run}",
                               {"plugin": "moirai", "weights": run_settings(config, run).weights})
