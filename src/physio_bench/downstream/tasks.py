@@ -7,18 +7,19 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 - ``real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: ridge regression on the pooled
   embedding, cross-validated with folds grouped by subject (penalty and best layer by
   inner CV on the training subjects); mean absolute error (bpm, breaths/min) of the
-  out-of-fold predictions, clipped to the training labels' range.
+  out-of-fold predictions (not clipped: a decoder that extrapolates shows it).
 - ``sim2real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: a ridge decoder trained on the
   simulated ``factors`` suite only (same signal kind and target; penalty and best layer
-  by inner CV on simulated subjects) predicts every labelled real window; predictions are
-  clipped to the simulated labels' range. No real label is used for training. When the
-  factors suite has no window of that kind with that label, the row says so.
+  by inner CV on simulated subjects) predicts every labelled real window (not
+  clipped). No real label is used for training. When the factors suite has no window
+  of that kind with that label, the row says so.
 - ``real:*:ecg:beat_class`` and ``sim2real:*:ecg:beat_class``: see
   :mod:`physio_bench.downstream.beats`.
 
-Every number comes with a 95% bootstrap interval over subjects, ``n`` (windows or
-beats) and ``n_subjects``; a metric over fewer than ``statistics.min_groups`` subjects is
-reported as ``not estimable: k groups (need m)`` in ``note``, with no value. The ``chance``
+Every number comes with a 95% interval over subjects (corrected resampled t over the
+outer folds for cross-validated decoders, a subject bootstrap for decoders fitted
+elsewhere), ``n`` (windows or beats) and ``n_subjects``; a metric over fewer than
+``statistics.min_groups`` subjects is reported as ``not estimable: k groups (need m)`` in ``note``, with no value. The ``chance``
 column of an MAE row is the error of the trivial predictor (the training labels' mean);
 of a balanced accuracy, 1/K. The JSON holds per-layer metrics, the trivial baseline, the
 folds' choices and the predictions.
@@ -184,6 +185,8 @@ def regression_detail(
             "reference": y.tolist(),
             "last": per_layer[-1].tolist(),
             "best": best.tolist(),
+            "fold": (np.full(len(y), -1, dtype=np.int64) if folds is None
+                     else np.asarray(folds, dtype=np.int64)).tolist(),
         },
         **extra,
     }
@@ -223,7 +226,7 @@ def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[st
                                  "best_layer_per_fold": chosen,
                                  "penalty_per_fold": [[f.penalty for f in fold.fits]
                                                       for fold in folds],
-                                 "predictions_clipped_to_training_range": True,
+                                 "predictions_clipped_to_training_range": False,
                                  "baseline_method": "training-fold mean",
                              }, folds=fold_of)
 
@@ -268,7 +271,7 @@ def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
             "penalty_per_layer": [f.penalty for f in fits],
             "inner_score_per_layer": [f.inner_score for f in fits],
             "simulated_label_range": [float(y_sim.min()), float(y_sim.max())],
-            "predictions_clipped_to_training_range": True,
+            "predictions_clipped_to_training_range": False,
             "baseline_method": "simulated training mean",
         })
 
@@ -373,7 +376,8 @@ def prediction_table(tasks: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 continue
             frames.append(pd.DataFrame({
                 "task": name, "metric": detail["metric"], "layer": layer, "repeat": 0,
-                "item": items, "subject": found["subject"], "target": detail["target"],
+                "fold": found.get("fold", -1), "item": items, "subject": found["subject"],
+                "target": detail["target"],
                 "y_true": found["reference"], "y_pred": found[layer],
             }))
     if not frames:

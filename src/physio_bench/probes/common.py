@@ -157,10 +157,12 @@ def aggregate_rows(task: str, metric: str, layer: str, parts: dict[str, MetricRo
 
 def predictions_frame(task: str, metric: str, layer: str, items: np.ndarray,
                       subjects: np.ndarray, targets: list[str] | str, y_true: np.ndarray,
-                      y_pred: np.ndarray, repeat: int = 0) -> pd.DataFrame:
+                      y_pred: np.ndarray, repeat: int = 0,
+                      folds: np.ndarray | None = None) -> pd.DataFrame:
     """Out-of-fold predictions in the tidy layout of :data:`physio_bench.io.PREDICTION_COLUMNS`.
 
-    ``y_true``/``y_pred`` are items x targets (or items, with one target name).
+    ``y_true``/``y_pred`` are items x targets (or items, with one target name); ``folds``
+    the outer fold that held each item out (None: -1, a decoder fitted elsewhere).
     """
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
@@ -172,6 +174,8 @@ def predictions_frame(task: str, metric: str, layer: str, items: np.ndarray,
         raise ValueError("predictions_frame: targets and arrays disagree")
     return pd.DataFrame({
         "task": task, "metric": metric, "layer": layer, "repeat": int(repeat),
+        "fold": np.repeat(np.full(n, -1, dtype=np.int64) if folds is None
+                          else np.asarray(folds, dtype=np.int64), k),
         "item": np.repeat(np.asarray(items, dtype=np.int64), k),
         "subject": np.repeat(np.asarray(subjects).astype(str), k),
         "target": np.tile(np.asarray(names, dtype=object), n),

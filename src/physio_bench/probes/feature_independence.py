@@ -202,7 +202,7 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
     rows = [MetricRow(f"{kind}:{f}", "r2", tag, e) for f, e in zip(factors, r2, strict=True)]
     parts: dict[str, Any] = {"r2": dict(zip(factors, rows, strict=True))}
     frames = [predictions_frame(f"{kind}:{f}", "r2", tag, kd.rows, groups, f, y[:, j],
-                                pred[:, j]) for j, f in enumerate(factors)]
+                                pred[:, j], folds=outer) for j, f in enumerate(factors)]
 
     kernel_pred, kernel_detail = _kernel_predictions(get_layer, layer_per_fold, y, outer,
                                                      kd.inner, kernel_cache)
@@ -213,13 +213,14 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
     rows += kernel_rows
     parts["r2_nonlinear"] = dict(zip(factors, kernel_rows, strict=True))
     frames += [predictions_frame(f"{kind}:{f}", "r2_nonlinear", tag, kd.rows, groups, f,
-                                 y[:, j], kernel_pred[:, j]) for j, f in enumerate(factors)]
+                                 y[:, j], kernel_pred[:, j], folds=outer)
+                for j, f in enumerate(factors)]
 
     found = entanglement(y, pred, outer, groups, reliable, s.bootstrap,
                          derive_seed(seed, "entanglement"))
     y_centred, pred_centred = centre_by_fold(y, outer), centre_by_fold(pred, outer)
     frames += [predictions_frame(kind, "entanglement", tag, kd.rows, groups, f,
-                                 y_centred[:, j], pred_centred[:, j])
+                                 y_centred[:, j], pred_centred[:, j], folds=outer)
                for j, f in enumerate(factors)]
     kind_rows: dict[str, MetricRow] = {}
     kind_rows["entanglement"] = (
