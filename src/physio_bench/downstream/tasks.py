@@ -19,8 +19,11 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 Every number comes with a 95% interval over subjects (corrected resampled t over the
 outer folds for cross-validated decoders, a subject bootstrap for decoders fitted
 elsewhere), ``n`` (windows or beats) and ``n_subjects``; a metric over fewer than
-``statistics.min_groups`` subjects is reported as ``not estimable: k groups (need m)`` in ``note``, with no value. The ``chance``
-column of an MAE row is the error of the trivial predictor (the training labels' mean);
+``statistics.min_groups`` subjects is reported as ``not estimable: k groups (need m)``
+in ``note``, with no value. The ``chance`` column of an MAE row is the error of the mean
+predictor on the same folds (the training labels' mean,
+:func:`physio_bench.downstream.cv.mean_predictor_error`; a model above it is flagged
+"worse than a constant" in the leaderboard);
 of a balanced accuracy, 1/K. The JSON holds per-layer metrics, the trivial baseline, the
 folds' choices and the predictions.
 
