@@ -222,6 +222,8 @@ def bootstrap_interval(value: float, samples: np.ndarray,
     if finite.size == 0 or not np.isfinite(value):
         return Interval(nan, nan, method, "no interval: no finite bootstrap resample")
     distinct = np.unique(np.round(finite, 12)).size
+    if distinct == 1 and np.isclose(finite[0], value, rtol=1e-12, atol=1e-15):
+        return Interval(float(value), float(value), method)  # no variation at all
     if distinct < MIN_DISTINCT:
         return Interval(nan, nan, method, f"no interval: {distinct} distinct bootstrap "
                         f"values (need {MIN_DISTINCT})")
