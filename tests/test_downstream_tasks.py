@@ -133,7 +133,8 @@ def test_embedding_with_the_label_gives_a_small_error(informative, task):
     result = informative[0]["tasks"][task]
     assert result["best"]["layer"] == "block1"
     assert result["last"]["value"] < 0.15 * result["baseline"]["value"]
-    assert result["last"]["ci_low"] <= result["last"]["value"] <= result["last"]["ci_high"]
+    # the interval separates the decoder from the mean predictor (a claim that can fail)
+    assert result["last"]["ci_low"] < result["last"]["ci_high"] < result["baseline"]["value"]
     assert result["n_subjects"] == 8
 
 
