@@ -99,7 +99,7 @@ class MetricRow:
             return MetricRow.missing(self.task, self.metric, self.layer,
                                      groups_note(e.n_subjects, min_groups), e.n,
                                      e.n_subjects, self.chance)
-        if not e.finite and not self.note:
+        if not np.isfinite(e.value) and not self.note:
             return MetricRow.missing(self.task, self.metric, self.layer,
                                      e.note or "not estimable: no finite value (constant "
                                      "target or empty subset)", e.n, e.n_subjects, self.chance)
@@ -110,13 +110,15 @@ class MetricRow:
         and a row without a finite number carries the reason (its note, or the
         estimate's)."""
         e = self.estimate
+        # a value without an interval (the bootstrap could not form one, issue 24) keeps
+        # its value; its note says why the interval is empty
         finite = e.finite
         nan = float("nan")
         low, high = METRICS[self.metric].bounds if self.metric in METRICS else (-inf, inf)
         return {
             "model": model, "pretrained": bool(pretrained), "stage": stage, "task": self.task,
             "metric": self.metric, "layer": self.layer,
-            "value": e.value if finite else nan,
+            "value": e.value if np.isfinite(e.value) else nan,
             "ci_low": min(max(e.ci_low, low), high) if finite else nan,
             "ci_high": max(min(e.ci_high, high), low) if finite else nan, "n": e.n,
             "n_subjects": e.n_subjects,
