@@ -12,10 +12,11 @@ from ridge decoders in nested grouped cross-validation (:mod:`.ridge`):
 - ``entanglement`` and ``residual_correlation`` (task ``{kind}``, :mod:`.entanglement`):
   the mixing of the reliably decoded factors' held-out predictions, as an excess over a
   permutation null, and the correlation of their decoding errors.
-- ``dci_disentanglement`` / ``dci_completeness`` (task ``{kind}``, :mod:`.dci`): DCI from
-  sparse lasso importances over the reliably decoded factors, one value per outer fold
-  (importances fitted on the fold's training windows), averaged; the interval resamples
-  the folds.
+- ``dci_disentanglement`` / ``dci_completeness`` (task ``{kind}``, :mod:`.dci`): DCI as
+  published (Eastwood & Williams 2018) from sparse lasso importances over every factor
+  (a zero column for a factor whose inner-fold R² misses the gate in that fold), one
+  value per outer fold (importances fitted on the fold's training windows), averaged;
+  the interval is the corrected t interval for training-fold statistics.
 - ``cross_talk`` (task ``{kind}``, :mod:`.cross_talk`): from the ``sweeps`` suite, how far
   decoded B moves relative to decoded A when only A is swept.
 - ``calibration_r2`` (task ``calibration``, :mod:`.calibration`): the probe's R² on a
@@ -60,8 +61,14 @@ from physio_bench.probes.common import (
 from physio_bench.probes.cross_talk import cross_talk
 from physio_bench.probes.cv import nested_folds
 from physio_bench.probes.data import Embeddings
-from physio_bench.probes.dci import completeness, disentanglement, sparse_importance
+from physio_bench.probes.dci import (
+    completeness,
+    disentanglement,
+    effective_dimension_score,
+    sparse_importance,
+)
 from physio_bench.probes.entanglement import (
+    RELIABLE_R2,
     centre_by_fold,
     entanglement,
     reliability_rule,
@@ -112,24 +119,35 @@ def _r2_point(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def _fold_dci(get_layer: Any, layer_per_fold: np.ndarray, y: np.ndarray, outer: np.ndarray,
-              inner_r2: np.ndarray, reliable: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-fold disentanglement, completeness and the fold-mean importance (d x reliable)."""
-    factors = np.flatnonzero(reliable)
-    d_fold, c_fold, importance = [], [], []
+              inner_r2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                             np.ndarray]:
+    """Per-fold disentanglement, completeness, effective-dimension score, the fold-mean
+    importance (d x F) and the per-fold gate (folds x F).
+
+    Every factor keeps its column; in outer fold ``k`` a factor enters only when its
+    inner-fold R² (training windows of fold ``k`` only) reaches ``RELIABLE_R2``, else its
+    column is zero (issue 24: the base of the entropy is the fixed number of factors).
+    """
+    d_fold, c_fold, e_fold, importance, gates = [], [], [], [], []
     cache: dict[int, np.ndarray] = {}
     for k, layer in enumerate(layer_per_fold):
         if int(layer) not in cache:
             cache = {int(layer): np.asarray(get_layer(int(layer)))}
         x = cache[int(layer)]
         train = outer != k
-        r2 = inner_r2[int(layer), k, factors]
-        sigma = np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
-        matrix = sparse_importance(x[train], y[train][:, factors], sigma)
+        r2 = inner_r2[int(layer), k, :]
+        gate = np.isfinite(r2) & (r2 >= RELIABLE_R2)
+        matrix = np.zeros((x.shape[1], y.shape[1]))
+        if gate.any():
+            sigma = np.sqrt(np.clip(1.0 - r2[gate], 0.0, 1.0))
+            matrix[:, gate] = sparse_importance(x[train], y[train][:, gate], sigma)
         d_fold.append(disentanglement(matrix))
         c_fold.append(completeness(matrix))
+        e_fold.append(effective_dimension_score(matrix))
         importance.append(matrix)
-    return np.array(d_fold), np.array(c_fold), np.mean(importance, axis=0)
+        gates.append(gate)
+    return (np.array(d_fold), np.array(c_fold), np.array(e_fold),
+            np.mean(importance, axis=0), np.array(gates))
 
 
 def _kernel_predictions(get_layer: Any, layer_per_fold: np.ndarray, y: np.ndarray,
@@ -234,26 +252,31 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
 
     dci: dict[str, Any] = {"reliable": [f for f, ok in zip(factors, reliable, strict=True) if ok],
                            "reliability_rule": reliability_rule()}
-    if reliable.sum() >= 1:
-        d_fold, c_fold, importance = _fold_dci(get_layer, layer_per_fold, y, outer,
-                                               result.inner_r2, reliable)
+    d_fold, c_fold, e_fold, importance, gates = _fold_dci(get_layer, layer_per_fold, y, outer,
+                                                          result.inner_r2)
+    dci["gate"] = f"inner-fold R² >= {RELIABLE_R2:g} in each outer fold (training windows only)"
+    dci["gated_in_per_fold"] = [[f for f, ok in zip(factors, g, strict=True) if ok]
+                                for g in gates]
+    if gates.any(axis=1).all():
         dci.update({"disentanglement_per_fold": d_fold, "completeness_per_fold": c_fold,
+                    "effective_dimension_per_fold": e_fold,
                     "nonzero_dimensions": (importance > 0).sum(axis=0),
                     "d": int(importance.shape[0])})
         com = fold_mean_estimate(c_fold, len(y), kd.n_subjects, on="train", bounds=(0.0, 1.0))
         kind_rows["dci_completeness"] = MetricRow(kind, "dci_completeness", tag, com)
         dci["completeness"] = com.to_dict()
-        if reliable.sum() >= 2 and np.isfinite(d_fold).all():
+        if len(factors) >= 2 and np.isfinite(d_fold).all():
             dis = fold_mean_estimate(d_fold, len(y), kd.n_subjects, on="train",
                                      bounds=(0.0, 1.0))
             kind_rows["dci_disentanglement"] = MetricRow(kind, "dci_disentanglement", tag, dis)
             dci["disentanglement"] = dis.to_dict()
         else:
             kind_rows["dci_disentanglement"] = MetricRow.missing(
-                kind, "dci_disentanglement", tag, "not estimable: fewer than 2 reliably "
-                "decoded factors", len(y), kd.n_subjects)
+                kind, "dci_disentanglement", tag, "not estimable: fewer than 2 factors",
+                len(y), kd.n_subjects)
     else:
-        note = f"not estimable: no factor reliably decoded ({reliability_rule()})"
+        note = ("not estimable: in some outer fold no factor passes the gate "
+                f"(inner-fold R² >= {RELIABLE_R2:g})")
         for metric in ("dci_disentanglement", "dci_completeness"):
             kind_rows[metric] = MetricRow.missing(kind, metric, tag, note, len(y), kd.n_subjects)
     rows += list(kind_rows.values())
