@@ -62,7 +62,9 @@ def _csv_rows(results: Path) -> pd.DataFrame:
 
 def test_long_table_holds_every_row_sorted_with_seed_means(board: Path) -> None:
     long = pd.read_csv(board / "leaderboard.csv", keep_default_na=False, na_values=[""])
-    assert list(long.columns) == LEADERBOARD_COLUMNS
+    # the producers' columns, with the kind added and the loaded-weights flag renamed
+    expected = ["from_checkpoint" if c == "pretrained" else c for c in LEADERBOARD_COLUMNS]
+    assert list(long.columns) == [expected[0], "type", *expected[1:]]
     rows = _csv_rows(board)
     seed_rows = rows[rows["model"] == SEEDS[0]]
     assert len(long) == len(rows) + len(seed_rows)  # one seed-mean row per seed row
@@ -99,6 +101,14 @@ def test_headline_table_has_the_decision_11_columns_and_types(board: Path) -> No
     assert list(wide["type"]) == ["baseline", "untrained control (mean of 3 seeds)",
                                   "pretrained", "reference method"]
     assert list(wide["n_seeds"]) == [1, 3, 1, 1]
+    # one meaning per column (issue 24): type is the kind, from_checkpoint the loaded flag
+    assert list(wide["from_checkpoint"]) == [False, False, True, False]
+    long = pd.read_csv(board / "leaderboard.csv")
+    assert "pretrained" not in long.columns and list(long.columns[:3]) == [
+        "model", "type", "from_checkpoint"]
+    kinds = dict(zip(long["model"], long["type"], strict=False))
+    assert kinds["moirai-small-untrained-seed0"] == "untrained control"
+    assert kinds["moirai-1.1-R-small"] == "pretrained" and kinds["raw"] == "baseline"
     rows = _csv_rows(board)
     for h in HEADLINES:
         exact = rows[(rows["stage"] == h.stage) & (rows["metric"] == h.metric)

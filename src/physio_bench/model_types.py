@@ -34,7 +34,9 @@ from physio_bench.io import read_json
 
 PRETRAINED, UNTRAINED, BASELINE = "pretrained", "untrained control", "baseline"
 REFERENCE, SYNTHETIC, FINETUNED = "reference method", "trained on synthetic", "fine-tuned"
-KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED)
+#: the training-fold mean of the labels as a prediction (the constant to beat, issue 24)
+MEAN_PREDICTOR = "mean predictor"
+KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED, MEAN_PREDICTOR)
 #: kinds that count as baselines in the paired comparisons ("best baseline")
 BASELINE_KINDS = (BASELINE, REFERENCE)
 SUITES = ("factors", "sweeps", "scenarios")

@@ -77,9 +77,9 @@ from physio_bench.statistics import (
 
 LOG = logging.getLogger("physio_bench.compare")
 
-COLUMNS = ["model", "reference", "stage", "task", "metric", "layer", "difference", "ci_low",
-           "ci_high", "p", "p_holm", "test", "n_splits", "n_subjects", "comparison",
-           "model_value", "reference_value", "note"]
+COLUMNS = ["model", "type", "reference", "reference_type", "stage", "task", "metric", "layer",
+           "difference", "ci_low", "ci_high", "p", "p_holm", "test", "n_splits", "n_subjects",
+           "comparison", "model_value", "reference_value", "note"]
 TWIN, BASELINE = "untrained twin", "best baseline"
 
 
@@ -334,6 +334,9 @@ def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
             for r, p in zip(members, adjusted, strict=True):
                 r["p_holm"] = p
         rows += family
+    for r in rows:  # one meaning per column: the model_types kind (issue 24)
+        r["type"] = types[r["model"]].kind
+        r["reference_type"] = types[r["reference"]].kind if r["reference"] in types else ""
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n_subjects"] = frame["n_subjects"].astype("Int64")
     frame["n_splits"] = frame["n_splits"].astype("Int64")

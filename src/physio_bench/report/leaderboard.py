@@ -41,6 +41,9 @@ from physio_bench.headlines import HEADLINES, Headline
 from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes, read_json
 from physio_bench.metrics import METRICS
 from physio_bench.model_types import (
+    BASELINE as BASELINE_KIND,
+)
+from physio_bench.model_types import (
     PRETRAINED,
     REFERENCE_METHOD,
     ModelType,
@@ -53,7 +56,11 @@ from physio_bench.statistics import FEW_CLUSTERS, NOT_ESTIMABLE
 LOG = logging.getLogger("physio_bench.report")
 
 PROBES = tuple(s for s in STAGES if s != "downstream")
-ID_COLUMNS = ["model", "type", "pretrained", "n_seeds"]
+#: ``type``: the model's kind (physio_bench.model_types: pretrained, untrained control,
+#: trained on synthetic, fine-tuned, baseline, reference method, mean predictor);
+#: ``from_checkpoint``: its embeddings were computed from loaded weights (the producers'
+#: ``pretrained`` flag, renamed so that one word has one meaning, issue 24)
+ID_COLUMNS = ["model", "type", "from_checkpoint", "n_seeds"]
 #: per-headline columns of leaderboard_wide.csv
 CELL_COLUMNS = ("", "_ci_low", "_ci_high", "_n_subjects", "_seed_min", "_seed_max", "_note")
 #: metrics left out of the per-stage tables because another row already shows them
@@ -344,8 +351,9 @@ def headline_table(board: pd.DataFrame, config: dict[str, Any],
     records = []
     for group, instances in groups.items():
         kind = types.get(group, ModelType("baseline", "baseline"))
+        own_rows = board[board["model"].isin([group, *instances])]
         record: dict[str, Any] = {"model": group, "type": kind.label,
-                                  "pretrained": kind.kind == PRETRAINED,
+                                  "from_checkpoint": bool(own_rows["pretrained"].any()),
                                   "n_seeds": len(instances)}
         for h in HEADLINES:
             found = _headline_rows(board, h)
@@ -509,6 +517,20 @@ def stage_paths(results: str | Path) -> dict[str, dict[str, Path]]:
             for stage in STAGES}
 
 
+def long_table(board: pd.DataFrame, config: dict[str, Any],
+               types: dict[str, ModelType]) -> pd.DataFrame:
+    """leaderboard.csv: the long rows with the model's ``type`` (its group's kind; a seed
+    instance has its group's) and the producers' ``pretrained`` flag as
+    ``from_checkpoint``."""
+    group_of = {i: g for g, instances in result_groups(config).items() for i in instances}
+    group_of.update({g: g for g in result_groups(config)})
+    kinds = [types.get(group_of.get(m, m), ModelType(BASELINE_KIND, BASELINE_KIND)).kind
+             for m in board["model"]]
+    out = board.rename(columns={"pretrained": "from_checkpoint"})
+    out.insert(1, "type", kinds)
+    return out
+
+
 def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, Path]:
     """Write the long, headline and per-stage tables into ``results``; return paths."""
     results = Path(results)
@@ -539,7 +561,8 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
             [f"# {STAGE_TITLES[stage]}", "", *markdown_table(table), "", *NOTES[:2]]).encode())
         atomic_write_bytes(files["html"], html_page(table, title, NOTES[:2], "task").encode())
         paths[f"table_{stage}"] = files["html"]
-    atomic_write_bytes(paths["long"], board.to_csv(index=False).encode())
+    atomic_write_bytes(paths["long"], long_table(board, config, types).to_csv(
+        index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
     atomic_write_bytes(paths["markdown"], markdown(display, stages).encode())
     atomic_write_bytes(paths["html"], html_page(display, "physio_bench leaderboard").encode())
