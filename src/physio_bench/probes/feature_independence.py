@@ -29,9 +29,12 @@ without); ``r2``/``r2_nonlinear`` ``all`` need every factor. ``last`` is the mod
 layer; ``best`` uses, in every outer fold, the layer with the best inner-CV R² (the
 kernel probe and DCI use the same per-fold layer; cross-talk uses the layer with the
 best cross-validated mean R² on the factors suite, all of which is training data for the
-sweeps). Intervals are grouped (by subject) bootstraps of the held-out predictions
-unless said otherwise. The out-of-fold predictions behind ``r2`` and ``r2_nonlinear``
-(task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``, one target per factor,
+sweeps). Intervals of cross-validated metrics (``r2``, ``r2_nonlinear``) are the corrected
+resampled t intervals over the outer folds (:func:`physio_bench.statistics.cv_estimate`),
+those of training-fold statistics (DCI) the corrected t for training folds, and the
+others (entanglement excess, residual correlation, cross-talk) subject bootstraps; the
+row's ``interval`` field names the method. The out-of-fold predictions behind ``r2``
+and ``r2_nonlinear`` (task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``, one target per factor,
 truth and prediction centred within their outer fold, as the metric uses them; see
 :func:`.entanglement.entanglement_point`) are returned as a table.
 """
