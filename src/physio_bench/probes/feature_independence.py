@@ -35,8 +35,8 @@ those of training-fold statistics (DCI) the corrected t for training folds, and 
 others (entanglement excess, residual correlation, cross-talk) subject bootstraps; the
 row's ``interval`` field names the method. The out-of-fold predictions behind ``r2``
 and ``r2_nonlinear`` (task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``,
-one target per factor, truth and prediction centred within their outer fold, as the metric uses them; see
-:func:`.entanglement.entanglement_point`) are returned as a table.
+one target per factor, truth and prediction centred within their outer fold, as the
+metric uses them; see :func:`.entanglement.entanglement_point`) are returned as a table.
 """
 
 from __future__ import annotations
