@@ -114,9 +114,11 @@ def _ridge(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
 
 
 def procedure_truth(d: Design, seed: int, n_train_sets: int = 40,
-                    n_test_subjects: int = 2000) -> float:
+                    n_test_items: int = 20000) -> float:
     """Expected MAE of the procedure trained on ``(K-1)/K`` of ``n_subjects`` subjects,
-    on new subjects (Monte Carlo over training sets, one large test set)."""
+    on new subjects (Monte Carlo over training sets, one test set of about
+    ``n_test_items`` windows)."""
+    n_test_subjects = max(200, n_test_items // d.items)
     rng = np.random.default_rng(seed)
     directions = _directions(d, np.random.default_rng(seed + 1))
     _, y_test, x_test = _draw(d, rng, directions, n_test_subjects)
@@ -188,7 +190,7 @@ def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
     sums = resample_weights(n_sub, n_boot, seed) @ group_sums(
         np.column_stack([np.ones_like(y), y**2]), subjects, n_sub)
     means = sums[:, 1] / sums[:, 0]
-    pct = estimate_from_samples(means[0], means[1:], y.size)
+    pct = estimate_from_samples(means[0], means[1:], y.size, n_subjects=n_sub)
 
     def covers(low: float, high: float, truth: float) -> bool:
         return bool(np.isfinite(low) and low <= truth <= high)

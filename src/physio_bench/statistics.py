@@ -206,9 +206,15 @@ def acceleration(jackknife: np.ndarray) -> float:
 
 
 def bootstrap_interval(value: float, samples: np.ndarray,
-                       jackknife: np.ndarray | None = None) -> Interval:
+                       jackknife: np.ndarray | None = None,
+                       n_groups: int | None = None) -> Interval:
     """95% bootstrap interval: BCa when leave-one-group-out ``jackknife`` values are
     given (Efron 1987), else the plain percentile interval.
+
+    With ``n_groups`` (the resampled subjects), the normal quantile is *expanded* to
+    ``sqrt(n/(n-1)) t_{n-1, 0.975}`` (Hesterberg 2015), which corrects the bootstrap's
+    narrowness with few subjects (percentile coverage 0.86 at 20 subjects without it,
+    docs/statistics.md).
 
     No re-centring: the interval may miss ``value``. When it cannot be formed (no finite
     resample, fewer than :data:`MIN_DISTINCT` distinct resample values, or a bias
@@ -236,12 +242,15 @@ def bootstrap_interval(value: float, samples: np.ndarray,
                         f"{z0:.2f} (limit ±{Z0_LIMIT:g}): the estimate lies outside its "
                         "resamples")
     tail = (1 - CI_LEVEL) / 2
+    z_hi = normal.inv_cdf(1 - tail)
+    if n_groups is not None and n_groups >= 3:
+        z_hi = float(np.sqrt(n_groups / (n_groups - 1)) * stdtrit(n_groups - 1, 1 - tail))
     if jackknife is None:
-        quantiles = [100 * tail, 100 * (1 - tail)]
+        quantiles = [100 * normal.cdf(-z_hi), 100 * normal.cdf(z_hi)]
     else:
         acc = acceleration(jackknife)
         quantiles = []
-        for z in (normal.inv_cdf(tail), normal.inv_cdf(1 - tail)):
+        for z in (-z_hi, z_hi):
             shifted = z0 + (z0 + z) / (1 - acc * (z0 + z))
             quantiles.append(100 * normal.cdf(shifted))
     low, high = (float(q) for q in np.percentile(finite, quantiles))
@@ -272,7 +281,7 @@ def estimate_from_samples(value: float, samples: np.ndarray, n: int,
     with ``jackknife`` values, else percentile; ``method`` says which). The interval can
     miss the estimate; NaN with the reason in ``note`` when it cannot be formed.
     ``bounds`` clips it to the metric's range."""
-    found = bootstrap_interval(value, samples, jackknife)
+    found = bootstrap_interval(value, samples, jackknife, n_subjects)
     low, high = _clip(value, found.low, found.high, bounds)
     return Estimate(float(value), low, high, int(n), np.asarray(samples, dtype=float),
                     None if n_subjects is None else int(n_subjects), note=found.note,
@@ -716,7 +725,7 @@ def paired_difference(sums_a: list[np.ndarray], sums_b: list[np.ndarray],
     a, b = metric(sums_a, weights), metric(sums_b, weights)
     diff = a - b
     d0 = float(diff[0])
-    found = bootstrap_interval(d0, diff[1:])
+    found = bootstrap_interval(d0, diff[1:], n_groups=n_subjects)
     flips = np.random.default_rng(stream_seed(seed, "permutation")).integers(
         0, 2, size=(n_perm, n_subjects)).astype(float)
     keep = 1.0 - flips
