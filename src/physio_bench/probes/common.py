@@ -143,8 +143,12 @@ def aggregate_rows(task: str, metric: str, layer: str, parts: dict[str, MetricRo
         return MetricRow.missing(task, metric, layer, "not estimable: no component")
     checked = {name: None if row is None else row.checked(min_groups)
                for name, row in parts.items()}
+    def has_value(row: MetricRow) -> bool:  # a value without an interval still counts
+        return bool(np.isfinite(row.estimate.value)) and (
+            not row.note or row.note.startswith("no interval"))
+
     absent = sorted(name for name, row in checked.items()
-                    if row is None or not row.estimate.finite or row.note)
+                    if row is None or not has_value(row))
     if absent:
         return MetricRow.missing(task, metric, layer,
                                  f"not estimable: no value for {', '.join(absent)}")
