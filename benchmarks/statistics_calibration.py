@@ -15,7 +15,11 @@ embedding width of the default run:
 subjects.) Targets: type-I error 0.03-0.07 at alpha 0.05, coverage 0.92-0.98 at 95%;
 ``±`` is the Monte Carlo standard error. Usage::
 
-    .venv/bin/python benchmarks/statistics_calibration.py [--replicates 300] [--only NAME]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/statistics_calibration.py \
+        [--replicates 300] [--only NAME]
+
+(one BLAS thread: the matrices are small, and threads only contend; about 0.15 CPU s per
+replicate of ``BIDMC RR``).
 
 Prints a Markdown table (kept in docs/statistics.md); nothing is asserted here (the tests
 check the issue design: tests/test_statistics_calibration.py).
