@@ -22,7 +22,7 @@ from physio_bench.headlines import HEADLINES
 from physio_bench.io import read_json, read_predictions, write_json
 from physio_bench.preflight import load_config
 from physio_bench.report.synthetic import write_synthetic_results
-from physio_bench.statistics import holm
+from physio_bench.statistics import TEST_CORRECTED_T, TEST_PERMUTATION, holm
 
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
 SMALL = {
@@ -55,7 +55,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, pd.Data
 
 
 def test_pairs_columns_and_holm_families(setup: tuple[dict, Path, pd.DataFrame]) -> None:
-    _, _, table = setup
+    config, _, table = setup
     assert list(table.columns) == COLUMNS
     keys = [(h.stage, h.task, h.metric) for h in HEADLINES]
     pretrained = table[table["model"] == "moirai-1.1-R-small"]
@@ -69,8 +69,12 @@ def test_pairs_columns_and_holm_families(setup: tuple[dict, Path, pd.DataFrame])
     finite = table[np.isfinite(table["difference"])]
     np.testing.assert_allclose(finite["difference"],
                                finite["model_value"] - finite["reference_value"], atol=1e-9)
-    assert (finite["ci_low"] <= finite["difference"] + 1e-12).all()
-    assert (finite["difference"] <= finite["ci_high"] + 1e-12).all()
+    # every row names its test; cross-validated rows are paired fold by fold (issue 24);
+    # coverage of the intervals: tests/test_statistics_calibration.py
+    assert table["test"].isin([TEST_CORRECTED_T, TEST_PERMUTATION]).all()
+    cv_rows = finite[finite["test"] == TEST_CORRECTED_T]
+    assert len(cv_rows) and (cv_rows["n_splits"] == config["probes"]["cv_folds"]).all()
+    assert (finite["ci_low"] < finite["ci_high"]).all()
     for _, family in table.groupby(["model", "comparison"]):
         np.testing.assert_allclose(family["p_holm"], holm(family["p"].to_numpy(float)),
                                    equal_nan=True)

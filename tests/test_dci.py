@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from physio_bench.probes.dci import completeness, disentanglement, sparse_importance
+from physio_bench.probes.dci import (
+    completeness,
+    disentanglement,
+    effective_dimension_score,
+    sparse_importance,
+)
 
 
 def test_one_code_per_factor_is_fully_disentangled_and_complete() -> None:
@@ -18,11 +23,13 @@ def test_one_code_per_factor_is_fully_disentangled_and_complete() -> None:
     assert completeness(importance) == pytest.approx(1.0)
 
 
-def test_uniform_importance_scores_zero_disentanglement_and_one_over_d_completeness() -> None:
+def test_uniform_importance_scores_zero_disentanglement_and_completeness() -> None:
     importance = np.ones((5, 4))
     assert disentanglement(importance) == pytest.approx(0.0, abs=1e-12)
-    # Completeness is the inverse effective number of codes: 5 codes share evenly.
-    assert completeness(importance) == pytest.approx(1 / 5)
+    # Eastwood-Williams: 1 - H_5 of an even spread over 5 codes = 0
+    assert completeness(importance) == pytest.approx(0.0, abs=1e-12)
+    # the effective-dimension score: 1 / (5 codes sharing evenly)
+    assert effective_dimension_score(importance) == pytest.approx(1 / 5)
 
 
 def test_one_code_for_all_factors_is_complete_but_entangled() -> None:
@@ -37,8 +44,10 @@ def test_factor_spread_over_codes_is_disentangled_but_incomplete() -> None:
     importance[:2, 0] = 1.0
     importance[2:, 1] = 1.0
     assert disentanglement(importance) == pytest.approx(1.0)
-    # Each factor spreads evenly over 2 codes: 1 / (effective number 2) = 0.5.
+    # Each factor spreads evenly over 2 of 4 codes: 1 - log 2 / log 4 = 0.5 (E&W), and
+    # 1 / (effective number 2) = 0.5 for the effective-dimension score.
     assert completeness(importance) == pytest.approx(0.5)
+    assert effective_dimension_score(importance) == pytest.approx(0.5)
 
 
 def test_code_weighting_and_sign_handling() -> None:
@@ -58,14 +67,16 @@ def test_scores_are_invariant_to_code_and_factor_order() -> None:
     assert completeness(shuffled) == pytest.approx(completeness(importance))
 
 
-def test_completeness_does_not_depend_on_unused_dimensions() -> None:
-    """The same spread scores the same at d = 256 and d = 2,048 (the original
-    1 - H / log(d) gave 0.585 and 0.698)."""
+def test_effective_dimension_does_not_depend_on_unused_dimensions() -> None:
+    """The same spread: the effective-dimension score is the same at d = 256 and 2,048;
+    published completeness (1 - H / log d) is not (0.646 and 0.742), which is why the
+    report reads completeness only between models of equal width."""
     rng = np.random.default_rng(3)
     spread = rng.exponential(size=(10, 3))
     small, large = np.zeros((256, 3)), np.zeros((2048, 3))
     small[:10], large[:10] = spread, spread
-    assert completeness(small) == pytest.approx(completeness(large))
+    assert effective_dimension_score(small) == pytest.approx(effective_dimension_score(large))
+    assert completeness(small) < completeness(large)
     assert disentanglement(small) == pytest.approx(disentanglement(large))
 
 
@@ -126,3 +137,29 @@ def test_dense_ridge_importances_reward_noise_but_sparse_ones_do_not() -> None:
     sparse = sparse_importance(noise, y, np.ones(3))
     assert (sparse > 0).sum() <= 3 and sparse.max() < 0.1  # at most a stray dimension
     assert (sparse_importance(mixed, y, np.full(3, 0.05)) > 0).sum() > 20
+
+
+def test_issue_24_repros_give_the_published_values() -> None:
+    """Hand-computed Eastwood & Williams on R = [[1, 1, 0], [0, 0, 1]] (codes x factors).
+
+    Code 0 splits evenly over factors 0 and 1: D_0 = 1 - log 2 / log 3 = 0.36907;
+    code 1 is pure: D_1 = 1. Weights 2/3 and 1/3: D = 0.57938.
+    """
+    r = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    d0 = 1 - math.log(2) / math.log(3)
+    assert disentanglement(r) == pytest.approx(2 / 3 * d0 + 1 / 3, abs=1e-12)
+    assert disentanglement(r) == pytest.approx(0.5794, abs=1e-4)
+    # factor 2 fails the gate: a zero column, the base stays 3, and code 0 keeps its
+    # score (the gate-dependent base gave 0.0 here)
+    gated = r.copy()
+    gated[:, 2] = 0.0
+    assert disentanglement(gated) == pytest.approx(d0, abs=1e-12)
+    # completeness as published: 1 - H_d over the d = 2 codes; each factor sits in one
+    # code (C = 1), a failed factor counts 0
+    assert completeness(r) == pytest.approx(1.0)
+    assert completeness(gated) == pytest.approx(2 / 3)
+    # a factor split 3:1 over 2 codes: 1 - H_2([.75, .25]) = 0.18872
+    split = np.array([[3.0], [1.0]])
+    h = -(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25))
+    assert completeness(split) == pytest.approx(1 - h, abs=1e-12)
+    assert effective_dimension_score(split) == pytest.approx(math.exp(-h * math.log(2)))

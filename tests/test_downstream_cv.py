@@ -4,6 +4,7 @@ training range, the bootstrap resamples subjects, estimability needs enough subj
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from physio_bench import statistics
 from physio_bench.downstream import cv
@@ -34,14 +35,25 @@ def test_ridge_path_limits():
     np.testing.assert_allclose(pred[1], y.mean(), atol=1e-6)
 
 
-def test_fit_layer_clips_to_the_training_range():
+def test_fit_layer_does_not_clip_an_extrapolating_decoder():
+    """Issue 24: no clipping to the training range; the error shows."""
     rng = np.random.default_rng(4)
     x = rng.normal(size=(40, 2))
     y = 60 + 10 * x[:, 0]
-    far = np.array([[50.0, 0.0], [-50.0, 0.0]])  # would extrapolate to 560 and -440 bpm
+    far = np.array([[50.0, 0.0], [-50.0, 0.0]])  # extrapolates to about 560 and -440 bpm
     pred, fit = cv.fit_layer(x, y, far, cv.group_folds(np.arange(40) % 4, 4))
-    np.testing.assert_allclose(pred, [y.max(), y.min()])
+    assert pred[0] > 500 and pred[1] < -380
     assert fit.inner_score < 1.0
+
+
+def test_mean_predictor_error_uses_the_same_folds():
+    groups = np.repeat(np.arange(6), 2).astype(str)
+    y = np.arange(12, dtype=float)
+    folds = cv.group_folds(groups, 3)
+    pred = cv.mean_predictor_predictions(y, folds)
+    for train, test in folds:  # every test window gets its fold's training mean
+        np.testing.assert_allclose(pred[test], y[train].mean())
+    assert cv.mean_predictor_error(y, groups, 3) == pytest.approx(np.abs(y - pred).mean())
 
 
 def test_cross_validate_picks_the_informative_layer():

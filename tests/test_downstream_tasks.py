@@ -134,7 +134,8 @@ def test_embedding_with_the_label_gives_a_small_error(informative, task):
     result = informative[0]["tasks"][task]
     assert result["best"]["layer"] == "block1"
     assert result["last"]["value"] < 0.15 * result["baseline"]["value"]
-    assert result["last"]["ci_low"] <= result["last"]["value"] <= result["last"]["ci_high"]
+    # the interval separates the decoder from the mean predictor (a claim that can fail)
+    assert result["last"]["ci_low"] < result["last"]["ci_high"] < result["baseline"]["value"]
     assert result["n_subjects"] == 8
 
 
@@ -144,15 +145,17 @@ def test_noise_embedding_is_no_better_than_the_mean(noise, task):
     assert result["last"]["value"] > 0.75 * result["baseline"]["value"]
 
 
-def test_predictions_stay_inside_the_training_labels_range(noise, informative):
-    for detail, _, _, _ in (noise, informative):
+def test_predictions_are_not_clipped(noise, informative):
+    """Issue 24: cross-validated predictions keep their extrapolation (clip only in
+    plots); the JSON says so and the saved predictions are the decoder's own."""
+    for detail, _, predictions, _ in (noise, informative):
         for name in REAL:
             task = detail["tasks"][name]
-            low, high = task["label_range"]
-            preds = np.array(task["predictions"]["last"] + task["predictions"]["best"])
-            assert task["predictions_clipped_to_training_range"] is True
-            assert low <= preds.min() and preds.max() <= high
-            assert task["last"]["value"] <= high - low
+            assert task["predictions_clipped_to_training_range"] is False
+            saved = predictions[(predictions["task"] == name)
+                                & (predictions["layer"] == "last")]
+            np.testing.assert_allclose(saved["y_pred"], task["predictions"]["last"])
+            assert (saved["fold"] >= 0).all()  # cross-validated: the outer fold is kept
         for name in SIM2REAL:  # sim-to-real errors are reported unclipped
             assert detail["tasks"][name].get("predictions_clipped_to_training_range") in (
                 False, None)

@@ -62,7 +62,9 @@ def _csv_rows(results: Path) -> pd.DataFrame:
 
 def test_long_table_holds_every_row_sorted_with_seed_means(board: Path) -> None:
     long = pd.read_csv(board / "leaderboard.csv", keep_default_na=False, na_values=[""])
-    assert list(long.columns) == LEADERBOARD_COLUMNS
+    # the producers' columns, with the kind added and the loaded-weights flag renamed
+    expected = ["from_checkpoint" if c == "pretrained" else c for c in LEADERBOARD_COLUMNS]
+    assert list(long.columns) == [expected[0], "type", *expected[1:]]
     rows = _csv_rows(board)
     seed_rows = rows[rows["model"] == SEEDS[0]]
     assert len(long) == len(rows) + len(seed_rows)  # one seed-mean row per seed row
@@ -99,6 +101,14 @@ def test_headline_table_has_the_decision_11_columns_and_types(board: Path) -> No
     assert list(wide["type"]) == ["baseline", "untrained control (mean of 3 seeds)",
                                   "pretrained", "reference method"]
     assert list(wide["n_seeds"]) == [1, 3, 1, 1]
+    # one meaning per column (issue 24): type is the kind, from_checkpoint the loaded flag
+    assert list(wide["from_checkpoint"]) == [False, False, True, False]
+    long = pd.read_csv(board / "leaderboard.csv")
+    assert "pretrained" not in long.columns and list(long.columns[:3]) == [
+        "model", "type", "from_checkpoint"]
+    kinds = dict(zip(long["model"], long["type"], strict=False))
+    assert kinds["moirai-small-untrained-seed0"] == "untrained control"
+    assert kinds["moirai-1.1-R-small"] == "pretrained" and kinds["raw"] == "baseline"
     rows = _csv_rows(board)
     for h in HEADLINES:
         exact = rows[(rows["stage"] == h.stage) & (rows["metric"] == h.metric)
@@ -186,24 +196,80 @@ def test_a_missing_aggregate_is_shown_as_missing(board: Path, config: dict,
     assert raw.split(" | ")[2] == "–"
 
 
-def test_mae_above_the_label_range_never_reaches_the_board(board: Path, config: dict,
-                                                          tmp_path: Path) -> None:
-    """A hand-crafted 9,626 bpm MAE (issue 11) becomes a not-estimable row."""
+def _worse_than_constant(results: Path, instance: str) -> float:
+    """Make ``instance`` predict MIT-BIH heart rate 50 bpm too high: rewrite its
+    predictions and its leaderboard row from them (value, interval, and the mean
+    predictor's error on the same folds as chance); return the MAE."""
+    from physio_bench.compare.run import prediction_path
+    from physio_bench.downstream.cv import mean_absolute_error, mean_predictor_predictions
+    from physio_bench.io import read_predictions, save_predictions
+    from physio_bench.statistics import grouped_estimates, mae_statistic
+
+    task = "real:mitdb:ecg:heart_rate_bpm"
+    path = prediction_path(results, instance, "downstream")
+    table = read_predictions(path)
+    mine = table["task"] == task
+    table.loc[mine, "y_pred"] = table.loc[mine, "y_true"] + 50.0
+    save_predictions(path, table)
+    part = table[mine]
+    y, pred = part["y_true"].to_numpy(), part["y_pred"].to_numpy()
+    folds = part["fold"].to_numpy()
+    est = grouped_estimates(mae_statistic(), y, pred, part["subject"].to_numpy(), folds=folds)[0]
+    mean_pred = mean_predictor_predictions(
+        y, [(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in np.unique(folds)])
+    csv = results / "downstream" / f"{instance}.csv"
+    rows = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    at = rows["task"] == task
+    rows.loc[at, ["value", "ci_low", "ci_high", "chance"]] = [
+        est.value, est.ci_low, est.ci_high, mean_absolute_error(y, mean_pred)]
+    write_leaderboard_rows(csv, rows.to_dict("records"))
+    assert est.value == pytest.approx(50.0) and mean_absolute_error(y, mean_pred) < 20
+    return est.value
+
+
+def test_a_model_worse_than_a_constant_keeps_its_value_and_is_flagged(
+        board: Path, config: dict, tmp_path: Path) -> None:
+    """Issue 24: a 50-bpm MAE is a result about the model (worse than the training-fold
+    mean predictor), not "n.e.": value, interval and flag stay, and leaderboard.csv agrees
+    with comparisons.csv."""
+    from physio_bench.compare import compare_models
+    from physio_bench.report.leaderboard import WORSE_THAN_CONSTANT
+
     results = _copy(board, tmp_path)
-    path = results / "downstream" / "raw.csv"
-    rows = pd.read_csv(path)
-    task = rows["task"] == "real:mitdb:ecg:heart_rate_bpm"
-    rows.loc[task, ["value", "ci_low", "ci_high"]] = [9626.0, 9000.0, 10000.0]
-    write_leaderboard_rows(path, rows.to_dict("records"))
+    mae = _worse_than_constant(results, "raw")
     write_leaderboard(config, results)
     long = pd.read_csv(results / "leaderboard.csv", keep_default_na=False, na_values=[""])
-    row = long[(long["model"] == "raw") & (long["task"] == "real:mitdb:ecg:heart_rate_bpm")]
-    assert row["value"].isna().all()
-    assert row["note"].iloc[0].startswith("not estimable: MAE 9626 above the range of the labels")
+    task = "real:mitdb:ecg:heart_rate_bpm"
+    row = long[(long["model"] == "raw") & (long["task"] == task)
+               & (long["layer"] == "last")].iloc[0]
+    assert row["value"] == pytest.approx(mae) and np.isfinite([row["ci_low"], row["ci_high"]]).all()
+    assert row["note"].startswith(WORSE_THAN_CONSTANT) and "n.e." not in row["note"]
     md = (results / "leaderboard.md").read_text()
-    assert "9626" not in md and "9.6e" not in md
     raw = next(line for line in md.splitlines() if line.startswith("| raw |"))
-    assert raw.split(" | ")[2 + [h.key for h in HEADLINES].index("real_hr_mae")] == "n.e."
+    cell = raw.split(" | ")[2 + [h.key for h in HEADLINES].index("real_hr_mae")]
+    assert cell.startswith("50.0 [") and cell.endswith("⚠")
+    # the comparison against raw reads the same number
+    table = compare_models(config, results)
+    against = table[(table["reference"] == "raw") & (table["task"] == task)]
+    assert len(against)
+    np.testing.assert_allclose(against["reference_value"], mae, rtol=1e-9)
+    assert np.isfinite(against["difference"]).all()
+
+
+def test_a_flagged_seed_shows_on_the_mean_of_all_seeds(board: Path, config: dict,
+                                                       tmp_path: Path) -> None:
+    from physio_bench.report.leaderboard import WORSE_THAN_CONSTANT
+
+    results = _copy(board, tmp_path)
+    _worse_than_constant(results, SEEDS[1])
+    write_leaderboard(config, results)
+    long = pd.read_csv(results / "leaderboard.csv", keep_default_na=False, na_values=[""])
+    task = "real:mitdb:ecg:heart_rate_bpm"
+    own = long[(long["task"] == task) & (long["layer"] == "last")].set_index("model")
+    seeds = own.loc[SEEDS, "value"].to_numpy(dtype=float)
+    mean = own.loc["moirai-small-untrained"]
+    assert mean["value"] == pytest.approx(seeds.mean())  # every seed counts
+    assert mean["note"].startswith(f"{WORSE_THAN_CONSTANT} in seed(s) {SEEDS[1]}")
 
 
 def test_same_results_give_identical_tables(board: Path, config: dict) -> None:

@@ -307,6 +307,12 @@ def test_scenario_metrics_detect_the_oracle_and_stay_at_chance_for_noise(rows) -
     for metric in ("balanced_accuracy", "macro_f1", "silhouette", "fisher_ratio"):
         oracle = rows["oracle"][(SS, "scenarios", metric, "last")]
         noise = rows["noise"][(SS, "scenarios", metric, "last")]
+        if np.isnan(noise["ci_high"]):
+            # issue 24: the noise Fisher ratio sits below all its resamples (resampling
+            # inflates it), so the bootstrap forms no interval and says so
+            assert metric == "fisher_ratio" and noise["note"].startswith("no interval")
+            assert oracle["value"] > max(10 * noise["value"], oracle["chance"]), metric
+            continue
         assert oracle["value"] > max(noise["ci_high"], oracle["chance"]), metric
         assert noise["ci_low"] <= noise["chance"] + 0.05 <= noise["ci_high"] + 0.2, metric
     fisher = rows["noise"][(SS, "scenarios", "fisher_ratio", "last")]

@@ -178,3 +178,23 @@ def test_skill_statistic_is_against_a_zero_baseline() -> None:
     value = stat.from_sums(stat.item_stats(y, p).sum(axis=0))
     assert value.shape == (1,) and value[0] == pytest.approx(1 - 1.25 / 14)
     assert np.isnan(stat.from_sums(stat.item_stats(np.zeros((2, 1)), p[:2]).sum(axis=0)))[0]
+
+
+def test_corrected_paired_t_matches_its_formula_and_scipy() -> None:
+    """Nadeau-Bengio / Bouckaert-Frank: t = mean(d) / sqrt((1/J + 1/(K-1)) s²), J-1 df;
+    with the correction removed it is scipy's one-sample t-test."""
+    from scipy import stats as st
+
+    from physio_bench.statistics import corrected_paired_t
+
+    d = np.array([0.12, 0.05, -0.02, 0.09, 0.15, 0.01, 0.07, 0.04, 0.11, -0.03])
+    mean, low, high, p, df = corrected_paired_t(d, n_folds=5)
+    se = np.sqrt((1 / 10 + 1 / 4) * d.var(ddof=1))
+    assert df == 9 and mean == pytest.approx(d.mean())
+    assert p == pytest.approx(2 * st.t.sf(abs(d.mean()) / se, 9))
+    assert (high - low) / 2 == pytest.approx(st.t.ppf(0.975, 9) * se)
+    naive = st.ttest_1samp(d, 0.0).pvalue
+    assert p > naive  # the correction widens: fewer false positives
+    # a difference of exactly zero everywhere is no evidence at all
+    assert corrected_paired_t(np.zeros(5), 5)[3] == 1.0
+    assert np.isnan(corrected_paired_t(np.array([0.1]), 5)[3])

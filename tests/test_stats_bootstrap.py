@@ -134,13 +134,19 @@ def test_intervals_contain_estimates_and_are_seeded() -> None:
     assert derive_seed(1, "a") == derive_seed(1, "a") != derive_seed(2, "a")
 
 
-def test_biased_statistic_keeps_its_estimate_inside_the_interval() -> None:
+def test_bootstrap_that_cannot_form_an_interval_says_so() -> None:
+    """Issue 24: an estimate outside its resamples is no longer re-centred: NaN + note."""
     rng = np.random.default_rng(0)
     samples = np.abs(rng.normal(0.01, 0.01, size=500)) + 0.005  # all above the estimate
     estimate = estimate_from_samples(0.002, samples, 10, bounds=(0.0, 2.0))
-    assert estimate.ci_low <= 0.002 <= estimate.ci_high
-    assert estimate.ci_low >= 0.0
-    assert estimate.ci_high - estimate.ci_low > 0.01  # not collapsed onto the estimate
+    assert np.isnan(estimate.ci_low) and np.isnan(estimate.ci_high)
+    assert estimate.value == 0.002 and "z0" in estimate.note
+    # the issue's repro: 5.0 against N(0, 1) resamples used to give [3.17, 6.90]
+    far = estimate_from_samples(5.0, rng.normal(size=1000), 10)
+    assert np.isnan(far.ci_low) and "no interval" in far.note
+    # a mildly biased one still gets an interval, which need not hold the estimate
+    near = estimate_from_samples(0.3, rng.normal(size=1000), 10)
+    assert np.isfinite(near.ci_low) and near.method == "subject_bootstrap_percentile"
 
 
 def test_weighted_mean_and_nan_guard() -> None:
@@ -148,7 +154,8 @@ def test_weighted_mean_and_nan_guard() -> None:
     estimate = weighted_mean_estimate(values, np.array([0, 0, 1, 1]), n_boot=100, seed=0,
                                       min_groups=2)
     assert estimate.value == pytest.approx(2.5)
-    assert estimate.ci_low <= 2.5 <= estimate.ci_high
+    # two subjects give 3 distinct resample means: too few for an interval (issue 24)
+    assert np.isnan(estimate.ci_low) and "distinct bootstrap values" in estimate.note
     two_groups = weighted_mean_estimate(values, np.array([0, 0, 1, 1]), n_boot=100, seed=0)
     assert not two_groups.finite and two_groups.note == "not estimable: 2 groups (need 5)"
     constant = r2_estimates(np.ones(6), np.zeros(6), np.arange(6), n_boot=20, seed=0)[0]

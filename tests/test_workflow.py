@@ -48,15 +48,21 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
     board = pd.read_csv(quick_run / "results" / "leaderboard.csv")
-    assert list(board.columns) == LEADERBOARD_COLUMNS
+    expected = ["from_checkpoint" if c == "pretrained" else c for c in LEADERBOARD_COLUMNS]
+    assert list(board.columns) == [expected[0], "type", *expected[1:]]  # issue 24
     assert set(board["stage"]) >= {
         "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
     }
     assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained",
                                    "moirai-small-synthetic", "reference-method",
                                    "mean-predictor"}
-    # The untrained control is never reported as pretrained.
-    assert not board.loc[board["model"] == "moirai-small-untrained", "pretrained"].any()
+    # The untrained control is never reported as loaded from a checkpoint, and its type
+    # says what it is; the model trained on synthetic data is its own type (issue 24).
+    untrained = board["model"] == "moirai-small-untrained"
+    assert not board.loc[untrained, "from_checkpoint"].any()
+    assert set(board.loc[untrained, "type"]) == {"untrained control"}
+    assert set(board.loc[board["model"] == "moirai-small-synthetic", "type"]) == {
+        "trained on synthetic"}
     # every number comes with its subject count (a "not estimable" row may have none)
     assert board.loc[board["value"].notna(), "n_subjects"].notna().all()
     # A row without a number says why (not estimable, no counterpart, ...).

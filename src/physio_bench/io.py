@@ -40,7 +40,8 @@ LEADERBOARD_DEFAULTS: dict[str, Any] = {
 }
 #: one row per (task, metric, layer, repeat, item, target) of out-of-fold predictions
 PREDICTION_COLUMNS = [
-    "task", "metric", "layer", "repeat", "item", "subject", "target", "y_true", "y_pred",
+    "task", "metric", "layer", "repeat", "fold", "item", "subject", "target", "y_true",
+    "y_pred",
 ]
 STAGES = (
     "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
@@ -207,13 +208,16 @@ def save_predictions(path: str | Path, frame: pd.DataFrame) -> None:
     ``y_true``/``y_pred`` the values (class indices for classifiers). Paired comparisons
     between models match rows on every column but ``y_pred``.
     """
+    if "fold" not in frame.columns:
+        frame = frame.assign(fold=-1)
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"prediction table lacks columns {missing}")
     table = frame[PREDICTION_COLUMNS].copy()
+    table["fold"] = pd.to_numeric(table["fold"]).fillna(-1)
     for column in ("task", "metric", "layer", "subject", "target"):
         table[column] = table[column].astype(str)
-    for column in ("repeat", "item"):
+    for column in ("repeat", "fold", "item"):
         table[column] = table[column].astype("int64")
     for column in ("y_true", "y_pred"):
         table[column] = table[column].astype("float64")
@@ -223,6 +227,8 @@ def save_predictions(path: str | Path, frame: pd.DataFrame) -> None:
 def read_predictions(path: str | Path) -> pd.DataFrame:
     """A prediction table written by :func:`save_predictions`."""
     frame = pd.read_parquet(path)
+    if "fold" not in frame.columns:
+        frame.insert(4 if frame.shape[1] >= 4 else frame.shape[1], "fold", -1)
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path} is not a prediction table: it lacks {missing}")

@@ -67,12 +67,14 @@ _SPECS = (
                "errors of pairs of reliably decoded factors (what is left after the mixing "
                "matrix).", None, (0.0, 1.0), "about sqrt(2 / (pi n)) for independent errors"),
     MetricSpec("dci_disentanglement", HIGHER, "DCI disentanglement (Eastwood & Williams "
-               "2018) over reliably decoded factors, from sparse (lasso at the universal "
-               "threshold) importances: how much each used dimension serves one factor.",
+               "2018): 1 - entropy in base F (every factor; a zero column for one failing "
+               "the inner-fold R² gate) of each dimension's sparse (lasso at the universal "
+               "threshold) importances, weighted by the dimension's share.",
                None, (0.0, 1.0), "undefined for noise (no decodable factor)"),
-    MetricSpec("dci_completeness", HIGHER, "DCI completeness as the inverse effective number "
-               "of dimensions carrying a reliably decoded factor (exp(-entropy) of its sparse "
-               "importances), independent of the embedding size.", None, (0.0, 1.0),
+    MetricSpec("dci_completeness", HIGHER, "DCI completeness (Eastwood & Williams 2018): "
+               "mean over factors of 1 - entropy in base d (embedding dimensions) of the "
+               "factor's sparse importances (0 for a factor failing the gate); depends on d, "
+               "compare models of equal width.", None, (0.0, 1.0),
                "undefined for noise (no decodable factor)"),
     MetricSpec("cross_talk", LOWER, "When only factor A is swept, how far decoded B moves "
                "relative to how far decoded A moves (both in standard deviations of the "

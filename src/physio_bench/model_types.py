@@ -35,6 +35,7 @@ from physio_bench.io import read_json
 
 PRETRAINED, UNTRAINED, BASELINE = "pretrained", "untrained control", "baseline"
 REFERENCE, SYNTHETIC, FINETUNED = "reference method", "trained on synthetic", "fine-tuned"
+#: the kind of the training-fold mean of the labels as a prediction (the constant to beat)
 MEAN = "mean predictor"
 KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED, MEAN)
 #: kinds that count as baselines in the paired comparisons ("best baseline")

@@ -29,8 +29,11 @@ share (K-2)/(K-1) of their subjects: their term is ``rho/(1-rho) = K-2`` instead
 measured by ``benchmarks/coverage.py`` (and checked on a small case in the tests).
 
 **Metrics without fitting** (silhouette, autocorrelation agreement, decoders trained on
-other data such as sim2real): a bias-corrected percentile bootstrap over whole subjects
-(:func:`bootstrap_estimate`), since there is no training variability to add.
+other data such as sim2real): a bootstrap over whole subjects, BCa when the
+leave-one-subject-out jackknife is available (:func:`bootstrap_estimate`,
+:func:`grouped_estimates`), else percentile (``method`` says which). Intervals are never
+re-centred on the estimate: one that cannot be formed (``|z0| > 2``, fewer than
+:data:`MIN_DISTINCT` distinct resamples) is NaN with a note.
 
 **Estimability** (:func:`estimability_note`): a metric whose interval is built over fewer
 than ``statistics.min_groups`` (default :data:`MIN_GROUPS`) subject or record groups is
@@ -38,14 +41,16 @@ not reported as a number: its row carries ``note = "not estimable: k groups (nee
 and empty value and interval. Intervals over fewer than :data:`FEW_CLUSTERS` groups are
 flagged in the report.
 
-**Paired comparisons** (:func:`paired_difference`): two models' metrics recomputed on the
-same subject resamples (identical bootstrap weights), the difference's bias-corrected
-percentile interval, and a two-sided permutation p-value that swaps the two models'
-predictions within each subject (a sign flip of the subject's contribution). Models with
-several seeds enter as the mean of their seeds' metrics. The bootstrap holds the fitted
-decoders fixed (as the predictions are saved once), so these intervals speak for the
-evaluation sample, not for training variability. :func:`holm` adjusts a family of
-p-values (Holm 1979).
+**Paired comparisons.** Cross-validated models (the outer folds are shared between the
+models compared): the corrected resampled paired t-test on the per-fold differences
+(:func:`paired_cv_difference`, :func:`corrected_paired_t`; Nadeau & Bengio 2003,
+Bouckaert & Frank 2004), which includes training variability. Decoders fitted elsewhere
+(sim2real, DS1 -> DS2): a paired subject bootstrap and a within-subject permutation
+p-value (:func:`paired_difference`), *conditional on the fitted decoder*: it speaks for
+the evaluation sample only. Models with several seeds enter as the mean of their seeds'
+metrics. :func:`holm` adjusts a family of p-values (Holm 1979). Calibration (type-I error,
+coverage) on the benchmark's design: ``benchmarks/statistics_calibration.py``,
+docs/statistics.md.
 
 Metrics are written as functions of count-weighted sums of per-item statistics
 (:class:`SumStatistic`), so every bootstrap resample, fold and permutation is one matrix
@@ -61,7 +66,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.special import stdtrit
+from scipy.special import stdtr, stdtrit
 
 CI_LEVEL = 0.95
 #: fewest subject/record groups a metric's interval may be built from (statistics.min_groups)
@@ -170,56 +175,117 @@ def resample_weights(n_groups: int, n_boot: int, seed: int) -> np.ndarray:
 
 # -------------------------------------------------------------------------- intervals
 
-def bc_interval(value: float, samples: np.ndarray) -> tuple[float, float]:
-    """Bias-corrected bootstrap interval at :data:`CI_LEVEL`.
+#: the bootstrap cannot form an interval when its bias correction |z0| exceeds this (the
+#: estimate lies outside the central ~95% of its own resamples): NaN with a note instead
+Z0_LIMIT = 2.0
+#: nor when fewer distinct resample values than this exist (a few subjects, ties)
+MIN_DISTINCT = 20
+BCA, PERCENTILE = "subject_bootstrap_bca", "subject_bootstrap_percentile"
 
-    Percentiles are shifted by ``z0 = Phi^-1(share of resamples below the estimate)``
-    (Efron's bias-corrected percentile interval), which keeps the interval around the
-    estimate for statistics that resampling biases (R², silhouette); ``z0 = 0`` gives the
-    plain percentile interval. When the estimate lies outside the central 95% of its
-    resamples (e.g. a mean of absolute values near 0, which every resample inflates), the
-    correction degenerates; the percentile interval is then shifted by the bootstrap bias
-    estimate (median of resamples minus estimate) instead. NaN when no resample is finite.
+
+@dataclass
+class Interval:
+    """A bootstrap interval: bounds (NaN when it cannot be formed), the method
+    (:data:`BCA` or :data:`PERCENTILE`) and, when NaN, why (``note``)."""
+
+    low: float
+    high: float
+    method: str
+    note: str = ""
+
+
+def acceleration(jackknife: np.ndarray) -> float:
+    """BCa acceleration from leave-one-group-out values (Efron 1987, eq. 6.6)."""
+    jk = np.asarray(jackknife, dtype=float)
+    jk = jk[np.isfinite(jk)]
+    if jk.size < 3:
+        return 0.0
+    d = jk.mean() - jk
+    denom = 6.0 * float((d**2).sum()) ** 1.5
+    return float((d**3).sum() / denom) if denom > 0 else 0.0
+
+
+def bootstrap_interval(value: float, samples: np.ndarray,
+                       jackknife: np.ndarray | None = None,
+                       n_groups: int | None = None) -> Interval:
+    """95% bootstrap interval: BCa when leave-one-group-out ``jackknife`` values are
+    given (Efron 1987), else the plain percentile interval.
+
+    With ``n_groups`` (the resampled subjects), the normal quantile is *expanded* to
+    ``sqrt(n/(n-1)) t_{n-1, 0.975}`` (Hesterberg 2015), which corrects the bootstrap's
+    narrowness with few subjects (percentile coverage 0.86 at 20 subjects without it,
+    docs/statistics.md).
+
+    No re-centring: the interval may miss ``value``. When it cannot be formed (no finite
+    resample, fewer than :data:`MIN_DISTINCT` distinct resample values, or a bias
+    correction ``|z0| = |Phi^-1(share of resamples below the estimate)|`` above
+    :data:`Z0_LIMIT`) the bounds are NaN and ``note`` says why.
     """
+    method = PERCENTILE if jackknife is None else BCA
+    nan = float("nan")
     finite = np.asarray(samples, dtype=float)
     finite = finite[np.isfinite(finite)]
     if finite.size == 0 or not np.isfinite(value):
-        return float("nan"), float("nan")
-    tail = (1 - CI_LEVEL) / 2
-    below = (np.count_nonzero(finite < value) + 0.5 * np.count_nonzero(finite == value))
-    share = below / finite.size
-    if not tail <= share <= 1 - tail:
-        bias = float(np.median(finite)) - float(value)
-        low, high = np.percentile(finite, [100 * tail, 100 * (1 - tail)])
-        return float(low - bias), float(high - bias)
+        return Interval(nan, nan, method, "no interval: no finite bootstrap resample")
+    distinct = np.unique(np.round(finite, 12)).size
+    if distinct == 1 and np.isclose(finite[0], value, rtol=1e-12, atol=1e-15):
+        return Interval(float(value), float(value), method)  # no variation at all
+    if distinct < MIN_DISTINCT:
+        return Interval(nan, nan, method, f"no interval: {distinct} distinct bootstrap "
+                        f"values (need {MIN_DISTINCT})")
     normal = NormalDist()
-    z0 = normal.inv_cdf(float(np.clip(share, 0.5 / finite.size, 1 - 0.5 / finite.size)))
-    z = normal.inv_cdf(1 - tail)
-    quantiles = [100 * normal.cdf(2 * z0 - z), 100 * normal.cdf(2 * z0 + z)]
+    below = (np.count_nonzero(finite < value) + 0.5 * np.count_nonzero(finite == value))
+    share = float(np.clip(below / finite.size, 0.5 / finite.size, 1 - 0.5 / finite.size))
+    z0 = normal.inv_cdf(share)
+    if abs(z0) > Z0_LIMIT:
+        return Interval(nan, nan, method, f"no interval: bootstrap bias correction z0 = "
+                        f"{z0:.2f} (limit ±{Z0_LIMIT:g}): the estimate lies outside its "
+                        "resamples")
+    tail = (1 - CI_LEVEL) / 2
+    z_hi = normal.inv_cdf(1 - tail)
+    if n_groups is not None and n_groups >= 3:
+        z_hi = float(np.sqrt(n_groups / (n_groups - 1)) * stdtrit(n_groups - 1, 1 - tail))
+    if jackknife is None:
+        quantiles = [100 * normal.cdf(-z_hi), 100 * normal.cdf(z_hi)]
+    else:
+        acc = acceleration(jackknife)
+        quantiles = []
+        for z in (-z_hi, z_hi):
+            shifted = z0 + (z0 + z) / (1 - acc * (z0 + z))
+            quantiles.append(100 * normal.cdf(shifted))
     low, high = (float(q) for q in np.percentile(finite, quantiles))
-    return low, high
+    return Interval(low, high, method)
+
+
+def bc_interval(value: float, samples: np.ndarray) -> tuple[float, float]:
+    """Percentile bootstrap bounds of :func:`bootstrap_interval` (NaN when it cannot be
+    formed); kept for callers that need only the bounds."""
+    found = bootstrap_interval(value, samples)
+    return found.low, found.high
 
 
 def _clip(value: float, low: float, high: float,
           bounds: tuple[float, float]) -> tuple[float, float]:
-    """Extend ``[low, high]`` to hold ``value``, then clip it to ``bounds``."""
+    """Clip ``[low, high]`` to the metric's ``bounds`` (never moved to hold ``value``)."""
+    del value
     if np.isfinite(low) and np.isfinite(high):
-        low, high = min(low, float(value)), max(high, float(value))
         low, high = max(low, bounds[0]), min(high, bounds[1])
     return float(low), float(high)
 
 
 def estimate_from_samples(value: float, samples: np.ndarray, n: int,
                           bounds: tuple[float, float] = (-np.inf, np.inf),
-                          n_subjects: int | None = None) -> Estimate:
-    """Estimate with the :func:`bc_interval` of the bootstrap ``samples``.
-
-    Should the estimate still fall outside, the interval is extended to it, so that
-    ``ci_low <= value <= ci_high`` always holds; ``bounds`` clips it to the metric's range.
-    """
-    low, high = _clip(value, *bc_interval(value, samples), bounds)
+                          n_subjects: int | None = None,
+                          jackknife: np.ndarray | None = None) -> Estimate:
+    """Estimate with the :func:`bootstrap_interval` of the bootstrap ``samples`` (BCa
+    with ``jackknife`` values, else percentile; ``method`` says which). The interval can
+    miss the estimate; NaN with the reason in ``note`` when it cannot be formed.
+    ``bounds`` clips it to the metric's range."""
+    found = bootstrap_interval(value, samples, jackknife, n_subjects)
+    low, high = _clip(value, found.low, found.high, bounds)
     return Estimate(float(value), low, high, int(n), np.asarray(samples, dtype=float),
-                    None if n_subjects is None else int(n_subjects), method="subject_bootstrap")
+                    None if n_subjects is None else int(n_subjects), note=found.note,
+                    method=found.method)
 
 
 #: correlation terms of the corrected t interval: statistics of the test folds use
@@ -270,7 +336,7 @@ def cv_estimate(value: float, split_values: np.ndarray, n_folds: int, n: int,
         return Estimate(float(value), float("nan"), float("nan"), int(n), None, subjects,
                         "no interval: fewer than 2 folds with a defined value", METHODS[on],
                         split_values, int(n_folds))
-    low, high = _clip(value, low, high, bounds)
+    low, high = _clip(value, low, high, bounds)  # bounds only; never widened to the value
     draws = _t_draws(value, se, df, n_draws, split_values.tobytes() + str(value).encode())
     return Estimate(float(value), low, high, int(n), np.clip(draws, *bounds), subjects, "",
                     METHODS[on], split_values, int(n_folds))
@@ -503,10 +569,12 @@ def grouped_estimates(stat: SumStatistic, y_true: np.ndarray, y_pred: np.ndarray
         k_out = stat.from_sums(first_stats.sum(axis=0)).shape[-1]
         return [not_estimable(n, n_groups, note) for _ in range(k_out)]
     if folds is None:
-        sums = resample_weights(n_groups, n_boot, seed) @ group_sums(first_stats, index,
-                                                                     n_groups)
+        per_group = group_sums(first_stats, index, n_groups)
+        sums = resample_weights(n_groups, n_boot, seed) @ per_group
         values = stat.from_sums(sums)
-        return [estimate_from_samples(values[0, j], values[1:, j], n, bounds, n_groups)
+        jack = stat.from_sums(per_group.sum(axis=0)[None, :] - per_group)  # leave one out
+        return [estimate_from_samples(values[0, j], values[1:, j], n, bounds, n_groups,
+                                      jackknife=jack[:, j])
                 for j in range(values.shape[1])]
     fold_sets = folds[None] if folds.ndim == 1 else folds
     preds = [y_pred] if folds.ndim == 1 else list(y_pred)
@@ -527,7 +595,8 @@ def grouped_estimates(stat: SumStatistic, y_true: np.ndarray, y_pred: np.ndarray
 def bootstrap_estimate(values: np.ndarray, groups: np.ndarray, n_boot: int, seed: int,
                        bounds: tuple[float, float] = (-np.inf, np.inf),
                        min_groups: int = MIN_GROUPS) -> Estimate:
-    """Mean of per-item ``values`` with a subject-bootstrap interval."""
+    """Mean of per-item ``values`` with a BCa subject-bootstrap interval (jackknife over
+    subjects)."""
     values = np.asarray(values, dtype=float)
     index, n_groups = group_index(groups)
     note = estimability_note(n_groups, min_groups)
@@ -536,14 +605,24 @@ def bootstrap_estimate(values: np.ndarray, groups: np.ndarray, n_boot: int, seed
     stats_ = group_sums(np.column_stack([np.ones_like(values), values]), index, n_groups)
     sums = resample_weights(n_groups, n_boot, seed) @ stats_
     means = sums[:, 1] / sums[:, 0]
-    return estimate_from_samples(means[0], means[1:], len(values), bounds, n_groups)
+    rest = stats_.sum(axis=0)[None, :] - stats_
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jack = rest[:, 1] / rest[:, 0]
+    return estimate_from_samples(means[0], means[1:], len(values), bounds, n_groups,
+                                 jackknife=jack)
 
 
 # ------------------------------------------------------------------ paired comparisons
 
+#: names of the paired tests (the ``test`` column of comparisons.csv)
+TEST_CORRECTED_T = "corrected resampled paired t"
+TEST_PERMUTATION = "permutation, conditional on the fitted decoder"
+
+
 @dataclass
 class PairedDifference:
-    """Metric of A minus metric of B on identical subject resamples."""
+    """Metric of A minus metric of B, its 95% interval and the two-sided p-value of the
+    paired ``test`` (:data:`TEST_CORRECTED_T` or :data:`TEST_PERMUTATION`)."""
 
     difference: float
     ci_low: float
@@ -553,12 +632,75 @@ class PairedDifference:
     value_b: float
     n_subjects: int
     samples: np.ndarray = field(repr=False)
+    test: str = TEST_PERMUTATION
+    note: str = ""
+    n_splits: int = 0
+
+
+def corrected_paired_t(split_differences: np.ndarray, n_folds: int
+                       ) -> tuple[float, float, float, float, int]:
+    """Corrected resampled paired t-test (Nadeau & Bengio 2003; Bouckaert & Frank 2004).
+
+    ``split_differences``: ``d_1..d_J``, the difference of the two models' metric on each
+    outer test fold (``J = R x K`` for ``R`` repetitions of a ``K``-fold split shared by
+    both models). With ``s²`` their sample variance,
+    ``t = mean(d) / sqrt((1/J + 1/(K-1)) s²)`` on ``J - 1`` degrees of freedom; the
+    ``1/(K-1)`` term (n_test/n_train) accounts for the overlap of the training sets, which
+    the naive paired t ignores. Returns ``(mean, low, high, p, df)``; NaN when fewer than
+    2 differences are finite.
+    """
+    d = np.asarray(split_differences, dtype=float)
+    d = d[np.isfinite(d)]
+    nan = float("nan")
+    if d.size < 2 or n_folds < 2:
+        return nan, nan, nan, nan, 0
+    j, df = d.size, d.size - 1
+    mean = float(d.mean())
+    se = float(np.sqrt((1.0 / j + 1.0 / (n_folds - 1)) * d.var(ddof=1)))
+    q = float(stdtrit(df, 1 - (1 - CI_LEVEL) / 2))
+    if se <= 1e-15 * max(1.0, abs(mean)):
+        p = 1.0 if abs(mean) <= 1e-15 else 0.0
+    else:
+        p = float(2 * stdtr(df, -abs(mean) / se))
+    return mean, mean - q * se, mean + q * se, p, df
+
+
+def paired_cv_difference(splits_a: list[np.ndarray], splits_b: list[np.ndarray],
+                         value: Callable[[np.ndarray], np.ndarray], n_folds: int,
+                         value_a: float, value_b: float, n_subjects: int) -> PairedDifference:
+    """Corrected resampled paired t comparison of two cross-validated models.
+
+    Args:
+        splits_a, splits_b: per instance (seed) of model A and B, the sums of item
+            statistics of each outer test fold (splits x m, same splits for all).
+        value: ``... x m`` sums -> ``...`` metric values.
+        n_folds: folds per repetition (``K``).
+        value_a, value_b: the pooled out-of-fold values (as in the leaderboard).
+
+    A model with several instances enters as the mean over its instances on each fold.
+    ``difference`` is ``value_a - value_b`` (the leaderboard's values); the interval and
+    p-value are those of the mean per-fold difference (:func:`corrected_paired_t`).
+    """
+    a = np.mean([value(s) for s in splits_a], axis=0)
+    b = np.mean([value(s) for s in splits_b], axis=0)
+    d = np.asarray(a - b, dtype=float).reshape(-1)
+    _, low, high, p, _ = corrected_paired_t(d, n_folds)
+    note = "" if np.isfinite(p) else "no test: fewer than 2 folds with a defined difference"
+    return PairedDifference(float(value_a - value_b), float(low), float(high), float(p),
+                            float(value_a), float(value_b), int(n_subjects), d,
+                            TEST_CORRECTED_T, note, int(d.size))
 
 
 def paired_difference(sums_a: list[np.ndarray], sums_b: list[np.ndarray],
                       value: Callable[[np.ndarray], np.ndarray], n_boot: int, n_perm: int,
                       seed: int) -> PairedDifference:
-    """Paired subject bootstrap and within-subject permutation test of ``A - B``.
+    """Paired subject bootstrap and within-subject permutation test of ``A - B``,
+    *conditional on the fitted decoders* (:data:`TEST_PERMUTATION`).
+
+    Only for decoders fitted elsewhere (sim2real, DS1 -> DS2): holding the decoders
+    fixed ignores training variability, so for cross-validated models this test is
+    anti-conservative (type-I error 0.13 at alpha 0.05 in issue 24's simulation; see
+    ``benchmarks/statistics_calibration.py``) and :func:`paired_cv_difference` is used.
 
     Args:
         sums_a, sums_b: per instance (seed) of model A and B, per-subject sums of item
@@ -569,9 +711,10 @@ def paired_difference(sums_a: list[np.ndarray], sums_b: list[np.ndarray],
 
     The metric of a model with several instances is the mean over its instances. The
     permutation null swaps, for a random half of the subjects, the predictions of A and
-    B (each pair of instances with the same swaps), which leaves the difference's
-    distribution unchanged when the two models are exchangeable; two-sided p-value
-    ``(1 + #{|d*| >= |d|}) / (1 + n_perm)``.
+    B (each pair of instances with the same swaps); two-sided p-value
+    ``(1 + #{|d*| >= |d|}) / (1 + n_perm)``. The interval is the percentile interval of
+    the paired subject bootstrap (NaN with a note when it cannot be formed; never
+    re-centred on the difference).
     """
     n_subjects = sums_a[0].shape[0]
     weights = resample_weights(n_subjects, n_boot, stream_seed(seed, "bootstrap"))
@@ -582,9 +725,7 @@ def paired_difference(sums_a: list[np.ndarray], sums_b: list[np.ndarray],
     a, b = metric(sums_a, weights), metric(sums_b, weights)
     diff = a - b
     d0 = float(diff[0])
-    low, high = bc_interval(d0, diff[1:])
-    if np.isfinite(low):
-        low, high = min(low, d0), max(high, d0)
+    found = bootstrap_interval(d0, diff[1:], n_groups=n_subjects)
     flips = np.random.default_rng(stream_seed(seed, "permutation")).integers(
         0, 2, size=(n_perm, n_subjects)).astype(float)
     keep = 1.0 - flips
@@ -598,8 +739,9 @@ def paired_difference(sums_a: list[np.ndarray], sums_b: list[np.ndarray],
         p = float((1 + np.count_nonzero(np.abs(null) >= abs(d0) - tol)) / (1 + n_perm))
     else:
         p = float("nan")
-    return PairedDifference(d0, float(low), float(high), p, float(a[0]), float(b[0]),
-                            int(n_subjects), diff[1:])
+    return PairedDifference(d0, float(found.low), float(found.high), p, float(a[0]),
+                            float(b[0]), int(n_subjects), diff[1:], TEST_PERMUTATION,
+                            found.note)
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:

@@ -49,7 +49,8 @@ SUPPORTED = ("r2", *POOLED_R2, *SKILL, "mae", *CLASSIFICATION, "entanglement")
 @dataclass
 class Block:
     """One task's predictions: items x ``targets``; ``keys`` (sorted, unique int64) name
-    each item by its repeat and item index for pairing, ``subjects`` its subject."""
+    each item by its repeat and item index for pairing, ``subjects`` its subject,
+    ``folds`` the outer fold that held it out (-1: a decoder fitted elsewhere)."""
 
     name: str
     keys: np.ndarray
@@ -57,6 +58,7 @@ class Block:
     targets: list[str]
     y_true: np.ndarray
     y_pred: np.ndarray
+    folds: np.ndarray | None = None
 
 
 def _pivot(rows: pd.DataFrame, name: str) -> Block:
@@ -70,7 +72,10 @@ def _pivot(rows: pd.DataFrame, name: str) -> Block:
     y_true, y_pred = np.full(shape, np.nan), np.full(shape, np.nan)
     y_true[item_codes.reshape(-1), target_codes] = rows["y_true"].to_numpy(dtype=float)
     y_pred[item_codes.reshape(-1), target_codes] = rows["y_pred"].to_numpy(dtype=float)
-    return Block(name, unique, subjects[first], [str(t) for t in targets], y_true, y_pred)
+    folds = (rows["fold"].to_numpy(dtype=np.int64)[first] if "fold" in rows
+             else np.full(len(unique), -1, dtype=np.int64))
+    return Block(name, unique, subjects[first], [str(t) for t in targets], y_true, y_pred,
+                 folds)
 
 
 def blocks(table: pd.DataFrame, metric: str, task: str, layer: str) -> list[Block]:

@@ -2,10 +2,21 @@
 
 For every enabled model that is not itself a baseline, and every headline metric
 (:data:`physio_bench.headlines.HEADLINES`, the family of decision 11), the difference
-``model - reference`` is computed on identical subject resamples from the out-of-fold
-predictions (:func:`physio_bench.statistics.paired_difference`), with a 95% interval and
-a within-subject permutation p-value, Holm-adjusted over the headline family of each
-(model, comparison). References:
+``model - reference`` of the pooled out-of-fold values, with a 95% interval and a
+p-value from the test named in the ``test`` column, Holm-adjusted over the headline
+family of each (model, comparison) (the family is the rows with a p-value: a NaN p
+shrinks it):
+
+- ``corrected resampled paired t`` for cross-validated predictions (the outer folds,
+  saved in the prediction tables, are shared by the models): the corrected resampled
+  paired t-test of the per-fold differences
+  (:func:`physio_bench.statistics.paired_cv_difference`; interval and p of the mean
+  per-fold difference, ``n_splits`` folds), which includes training variability;
+- ``permutation, conditional on the fitted decoder`` for decoders fitted elsewhere
+  (sim2real, DS1 -> DS2 beats): paired subject bootstrap and within-subject permutation
+  (:func:`physio_bench.statistics.paired_difference`); it holds the decoder fixed.
+
+References:
 
 - ``untrained twin``: the untrained control of the same architecture and size
   (:func:`physio_bench.model_types.untrained_twin`), for pretrained, fine-tuned and
@@ -53,19 +64,22 @@ from physio_bench.model_types import (
     untrained_twin,
 )
 from physio_bench.statistics import (
+    TEST_CORRECTED_T,
+    TEST_PERMUTATION,
     estimability_note,
     group_sums,
     holm,
     min_groups_of,
+    paired_cv_difference,
     paired_difference,
     stream_seed,
 )
 
 LOG = logging.getLogger("physio_bench.compare")
 
-COLUMNS = ["model", "reference", "stage", "task", "metric", "layer", "difference", "ci_low",
-           "ci_high", "p", "p_holm", "n_subjects", "comparison", "model_value",
-           "reference_value", "note"]
+COLUMNS = ["model", "type", "reference", "reference_type", "stage", "task", "metric", "layer",
+           "difference", "ci_low", "ci_high", "p", "p_holm", "test", "n_splits", "n_subjects",
+           "comparison", "model_value", "reference_value", "note"]
 TWIN, BASELINE = "untrained twin", "best baseline"
 
 
@@ -109,16 +123,22 @@ class Prepared:
     sums: dict[str, np.ndarray]
     value: Any  # (... x m) -> (...)
     n_subjects: int
+    #: per instance, sums of each (repeat, outer fold) test split (splits x m); None when
+    #: the predictions are not cross-validated on folds shared by every model
+    split_sums: dict[str, np.ndarray] | None = None
+    n_folds: int = 0
+    split_note: str = ""
 
     def point(self, instances: list[str]) -> float:
         return float(np.mean([self.value(self.sums[i].sum(axis=0)) for i in instances]))
 
 
 def _align(found: dict[str, Block]) -> tuple[np.ndarray, dict[str, np.ndarray],
-                                             np.ndarray] | str:
+                                             np.ndarray, np.ndarray | None] | str:
     """Subjects of the items common to every instance's block (paired by repeat and item;
     subjects and y_true must agree), their y_true and each instance's predictions; or why
-    they do not pair."""
+    they do not pair. The last element: each common item's split id ``repeat * 2**16 +
+    fold`` when every model was cross-validated on the same folds, else None."""
     blocks_ = list(found.values())
     name = blocks_[0].name
     if any(b.targets != blocks_[0].targets for b in blocks_):
@@ -128,17 +148,26 @@ def _align(found: dict[str, Block]) -> tuple[np.ndarray, dict[str, np.ndarray],
         common = np.intersect1d(common, block.keys, assume_unique=True)
     if len(common) == 0:
         return f"no item of task {name} is shared by the models"
-    preds, truth, subjects = {}, None, None
+    preds, truth, subjects, splits = {}, None, None, None
+    shared_folds = True
     for instance, block in found.items():
         rows = np.searchsorted(block.keys, common)
         y_true = block.y_true[rows]
+        folds = (block.folds[rows] if block.folds is not None
+                 else np.full(len(rows), -1, dtype=np.int64))
+        if splits is None:
+            splits = folds
+        elif not np.array_equal(splits, folds):
+            shared_folds = False
         if truth is None:
             truth, subjects = y_true, block.subjects[rows]
         elif not np.allclose(truth, y_true, equal_nan=True) \
                 or not np.array_equal(subjects, block.subjects[rows]):
             return f"y_true or subjects of task {name} differ between models: not paired"
         preds[instance] = block.y_pred[rows]
-    return subjects, preds, truth
+    if not shared_folds or splits is None or (splits < 0).any():
+        return subjects, preds, truth, None
+    return subjects, preds, truth, (common >> 32) * (1 << 16) + splits
 
 
 def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str:
@@ -162,11 +191,16 @@ def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str
         if isinstance(aligned, str):
             return aligned
         parts.append((block_name, *aligned))
-    subjects = np.unique(np.concatenate([own for _, own, _, _ in parts]))
+    subjects = np.unique(np.concatenate([own for _, own, _, _, _ in parts]))
+    cross_validated = all(p[4] is not None for p in parts)
+    split_ids = (np.unique(np.concatenate([p[4] for p in parts])) if cross_validated
+                 else np.zeros(0, dtype=np.int64))
+    n_folds = int(np.unique(split_ids % (1 << 16)).size)
+    split_sums: dict[str, list[np.ndarray]] = {i: [] for i in instances}
     sums: dict[str, list[np.ndarray]] = {i: [] for i in instances}
     slices, stats = [], []
     start = 0
-    for block_name, own_subjects, preds, truth in parts:
+    for block_name, own_subjects, preds, truth, own_splits in parts:
         classes = decoded = None
         if h.metric in ("balanced_accuracy", "macro_f1"):
             classes = class_codes([truth, *preds.values()])
@@ -182,8 +216,12 @@ def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str
             y, p = truth, preds[instance]
             if classes is not None:
                 y, p = np.searchsorted(classes, y), np.searchsorted(classes, p)
-            part = group_sums(stat.item_stats(y, p), subject_index, len(subjects))
+            item_stats = stat.item_stats(y, p)
+            part = group_sums(item_stats, subject_index, len(subjects))
             sums[instance].append(part)
+            if cross_validated:
+                split_sums[instance].append(group_sums(
+                    item_stats, np.searchsorted(split_ids, own_splits), len(split_ids)))
             width = part.shape[1]
         slices.append(slice(start, start + width))
         stats.append((stat, out))
@@ -193,7 +231,19 @@ def prepare(tables: Tables, instances: list[str], h: Headline) -> Prepared | str
         return np.mean([stat.from_sums(s[..., sl])[..., out]
                         for sl, (stat, out) in zip(slices, stats, strict=True)], axis=0)
 
-    return Prepared({i: np.hstack(v) for i, v in sums.items()}, value, len(subjects))
+    if cross_validated and n_folds >= 2:
+        return Prepared({i: np.hstack(v) for i, v in sums.items()}, value, len(subjects),
+                        {i: np.hstack(v) for i, v in split_sums.items()}, n_folds)
+    why = ("predictions of a decoder fitted elsewhere (no outer folds)" if not cross_validated
+           else "fewer than 2 outer folds")
+    return Prepared({i: np.hstack(v) for i, v in sums.items()}, value, len(subjects),
+                    split_note=why)
+
+
+def _planned_test(h: Headline) -> str:
+    """The test a headline's comparison uses (named even on rows without a number)."""
+    fitted_elsewhere = h.task.startswith("sim2real") or h.key == "beat_accuracy"
+    return TEST_PERMUTATION if fitted_elsewhere else TEST_CORRECTED_T
 
 
 def _row(model: str, reference: str, h: Headline, comparison: str, **values: Any
@@ -201,7 +251,7 @@ def _row(model: str, reference: str, h: Headline, comparison: str, **values: Any
     row = dict.fromkeys(COLUMNS, math.nan)
     row.update({"model": model, "reference": reference, "stage": h.stage, "task": h.task,
                 "metric": h.metric, "layer": h.layer, "comparison": comparison, "note": "",
-                "n_subjects": pd.NA})
+                "n_subjects": pd.NA, "n_splits": pd.NA, "test": _planned_test(h)})
     row.update(values)
     return row
 
@@ -216,17 +266,25 @@ def compare_pair(tables: Tables, groups: dict[str, list[str]], model: str, refer
     note = estimability_note(prepared.n_subjects, min_groups_of(config))
     if note:
         return _row(model, reference, h, comparison, n_subjects=prepared.n_subjects, note=note)
-    resamples = int(config.get("statistics", {}).get("comparison_resamples", 2000))
-    result = paired_difference([prepared.sums[i] for i in a], [prepared.sums[i] for i in b],
-                               prepared.value, resamples, resamples,
-                               stream_seed(int(config["seed"]), model, reference, h.key))
+    if prepared.split_sums is not None:
+        result = paired_cv_difference(
+            [prepared.split_sums[i] for i in a], [prepared.split_sums[i] for i in b],
+            prepared.value, prepared.n_folds, prepared.point(a), prepared.point(b),
+            prepared.n_subjects)
+    else:
+        resamples = int(config.get("statistics", {}).get("comparison_resamples", 2000))
+        result = paired_difference([prepared.sums[i] for i in a],
+                                   [prepared.sums[i] for i in b], prepared.value, resamples,
+                                   resamples,
+                                   stream_seed(int(config["seed"]), model, reference, h.key))
     if not np.isfinite(result.difference):
         return _row(model, reference, h, comparison, n_subjects=prepared.n_subjects,
-                    note="the metric is undefined on these predictions")
+                    test=result.test, note="the metric is undefined on these predictions")
     return _row(model, reference, h, comparison, difference=result.difference,
                 ci_low=result.ci_low, ci_high=result.ci_high, p=result.p,
                 n_subjects=result.n_subjects, model_value=result.value_a,
-                reference_value=result.value_b)
+                reference_value=result.value_b, test=result.test,
+                n_splits=result.n_splits or pd.NA, note=result.note)
 
 
 def best_baseline(tables: Tables, groups: dict[str, list[str]], baselines: list[str],
@@ -276,8 +334,12 @@ def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
             for r, p in zip(members, adjusted, strict=True):
                 r["p_holm"] = p
         rows += family
+    for r in rows:  # one meaning per column: the model_types kind (issue 24)
+        r["type"] = types[r["model"]].kind
+        r["reference_type"] = types[r["reference"]].kind if r["reference"] in types else ""
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["n_subjects"] = frame["n_subjects"].astype("Int64")
+    frame["n_splits"] = frame["n_splits"].astype("Int64")
     return frame
 
 

@@ -3,9 +3,9 @@
 Folds keep every subject whole (a subject's windows are all in train or all in test);
 regularisation and the ``best`` layer are chosen by inner cross-validation on the
 training subjects only (pooled out-of-fold predictions). A regression decoder's
-predictions are clipped to the range of the labels it was trained on (a linear decoder
-extrapolates without bound on windows unlike its training set), so no error can exceed
-the range of the labels.
+predictions are not clipped (issue 24): a decoder that extrapolates on windows unlike its
+training set keeps its error, which the report flags when it is worse than the
+training-fold mean predictor (:func:`mean_predictor_error`); clip only in plots.
 
 Intervals (:func:`metric_interval`, from :mod:`physio_bench.statistics`) are grouped by
 subject, never by window: for cross-validated predictions the corrected resampled t
@@ -46,6 +46,26 @@ def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     scale = train.std(axis=0)
     scale[scale == 0] = 1.0
     return [(a - mean) / scale for a in (train, *others)]
+
+
+def mean_predictor_predictions(y: np.ndarray, folds: list[Fold]) -> np.ndarray:
+    """Out-of-fold predictions of the *mean predictor*: each test window gets the mean of
+    its fold's training labels (the constant every decoder must beat)."""
+    y = np.asarray(y, dtype=float)
+    pred = np.full(y.shape, np.nan)
+    for train, test in folds:
+        pred[test] = y[train].mean()
+    return pred
+
+
+def mean_predictor_error(y: np.ndarray, groups: np.ndarray, n_folds: int) -> float:
+    """MAE of the training-fold mean predictor on the folds :func:`cross_validate` uses
+    (:func:`group_folds` of ``groups``): the error of the best-known constant on the same
+    folds. A cross-validated decoder whose MAE exceeds it is *worse than a constant*
+    (leaderboard flag). Shared with the mean-predictor rows of the real-data tasks."""
+    folds = group_folds(np.asarray(groups), n_folds)
+    return mean_absolute_error(np.asarray(y, dtype=float),
+                               mean_predictor_predictions(y, folds))
 
 
 def ridge_path(
@@ -152,11 +172,10 @@ class FoldResult:
 
 
 def _inner_losses(x: np.ndarray, y: np.ndarray, folds: list[Fold]) -> np.ndarray:
-    """Pooled inner-CV mean absolute error for each ridge penalty (clipped predictions)."""
+    """Pooled inner-CV mean absolute error for each ridge penalty (unclipped predictions)."""
     pred = np.full((RIDGE_ALPHAS.size, y.size), np.nan)
     for train, test in folds:
-        pred[:, test] = np.clip(ridge_path(x[train], y[train], x[test], RIDGE_ALPHAS),
-                                y[train].min(), y[train].max())
+        pred[:, test] = ridge_path(x[train], y[train], x[test], RIDGE_ALPHAS)
     seen = np.isfinite(pred[0])
     return np.array([mean_absolute_error(y[seen], p[seen]) for p in pred])
 
@@ -169,16 +188,12 @@ def _middle_of_best(losses: np.ndarray) -> int:
 
 def fit_layer(
     x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, inner: list[Fold],
-    clip: bool = True,
 ) -> tuple[np.ndarray, LayerFit]:
     """Choose the ridge penalty by inner CV, refit on all training windows, predict the
-    test windows, clipped to the training labels' range unless ``clip`` is False
-    (simulation-to-real: the unclipped error is reported)."""
+    test windows (not clipped: an extrapolating decoder keeps its error, issue 24)."""
     losses = _inner_losses(x_train, y_train, inner)
     pick = _middle_of_best(losses)
     pred = ridge_path(x_train, y_train, x_test, RIDGE_ALPHAS[pick : pick + 1])[0]
-    if clip:
-        pred = np.clip(pred, float(np.min(y_train)), float(np.max(y_train)))
     return pred, LayerFit(penalty=float(RIDGE_ALPHAS[pick]), inner_score=float(losses[pick]))
 
 

@@ -7,7 +7,7 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 - ``real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: ridge regression on the pooled
   embedding, cross-validated with folds grouped by subject (penalty and best layer by
   inner CV on the training subjects); mean absolute error (bpm, breaths/min) of the
-  out-of-fold predictions, clipped to the training labels' range.
+  out-of-fold predictions (not clipped: a decoder that extrapolates shows it).
 - ``sim2real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: a ridge decoder trained on the
   simulated ``factors`` suite only (same signal kind and target; penalty and best layer
   by inner CV on simulated subjects) predicts every labelled real window; predictions are
@@ -29,10 +29,14 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
   is trained. A class present (or absent) in fewer than ``statistics.min_groups``
   subjects is reported as too small, with no value.
 
-Every number comes with a 95% bootstrap interval over subjects, ``n`` (windows or
-beats) and ``n_subjects``; a metric over fewer than ``statistics.min_groups`` subjects is
-reported as ``not estimable: k groups (need m)`` in ``note``, with no value. The ``chance``
-column of an MAE row is the error of the trivial predictor (the training labels' mean);
+Every number comes with a 95% interval over subjects (corrected resampled t over the
+outer folds for cross-validated decoders, a subject bootstrap for decoders fitted
+elsewhere), ``n`` (windows or beats) and ``n_subjects``; a metric over fewer than
+``statistics.min_groups`` subjects is reported as ``not estimable: k groups (need m)``
+in ``note``, with no value. The ``chance`` column of an MAE row is the error of the mean
+predictor on the same folds (the training labels' mean,
+:func:`physio_bench.downstream.cv.mean_predictor_error`; a model above it is flagged
+"worse than a constant" in the leaderboard);
 of a balanced accuracy, 1/K. The JSON holds per-layer metrics, the trivial baseline, the
 folds' choices and the predictions.
 
@@ -265,6 +269,8 @@ def regression_detail(
             "reference": y.tolist(),
             "last": per_layer[-1].tolist(),
             "best": best.tolist(),
+            "fold": (np.full(len(y), -1, dtype=np.int64) if folds is None
+                     else np.asarray(folds, dtype=np.int64)).tolist(),
         },
         **extra,
     }
@@ -322,7 +328,7 @@ def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[st
                                  "best_layer_per_fold": chosen,
                                  "penalty_per_fold": [[f.penalty for f in fold.fits]
                                                       for fold in folds],
-                                 "predictions_clipped_to_training_range": True,
+                                 "predictions_clipped_to_training_range": False,
                                  "baseline_method": "training-fold mean",
                              }, folds=fold_of)
 
@@ -415,7 +421,7 @@ def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
     per_layer, fits = [], []
     for layer_sim, layer_real in zip(sim.pooled[:, sim_idx], real.pooled[:, real_idx],
                                      strict=True):
-        pred, fit = cv.fit_layer(layer_sim, y_sim, layer_real, inner, clip=False)
+        pred, fit = cv.fit_layer(layer_sim, y_sim, layer_real, inner)
         per_layer.append(pred)
         fits.append(fit)
     chosen = cv.best_layer(fits)
@@ -561,7 +567,8 @@ def prediction_table(tasks: dict[str, dict[str, Any]]) -> pd.DataFrame:
                 continue
             frames.append(pd.DataFrame({
                 "task": name, "metric": detail["metric"], "layer": layer, "repeat": 0,
-                "item": items, "subject": found["subject"], "target": detail["target"],
+                "fold": found.get("fold", -1), "item": items, "subject": found["subject"],
+                "target": detail["target"],
                 "y_true": found["reference"], "y_pred": found[layer],
             }))
     if not frames:

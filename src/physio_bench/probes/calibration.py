@@ -7,8 +7,9 @@ windows, subjects, folds, alpha grid) decodes the factor. A result near 1 says t
 probe has the power to find a factor that the embedding holds in one direction at this
 number of windows and this embedding size; well below 1 means the probe is starved (too
 few windows for ``d`` dimensions) and the model's R² is bounded by the probe, not the
-model. The row ``calibration_r2`` (task ``calibration``) reports it with a grouped
-bootstrap interval; the JSON gives ``d``, ``n``, the factor used and the chosen alphas.
+model. The row ``calibration_r2`` (task ``calibration``) reports it with the corrected
+resampled t interval over the outer folds (:func:`physio_bench.statistics.cv_estimate`);
+the JSON gives ``d``, ``n``, the factor used and the chosen alphas.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ class MetricRow:
             return MetricRow.missing(self.task, self.metric, self.layer,
                                      groups_note(e.n_subjects, min_groups), e.n,
                                      e.n_subjects, self.chance)
-        if not e.finite and not self.note:
+        if not np.isfinite(e.value) and not self.note:
             return MetricRow.missing(self.task, self.metric, self.layer,
                                      e.note or "not estimable: no finite value (constant "
                                      "target or empty subset)", e.n, e.n_subjects, self.chance)
@@ -110,13 +110,15 @@ class MetricRow:
         and a row without a finite number carries the reason (its note, or the
         estimate's)."""
         e = self.estimate
+        # a value without an interval (the bootstrap could not form one, issue 24) keeps
+        # its value; its note says why the interval is empty
         finite = e.finite
         nan = float("nan")
         low, high = METRICS[self.metric].bounds if self.metric in METRICS else (-inf, inf)
         return {
             "model": model, "pretrained": bool(pretrained), "stage": stage, "task": self.task,
             "metric": self.metric, "layer": self.layer,
-            "value": e.value if finite else nan,
+            "value": e.value if np.isfinite(e.value) else nan,
             "ci_low": min(max(e.ci_low, low), high) if finite else nan,
             "ci_high": max(min(e.ci_high, high), low) if finite else nan, "n": e.n,
             "n_subjects": e.n_subjects,
@@ -141,8 +143,12 @@ def aggregate_rows(task: str, metric: str, layer: str, parts: dict[str, MetricRo
         return MetricRow.missing(task, metric, layer, "not estimable: no component")
     checked = {name: None if row is None else row.checked(min_groups)
                for name, row in parts.items()}
+    def has_value(row: MetricRow) -> bool:  # a value without an interval still counts
+        return bool(np.isfinite(row.estimate.value)) and (
+            not row.note or row.note.startswith("no interval"))
+
     absent = sorted(name for name, row in checked.items()
-                    if row is None or not row.estimate.finite or row.note)
+                    if row is None or not has_value(row))
     if absent:
         return MetricRow.missing(task, metric, layer,
                                  f"not estimable: no value for {', '.join(absent)}")
@@ -157,10 +163,12 @@ def aggregate_rows(task: str, metric: str, layer: str, parts: dict[str, MetricRo
 
 def predictions_frame(task: str, metric: str, layer: str, items: np.ndarray,
                       subjects: np.ndarray, targets: list[str] | str, y_true: np.ndarray,
-                      y_pred: np.ndarray, repeat: int = 0) -> pd.DataFrame:
+                      y_pred: np.ndarray, repeat: int = 0,
+                      folds: np.ndarray | None = None) -> pd.DataFrame:
     """Out-of-fold predictions in the tidy layout of :data:`physio_bench.io.PREDICTION_COLUMNS`.
 
-    ``y_true``/``y_pred`` are items x targets (or items, with one target name).
+    ``y_true``/``y_pred`` are items x targets (or items, with one target name); ``folds``
+    the outer fold that held each item out (None: -1, a decoder fitted elsewhere).
     """
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
@@ -172,6 +180,8 @@ def predictions_frame(task: str, metric: str, layer: str, items: np.ndarray,
         raise ValueError("predictions_frame: targets and arrays disagree")
     return pd.DataFrame({
         "task": task, "metric": metric, "layer": layer, "repeat": int(repeat),
+        "fold": np.repeat(np.full(n, -1, dtype=np.int64) if folds is None
+                          else np.asarray(folds, dtype=np.int64), k),
         "item": np.repeat(np.asarray(items, dtype=np.int64), k),
         "subject": np.repeat(np.asarray(subjects).astype(str), k),
         "target": np.tile(np.asarray(names, dtype=object), n),

@@ -21,20 +21,28 @@ A fixed-k PCA of the embedding was rejected: a PCA basis is invariant to rotatio
 embedding, so an axis-aligned (disentangled) oracle and its rotated copy would score the
 same, which is exactly what disentanglement must tell apart.
 
-Only *reliably decoded* factors enter ``R`` (the rule of
-:func:`physio_bench.probes.entanglement.reliable_factors`): a factor the model does not
-encode has no importance structure to speak of, and including it made a failed factor
-*raise* D in the first version.
+Every factor has a column of ``R`` (``F`` columns, fixed by the suite): a factor that fails
+the gate (inner-fold R² below :data:`physio_bench.probes.entanglement.RELIABLE_R2` in that
+outer fold, computed on the fold's training windows only) gets a zero column, so the
+scores of one factor never depend on which *other* factors pass (issue 24: with the
+gate shrinking the base, ``disentanglement([[1,1,0],[0,0,1]])`` fell from 0.579 to 0 when
+factor 2 failed).
 
-- Disentanglement of code ``i``: ``D_i = 1 - H_K(P_i.)``, ``P_ij = R_ij / sum_k R_ik``,
-  ``H_K`` the entropy in base ``K`` (number of reliably decoded factors); the total is the
-  mean of ``D_i`` weighted by each code's share of all importance (codes with zero
-  importance carry no weight). Needs ``K >= 2``.
-- Completeness of factor ``j``: ``C_j = exp(-H(P~_.j))``, ``P~_ij = R_ij / sum_k R_kj``,
-  ``H`` in nats: the inverse of the *effective number* of dimensions that carry the factor
-  (1 for one dimension, 1/m for m dimensions sharing it evenly). It does not depend on how
-  many dimensions carry nothing (the original ``1 - H / log(d)`` gives the same spread
-  0.585 at d = 256 and 0.698 at d = 2,048). The total is the mean over factors.
+As published (Eastwood & Williams 2018, and their reference code):
+
+- Disentanglement of code ``i``: ``D_i = 1 - H_F(P_i.)``, ``P_ij = R_ij / sum_k R_ik``,
+  ``H_F`` the entropy in base ``F`` (the fixed number of factors); the total is the mean
+  of ``D_i`` weighted by each code's share of all importance (codes with zero importance
+  carry no weight). Needs ``F >= 2``.
+- Completeness of factor ``j``: ``C_j = 1 - H_d(P~_.j)``, ``P~_ij = R_ij / sum_k R_kj``,
+  ``H_d`` in base ``d`` (the number of codes, embedding dimensions); 0 for a zero column;
+  the total is the mean over the ``F`` factors.
+
+Under its own name, :func:`effective_dimension_score`: ``exp(-H(P~_.j))`` (``H`` in nats),
+the inverse *effective number* of dimensions that carry the factor (1 for one dimension,
+1/m for m sharing it evenly), which unlike ``C_j`` does not depend on how many dimensions
+carry nothing; reported in the probe's JSON (``effective_dimension_per_fold``), not as
+completeness.
 
 Informativeness is the mean cross-validated R² already reported as ``r2`` (task ``all``),
 so it has no row of its own.
@@ -59,7 +67,8 @@ def _entropy(p: np.ndarray, base: float, axis: int) -> np.ndarray:
 
 
 def disentanglement(importance: np.ndarray) -> float:
-    """Importance-weighted mean code disentanglement in [0, 1] (base K = factors).
+    """Eastwood-Williams disentanglement in [0, 1]: importance-weighted mean over codes of
+    ``1 - H_F``, base ``F`` = the number of columns (every factor, zero columns included).
 
     NaN with fewer than 2 factors (nothing to be disentangled from) or no importance.
     """
@@ -75,8 +84,25 @@ def disentanglement(importance: np.ndarray) -> float:
 
 
 def completeness(importance: np.ndarray) -> float:
-    """Mean over factors of exp(-entropy) of the factor's importance over codes, in (0, 1];
-    a factor with zero importance counts as 0; NaN without factors."""
+    """Eastwood-Williams completeness in [0, 1]: mean over factors of ``1 - H_d`` of the
+    factor's importance over the ``d`` codes (rows); a zero column counts as 0; NaN
+    without factors or with fewer than 2 codes."""
+    r = np.abs(np.asarray(importance, dtype=float))
+    if r.shape[1] == 0 or r.shape[0] < 2:
+        return float("nan")
+    factor_sums = r.sum(axis=0)
+    scores = np.zeros(r.shape[1])
+    used = factor_sums > 0
+    if used.any():
+        p = r[:, used] / factor_sums[None, used]
+        scores[used] = 1.0 - _entropy(p, r.shape[0], axis=0)
+    return float(np.clip(scores.mean(), 0.0, 1.0))
+
+
+def effective_dimension_score(importance: np.ndarray) -> float:
+    """Mean over factors of ``exp(-H)`` (nats) of the factor's importance over codes: the
+    inverse effective number of dimensions carrying it, in (0, 1]; a zero column counts
+    as 0; NaN without factors. Not Eastwood-Williams completeness (see the module)."""
     r = np.abs(np.asarray(importance, dtype=float))
     if r.shape[1] == 0:
         return float("nan")

@@ -12,10 +12,11 @@ from ridge decoders in nested grouped cross-validation (:mod:`.ridge`):
 - ``entanglement`` and ``residual_correlation`` (task ``{kind}``, :mod:`.entanglement`):
   the mixing of the reliably decoded factors' held-out predictions, as an excess over a
   permutation null, and the correlation of their decoding errors.
-- ``dci_disentanglement`` / ``dci_completeness`` (task ``{kind}``, :mod:`.dci`): DCI from
-  sparse lasso importances over the reliably decoded factors, one value per outer fold
-  (importances fitted on the fold's training windows), averaged; the interval resamples
-  the folds.
+- ``dci_disentanglement`` / ``dci_completeness`` (task ``{kind}``, :mod:`.dci`): DCI as
+  published (Eastwood & Williams 2018) from sparse lasso importances over every factor
+  (a zero column for a factor whose inner-fold R² misses the gate in that fold), one
+  value per outer fold (importances fitted on the fold's training windows), averaged;
+  the interval is the corrected t interval for training-fold statistics.
 - ``cross_talk`` (task ``{kind}``, :mod:`.cross_talk`): from the ``sweeps`` suite, how far
   decoded B moves relative to decoded A when only A is swept.
 - ``calibration_r2`` (task ``calibration``, :mod:`.calibration`): the probe's R² on a
@@ -28,11 +29,14 @@ without); ``r2``/``r2_nonlinear`` ``all`` need every factor. ``last`` is the mod
 layer; ``best`` uses, in every outer fold, the layer with the best inner-CV R² (the
 kernel probe and DCI use the same per-fold layer; cross-talk uses the layer with the
 best cross-validated mean R² on the factors suite, all of which is training data for the
-sweeps). Intervals are grouped (by subject) bootstraps of the held-out predictions
-unless said otherwise. The out-of-fold predictions behind ``r2`` and ``r2_nonlinear``
-(task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``, one target per factor,
-truth and prediction centred within their outer fold, as the metric uses them; see
-:func:`.entanglement.entanglement_point`) are returned as a table.
+sweeps). Intervals of cross-validated metrics (``r2``, ``r2_nonlinear``) are the corrected
+resampled t intervals over the outer folds (:func:`physio_bench.statistics.cv_estimate`),
+those of training-fold statistics (DCI) the corrected t for training folds, and the
+others (entanglement excess, residual correlation, cross-talk) subject bootstraps; the
+row's ``interval`` field names the method. The out-of-fold predictions behind ``r2``
+and ``r2_nonlinear`` (task ``{kind}:{factor}``) and ``entanglement`` (task ``{kind}``,
+one target per factor, truth and prediction centred within their outer fold, as the
+metric uses them; see :func:`.entanglement.entanglement_point`) are returned as a table.
 """
 
 from __future__ import annotations
@@ -60,8 +64,14 @@ from physio_bench.probes.common import (
 from physio_bench.probes.cross_talk import cross_talk
 from physio_bench.probes.cv import nested_folds
 from physio_bench.probes.data import Embeddings
-from physio_bench.probes.dci import completeness, disentanglement, sparse_importance
+from physio_bench.probes.dci import (
+    completeness,
+    disentanglement,
+    effective_dimension_score,
+    sparse_importance,
+)
 from physio_bench.probes.entanglement import (
+    RELIABLE_R2,
     centre_by_fold,
     entanglement,
     reliability_rule,
@@ -112,24 +122,35 @@ def _r2_point(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 
 def _fold_dci(get_layer: Any, layer_per_fold: np.ndarray, y: np.ndarray, outer: np.ndarray,
-              inner_r2: np.ndarray, reliable: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-fold disentanglement, completeness and the fold-mean importance (d x reliable)."""
-    factors = np.flatnonzero(reliable)
-    d_fold, c_fold, importance = [], [], []
+              inner_r2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                             np.ndarray]:
+    """Per-fold disentanglement, completeness, effective-dimension score, the fold-mean
+    importance (d x F) and the per-fold gate (folds x F).
+
+    Every factor keeps its column; in outer fold ``k`` a factor enters only when its
+    inner-fold R² (training windows of fold ``k`` only) reaches ``RELIABLE_R2``, else its
+    column is zero (issue 24: the base of the entropy is the fixed number of factors).
+    """
+    d_fold, c_fold, e_fold, importance, gates = [], [], [], [], []
     cache: dict[int, np.ndarray] = {}
     for k, layer in enumerate(layer_per_fold):
         if int(layer) not in cache:
             cache = {int(layer): np.asarray(get_layer(int(layer)))}
         x = cache[int(layer)]
         train = outer != k
-        r2 = inner_r2[int(layer), k, factors]
-        sigma = np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
-        matrix = sparse_importance(x[train], y[train][:, factors], sigma)
+        r2 = inner_r2[int(layer), k, :]
+        gate = np.isfinite(r2) & (r2 >= RELIABLE_R2)
+        matrix = np.zeros((x.shape[1], y.shape[1]))
+        if gate.any():
+            sigma = np.sqrt(np.clip(1.0 - r2[gate], 0.0, 1.0))
+            matrix[:, gate] = sparse_importance(x[train], y[train][:, gate], sigma)
         d_fold.append(disentanglement(matrix))
         c_fold.append(completeness(matrix))
+        e_fold.append(effective_dimension_score(matrix))
         importance.append(matrix)
-    return np.array(d_fold), np.array(c_fold), np.mean(importance, axis=0)
+        gates.append(gate)
+    return (np.array(d_fold), np.array(c_fold), np.array(e_fold),
+            np.mean(importance, axis=0), np.array(gates))
 
 
 def _kernel_predictions(get_layer: Any, layer_per_fold: np.ndarray, y: np.ndarray,
@@ -202,7 +223,7 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
     rows = [MetricRow(f"{kind}:{f}", "r2", tag, e) for f, e in zip(factors, r2, strict=True)]
     parts: dict[str, Any] = {"r2": dict(zip(factors, rows, strict=True))}
     frames = [predictions_frame(f"{kind}:{f}", "r2", tag, kd.rows, groups, f, y[:, j],
-                                pred[:, j]) for j, f in enumerate(factors)]
+                                pred[:, j], folds=outer) for j, f in enumerate(factors)]
 
     kernel_pred, kernel_detail = _kernel_predictions(get_layer, layer_per_fold, y, outer,
                                                      kd.inner, kernel_cache)
@@ -213,13 +234,14 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
     rows += kernel_rows
     parts["r2_nonlinear"] = dict(zip(factors, kernel_rows, strict=True))
     frames += [predictions_frame(f"{kind}:{f}", "r2_nonlinear", tag, kd.rows, groups, f,
-                                 y[:, j], kernel_pred[:, j]) for j, f in enumerate(factors)]
+                                 y[:, j], kernel_pred[:, j], folds=outer)
+                for j, f in enumerate(factors)]
 
     found = entanglement(y, pred, outer, groups, reliable, s.bootstrap,
                          derive_seed(seed, "entanglement"))
     y_centred, pred_centred = centre_by_fold(y, outer), centre_by_fold(pred, outer)
     frames += [predictions_frame(kind, "entanglement", tag, kd.rows, groups, f,
-                                 y_centred[:, j], pred_centred[:, j])
+                                 y_centred[:, j], pred_centred[:, j], folds=outer)
                for j, f in enumerate(factors)]
     kind_rows: dict[str, MetricRow] = {}
     kind_rows["entanglement"] = (
@@ -233,26 +255,31 @@ def _evaluate(tag: str, kd: _Kind, pred: np.ndarray, layer_per_fold: np.ndarray,
 
     dci: dict[str, Any] = {"reliable": [f for f, ok in zip(factors, reliable, strict=True) if ok],
                            "reliability_rule": reliability_rule()}
-    if reliable.sum() >= 1:
-        d_fold, c_fold, importance = _fold_dci(get_layer, layer_per_fold, y, outer,
-                                               result.inner_r2, reliable)
+    d_fold, c_fold, e_fold, importance, gates = _fold_dci(get_layer, layer_per_fold, y, outer,
+                                                          result.inner_r2)
+    dci["gate"] = f"inner-fold R² >= {RELIABLE_R2:g} in each outer fold (training windows only)"
+    dci["gated_in_per_fold"] = [[f for f, ok in zip(factors, g, strict=True) if ok]
+                                for g in gates]
+    if gates.any(axis=1).all():
         dci.update({"disentanglement_per_fold": d_fold, "completeness_per_fold": c_fold,
+                    "effective_dimension_per_fold": e_fold,
                     "nonzero_dimensions": (importance > 0).sum(axis=0),
                     "d": int(importance.shape[0])})
         com = fold_mean_estimate(c_fold, len(y), kd.n_subjects, on="train", bounds=(0.0, 1.0))
         kind_rows["dci_completeness"] = MetricRow(kind, "dci_completeness", tag, com)
         dci["completeness"] = com.to_dict()
-        if reliable.sum() >= 2 and np.isfinite(d_fold).all():
+        if len(factors) >= 2 and np.isfinite(d_fold).all():
             dis = fold_mean_estimate(d_fold, len(y), kd.n_subjects, on="train",
                                      bounds=(0.0, 1.0))
             kind_rows["dci_disentanglement"] = MetricRow(kind, "dci_disentanglement", tag, dis)
             dci["disentanglement"] = dis.to_dict()
         else:
             kind_rows["dci_disentanglement"] = MetricRow.missing(
-                kind, "dci_disentanglement", tag, "not estimable: fewer than 2 reliably "
-                "decoded factors", len(y), kd.n_subjects)
+                kind, "dci_disentanglement", tag, "not estimable: fewer than 2 factors",
+                len(y), kd.n_subjects)
     else:
-        note = f"not estimable: no factor reliably decoded ({reliability_rule()})"
+        note = ("not estimable: in some outer fold no factor passes the gate "
+                f"(inner-fold R² >= {RELIABLE_R2:g})")
         for metric in ("dci_disentanglement", "dci_completeness"):
             kind_rows[metric] = MetricRow.missing(kind, metric, tag, note, len(y), kd.n_subjects)
     rows += list(kind_rows.values())

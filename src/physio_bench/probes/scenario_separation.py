@@ -375,7 +375,7 @@ def run_scenario_separation(
         rows += [MetricRow("scenarios", m, tag, e, chance=chance.get(m))
                  for m, e in estimates.items()]
         frames.append(predictions_frame("scenarios", "balanced_accuracy", tag, np.arange(len(y)),
-                                        groups, "class", y, pred))
+                                        groups, "class", y, pred, folds=outer))
         conf = confusion_matrix(y, pred, n_classes)
         detail[tag] = {
             "layer": names[last] if tag == "last" else "per fold",

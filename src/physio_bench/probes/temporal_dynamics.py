@@ -333,7 +333,8 @@ def _tracking(suite_name: str, suite: Suite, emb: Embeddings, names: list[str],
             out_rows.append(MetricRow(task, "tracking_r2", tag, est))
             if keep_predictions:
                 frames.append(predictions_frame(task, "tracking_r2", tag, items[mask],
-                                                groups[mask], columns, y[mask], pred[mask]))
+                                                groups[mask], columns, y[mask], pred[mask],
+                                                folds=result.outer[mask]))
             if task.startswith("scenarios:ramp_step"):
                 win = rows.window[mask]
                 true_w, pred_w = _within(y[mask], win), _within(pred[mask], win)
@@ -345,7 +346,7 @@ def _tracking(suite_name: str, suite: Suite, emb: Embeddings, names: list[str],
                 out_rows.append(MetricRow(task, "tracking_within_r2", tag, within))
                 frames.append(predictions_frame(task, "tracking_within_r2", tag, items[mask],
                                                 groups[mask], columns, true_w - base,
-                                                pred_w - base))
+                                                pred_w - base, folds=result.outer[mask]))
         detail[tag] = tag_detail
     if dynamics is not None and suite_name == "scenarios":
         detail["traces"] = _traces(suite, emb, rows, y, result, dynamics, target)

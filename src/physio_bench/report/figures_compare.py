@@ -58,10 +58,13 @@ def draw_forest(data: dict[str, Any], ctx: FigureContext) -> Any:
                 continue
             color = ctx.colors.color(r["model"])
             filled = np.isfinite(r["p_holm"]) and r["p_holm"] < SIGNIFICANT
-            ax.errorbar(r["difference"], y, xerr=[[r["difference"] - r["low"]],
-                                                  [r["high"] - r["difference"]]],
-                        fmt="o", color=color, mfc=color if filled else "white", ms=4,
-                        capsize=2, lw=0.8)
+            # the interval is drawn as its own segment: it may miss the point estimate
+            # (corrected paired t: centred on the mean per-fold difference, issue 24)
+            if np.isfinite(r["low"]) and np.isfinite(r["high"]):
+                ax.plot([r["low"], r["high"]], [y, y], color=color, lw=0.8)
+                ax.plot([r["low"], r["high"]], [y, y], "|", color=color, ms=4)
+            ax.plot(r["difference"], y, "o", color=color, mfc=color if filled else "white",
+                    ms=4)
         ax.axvline(0, color="0.5", lw=0.7, ls="--", zorder=0)
         ax.set_yticks(range(len(rows)), [r["label"] for r in reversed(rows)],
                       fontsize="x-small")

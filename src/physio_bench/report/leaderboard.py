@@ -42,6 +42,9 @@ from physio_bench.headlines import HEADLINES, Headline
 from physio_bench.io import LEADERBOARD_COLUMNS, STAGES, atomic_write_bytes, read_json
 from physio_bench.metrics import METRICS
 from physio_bench.model_types import (
+    BASELINE as BASELINE_KIND,
+)
+from physio_bench.model_types import (
     MEAN_PREDICTOR,
     PRETRAINED,
     REFERENCE_METHOD,
@@ -55,7 +58,11 @@ from physio_bench.statistics import FEW_CLUSTERS, NOT_ESTIMABLE
 LOG = logging.getLogger("physio_bench.report")
 
 PROBES = tuple(s for s in STAGES if s != "downstream")
-ID_COLUMNS = ["model", "type", "pretrained", "n_seeds"]
+#: ``type``: the model's kind (physio_bench.model_types: pretrained, untrained control,
+#: trained on synthetic, fine-tuned, baseline, reference method, mean predictor);
+#: ``from_checkpoint``: its embeddings were computed from loaded weights (the producers'
+#: ``pretrained`` flag, renamed so that one word has one meaning, issue 24)
+ID_COLUMNS = ["model", "type", "from_checkpoint", "n_seeds"]
 #: per-headline columns of leaderboard_wide.csv
 CELL_COLUMNS = ("", "_ci_low", "_ci_high", "_n_subjects", "_seed_min", "_seed_max", "_note")
 #: metrics left out of the per-stage tables because another row already shows them
@@ -175,27 +182,43 @@ def label_ranges(results: str | Path, model: str) -> dict[str, float]:
     return out
 
 
+#: note of an MAE row worse than the mean predictor (a result about the model, issue 24)
+WORSE_THAN_CONSTANT = "worse than a constant"
+
+
 def guard_mae(rows: pd.DataFrame, results: str | Path) -> pd.DataFrame:
-    """Turn every MAE larger than the range of its task's labels into a not-estimable
-    row (the value of a decoder that predicts nothing sensible is never a result)."""
+    """Flag every MAE worse than a constant, keeping its value and interval.
+
+    An MAE row is *worse than a constant* when it exceeds the error of the training-fold
+    mean predictor on the same folds (its ``chance`` column,
+    :func:`physio_bench.downstream.cv.mean_predictor_error`), or, without one, the range
+    of the task's labels (every constant inside the range errs by less). The note starts
+    with :data:`WORSE_THAN_CONSTANT`; ``n.e.`` stays reserved for too little data.
+    """
     rows = rows.copy()
     ranges: dict[str, dict[str, float]] = {}
     for i in np.flatnonzero((rows["metric"] == "mae").to_numpy()
                             & np.isfinite(rows["value"].to_numpy(dtype=float))):
         model, task = rows.at[i, "model"], rows.at[i, "task"]
-        if model not in ranges:
-            ranges[model] = label_ranges(results, model)
-        span = ranges[model].get(task)
-        if span is None:
-            LOG.warning("leaderboard: no reference labels for %s %s: MAE not range-checked",
-                        model, task)
-            continue
         value = float(rows.at[i, "value"])
-        if value > span:
-            rows.loc[i, ["value", "ci_low", "ci_high"]] = math.nan
-            rows.at[i, "note"] = (f"{NOT_ESTIMABLE}: MAE {value:.4g} above the range of the "
-                                  f"labels ({span:.4g})")
-            LOG.warning("leaderboard: %s %s: %s", model, task, rows.at[i, "note"])
+        constant = float(rows.at[i, "chance"]) if "chance" in rows else math.nan
+        if np.isfinite(constant):
+            bound, what = constant, "the training-fold mean predictor's"
+        else:
+            if model not in ranges:
+                ranges[model] = label_ranges(results, model)
+            span = ranges[model].get(task)
+            if span is None:
+                LOG.warning("leaderboard: no reference labels for %s %s: MAE not "
+                            "range-checked", model, task)
+                continue
+            bound, what = span, "the labels' range,"
+        if value > bound:
+            flag = (f"{WORSE_THAN_CONSTANT}: MAE {value:.4g} above {what} "
+                    f"{bound:.4g}")
+            note = str(rows.at[i, "note"] or "")
+            rows.at[i, "note"] = f"{flag}; {note}" if note else flag
+            LOG.warning("leaderboard: %s %s: %s", model, task, flag)
     return rows
 
 
@@ -219,16 +242,21 @@ def seed_means(rows: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
             record = {**first.to_dict(), "model": group}
             values = part["value"].to_numpy(dtype=float)
             notes = [n for n in part["note"] if n.startswith(NOT_ESTIMABLE)]
+            flagged = [m for m, n in zip(part["model"], part["note"], strict=True)
+                       if str(n).startswith(WORSE_THAN_CONSTANT)]
             if notes or not np.isfinite(values).all():
                 record.update(value=math.nan, ci_low=math.nan, ci_high=math.nan,
                               note=notes[0] if notes else f"{NOT_ESTIMABLE}: a seed has no "
                               "value")
             else:
+                note = (f"mean of {len(instances)} seeds (seeds {values.min():.4g} "
+                        f"to {values.max():.4g}); interval: envelope of the seeds'")
+                if flagged:
+                    note = (f"{WORSE_THAN_CONSTANT} in seed(s) {', '.join(map(str, flagged))}; "
+                            + note)
                 record.update(value=float(values.mean()),
                               ci_low=float(part["ci_low"].min()),
-                              ci_high=float(part["ci_high"].max()),
-                              note=f"mean of {len(instances)} seeds (seeds {values.min():.4g} "
-                                   f"to {values.max():.4g}); interval: envelope of the seeds'")
+                              ci_high=float(part["ci_high"].max()), note=note)
             record["n_subjects"] = part["n_subjects"].min()
             out.append(record)
     return pd.DataFrame(out, columns=LEADERBOARD_COLUMNS)
@@ -236,7 +264,8 @@ def seed_means(rows: pd.DataFrame, config: dict[str, Any]) -> pd.DataFrame:
 
 def board_rows(config: dict[str, Any], results: str | Path,
                missing_level: int = logging.WARNING) -> pd.DataFrame:
-    """The long table: instance rows (MAE-guarded) and the seed-mean rows."""
+    """The long table: instance rows (worse-than-constant MAEs flagged) and the seed-mean
+    rows (means of all seeds; a seed's flag shows on the mean's row)."""
     rows = read_rows(config, results, missing_level)
     if rows.empty:
         return rows
@@ -276,6 +305,8 @@ def format_cell(value: float, low: float, high: float, n_subjects: Any = None,
             text += DAGGER
     if seeds is not None:
         text += f" (seeds {format_number(seeds[0])}–{format_number(seeds[1])})"
+    if WORSE_THAN_CONSTANT in note:
+        text += " ⚠"
     return text
 
 
@@ -322,8 +353,9 @@ def headline_table(board: pd.DataFrame, config: dict[str, Any],
     records = []
     for group, instances in groups.items():
         kind = types.get(group, ModelType("baseline", "baseline"))
+        own_rows = board[board["model"].isin([group, *instances])]
         record: dict[str, Any] = {"model": group, "type": kind.label,
-                                  "pretrained": kind.kind == PRETRAINED,
+                                  "from_checkpoint": bool(own_rows["pretrained"].any()),
                                   "n_seeds": len(instances)}
         for h in HEADLINES:
             found = _headline_rows(board, h)
@@ -439,8 +471,10 @@ NOTES = (
     "metrics without fitting: bootstrap over subjects); ↑ higher is better, ↓ lower is "
     "better; chance: what a representation that encodes nothing scores.",
     f"{DAGGER} interval from fewer than {FEW_CLUSTERS} subjects or records: read it with "
-    "caution. n.e. = not estimable (too few subject or record groups, or an error larger "
-    "than the range of the labels; the reason is in the note column of leaderboard.csv). "
+    "caution. n.e. = not estimable (too few subject or record groups; the reason is in the "
+    "note column of leaderboard.csv). ⚠ = worse than a constant: an MAE above the "
+    "training-fold mean predictor's on the same folds (the chance column); the value and "
+    "interval are shown. "
     "– = no result. n/a: model is ECG-only (PPG-only, ...) = a domain model that accepts "
     "only that signal kind, on a task that feeds it other kinds or several channels: no "
     "number, by design (physio_bench.applicability).",
@@ -576,6 +610,20 @@ def stage_paths(results: str | Path) -> dict[str, dict[str, Path]]:
             for stage in STAGES}
 
 
+def long_table(board: pd.DataFrame, config: dict[str, Any],
+               types: dict[str, ModelType]) -> pd.DataFrame:
+    """leaderboard.csv: the long rows with the model's ``type`` (its group's kind; a seed
+    instance has its group's) and the producers' ``pretrained`` flag as
+    ``from_checkpoint``."""
+    group_of = {i: g for g, instances in result_groups(config).items() for i in instances}
+    group_of.update({g: g for g in result_groups(config)})
+    kinds = [types.get(group_of.get(m, m), ModelType(BASELINE_KIND, BASELINE_KIND)).kind
+             for m in board["model"]]
+    out = board.rename(columns={"pretrained": "from_checkpoint"})
+    out.insert(1, "type", kinds)
+    return out
+
+
 def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, Path]:
     """Write the long, headline and per-stage tables into ``results``; return paths."""
     results = Path(results)
@@ -606,7 +654,8 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
             [f"# {STAGE_TITLES[stage]}", "", *markdown_table(table), "", *NOTES[:2]]).encode())
         atomic_write_bytes(files["html"], html_page(table, title, NOTES[:2], "task").encode())
         paths[f"table_{stage}"] = files["html"]
-    atomic_write_bytes(paths["long"], board.to_csv(index=False).encode())
+    atomic_write_bytes(paths["long"], long_table(board, config, types).to_csv(
+        index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
     beats = beat_class_lines(results, shown)
     atomic_write_bytes(paths["markdown"], (markdown(display, stages)

@@ -257,12 +257,17 @@ HEADLINE_DOWNSTREAM = (
 
 
 def _table(task: str, metric: str, subjects: np.ndarray, targets: list[str],
-           y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
-    """Long prediction rows (``physio_bench.io.PREDICTION_COLUMNS``) of items x targets."""
+           y_true: np.ndarray, y_pred: np.ndarray, n_folds: int = 0) -> pd.DataFrame:
+    """Long prediction rows (``physio_bench.io.PREDICTION_COLUMNS``) of items x targets;
+    ``n_folds`` > 0: subjects dealt round-robin into that many outer folds (the same for
+    every model), else fold -1 (a decoder fitted elsewhere)."""
     n, k = y_true.shape
+    index = np.unique(subjects, return_inverse=True)[1].reshape(-1)
+    folds = index % n_folds if n_folds > 0 else np.full(n, -1)
     return pd.DataFrame({
         "task": task, "metric": metric, "layer": "last", "repeat": 0,
-        "item": np.repeat(np.arange(n), k), "subject": np.repeat(subjects, k),
+        "fold": np.repeat(folds, k), "item": np.repeat(np.arange(n), k),
+        "subject": np.repeat(subjects, k),
         "target": np.tile(targets, n), "y_true": y_true.ravel(), "y_pred": y_pred.ravel(),
     }, columns=PREDICTION_COLUMNS)
 
@@ -276,6 +281,7 @@ def synthetic_predictions(config: dict[str, Any], model: str, seed: int,
     """
     truth = lambda *n: _rng(seed, "truth", *n)  # noqa: E731
     noise = _rng(seed, model, "predictions")
+    k = int(config.get("probes", {}).get("cv_folds", 5))
     out: dict[str, list[pd.DataFrame]] = {}
     for kind in config["simulate"]["signal_kinds"]:
         factors = FACTORS[kind]
@@ -286,20 +292,21 @@ def synthetic_predictions(config: dict[str, Any], model: str, seed: int,
         subjects = np.array([f"{kind}{i}" for i in range(n)])
         for j, factor in enumerate(factors):
             out.setdefault("probes/feature_independence", []).append(_table(
-                f"{kind}:{factor}", "r2", subjects, [factor], y[:, j:j + 1], pred[:, j:j + 1]))
+                f"{kind}:{factor}", "r2", subjects, [factor], y[:, j:j + 1], pred[:, j:j + 1],
+                k))
     subjects = np.repeat([f"ramp{i}" for i in range(16)], 16)
     y = truth("tracking").normal(0, 5, (len(subjects), 1))
     pred = quality * y + (1 - quality) * 5 * noise.standard_normal(y.shape)
     out["probes/temporal_dynamics"] = [_table("scenarios:ramp_step:heart_rate_bpm",
                                               "tracking_within_r2", subjects, ["heart_rate_bpm"],
-                                              y, pred)]
+                                              y, pred, k)]
     n_classes = len(config["simulate"]["scenarios"]["classes"])
     subjects = np.repeat([f"subject{i}" for i in range(8 * n_classes)], 2)
     y = np.repeat(np.arange(8 * n_classes) % n_classes, 2)[:, None].astype(float)
     right = noise.uniform(size=y.shape) < quality
     pred = np.where(right, y, noise.integers(0, n_classes, y.shape))
     out["probes/scenario_separation"] = [_table("scenarios", "balanced_accuracy", subjects,
-                                                ["class"], y, pred)]
+                                                ["class"], y, pred, k)]
     for task, metric in HEADLINE_DOWNSTREAM:
         records = np.repeat([f"r{i:02d}" for i in range(40)], 5)
         if metric == "mae":
@@ -309,7 +316,9 @@ def synthetic_predictions(config: dict[str, Any], model: str, seed: int,
             y = truth(task).integers(0, 4, (len(records), 1)).astype(float)
             pred = np.where(noise.uniform(size=y.shape) < quality, y,
                             noise.integers(0, 4, y.shape))
-        out.setdefault("downstream", []).append(_table(task, metric, records, ["value"], y, pred))
+        fitted_elsewhere = task.startswith("sim2real") or task.endswith("beat_class")
+        out.setdefault("downstream", []).append(_table(
+            task, metric, records, ["value"], y, pred, 0 if fitted_elsewhere else k))
     return {stem: pd.concat(parts, ignore_index=True) for stem, parts in out.items()}
 
 

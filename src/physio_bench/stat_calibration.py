@@ -1,0 +1,220 @@
+"""Calibration of the paired tests and intervals on simulated data with a known truth.
+
+Foundation level (imports :mod:`physio_bench.statistics` only); used by
+``benchmarks/statistics_calibration.py`` (the table in docs/statistics.md) and by
+``tests/test_statistics_calibration.py`` (a small version).
+
+**Population** (:class:`Design`): ``n_subjects`` subjects with ``items`` windows each. A
+window's label is ``y = s_subject + e_item`` (``s ~ N(0, sd_subject²)``, ``e ~ N(0,
+sd_item²)``); two embeddings of width ``width`` carry it with equal, independent noise,
+``x_A = y w_A + noise_A``, ``x_B = y w_B + noise_B`` (``w`` unit-norm random directions,
+noise ``N(0, sd_noise²)`` per dimension). Models A and B are therefore *the same
+procedure in distribution*: any test of "A differs from B" should reject in 5% of data
+sets at alpha 0.05.
+
+**Procedure**: ridge regression (penalty ``penalty`` times the training size, features
+centred on the training fold) cross-validated over subject-grouped folds (``n_folds``,
+``repeats`` seeded shuffles of the subjects, the *same folds for both models*, as in the
+benchmark). The metric is the MAE of the out-of-fold predictions.
+
+**What is measured** per replicate data set (:func:`replicate`):
+
+- type-I error of ``corrected resampled paired t`` (:func:`statistics.paired_cv_difference`)
+  and of today's previous test, the ``within-subject permutation`` with the decoders held
+  fixed (:func:`statistics.paired_difference`), on the cross-validated predictions;
+- type-I error of the permutation test where its null holds: one decoder fitted on
+  independent data (sim2real-like), two prediction sets differing by equal, independent
+  noise (exchangeable within subject);
+- coverage at 95% of: the corrected paired t interval of the difference (truth 0), the
+  corrected t interval of the cross-validated MAE (``cv_corrected_t``; truth: the
+  expected MAE of the procedure trained on ``(K-1)/K`` of the subjects, by Monte Carlo,
+  :func:`procedure_truth`), and the subject bootstrap of a grouped mean of a skewed
+  per-window value (``y²``, truth ``sd_subject² + sd_item²``) in its BCa and percentile
+  forms.
+
+Monte Carlo error of a rate ``r`` over ``R`` replicates: ``sqrt(r (1 - r) / R)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from physio_bench.statistics import (
+    CI_LEVEL,
+    bootstrap_estimate,
+    cv_estimate,
+    estimate_from_samples,
+    group_sums,
+    mae_statistic,
+    paired_cv_difference,
+    paired_difference,
+    resample_weights,
+)
+
+ALPHA = 1 - CI_LEVEL
+TYPE_I = ("corrected resampled paired t (CV)", "permutation, decoders held fixed (CV)",
+          "permutation, conditional on a fitted decoder")
+COVERAGE = ("corrected paired t interval of the difference", "cv_corrected_t (CV MAE)",
+            "subject bootstrap BCa (grouped mean)",
+            "subject bootstrap percentile (grouped mean)")
+
+
+@dataclass(frozen=True)
+class Design:
+    """One simulated design (see the module docstring)."""
+
+    name: str
+    n_subjects: int
+    items: int
+    width: int
+    n_folds: int = 5
+    repeats: int = 1
+    sd_subject: float = 1.0
+    sd_item: float = 0.5
+    sd_noise: float = 2.0
+    penalty: float = 0.1
+
+
+def _folds(n_subjects: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold of each subject: a seeded shuffle dealt round-robin (as the probes do)."""
+    fold = np.empty(n_subjects, dtype=np.int64)
+    fold[rng.permutation(n_subjects)] = np.arange(n_subjects) % n_folds
+    return fold
+
+
+def _draw(d: Design, rng: np.random.Generator, directions: np.ndarray,
+          n_subjects: int | None = None) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Subjects of each window, labels, and the two models' embeddings."""
+    n = d.n_subjects if n_subjects is None else n_subjects
+    subjects = np.repeat(np.arange(n), d.items)
+    y = rng.normal(0, d.sd_subject, n)[subjects] + rng.normal(0, d.sd_item, n * d.items)
+    xs = [y[:, None] * w[None, :] + rng.normal(0, d.sd_noise, (y.size, d.width))
+          for w in directions]
+    return subjects, y, xs
+
+
+def _directions(d: Design, rng: np.random.Generator) -> np.ndarray:
+    w = rng.normal(size=(2, d.width))
+    return w / np.linalg.norm(w, axis=1, keepdims=True) * 2.0
+
+
+def _ridge(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+           penalty: float) -> np.ndarray:
+    mx, my = x_train.mean(axis=0), y_train.mean()
+    xc = x_train - mx
+    n, p = xc.shape
+    lam = penalty * n
+    if p <= n:
+        coef = np.linalg.solve(xc.T @ xc + lam * np.eye(p), xc.T @ (y_train - my))
+    else:  # dual form for wide embeddings
+        coef = xc.T @ np.linalg.solve(xc @ xc.T + lam * np.eye(n), y_train - my)
+    return (x_test - mx) @ coef + my
+
+
+def procedure_truth(d: Design, seed: int, n_train_sets: int = 40,
+                    n_test_items: int = 20000) -> float:
+    """Expected MAE of the procedure trained on ``(K-1)/K`` of ``n_subjects`` subjects,
+    on new subjects (Monte Carlo over training sets, one test set of about
+    ``n_test_items`` windows)."""
+    n_test_subjects = max(200, n_test_items // d.items)
+    rng = np.random.default_rng(seed)
+    directions = _directions(d, np.random.default_rng(seed + 1))
+    _, y_test, x_test = _draw(d, rng, directions, n_test_subjects)
+    n_train = d.n_subjects - int(np.ceil(d.n_subjects / d.n_folds))
+    errors = []
+    for _ in range(n_train_sets):
+        _, y, xs = _draw(d, rng, directions, n_train)
+        errors.append(np.abs(_ridge(xs[0], y, x_test[0], d.penalty) - y_test).mean())
+    return float(np.mean(errors))
+
+
+@dataclass
+class Outcome:
+    """One replicate: rejections (p < alpha) per test and coverage per interval."""
+
+    reject: dict[str, bool]
+    cover: dict[str, bool]
+
+
+def _mae_value(sums: np.ndarray) -> np.ndarray:
+    return mae_statistic().from_sums(sums)[..., 0]
+
+
+def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
+              n_boot: int = 400) -> Outcome:
+    """One simulated data set of design ``d`` and every test and interval on it."""
+    rng = np.random.default_rng(seed)
+    directions = _directions(d, np.random.default_rng(seed + 10**6))
+    subjects, y, xs = _draw(d, rng, directions)
+    stat = mae_statistic()
+    n_sub = d.n_subjects
+    split_sums: list[list[np.ndarray]] = [[], []]
+    subject_sums: list[np.ndarray] = []
+    points = []
+    split_values = []
+    for r in range(d.repeats):
+        fold = _folds(n_sub, d.n_folds, rng)[subjects]
+        preds = []
+        for x in xs:
+            pred = np.empty_like(y)
+            for k in range(d.n_folds):
+                test = fold == k
+                pred[test] = _ridge(x[~test], y[~test], x[test], d.penalty)
+            preds.append(pred)
+        for m, pred in enumerate(preds):
+            item = stat.item_stats(y, pred)
+            split_sums[m].append(group_sums(item, fold, d.n_folds))
+            if r == 0:
+                subject_sums.append(group_sums(item, subjects, n_sub))
+        points.append(float(_mae_value(stat.item_stats(y, preds[0]).sum(axis=0))))
+        split_values.append(_mae_value(split_sums[0][-1]))
+    a, b = np.vstack(split_sums[0]), np.vstack(split_sums[1])
+    value_a = float(np.mean(points))
+    value_b = float(np.mean([_mae_value(s.sum(axis=0)) for s in split_sums[1]]))
+    t_test = paired_cv_difference([a], [b], _mae_value, d.n_folds, value_a, value_b, n_sub)
+    perm = paired_difference([subject_sums[0]], [subject_sums[1]], _mae_value, 1, n_perm,
+                             seed)
+    # permutation where its null holds: one fitted decoder, exchangeable prediction noise
+    _, y_train, x_train = _draw(d, rng, directions)
+    base = _ridge(x_train[0], y_train, xs[0], d.penalty)
+    jitter = rng.normal(0, 0.3, (2, y.size))
+    fixed = [group_sums(stat.item_stats(y, base + j), subjects, n_sub) for j in jitter]
+    conditional = paired_difference([fixed[0]], [fixed[1]], _mae_value, 1, n_perm, seed + 1)
+    cv = cv_estimate(value_a, np.concatenate(split_values), d.n_folds, y.size, n_sub,
+                     (0.0, np.inf))
+    # skewed grouped mean with a known truth: E[y²] = sd_subject² + sd_item²
+    truth_sq = d.sd_subject**2 + d.sd_item**2
+    bca = bootstrap_estimate(y**2, subjects, n_boot, seed)
+    sums = resample_weights(n_sub, n_boot, seed) @ group_sums(
+        np.column_stack([np.ones_like(y), y**2]), subjects, n_sub)
+    means = sums[:, 1] / sums[:, 0]
+    pct = estimate_from_samples(means[0], means[1:], y.size, n_subjects=n_sub)
+
+    def covers(low: float, high: float, truth: float) -> bool:
+        return bool(np.isfinite(low) and low <= truth <= high)
+
+    return Outcome(
+        reject={TYPE_I[0]: bool(t_test.p < ALPHA), TYPE_I[1]: bool(perm.p < ALPHA),
+                TYPE_I[2]: bool(conditional.p < ALPHA)},
+        cover={COVERAGE[0]: covers(t_test.ci_low, t_test.ci_high, 0.0),
+               COVERAGE[1]: covers(cv.ci_low, cv.ci_high, truth_mae),
+               COVERAGE[2]: covers(bca.ci_low, bca.ci_high, truth_sq),
+               COVERAGE[3]: covers(pct.ci_low, pct.ci_high, truth_sq)})
+
+
+def calibrate(d: Design, n_replicates: int, seed: int = 0, n_perm: int = 199,
+              n_boot: int = 400) -> dict[str, tuple[float, float]]:
+    """Rate and Monte Carlo error of every test's rejections and interval's coverage."""
+    truth = procedure_truth(d, seed + 7)
+    outcomes = [replicate(d, seed * 100_003 + r, truth, n_perm, n_boot)
+                for r in range(n_replicates)]
+    out = {}
+    for name in TYPE_I:
+        rate = float(np.mean([o.reject[name] for o in outcomes]))
+        out[f"type-I: {name}"] = (rate, float(np.sqrt(rate * (1 - rate) / n_replicates)))
+    for name in COVERAGE:
+        rate = float(np.mean([o.cover[name] for o in outcomes]))
+        out[f"coverage: {name}"] = (rate, float(np.sqrt(rate * (1 - rate) / n_replicates)))
+    return out
