@@ -58,6 +58,7 @@ from physio_bench.io import atomic_write_bytes, read_predictions
 from physio_bench.metrics import direction_of
 from physio_bench.model_types import (
     BASELINE_KINDS,
+    MEAN,
     ModelType,
     group_types,
     result_groups,
@@ -313,8 +314,8 @@ def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
     baselines = [g for g in groups if types[g].kind in BASELINE_KINDS]
     rows = []
     for model in groups:
-        if types[model].kind in BASELINE_KINDS:
-            continue
+        if types[model].kind in (*BASELINE_KINDS, MEAN):
+            continue  # the mean predictor is the leaderboard's constant to beat, not a model
         twin = None if types[model].kind == "untrained control" else untrained_twin(
             config, results, model, types)
         family = []
