@@ -323,6 +323,23 @@ def test_multisegment_record(tmp_path):
     np.testing.assert_allclose(suite.signals[0, 0], expected, atol=2e-3)
 
 
+def test_a_constant_stretch_resampled_from_another_rate_is_dropped_as_flat(tmp_path):
+    """A lead-off stretch recorded at 360 Hz keeps a filter ripple after resampling to the
+    benchmark rate (ptp > 0), yet is constant: dropped as ``flat_signal``, counted; the
+    ECG windows around it are kept (a quantised ECG has short equal runs, never 1 s)."""
+    fs = 360
+    ecg = _ecg(24, fs, heart_rate=72)
+    ecg[int(8.0 * fs):int(16.0 * fs)] = 0.731  # windows 2 and 3 (4-s windows): constant
+    folder = tmp_path / "leadoff"
+    _write(folder, "leadoff", fs, {"ECG": ecg})
+    config, _ = _config(tmp_path, {"l": {"reader": "wfdb", "path": str(folder),
+                                         "channels": {"ecg": "ECG"}}})
+    meta, suite, _ = _suite(config, "l", tmp_path / "out")
+    info = meta["records"]["leadoff"]["ecg"]
+    assert info["dropped"]["flat_signal"] == 2 and info["kept"] == 4
+    assert suite.labels["start_s"].tolist() == [0.0, 4.0, 16.0, 20.0]
+
+
 def test_record_discovery_without_a_records_file_skips_segments(tmp_path):
     folder = tmp_path / "found"
     _write(folder, "one", 200, {"ECG": _ecg(10, 200, heart_rate=70)})

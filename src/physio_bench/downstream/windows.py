@@ -12,7 +12,8 @@ Missing data (NaN samples, e.g. invalid ADC values) are explicit:
 - gaps up to ``downstream.max_gap_s`` seconds are linearly interpolated;
 - a window whose fraction of missing samples exceeds ``downstream.max_missing_fraction``
   is dropped (reason ``missing_fraction``), as is a window that touches a longer gap
-  (``long_gap``) or is constant (``flat_signal``);
+  (``long_gap``) or is constant (``flat_signal``: constant, or made only of native-rate
+  runs of identical samples of at least ``MIN_FLAT_RUN_S``);
 - the counts of kept and dropped windows per record, channel and reason go to
   ``meta.json``. No NaN reaches ``signals.npy``.
 
@@ -69,6 +70,9 @@ from physio_bench.errors import InputError
 from physio_bench.io import atomic_write_bytes, save_npy, save_npz, save_parquet, write_json
 
 DROP_REASONS = ("missing_fraction", "long_gap", "flat_signal")
+#: a native-rate run of identical samples at least this long (s) is a constant stretch; a
+#: window made only of such stretches is dropped as ``flat_signal``
+MIN_FLAT_RUN_S = 1.0
 #: why a kept window has no label for a task (counted per record, kind and target)
 LABEL_DROP_REASONS = ("no_reference", "rate_undefined", "mixed_class")
 #: window-level targets and the column naming their reference
@@ -191,16 +195,34 @@ def window_starts(n_samples: int, window_samples: int) -> np.ndarray:
 
 
 def drop_reason(
-    missing: np.ndarray, long_gap: np.ndarray, window: np.ndarray, max_missing_fraction: float
+    missing: np.ndarray, long_gap: np.ndarray, window: np.ndarray, max_missing_fraction: float,
+    flat: np.ndarray | None = None,
 ) -> str | None:
-    """Why a window is dropped (one of :data:`DROP_REASONS`), or None to keep it."""
+    """Why a window is dropped (one of :data:`DROP_REASONS`), or None to keep it.
+
+    ``flat``: the window's samples that lie in a constant stretch of the native-rate
+    signal (:func:`constant_runs`, resampled like the missing mask). A window is
+    ``flat_signal`` when it is constant or every sample is in such a stretch: resampling
+    (e.g. 360 -> 125 Hz) leaves a filter ripple of up to 1e-3 of a constant's level, so the
+    resampled window alone cannot tell."""
     if missing.mean() > max_missing_fraction:
         return "missing_fraction"
     if long_gap.any():
         return "long_gap"
-    if np.ptp(window) == 0:
+    if np.ptp(window) == 0 or (flat is not None and flat.size and bool(flat.all())):
         return "flat_signal"
     return None
+
+
+def constant_runs(signal: np.ndarray, min_samples: int) -> np.ndarray:
+    """Mask of the samples in runs of identical values at least ``min_samples`` long
+    (NaN never equals itself, so a NaN block is missing, not constant)."""
+    x = np.asarray(signal)
+    if x.size == 0:
+        return np.zeros(0, dtype=bool)
+    change = np.flatnonzero(x[1:] != x[:-1]) + 1
+    lengths = np.diff(np.r_[0, change, x.size])
+    return np.repeat(lengths >= max(int(min_samples), 2), lengths)
 
 
 @dataclass
@@ -211,6 +233,7 @@ class Prepared:
     missing: np.ndarray
     long_gap: np.ndarray
     gaps_s: np.ndarray  # times (s) of the native-rate missing samples
+    flat: np.ndarray | None = None  # in a native-rate constant stretch (>= MIN_FLAT_RUN_S)
 
 
 @dataclass
@@ -246,6 +269,8 @@ def _prepare(channel: Channel, fs_out: float, max_gap_s: float, where: str) -> P
         missing=resample_mask(missing, channel.fs_hz, x.size, fs_out),
         long_gap=resample_mask(long_gap, channel.fs_hz, x.size, fs_out),
         gaps_s=np.flatnonzero(missing) / channel.fs_hz,
+        flat=resample_mask(constant_runs(channel.signal, round(MIN_FLAT_RUN_S * channel.fs_hz)),
+                           channel.fs_hz, x.size, fs_out),
     )
 
 
@@ -449,7 +474,8 @@ def _record_windows(
         for start in considered:
             part = slice(int(start), int(start) + size)
             reason = drop_reason(prep.missing[part], prep.long_gap[part], prep.x[part],
-                                 options["max_missing_fraction"])
+                                 options["max_missing_fraction"],
+                                 None if prep.flat is None else prep.flat[part])
             if reason is not None:
                 dropped[reason] += 1
                 continue
