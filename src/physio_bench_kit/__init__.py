@@ -368,16 +368,34 @@ class KitModel:
 
     def describe(self) -> dict[str, Any]:
         """The ``ModelInfo`` fields, provenance included (a dict: no physio_bench import)."""
-        return {
-            "name": self.name, "plugin": self.plugin, "architecture": self.architecture,
-            "n_parameters": int(self.n_parameters), "pretrained": bool(self.pretrained),
-            "weights_source": self.weights_source, "weights_sha256": self.weights_sha256,
-            "layer_names": list(self.layer_names),
-            "max_window_samples": self.max_window_samples,
-            "default_input_hz": self.default_input_hz, "device": self.device,
-            "dtype": "float32", "versions": installed_versions(*self.distributions),
-            "extra": dict(self.extra),
-        }
+        return info_dict(
+            name=self.name, plugin=self.plugin, architecture=self.architecture,
+            n_parameters=self.n_parameters, pretrained=self.pretrained,
+            weights_source=self.weights_source, weights_sha256=self.weights_sha256,
+            layer_names=self.layer_names, max_window_samples=self.max_window_samples,
+            default_input_hz=self.default_input_hz, device=self.device,
+            distributions=self.distributions, extra=self.extra)
+
+
+def info_dict(*, name: str, plugin: str, architecture: str, n_parameters: int,
+              pretrained: bool, weights_source: str, weights_sha256: str | None,
+              layer_names: Sequence[str], max_window_samples: int | None,
+              default_input_hz: float | None, device: str, distributions: Sequence[str],
+              extra: Mapping[str, Any], weights_revision: str | None = None,
+              ) -> dict[str, Any]:
+    """A plug-in's ``describe()``: the ``ModelInfo`` fields as a dict (float32; the
+    versions of ``distributions``; ``weights_revision`` goes into ``extra`` when known)."""
+    more = dict(extra)
+    if weights_revision is not None:
+        more["weights_revision"] = weights_revision
+    return {
+        "name": name, "plugin": plugin, "architecture": architecture,
+        "n_parameters": int(n_parameters), "pretrained": bool(pretrained),
+        "weights_source": weights_source, "weights_sha256": weights_sha256,
+        "layer_names": list(layer_names), "max_window_samples": max_window_samples,
+        "default_input_hz": default_input_hz, "device": device, "dtype": "float32",
+        "versions": installed_versions(*distributions), "extra": more,
+    }
 
 
 # --------------------------------------------------- core stages (in-process adapters)

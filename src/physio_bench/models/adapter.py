@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from physio_bench.models.context import check_token_budget, token_budget_context
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
     batches,
@@ -40,7 +41,8 @@ from physio_bench.models.weights import (
 
 class TorchAdapter:
     """Base of an in-process torch adapter (class attributes: ``plugin``, ``options``,
-    ``packages``, ``default_input_hz``, ``default_batch_size``)."""
+    ``packages``, ``default_input_hz``, ``default_batch_size``, ``default_weights`` and
+    ``weights_file_names`` for :meth:`weights_files`)."""
 
     plugin = ""
     options: tuple[str, ...] = ()
@@ -49,8 +51,16 @@ class TorchAdapter:
     default_batch_size = 32
     display_name = "this model's"  # whose context an InputError names ("TiRex's")
     context_hint = "use shorter windows or a lower input_hz"
+    default_weights = ""  # the hub id a config entry without ``weights`` reads
+    weights_file_names: tuple[str, ...] = ()  # the files the loader reads
     name: str
     layer_names: list[str]
+
+    @classmethod
+    def weights_files(cls, options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """The weights a config entry resolves to (default hub id included) and the files
+        its loader reads (for the pre-flight; imports no model library)."""
+        return options.get("weights", cls.default_weights), cls.weights_file_names
     patch_size: int
     context_length: int
 
@@ -92,10 +102,13 @@ class TorchAdapter:
                                         self.context_length, self.display_name,
                                         self.context_hint)
 
-    def patch_extra(self, **more: Any) -> dict[str, Any]:
-        """``describe().extra`` of a patch model: ``patch_size``, ``context_length`` and
-        ``more``."""
-        return {"patch_size": self.patch_size, "context_length": self.context_length, **more}
+    def patch_model_info(self, head: str, tail: str = "", **more: Any) -> ModelInfo:
+        """``describe()`` of a patch model whose context is ``context_length`` samples: the
+        architecture line is ``head``, patch size and context, ``tail``; ``extra`` holds
+        ``patch_size``, ``context_length`` and ``more``."""
+        extra = {"patch_size": self.patch_size, "context_length": self.context_length, **more}
+        return self.model_info(f"{head}, patch_size {self.patch_size}, context "
+                               f"{self.context_length}{tail}", self.context_length, extra)
 
     def embed_channels_alone(self, array: np.ndarray, patch_size: int, dim: int,
                              hidden_states: Callable[[Any], list[Any]]) -> TokenEmbeddings:
@@ -118,3 +131,47 @@ class TorchAdapter:
         layers = {name: value.reshape(n_windows, channels * n_patches, dim)
                   for name, value in outputs.items()}
         return TokenEmbeddings(layers=layers, token_spans=spans, token_channels=token_channels)
+
+    def embed_channel_rows(self, array: np.ndarray, one: np.ndarray, dim: int,
+                           forward: Callable[[np.ndarray], Sequence[Any]]) -> TokenEmbeddings:
+        """Every layer for models that see each channel alone, batched by window: ``one``
+        holds one channel's token spans, ``forward`` maps the rows of a batch (windows x
+        channels rows of samples) to every layer's states (rows x ``len(one)`` x dim)."""
+        import torch
+
+        n_windows, channels, n_samples = array.shape
+        spans, token_channels = channel_spans(one, channels)
+        n_tokens = channels * len(one)
+        outputs = {name: np.empty((n_windows, n_tokens, dim), dtype=np.float32)
+                   for name in self.layer_names}
+        with torch.inference_mode(), self.placement.autocast():
+            for part in batches(n_windows, self.batch_size, self.progress, self.name):
+                batch = array[part]
+                states = forward(batch.reshape(-1, n_samples))
+                for name, state in zip(self.layer_names, states, strict=True):
+                    outputs[name][part] = to_numpy(state).reshape(batch.shape[0], n_tokens, dim)
+        return TokenEmbeddings(layers=outputs, token_spans=spans, token_channels=token_channels)
+
+
+class TokenBudgetAdapter(TorchAdapter):
+    """An adapter whose windows share one token budget across channels (Moirai 1.x and
+    2.0): ``max_tokens`` is the module's ``max_seq_len``; ``display_name`` and
+    ``context_hint`` word the error of a window over it."""
+
+    module: Any
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens one window may have (all channels together): the module's max_seq_len."""
+        return int(self.module.max_seq_len)
+
+    def context_samples(self, n_channels: int) -> int:
+        """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``; the
+        embed stage splits longer windows by the shared rule
+        (:mod:`physio_bench.models.context`)."""
+        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
+
+    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
+        """Validate windows before any compute (shape, NaN, token budget)."""
+        return check_token_budget(windows, sampling_rate_hz, self.name, self.patch_size,
+                                  self.max_tokens, self.display_name, self.context_hint)

@@ -203,15 +203,13 @@ class ChronosModel(TorchAdapter):
         config = self.model.config
         kind = ("Chronos-2 (group attention across channels)" if self.family == CHRONOS2
                 else "Chronos-Bolt (T5 encoder-decoder, univariate)")
-        extra = self.patch_extra(**{
-            "variant": self.variant,
-            "token_order": ("channel-major; [REG] and future tokens dropped; window "
-                            "left-padded to a multiple of patch_size"),
-        })
-        return self.model_info(
+        return self.patch_model_info(
             f"{kind} {self.variant}: d_model {config.d_model}, "
-            f"{len(self.model.encoder.block)} encoder layers, patch_size {self.patch_size}, "
-            f"context {self.context_length}", self.context_length, extra)
+            f"{len(self.model.encoder.block)} encoder layers",
+            variant=self.variant,
+            token_order=("channel-major; [REG] and future tokens dropped; window "
+                         "left-padded to a multiple of patch_size"),
+        )
 
     def _encode(self, rows: Any, n_windows: int, channels: int) -> list[Any]:
         """Hidden states (rows x tokens x dim) of every layer for a batch of series."""

@@ -41,12 +41,9 @@ from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.resampling import METHOD, resample_to_length
 from physio_bench.models.torch_utils import (
-    batches,
-    channel_spans,
     check_sampling_rate,
     check_windows,
     layer_names,
-    to_numpy,
 )
 from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
 
@@ -115,6 +112,7 @@ class MantisModel(TorchAdapter):
     """Mantis-8M transformer hidden states for every layer (see the module docstring)."""
 
     plugin, options, packages = PLUGIN, OPTIONS, ("mantis", "einops")
+    default_weights, weights_file_names = DEFAULT_HUB_ID, FILES
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -128,11 +126,6 @@ class MantisModel(TorchAdapter):
         self.dim = int(self.network.transf_unit.cls_token.shape[0])
         self.layer_names = layer_names(len(self.network.transf_unit.transformer.layers),
                                        final_norm=False)
-
-    @staticmethod
-    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
-        """The weights a config entry resolves to and the files the loader reads."""
-        return options.get("weights", DEFAULT_HUB_ID), FILES
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
@@ -158,22 +151,18 @@ class MantisModel(TorchAdapter):
         return array
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> TokenEmbeddings:
-        """Patch-token hidden states of every layer for windows x channels x samples."""
+        """Patch-token hidden states of every layer for windows x channels x samples (the
+        [CLS] token dropped)."""
         import torch
 
         array = self.check_input(windows, sampling_rate_hz)
-        n_windows, channels, n_samples = array.shape
-        spans, token_channels = channel_spans(patch_spans(n_samples, self.n_patches), channels)
-        n_tokens = channels * self.n_patches
-        outputs = {name: np.empty((n_windows, n_tokens, self.dim), dtype=np.float32)
-                   for name in self.layer_names}
-        with torch.inference_mode(), self.placement.autocast():
-            for part in batches(n_windows, self.batch_size, self.progress, self.name):
-                batch = array[part]
-                rows = resample(batch.reshape(-1, 1, n_samples), self.seq_len)
-                series = torch.from_numpy(rows).to(self.placement.device)
-                for name, state in zip(self.layer_names, hidden_states(self.network, series),
-                                       strict=True):
-                    tokens = to_numpy(state[:, 1:])
-                    outputs[name][part] = tokens.reshape(batch.shape[0], n_tokens, self.dim)
-        return TokenEmbeddings(layers=outputs, token_spans=spans, token_channels=token_channels)
+        n_samples = array.shape[2]
+
+        def forward(rows: np.ndarray) -> list[Any]:
+            series = resample(rows.reshape(-1, 1, n_samples), self.seq_len)
+            states = hidden_states(self.network, torch.from_numpy(series).to(
+                self.placement.device))
+            return [state[:, 1:] for state in states]
+
+        return self.embed_channel_rows(array, patch_spans(n_samples, self.n_patches),
+                                       self.dim, forward)

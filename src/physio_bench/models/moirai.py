@@ -60,8 +60,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from physio_bench.errors import ModelError
-from physio_bench.models.adapter import TorchAdapter
-from physio_bench.models.context import check_token_budget, token_budget_context
+from physio_bench.models.adapter import TokenBudgetAdapter
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import check_choice, check_options, layer_names, to_numpy
 from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
@@ -257,10 +256,12 @@ def encoder_hidden_states(module: Any, packed: PackedBatch) -> list[torch.Tensor
     return states
 
 
-class MoiraiModel(TorchAdapter):
+class MoiraiModel(TokenBudgetAdapter):
     """Moirai-1.x encoder hidden states for every layer (see the module docstring)."""
 
     plugin, options, packages = PLUGIN, OPTIONS, ("uni2ts",)
+    display_name = "Moirai's"
+    context_hint = "use shorter windows, fewer channels or a larger patch_size"
     default_input_hz = DEFAULT_INPUT_HZ
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
@@ -302,15 +303,6 @@ class MoiraiModel(TorchAdapter):
             raise ModelError(f"model {self.name!r}: patch_size {self.patch_size} is not one "
                              f"of the checkpoint's {tuple(module.patch_sizes)}")
 
-    @property
-    def max_tokens(self) -> int:
-        """Tokens one window may have (all channels together): the module's max_seq_len."""
-        return int(self.module.max_seq_len)
-
-    def context_samples(self, n_channels: int) -> int:
-        """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``."""
-        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
-
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
         module = self.module
@@ -328,12 +320,6 @@ class MoiraiModel(TorchAdapter):
             f"Moirai-1.x {self.size} (uni2ts MoiraiModule): d_model {module.d_model}, "
             f"{module.num_layers} encoder layers, patch_size {self.patch_size}, max_seq_len "
             f"{module.max_seq_len}", self.max_tokens * self.patch_size, extra)
-
-    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
-        """Validate windows before any compute (shape, NaN, token budget)."""
-        return check_token_budget(windows, sampling_rate_hz, self.name, self.patch_size,
-                                  self.max_tokens, "Moirai's",
-                                  "use shorter windows, fewer channels or a larger patch_size")
 
     def embed(self, windows: np.ndarray, sampling_rate_hz: float) -> TokenEmbeddings:
         """Hidden states of every encoder layer for windows x channels x samples."""

@@ -50,8 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench.models.adapter import TorchAdapter
-from physio_bench.models.context import check_token_budget, token_budget_context
+from physio_bench.models.adapter import TokenBudgetAdapter
 from physio_bench.models.moirai import PackedBatch, pack_windows
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
@@ -98,17 +97,15 @@ def module_kwargs(packed: PackedBatch) -> dict[str, Any]:
     return kwargs
 
 
-class Moirai2Model(TorchAdapter):
+class Moirai2Model(TokenBudgetAdapter):
     """Moirai 2.0 decoder hidden states for every layer (see the module docstring)."""
 
     plugin, options, packages = PLUGIN, OPTIONS, ("uni2ts",)
+    display_name = "Moirai 2.0's"
+    context_hint = "use shorter windows, fewer channels or a lower input_hz"
 
     default_input_hz = 50.0
-    @staticmethod
-    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
-        """The weights a config entry resolves to (default hub id included) and the files
-        its loader reads (for the pre-flight; imports no model library)."""
-        return options.get("weights", DEFAULT_HUB_ID), (CONFIG_FILE, WEIGHTS_FILE)
+    default_weights, weights_file_names = DEFAULT_HUB_ID, (CONFIG_FILE, WEIGHTS_FILE)
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -119,17 +116,6 @@ class Moirai2Model(TorchAdapter):
         self.module = loaded.model.eval().to(self.placement.device)
         self.patch_size = int(self.module.patch_size)
         self.layer_names = layer_names(self.module.num_layers, final_norm=True)
-
-    @property
-    def max_tokens(self) -> int:
-        """Tokens one window may have (all channels together): the module's max_seq_len."""
-        return int(self.module.max_seq_len)
-
-    def context_samples(self, n_channels: int) -> int:
-        """Longest window (samples) whose ``n_channels`` channels fit ``max_tokens``; the
-        embed stage splits longer windows by the shared rule
-        (:mod:`physio_bench.models.context`)."""
-        return token_budget_context(self.max_tokens, n_channels, self.patch_size, self.name)
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
@@ -145,12 +131,6 @@ class Moirai2Model(TorchAdapter):
             f"Moirai 2.0 (uni2ts Moirai2Module, decoder-only): d_model {module.d_model}, "
             f"{module.num_layers} layers, patch_size {self.patch_size}, max_seq_len "
             f"{module.max_seq_len}", self.max_tokens * self.patch_size, extra)
-
-    def check_input(self, windows: Any, sampling_rate_hz: float) -> np.ndarray:
-        """Validate windows before any compute (shape, NaN, token budget)."""
-        return check_token_budget(windows, sampling_rate_hz, self.name, self.patch_size,
-                                  self.max_tokens, "Moirai 2.0's",
-                                  "use shorter windows, fewer channels or a lower input_hz")
 
     def hidden_states(self, packed: PackedBatch) -> list[Any]:
         """Every layer's output and the final norm, from the module's own forward pass."""

@@ -50,10 +50,6 @@ class SundialModel(DecoderPlugin, UnivariateModel):
     title = "Sundial"
     revin = "per series: (x - mean) / std (population; std <= 0.01 -> 1)"
 
-    def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
-                 dtype: str = "float32", **options: Any) -> None:
-        self.setup(name, seed, device, dtype, options)
-
     def hidden_states(self, series: torch.Tensor) -> list[torch.Tensor]:
         import torch
 

@@ -178,7 +178,10 @@ def load_decoder(directory: Path, embedding: str, pre_norm: bool) -> torch.nn.Mo
 class DecoderPlugin:
     """Plug-in behaviour shared by :mod:`~physio_bench.models.sundial` and
     :mod:`~physio_bench.models.timer_xl` (mixed into :class:`UnivariateModel`); the
-    subclass sets the class attributes below."""
+    subclass sets the class attributes below.
+
+    Options: ``weights`` (default ``default_hub_id``; a local directory; ``random``: the
+    published configuration), ``batch_size``, ``device``, ``dtype``, ``progress``."""
 
     plugin: str
     packages = ("torch", "safetensors")
@@ -197,6 +200,10 @@ class DecoderPlugin:
         """The weights a config entry resolves to and the files the loader reads."""
         return str(options.get("weights", cls.default_hub_id)), ("config.json",
                                                                 "model.safetensors")
+
+    def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
+                 dtype: str = "float32", **options: Any) -> None:
+        self.setup(name, seed, device, dtype, options)
 
     def setup(self, name: str, seed: int, device: str, dtype: str,
               options: dict[str, Any]) -> None:

@@ -29,10 +29,9 @@ if TYPE_CHECKING:
 
 #: thuml/timer-base-84m's config.json
 PUBLISHED_CONFIG: dict[str, Any] = {
-    "input_token_len": 96, "hidden_size": 1024, "intermediate_size": 2048,
-    "num_hidden_layers": 8, "num_attention_heads": 8, "hidden_act": "silu",
-    "output_token_lens": [96], "max_position_embeddings": 10000, "rope_theta": 10000,
-    "attention_dropout": 0.0,
+    "input_token_len": 96, "hidden_size": 1024, "intermediate_size": 2048, "num_hidden_layers": 8,
+    "num_attention_heads": 8, "hidden_act": "silu", "output_token_lens": [96],
+    "max_position_embeddings": 10000, "rope_theta": 10000, "attention_dropout": 0.0,
 }
 
 
@@ -42,17 +41,13 @@ class TimerXLModel(DecoderPlugin, UnivariateModel):
     plugin = "timer_xl"
     default_hub_id = "thuml/timer-base-84m"
     embedding = "timer"
+    title = "Timer-XL"
+    revin = ("per series: (x - mean) / std (Bessel-corrected; flat -> 1), then zeros "
+             "prepended to a multiple of 96")
     pre_norm = False
     default_input_hz = 90.0
     context_samples = 2880
     published_config = PUBLISHED_CONFIG
-    title = "Timer-XL"
-    revin = ("per series: (x - mean) / std (Bessel-corrected; flat -> 1), then zeros "
-             "prepended to a multiple of 96")
-
-    def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
-                 dtype: str = "float32", **options: Any) -> None:
-        self.setup(name, seed, device, dtype, options)
 
     def hidden_states(self, series: torch.Tensor) -> list[torch.Tensor]:
         import torch

@@ -114,11 +114,7 @@ class TimesFMModel(TorchAdapter):
     display_name = "TimesFM's"
     default_input_hz = 50.0
     default_batch_size = 16
-    @staticmethod
-    def weights_files(options: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
-        """The weights a config entry resolves to (default hub id included) and the files
-        its loader reads (for the pre-flight; imports no model library)."""
-        return options.get("weights", DEFAULT_HUB_ID), (WEIGHTS_FILE,)
+    default_weights, weights_file_names = DEFAULT_HUB_ID, (WEIGHTS_FILE,)
 
     def __init__(self, name: str, seed: int = 0, *, device: str = "auto",
                  dtype: str = "float32", **options: Any) -> None:
@@ -134,15 +130,13 @@ class TimesFMModel(TorchAdapter):
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
-        extra = self.patch_extra(**{
-            "attention": "causal within a channel; running per-patch normalisation",
-            "token_order": "channel-major; each channel alone; left-padded (masked) to a "
-                           "multiple of patch_size",
-        })
-        return self.model_info(
+        return self.patch_model_info(
             f"TimesFM 2.5 (timesfm TimesFM_2p5_200M_torch_module, decoder-only): "
-            f"{len(self.layer_names)} layers, {self.dim} dims, patch_size {self.patch_size}, "
-            f"context {self.context_length}, univariate", self.context_length, extra)
+            f"{len(self.layer_names)} layers, {self.dim} dims", ", univariate",
+            attention="causal within a channel; running per-patch normalisation",
+            token_order="channel-major; each channel alone; left-padded (masked) to a "
+                        "multiple of patch_size",
+        )
 
     def hidden_states(self, rows: Any) -> list[Any]:
         """Every transformer layer's output (series x tokens x dim) for float32 series."""

@@ -437,19 +437,17 @@ class TiRexModel(TorchAdapter):
 
     def describe(self) -> ModelInfo:
         """Architecture, exact parameter count, weights provenance and layer names."""
-        extra = self.patch_extra(**{
-            "backend": (f"torch (sLSTM recurrence in {self.recurrence_dtype}"
-                        + (", the library's choice)" if self.recurrence_dtype == "bfloat16"
-                           else "; the library's default bfloat16 is recurrence_dtype: "
-                                "bfloat16)")),
-            "recurrence_dtype": self.recurrence_dtype,
-            "token_order": ("channel-major; each channel alone; window left-padded with NaN "
-                            "to the training context, padding tokens dropped"),
-        })
-        return self.model_info(
+        return self.patch_model_info(
             f"TiRex (tirex-ts TiRexZero, xLSTM): {len(self.model.blocks)} sLSTM blocks, "
-            f"{self.dim} dims, patch_size {self.patch_size}, context {self.context_length}, "
-            f"univariate", self.context_length, extra)
+            f"{self.dim} dims", ", univariate",
+            backend=(f"torch (sLSTM recurrence in {self.recurrence_dtype}"
+                     + (", the library's choice)" if self.recurrence_dtype == "bfloat16"
+                        else "; the library's default bfloat16 is recurrence_dtype: "
+                             "bfloat16)")),
+            recurrence_dtype=self.recurrence_dtype,
+            token_order=("channel-major; each channel alone; window left-padded with NaN "
+                         "to the training context, padding tokens dropped"),
+        )
 
     def hidden_states(self, rows: Any) -> list[Any]:
         """Every block's output and the final norm (series x tokens x dim), real tokens only."""

@@ -22,11 +22,8 @@ from physio_bench.models.adapter import TorchAdapter
 from physio_bench.models.protocol import TokenEmbeddings
 from physio_bench.models.torch_utils import (
     Placement,
-    batches,
-    channel_spans,
     check_sampling_rate,
     check_windows,
-    to_numpy,
 )
 from physio_bench.models.weights import LoadedWeights
 
@@ -112,22 +109,14 @@ class UnivariateModel(TorchAdapter):
         import torch
 
         array = self.check_input(windows, sampling_rate_hz)
-        n_windows, channels, n_samples = array.shape
-        one = self.token_spans(n_samples)
-        spans, token_channels = channel_spans(one, channels)
-        n_tokens = channels * len(one)
-        outputs = {name: np.empty((n_windows, n_tokens, self.dim), dtype=np.float32)
-                   for name in self.layer_names}
-        with torch.inference_mode(), self.placement.autocast():
-            for part in batches(n_windows, self.batch_size, self.progress, self.name):
-                batch = array[part]
-                rows = torch.from_numpy(np.ascontiguousarray(
-                    batch.reshape(-1, n_samples), dtype=np.float32)).to(self.placement.device)
-                states = self.hidden_states(rows)
-                if len(states) != len(self.layer_names):
-                    raise RuntimeError(f"{len(states)} hidden states for "
-                                       f"{len(self.layer_names)} layers")
-                for name, state in zip(self.layer_names, states, strict=True):
-                    outputs[name][part] = to_numpy(state).reshape(batch.shape[0], n_tokens,
-                                                                  self.dim)
-        return TokenEmbeddings(layers=outputs, token_spans=spans, token_channels=token_channels)
+
+        def forward(rows: np.ndarray) -> list[Any]:
+            states = self.hidden_states(torch.from_numpy(np.ascontiguousarray(
+                rows, dtype=np.float32)).to(self.placement.device))
+            if len(states) != len(self.layer_names):
+                raise RuntimeError(f"{len(states)} hidden states for "
+                                   f"{len(self.layer_names)} layers")
+            return states
+
+        return self.embed_channel_rows(array, self.token_spans(array.shape[2]), self.dim,
+                                       forward)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench_kit import check_covers, embed_in_batches, file_sha256
+from physio_bench_kit import check_covers, embed_in_batches, file_sha256, info_dict
 from physio_bench_kit import checkpoint_directory as kit_checkpoint_directory
 from physio_bench_moment.prepare import prepare_windows
 
@@ -97,29 +97,19 @@ class MomentModel:
         self.sha256 = file_sha256(directory / SAFETENSORS)
 
     def describe(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
-        n_parameters = sum(p.numel() for p in self.model.parameters())
-        extra: dict[str, Any] = {
-            "input_samples": INPUT_SAMPLES, "patch_size": PATCH,
-            "token_order": ("channel-major; left-padded to 512 samples; only fully observed "
-                            "patches are tokens"),
-        }
-        if self.revision is not None:
-            extra["weights_revision"] = self.revision
-        return {
-            "name": self.name, "plugin": "moment", "default_input_hz": self.default_input_hz,
-            "architecture": (f"MOMENT (momentfm, T5 encoder, {len(self.blocks)} blocks, d_model "
-                             f"{self.model.config.d_model}), input {INPUT_SAMPLES}, "
-                             f"patch {PATCH}, channel-independent"),
-            "n_parameters": int(n_parameters), "pretrained": True,
-            "weights_source": self.weights, "weights_sha256": self.sha256,
-            "layer_names": list(self.layer_names),
-            "max_window_samples": INPUT_SAMPLES,
-            "device": self.device, "dtype": "float32",
-            "versions": {p: version(p) for p in ("momentfm", "torch", "transformers", "numpy")},
-            "extra": extra,
-        }
+        return info_dict(
+            name=self.name, plugin="moment", default_input_hz=self.default_input_hz,
+            architecture=(f"MOMENT (momentfm, T5 encoder, {len(self.blocks)} blocks, d_model "
+                          f"{self.model.config.d_model}), input {INPUT_SAMPLES}, "
+                          f"patch {PATCH}, channel-independent"),
+            n_parameters=sum(p.numel() for p in self.model.parameters()), pretrained=True,
+            weights_source=self.weights, weights_sha256=self.sha256,
+            layer_names=self.layer_names, max_window_samples=INPUT_SAMPLES,
+            device=self.device, distributions=("momentfm", "torch", "transformers", "numpy"),
+            weights_revision=self.revision, extra={
+                "input_samples": INPUT_SAMPLES, "patch_size": PATCH,
+                "token_order": ("channel-major; left-padded to 512 samples; only fully "
+                                "observed patches are tokens")})
 
     def forward(self, values: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
         """Hidden states (windows x channels x patches x dim) of every layer."""

@@ -67,7 +67,13 @@ from typing import Any
 
 import numpy as np
 
-from physio_bench_kit import check_covers, embed_in_batches, file_sha256, state_dict_sha256
+from physio_bench_kit import (
+    check_covers,
+    embed_in_batches,
+    file_sha256,
+    info_dict,
+    state_dict_sha256,
+)
 from physio_bench_kit import checkpoint_directory as kit_checkpoint_directory
 
 DEFAULT_WEIGHTS = "ibm-granite/granite-timeseries-ttm-r2"
@@ -201,8 +207,6 @@ class TTMModel:
         self.config_sha256 = file_sha256(directory / CONFIG)
 
     def describe(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
         config = self.config
         extra: dict[str, Any] = {
             "context_length": config.context_length, "patch_length": config.patch_length,
@@ -217,27 +221,21 @@ class TTMModel:
                          "returned as quantile level 0.5; no likelihood)"),
             "n_parameters_with_head": int(sum(p.numel() for p in self.model.parameters())),
         }
-        if self.revision is not None:
-            extra["weights_revision"] = self.revision
         if self.config_source is not None:
             extra["config_source"] = self.config_source
-        return {
-            "name": self.name, "plugin": "ttm", "default_input_hz": self.default_input_hz,
-            "architecture": (f"TinyTimeMixer (granite-tsfm TinyTimeMixerModel backbone): "
-                             f"{len(self.mixers)} blocks, d_model {config.d_model}, "
-                             f"{config.num_patches} patches of {config.patch_length}, context "
-                             f"{config.context_length}, channel-independent"),
-            "n_parameters": int(sum(p.numel() for p in self.model.backbone.parameters())),
-            "pretrained": self.pretrained,
-            "weights_source": self.weights if self.pretrained else f"random (seed={self.seed})",
-            "weights_sha256": self.sha256,
-            "layer_names": list(self.layer_names),
-            "max_window_samples": int(config.context_length),
-            "device": self.device, "dtype": "float32",
-            "versions": {p: version(p) for p in ("granite-tsfm", "torch", "transformers",
-                                                 "numpy")},
-            "extra": extra,
-        }
+        return info_dict(
+            name=self.name, plugin="ttm", default_input_hz=self.default_input_hz,
+            architecture=(f"TinyTimeMixer (granite-tsfm TinyTimeMixerModel backbone): "
+                          f"{len(self.mixers)} blocks, d_model {config.d_model}, "
+                          f"{config.num_patches} patches of {config.patch_length}, context "
+                          f"{config.context_length}, channel-independent"),
+            n_parameters=sum(p.numel() for p in self.model.backbone.parameters()),
+            pretrained=self.pretrained,
+            weights_source=self.weights if self.pretrained else f"random (seed={self.seed})",
+            weights_sha256=self.sha256, layer_names=self.layer_names,
+            max_window_samples=int(config.context_length), device=self.device,
+            distributions=("granite-tsfm", "torch", "transformers", "numpy"),
+            weights_revision=self.revision, extra=extra)
 
     def _context(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``past_values`` and ``past_observed_mask`` (windows x context x channels): each
