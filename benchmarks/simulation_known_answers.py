@@ -12,9 +12,9 @@ asserted; the tests assert the tolerances). Motion-artefact windows are left out
 cardiac and respiratory rows (the detectors are not meant to work through them), the
 breathing rate of ECG/PPG windows is compared only where the heart beats at least twice
 per breath (the detectors read it from beat-to-beat series), for ECG only in the limb
-leads II and MLII (``UPRIGHT_LEADS``), change time and apnea
+leads II and MLII (:mod:`physio_bench.simulate.known_answers`), change time and apnea
 duration only in their classes, ectopic counts only in sinus-based classes, and a few
-labels not in the classes named in ``NOT_IN``; labels without a detector (P- and
+labels not in the classes named there; labels without a detector (P- and
 F-wave labels, QRS axis and width) are not in the table;
 count labels are also shown as the fraction of exact matches. The sweeps suite is made
 of the same single-channel windows as the factors suite, and the training suite of the
@@ -36,78 +36,20 @@ import yaml
 from physio_bench.io import read_suite
 from physio_bench.preflight import load_config
 from physio_bench.simulate import simulate_suite
-from physio_bench.simulate.detectors import measure_scenario, measure_single
-from physio_bench.simulate.factors import FACTORS
-
-#: Leads whose ECG-derived respiration is compared (R-wave values of an upright QRS; in
-#: V1 and aVR the amplitude and the baseline modulation can cancel).
-UPRIGHT_LEADS = ("MLII", "II")
-
-#: Scenario labels not measured in motion-artefact windows.
-MOTION_EXCLUDED = {"heart_rate_bpm", "heart_rate_change_bpm", "resp_rate_bpm",
-                   "resp_rate_change_bpm", "rr_interval_cv", "ectopic_beat_count",
-                   "apnea_duration_s", "pause_number_count", "pulse_amplitude_au",
-                   "pulse_amplitude_cv", "pulse_arrival_time_s", "pulse_arrival_foot_s",
-                   "pulse_arrival_resp_change_s", "pulse_amplitude_resp_change_frac",
-                   "pulse_amplitude_variation_frac", "t_wave_polarity_sign"}
-#: Labels compared only in the classes where they are defined or where the detector
-#: assumes a regular underlying rhythm.
-ONLY_IN = {
-    "change_time_s": ("heart_rate_step", "resp_rate_step"),
-    "apnea_duration_s": ("apnea", "central_apnea"),
-    "ectopic_beat_count": ("normal_sinus", "premature_ventricular", "premature_atrial",
-                           "sinus_tachycardia", "sinus_bradycardia"),
-}
-#: Labels not compared in some classes (as in tests/test_simulate_known_answers.py): the
-#: recovery breath after an obstructive apnea, per-breath pulse variation under an
-#: irregular rhythm, the median beat of an escape rhythm.
-NOT_IN = {
-    "resp_rate_bpm": ("obstructive_apnea",),
-    "resp_rate_change_bpm": ("obstructive_apnea",),
-    "pause_number_count": ("obstructive_apnea",),
-    "pulse_amplitude_variation_frac": ("irregular_rhythm", "atrial_flutter",
-                                       "premature_atrial", "premature_ventricular"),
-    "t_wave_polarity_sign": ("av_block_complete",),
-}
+from physio_bench.simulate.known_answers import factor_comparisons, scenario_comparisons
 
 
 def factors_errors(suite) -> pd.DataFrame:
-    fs = suite.sampling_rate_hz
-    rows = []
-    for i, row in suite.labels.iterrows():
-        kind = row["signal_kind"]
-        found = measure_single(kind, np.asarray(suite.signals[i, 0], float), fs)
-        for spec in FACTORS[kind]:
-            if spec.column == "resp_rate_bpm" and kind in ("ecg", "ppg") and (
-                    row["heart_rate_bpm"] < 2 * row["resp_rate_bpm"]):
-                continue  # a beat-to-beat series cannot carry breathing above half its rate
-            if spec.column == "resp_rate_bpm" and kind == "ecg" and (
-                    row["ecg_lead"] not in UPRIGHT_LEADS):
-                continue  # ECG-derived respiration is checked in the limb leads II, MLII
-            rows.append({"suite": "factors", "kind": kind, "label": spec.column,
-                         "truth": row[spec.column], "detected": found[spec.column]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([
+        {"suite": "factors", "kind": kind, "label": label, "truth": truth, "detected": found}
+        for kind, label, truth, found in factor_comparisons(suite, suite.sampling_rate_hz)])
 
 
 def scenario_errors(suite) -> pd.DataFrame:
-    fs = suite.sampling_rate_hz
-    rows = []
-    for i, row in suite.labels.iterrows():
-        name = row["scenario"]
-        step = None
-        if row["dynamics"] == "step":
-            step = "heart" if name.startswith("heart_rate") else "resp"
-        found = measure_scenario(np.asarray(suite.signals[i], float), fs, step)
-        for label, value in found.items():
-            if name == "motion_artifact" and label in MOTION_EXCLUDED:
-                continue
-            if label in ONLY_IN and name not in ONLY_IN[label]:
-                continue
-            if name in NOT_IN.get(label, ()):
-                continue
-            rows.append({"suite": "scenarios", "kind": "multi", "label": label,
-                         "truth": row[label], "detected": value, "scenario": name})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([
+        {"suite": "scenarios", "kind": "multi", "label": label, "truth": truth,
+         "detected": found, "scenario": name}
+        for name, label, truth, found in scenario_comparisons(suite, suite.sampling_rate_hz)])
 
 
 def summarise(errors: pd.DataFrame) -> pd.DataFrame:

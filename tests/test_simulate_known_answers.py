@@ -25,13 +25,10 @@ from physio_bench.simulate import FACTORS, simulate_suite
 from physio_bench.simulate.classes import SCENARIO_COLUMNS
 from physio_bench.simulate.detectors import measure_scenario, measure_single
 from physio_bench.simulate.ground_truth import window_rate
+from physio_bench.simulate.known_answers import factor_comparisons, scenario_comparisons
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FS, N, WINDOW_S = 125.0, 4000, 32.0
-#: Leads whose ECG-derived respiration the detector reads (R-wave values of an upright
-#: QRS); in V1 and aVR the amplitude and baseline modulation can cancel.
-UPRIGHT_LEADS = ("MLII", "II")
-
 #: (kind, label) -> (max median |error|, max 90th percentile |error|), label units.
 FACTOR_TOLERANCE = {
     ("ecg", "heart_rate_bpm"): (0.5, 1.0),
@@ -78,32 +75,6 @@ SCENARIO_TOLERANCE = {
 NO_DETECTOR = {"atrial_rate_bpm", "av_conduction_ratio", "blocked_p_wave_count",
                "pr_interval_s", "pr_prolongation_s", "flutter_conduction_ratio",
                "ecg_axis_deg", "qrs_width_s"}
-#: Scenario labels not checked in motion-artefact windows (the detectors are not meant
-#: to work through motion), and labels checked only in some classes, or not in some.
-MOTION_EXCLUDED = {"heart_rate_bpm", "heart_rate_change_bpm", "resp_rate_bpm",
-                   "resp_rate_change_bpm", "rr_interval_cv", "ectopic_beat_count",
-                   "apnea_duration_s", "pause_number_count", "pulse_amplitude_au",
-                   "pulse_amplitude_cv", "pulse_arrival_time_s", "pulse_arrival_foot_s",
-                   "pulse_arrival_resp_change_s", "pulse_amplitude_resp_change_frac",
-                   "pulse_amplitude_variation_frac", "t_wave_polarity_sign"}
-ONLY_IN = {
-    "change_time_s": {"heart_rate_step", "resp_rate_step"},
-    "ectopic_beat_count": {"normal_sinus", "premature_ventricular", "premature_atrial",
-                           "sinus_tachycardia", "sinus_bradycardia"},
-    "apnea_duration_s": {"apnea", "central_apnea"},
-}
-#: The breathing detector cannot place the recovery breath's onset after an obstructive
-#: apnea (its deepest paradoxical dip comes just before it); the per-breath pulse
-#: variation is dominated by the rhythm in irregular and premature-beat windows; the
-#: median beat of an escape rhythm has the escape beats' discordant T.
-NOT_IN = {
-    "resp_rate_bpm": {"obstructive_apnea"},
-    "resp_rate_change_bpm": {"obstructive_apnea"},
-    "pause_number_count": {"obstructive_apnea"},
-    "pulse_amplitude_variation_frac": {"irregular_rhythm", "atrial_flutter",
-                                       "premature_atrial", "premature_ventricular"},
-    "t_wave_polarity_sign": {"av_block_complete"},
-}
 
 
 def _suite(tmp: Path, override: dict[str, Any], suite: str) -> Any:
@@ -123,20 +94,9 @@ def factor_errors(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """|detected - label| of every factor of 24 windows per kind."""
     s = _suite(tmp_path_factory.mktemp("ka"), {"simulate": {"factors": {"windows_per_kind": 24}}},
                "factors")
-    rows = []
-    for i, row in s.labels.iterrows():
-        kind = row["signal_kind"]
-        found = measure_single(kind, np.asarray(s.signals[i, 0], float), FS)
-        for spec in FACTORS[kind]:
-            if spec.column == "resp_rate_bpm" and kind in ("ecg", "ppg") and (
-                    row["heart_rate_bpm"] < 2 * row["resp_rate_bpm"]):
-                continue  # a beat-to-beat series cannot carry breathing above half its rate
-            if spec.column == "resp_rate_bpm" and kind == "ecg" and (
-                    row["ecg_lead"] not in UPRIGHT_LEADS):
-                continue  # ECG-derived respiration is checked in the limb leads II, MLII
-            rows.append({"kind": kind, "label": spec.column, "truth": row[spec.column],
-                         "detected": found[spec.column]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([
+        {"kind": kind, "label": label, "truth": truth, "detected": found}
+        for kind, label, truth, found in factor_comparisons(s, FS)])
 
 
 @pytest.fixture(scope="module")
@@ -144,23 +104,10 @@ def scenario_errors(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """|detected - label| of every scenario label, 3 subjects in every default class."""
     s = _suite(tmp_path_factory.mktemp("ka"),
                {"simulate": {"scenarios": {"subjects_per_scenario": 3}}}, "scenarios")
-    rows = []
-    for i, row in s.labels.iterrows():
-        name = row["scenario"]
-        step = None
-        if row["dynamics"] == "step":
-            step = "heart" if name.startswith("heart_rate") else "resp"
-        found = measure_scenario(np.asarray(s.signals[i], float), FS, step)
-        for label in SCENARIO_COLUMNS:
-            if name == "motion_artifact" and label in MOTION_EXCLUDED:
-                continue
-            if label in NO_DETECTOR or name in NOT_IN.get(label, ()):
-                continue
-            if label in ONLY_IN and name not in ONLY_IN[label]:
-                continue
-            rows.append({"scenario": name, "label": label, "truth": row[label],
-                         "detected": found[label]})
-    return pd.DataFrame(rows)
+    checked = [label for label in SCENARIO_COLUMNS if label not in NO_DETECTOR]
+    return pd.DataFrame([
+        {"scenario": name, "label": label, "truth": truth, "detected": found}
+        for name, label, truth, found in scenario_comparisons(s, FS, checked)])
 
 
 @pytest.mark.parametrize(("kind", "label"), list(FACTOR_TOLERANCE))
