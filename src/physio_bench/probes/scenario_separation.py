@@ -46,16 +46,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from physio_bench.io import Suite
-from physio_bench.probes.common import (
-    MAX_SCATTER_POINTS,
-    MetricRow,
-    ProbeSettings,
-    concat_predictions,
-    mode_layer,
-    predictions_frame,
-    selection_detail,
-    subsample,
-)
+from physio_bench.probes import common
+from physio_bench.probes.common import MAX_SCATTER_POINTS, MetricRow, ProbeSettings
 from physio_bench.probes.cv import inner_splits, nested_folds
 from physio_bench.probes.data import Embeddings
 from physio_bench.probes.stats import (
@@ -260,7 +252,7 @@ def _map_2d(x: np.ndarray, classes: list[str], y: np.ndarray, groups: np.ndarray
             seed: int) -> dict[str, Any]:
     pca = PCA(n_components=2, svd_solver="full").fit(x)
     coords = pca.transform(x)
-    pick = subsample(len(y), 4 * MAX_SCATTER_POINTS, seed)
+    pick = common.subsample(len(y), 4 * MAX_SCATTER_POINTS, seed)
     return {"method": "PCA of standardised pooled embeddings", "x": coords[pick, 0],
             "y": coords[pick, 1], "label": [classes[i] for i in y[pick]],
             "subject": groups[pick].tolist(),
@@ -313,7 +305,7 @@ def run_scenario_separation(
     pooled = np.asarray(emb.pooled, dtype=np.float64)
     result = nested_logistic(pooled, y, outer, inner, n_classes)
     chosen = result["chosen_layer"]
-    mode = mode_layer(chosen)
+    mode = common.mode_layer(chosen)
     projections = [_lda_projections(pooled[layer], y, outer, n_classes)
                    for layer in range(len(names))]
     means, mean_y, mean_subject = zip(*[subject_means(_standardised(pooled[layer]), y, groups)
@@ -338,7 +330,7 @@ def run_scenario_separation(
         "classes": classes, "n_windows": len(y), "n_subjects": n_subjects,
         "n_subject_scenario_pairs": len(point_y),
         "layer_names": names, "per_layer": per_layer, "skipped": [],
-        "selection": selection_detail(chosen, result["inner_score"], names),
+        "selection": common.selection_detail(chosen, result["inner_score"], names),
         "c_per_layer_fold": result["c"], "c_grid": C_GRID,
         "chance": {"balanced_accuracy": 1.0 / n_classes, "macro_f1": 1.0 / n_classes,
                    "silhouette": 0.0},
@@ -374,8 +366,9 @@ def run_scenario_separation(
                   "fisher_ratio": float(null_cache[key].mean())}
         rows += [MetricRow("scenarios", m, tag, e, chance=chance.get(m))
                  for m, e in estimates.items()]
-        frames.append(predictions_frame("scenarios", "balanced_accuracy", tag, np.arange(len(y)),
-                                        groups, "class", y, pred, folds=outer))
+        frames.append(common.predictions_frame("scenarios", "balanced_accuracy", tag,
+                                               np.arange(len(y)), groups, "class", y, pred,
+                                               folds=outer))
         conf = confusion_matrix(y, pred, n_classes)
         detail[tag] = {
             "layer": names[last] if tag == "last" else "per fold",
@@ -390,4 +383,4 @@ def run_scenario_separation(
             "map_2d": _map_2d(_standardised(pooled[sil_layer]), classes, y, groups,
                               derive_seed(seed, "map")),
         }
-    return detail, rows, concat_predictions(frames)
+    return detail, rows, common.concat_predictions(frames)

@@ -26,7 +26,13 @@ from typing import Any
 import numpy as np
 
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.plotting import new_grid, placeholder, title
+from physio_bench.report.plotting import (
+    interval_line,
+    new_grid,
+    placeholder,
+    shared_legend,
+    title,
+)
 from physio_bench.report.style import note_missing
 
 SUMMARY = Path("sensitivity") / "summary.csv"
@@ -112,24 +118,14 @@ def draw_sensitivity(data: dict[str, Any], ctx: FigureContext) -> Any:
             style = LINESTYLES[styles.setdefault(line_label, len(styles)) % len(LINESTYLES)]
             rate, value, low, high = values.T
             rates.update(rate.tolist())
-            below = np.nan_to_num(np.clip(value - low, 0, None))
-            above = np.nan_to_num(np.clip(high - value, 0, None))
-            ax.errorbar(rate, value, yerr=[below, above], lw=1.0, ls=style,
-                        color=ctx.colors.color(model), marker=ctx.colors.marker(model), ms=3,
-                        capsize=2, label=line_label)
+            interval_line(ax, ctx, rate, value, low, high, model, line_label, style)
         ax.set_xscale("log", base=2)
         ticks = sorted(rates)
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.minorticks_off()
         ax.set_xlabel("input rate (Hz)", fontsize="x-small")
         ax.set_ylabel(label, fontsize="small")
-    handles: dict[str, Any] = {}
-    for ax in axes:
-        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(name, handle)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncol=min(3, len(handles)), fontsize="small")
+    shared_legend(fig, axes)
     title(fig, ctx, "Probe metrics against the model's input rate (layer chosen on inner "
                     "folds)")
     return fig
@@ -201,11 +197,7 @@ def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
     for ax, (task, label, column) in zip(axes, shown, strict=True):
         for k, (member, values) in enumerate(data["panels"][task].items()):
             x, value, low, high, rate, fill = values.T
-            below = np.nan_to_num(np.clip(value - low, 0, None))
-            above = np.nan_to_num(np.clip(high - value, 0, None))
-            ax.errorbar(x, value, yerr=[below, above], lw=1.0, ls=LINESTYLES[k % 4],
-                        color=ctx.colors.color(member), marker=ctx.colors.marker(member), ms=3,
-                        capsize=2, label=member)
+            interval_line(ax, ctx, x, value, low, high, member, member, LINESTYLES[k % 4])
             if k == 0:
                 for xi, yi, hz, share in zip(x, value, rate, fill, strict=True):
                     text = f"{hz:g} Hz" + ("" if np.isnan(share) else f", {share:.0%}")
@@ -216,13 +208,7 @@ def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
         ax.set_xlabel(X_LABELS[column], fontsize="x-small")
         ax.set_ylabel("factor R² (ridge)", fontsize="small")
         ax.set_title(label, fontsize="small")
-    handles: dict[str, Any] = {}
-    for ax in axes:
-        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(name, handle)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncol=min(3, len(handles)), fontsize="small")
+    shared_legend(fig, axes)
     title(fig, ctx, f"{data['model']}: heart- and breathing-rate R² against samples per "
                     "cycle (points: input rate, context filled)")
     return fig
@@ -270,20 +256,11 @@ def draw_context(data: dict[str, Any], ctx: FigureContext) -> Any:
     for ax, (stage, task, metric, label) in zip(axes, shown, strict=True):
         for k, (member, values) in enumerate(data["panels"][f"{stage}:{task}:{metric}"].items()):
             seconds, value, low, high = values.T
-            below = np.nan_to_num(np.clip(value - low, 0, None))
-            above = np.nan_to_num(np.clip(high - value, 0, None))
-            ax.errorbar(seconds, value, yerr=[below, above], lw=1.0, ls=LINESTYLES[k % 4],
-                        color=ctx.colors.color(member), marker=ctx.colors.marker(member), ms=3,
-                        capsize=2, label=member)
+            interval_line(ax, ctx, seconds, value, low, high, member, member,
+                          LINESTYLES[k % 4])
         ax.set_xlabel("context (s of signal per model input)", fontsize="x-small")
         ax.set_ylabel(label, fontsize="small")
-    handles: dict[str, Any] = {}
-    for ax in axes:
-        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(name, handle)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-                   ncol=min(3, len(handles)), fontsize="small")
+    shared_legend(fig, axes)
     title(fig, ctx, f"{data['model']}: probe metrics against the context length (layer "
                     "chosen on inner folds)")
     return fig

@@ -91,3 +91,26 @@ def r2_score(true: np.ndarray, pred: np.ndarray) -> float:
     t, p = true[mask], pred[mask]
     total = float(((t - t.mean()) ** 2).sum())
     return float("nan") if total == 0 else 1.0 - float(((t - p) ** 2).sum()) / total
+
+
+def interval_line(ax: Any, ctx: Any, x: np.ndarray, value: np.ndarray, low: np.ndarray,
+                  high: np.ndarray, member: str, label: str, style: str) -> None:
+    """One line of ``value`` against ``x`` with error bars to ``low`` and ``high`` (a NaN
+    or inverted bound draws no bar), in ``member``'s colour and marker."""
+    below = np.nan_to_num(np.clip(value - low, 0, None))
+    above = np.nan_to_num(np.clip(high - value, 0, None))
+    ax.errorbar(x, value, yerr=[below, above], lw=1.0, ls=style,
+                color=ctx.colors.color(member), marker=ctx.colors.marker(member), ms=3,
+                capsize=2, label=label)
+
+
+def shared_legend(fig: Any, axes: Any) -> None:
+    """One legend below the panels, each label once (its first handle); none when no
+    panel has a labelled line."""
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(name, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+                   ncol=min(3, len(handles)), fontsize="small")
