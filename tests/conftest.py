@@ -4,8 +4,9 @@ physio_bench.io in the on-disk format of docs/architecture.md)."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,105 @@ def noisy_sine_windows(n_windows: int, n_channels: int, n_samples: int, frequenc
     base = np.sin(2 * np.pi * frequency_hz * t)[None, None, :]
     noise = 0.1 * rng.standard_normal((n_windows, n_channels, n_samples))
     return (base + noise).astype(np.float32)
+
+
+def sine_fixtures(n_windows: int, n_channels: int, n_samples: int, frequency_hz: float,
+                  seed: int, sampling_rate_hz: float = 250.0, model: str = "model"
+                  ) -> tuple[Any, Any]:
+    """A model test's module fixtures ``windows`` (:func:`noisy_sine_windows`) and
+    ``embedded`` (the fixture named ``model`` embeds them at ``sampling_rate_hz``)."""
+
+    @pytest.fixture(scope="module", name="windows")
+    def windows_fixture() -> np.ndarray:
+        return noisy_sine_windows(n_windows, n_channels, n_samples, frequency_hz, seed=seed,
+                                  sampling_rate_hz=sampling_rate_hz)
+
+    @pytest.fixture(scope="module", name="embedded")
+    def embedded_fixture(request: pytest.FixtureRequest, windows: np.ndarray) -> Any:
+        return request.getfixturevalue(model).embed(windows, sampling_rate_hz)
+
+    return windows_fixture, embedded_fixture
+
+
+def error_messages(model: Any, n_samples: int, sampling_rate_hz: float,
+                   build: Callable[[], Any]) -> tuple[str, str]:
+    """The InputError message of ``model`` for one window of ``n_samples`` and the
+    ModelError message of ``build()`` (e.g. a default hub id that is not cached)."""
+    from physio_bench.errors import InputError, ModelError
+
+    with pytest.raises(InputError) as refused:
+        model.embed(np.zeros((1, 1, n_samples), dtype=np.float32), sampling_rate_hz)
+    with pytest.raises(ModelError) as failed:
+        build()
+    return str(refused.value), str(failed.value)
+
+
+def assert_tokens(embedded: Any, layer_names: list[str], shape: tuple[int, ...],
+                  spans: dict[int, list[int]], token_channels: list[int],
+                  dtype: Any = None) -> None:
+    """The embedding's layers (names, each of ``shape`` and, when given, ``dtype``), the
+    token ``spans`` at the given token indices and the tokens' channels."""
+    assert list(embedded.layers) == layer_names
+    for array in embedded.layers.values():
+        assert array.shape == shape and (dtype is None or array.dtype == dtype)
+    for index, span in spans.items():
+        assert embedded.token_spans[index].tolist() == span
+    assert embedded.token_channels.tolist() == token_channels
+
+
+def assert_read_from(info: Any, directory: Path) -> None:
+    """``describe()`` of a model read from ``directory``: pretrained, that source, the
+    SHA-256 of its ``model.safetensors``."""
+    from physio_bench.models.weights import file_sha256
+
+    assert (info.pretrained, info.weights_source) == (True, str(directory))
+    assert info.weights_sha256 == file_sha256(directory / "model.safetensors")
+
+
+def workflow_snakefile(rules: Sequence[str], report: bool = False, more: str = "",
+                   target: str = "") -> str:
+    """A Snakefile for workflow tests, set up as workflow/Snakefile is (the project's
+    config.yaml validated and resolved, ``VERSIONS``, ``MODELS``, ``PROBES``; ``report``:
+    the report's workflow.rst; ``more``: further lines), then the ``rules`` of
+    workflow/rules included and ``target``."""
+    from physio_bench.config import REPO_ROOT
+
+    text = ("\nimport os\nimport sys\n"
+            "from physio_bench.config import enabled_models, write_resolved_config\n"
+            "from physio_bench.preflight import validate_config\n\n"
+            f'configfile: "{REPO_ROOT / "config.yaml"}"\n')
+    if report:
+        text += f'report: "{REPO_ROOT / "workflow" / "report" / "workflow.rst"}"\n'
+    text += ("config.update(validate_config(config))\n"
+             'os.environ["PHYSIO_BENCH_PYTHON"] = sys.executable  # as the Snakefile does\n'
+             'write_resolved_config(config, "results/config.resolved.yaml")\n'
+             'VERSIONS = "test"\nMODELS = list(enabled_models(config))\n'
+             'PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]\n'
+             f"{more}\n")
+    text += "".join(f'include: "{REPO_ROOT / "workflow" / "rules" / rule}"\n' for rule in rules)
+    return text + target
+
+
+def small_report_config(kinds: Sequence[str], classes: Sequence[str],
+                        models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A small config for the report, leaderboard and comparison tests: ``kinds`` of
+    signal, the scenario ``classes``, the synthetic fine-tune and TTM off, then ``models``
+    (entries added or replaced)."""
+    return {
+        "simulate": {"signal_kinds": list(kinds), "scenarios": {"classes": list(classes)}},
+        "models": {"handcrafted": {"plugin": "handcrafted", "enabled": False},
+                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
+                   "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False},
+                   **models},
+        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+    }
+
+
+#: The scenario classes of the small report configs.
+REPORT_CLASSES = ("normal_sinus", "apnea", "heart_rate_ramp")
+#: The baselines off and the pretrained Moirai on (the report tests' models).
+REPORT_MODELS = {"spectral": {"plugin": "spectral", "enabled": False},
+                 "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True}}
 
 
 def _shipped_datasets_off() -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import noisy_sine_windows
+from conftest import sine_fixtures
 
 from physio_bench.models.chronos import ChronosModel
 from physio_bench.models.weights import file_sha256
@@ -16,19 +16,12 @@ N_SAMPLES = 200  # 13 patches of 16 after 8 samples of left padding (short: 120M
 pytestmark = pytest.mark.usefixtures("offline_hub")
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(2, 2, N_SAMPLES, 0.3, seed=5)
+windows, embedded = sine_fixtures(2, 2, N_SAMPLES, 0.3, seed=5, model="chronos2")
 
 
 @pytest.fixture(scope="module")
 def chronos2():
     return ChronosModel(name="c2", seed=0, weights="random", variant="chronos-2")
-
-
-@pytest.fixture(scope="module")
-def embedded(chronos2, windows):
-    return chronos2.embed(windows, 250.0)
 
 
 def test_chronos2_groups_channels_and_matches_library(chronos2, windows, embedded):

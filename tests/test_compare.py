@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPORT_CLASSES, small_report_config, workflow_snakefile
 from sklearn.metrics import r2_score
 
 from physio_bench.compare import COLUMNS, compare_models
 from physio_bench.compare.run import prediction_path
-from physio_bench.config import REPO_ROOT
 from physio_bench.headlines import HEADLINES
 from physio_bench.io import read_json, read_predictions, write_json
 from physio_bench.preflight import load_config
@@ -25,16 +25,9 @@ from physio_bench.report.synthetic import write_synthetic_results
 from physio_bench.statistics import TEST_CORRECTED_T, TEST_PERMUTATION, holm
 
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
-SMALL = {
-    "simulate": {"signal_kinds": ["ecg", "rsp"],
-                 "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
-    "models": {"handcrafted": {"plugin": "handcrafted", "enabled": False},
-               "moirai-1.1-R-small": {"plugin": "moirai", "size": "small", "enabled": True},
-               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
-               "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
-    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
-    "statistics": {"comparison_resamples": 300},
-}
+SMALL = {**small_report_config(("ecg", "rsp"), REPORT_CLASSES, {
+    "moirai-1.1-R-small": {"plugin": "moirai", "size": "small", "enabled": True}}),
+    "statistics": {"comparison_resamples": 300}}
 
 
 def _config(tmp_path: Path, extra: dict | None = None) -> dict:
@@ -162,22 +155,7 @@ def test_a_model_trained_on_synthetic_data_meets_its_untrained_twin(tmp_path: Pa
     assert set(chronos["comparison"]) == {"best baseline"}
 
 
-SNAKEFILE = f"""
-import os
-import sys
-from physio_bench.config import enabled_models, write_resolved_config
-from physio_bench.preflight import validate_config
-
-configfile: "{REPO_ROOT / 'config.yaml'}"
-config.update(validate_config(config))
-os.environ["PHYSIO_BENCH_PYTHON"] = sys.executable  # as the Snakefile does
-write_resolved_config(config, "results/config.resolved.yaml")
-VERSIONS = "test"
-MODELS = list(enabled_models(config))
-PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]
-
-include: "{REPO_ROOT / 'workflow' / 'rules' / 'compare.smk'}"
-"""
+SNAKEFILE = workflow_snakefile(["compare.smk"])
 
 
 def _snakemake(workdir: Path, *args: str) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPORT_CLASSES, REPORT_MODELS, small_report_config
 
 from physio_bench.errors import InputError
 from physio_bench.headlines import HEADLINES
@@ -35,16 +36,8 @@ REFERENCE = "reference-method"  # the downstream stage's classical methods, list
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
     path = tmp_path_factory.mktemp("cfg") / "small.yaml"
-    path.write_text(yaml.safe_dump({
-        "simulate": {"signal_kinds": ["ecg", "rsp"],
-                     "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
-        "models": {"spectral": {"plugin": "spectral", "enabled": False},
-                   "handcrafted": {"plugin": "handcrafted", "enabled": False},
-                   "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True},
-                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
-                   "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
-        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
-    }))
+    path.write_text(yaml.safe_dump(small_report_config(("ecg", "rsp"), REPORT_CLASSES,
+                                                       REPORT_MODELS)))
     return load_config([path])
 
 

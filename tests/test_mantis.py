@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import noisy_sine_windows
+from conftest import error_messages, sine_fixtures
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import ModelError
 from physio_bench.models.mantis import MantisModel, hidden_states, patch_spans, resample
 from physio_bench.models.torch_utils import seeded
 from physio_bench.models.weights import file_sha256, install_into_hf_cache
@@ -26,14 +26,7 @@ def model():
     return MantisModel(name="mantis-test", seed=0, weights="random")
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(2, 2, N_SAMPLES, 1.1, seed=11)
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 250.0)
+windows, embedded = sine_fixtures(2, 2, N_SAMPLES, 1.1, seed=11)
 
 
 def test_shapes_spans_and_description(model, embedded):
@@ -106,13 +99,9 @@ def test_legacy_mantis8m_checkpoint_loads(windows, tmp_path):
 
 def test_errors(model, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_hf_home"))
-    with pytest.raises(InputError) as error:
-        model.embed(np.zeros((1, 1, 31), dtype=np.float32), 250.0)
-    assert str(error.value) == ("model 'mantis-test': windows of 31 samples are shorter than "
-                                "Mantis's 32 patches; use longer windows")
-    with pytest.raises(ModelError) as error:
-        MantisModel(name="mantis-8m")
-    message = str(error.value)
+    refused, message = error_messages(model, 31, 250.0, lambda: MantisModel(name="mantis-8m"))
+    assert refused == ("model 'mantis-test': windows of 31 samples are shorter than "
+                       "Mantis's 32 patches; use longer windows")
     assert "\n" not in message and "`hf download paris-noah/Mantis-8M`" in message
     with pytest.raises(ModelError, match=r"lacks config\.json, model\.safetensors"):
         MantisModel(name="m", weights=str(tmp_path))

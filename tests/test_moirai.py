@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import noisy_sine_windows
+from conftest import sine_fixtures
 
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.moirai import (
@@ -28,14 +28,7 @@ def model():
     return MoiraiModel(name="moirai-test", seed=0, weights="random", patch_size=PATCH)
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(3, 2, N_SAMPLES, 1.2, seed=3)
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 250.0)
+windows, embedded = sine_fixtures(3, 2, N_SAMPLES, 1.2, seed=3)
 
 
 def test_shapes_spans_and_description(model, embedded):

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import noisy_sine_windows
+from conftest import assert_read_from, assert_tokens, noisy_sine_windows, sine_fixtures
 
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.moirai import pack_windows
 from physio_bench.models.moirai2 import Moirai2Model, build_module, module_kwargs
 from physio_bench.models.torch_utils import seeded
-from physio_bench.models.weights import file_sha256, install_into_hf_cache
+from physio_bench.models.weights import install_into_hf_cache
 
 TINY = {"d_model": 64, "d_ff": 128, "num_layers": 2, "patch_size": 16, "max_seq_len": 512}
 N_SAMPLES = 200  # 13 patches of 16 after 8 samples of left padding
@@ -39,27 +39,15 @@ def model(checkpoint):
     return Moirai2Model(name="m2", weights=str(checkpoint))
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(3, 2, N_SAMPLES, 1.3, seed=4, sampling_rate_hz=50.0)
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 50.0)
+windows, embedded = sine_fixtures(3, 2, N_SAMPLES, 1.3, seed=4, sampling_rate_hz=50.0)
 
 
 def test_shapes_spans_and_description(model, embedded, checkpoint):
-    assert list(embedded.layers) == ["layer_00", "layer_01", "final_norm"]
-    for array in embedded.layers.values():
-        assert array.shape == (3, 26, 64) and array.dtype == np.float32
-    assert embedded.token_spans[:2].tolist() == [[0, 8], [8, 24]]
-    assert embedded.token_spans[12].tolist() == [184, 200]
-    assert embedded.token_channels.tolist() == [0] * 13 + [1] * 13
+    assert_tokens(embedded, ["layer_00", "layer_01", "final_norm"], (3, 26, 64),
+                  {0: [0, 8], 1: [8, 24], 12: [184, 200]}, [0] * 13 + [1] * 13, np.float32)
     embedded.validate(3)
     info = model.describe()
-    assert (info.pretrained, info.weights_source) == (True, str(checkpoint))
-    assert info.weights_sha256 == file_sha256(checkpoint / "model.safetensors")
+    assert_read_from(info, checkpoint)
     assert info.max_window_samples == 512 * 16 and info.default_input_hz == 50.0
     assert info.architecture.startswith("Moirai 2.0 (uni2ts Moirai2Module, decoder-only)")
 

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pytest
 from conftest import noisy_sine_windows
-from own_env import child_run, own_env_python
+from own_env import assert_refusals, child_run, own_env_python, plugin_fixtures, run_reference
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import ModelError
 from physio_bench.models.external import MomentModel
 
 PYTHON = own_env_python("moment")
@@ -65,27 +65,18 @@ np.save(out + "/api.npy", api.numpy()); np.save(out + "/view.npy", view.numpy())
 N_SAMPLES = 500  # 12 samples of padding: patch 1 is half padded, patches 2..63 are tokens
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("moment") / "ck"
-    child_run(PYTHON, WRITE, str(directory), json.dumps(TINY))
-    return directory
+def padded_inputs(windows: np.ndarray) -> dict[str, np.ndarray]:
+    """momentfm's inputs for windows of 500 samples: ``x`` left-padded with 12 zeros to
+    512 samples, the mask ``m`` 0 on the padding."""
+    values = np.zeros((len(windows), 2, 512), np.float32)
+    values[:, :, 12:] = windows
+    mask = np.zeros((len(windows), 512), np.float32)
+    mask[:, 12:] = 1.0
+    return {"x": values, "m": mask}
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(3, 2, N_SAMPLES, 0.7, seed=9, sampling_rate_hz=16.0)
-
-
-@pytest.fixture(scope="module")
-def model(checkpoint):
-    with MomentModel(name="moment-tiny", weights=str(checkpoint), python=str(PYTHON)) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 16.0)
+checkpoint, windows, model, embedded = plugin_fixtures(
+    MomentModel, PYTHON, WRITE, (json.dumps(TINY),), "moment-tiny", (3, 2, N_SAMPLES, 0.7, 9), 16.0)
 
 
 def test_tokens_are_fully_observed_patches_only(model, embedded, checkpoint):
@@ -104,13 +95,7 @@ def test_tokens_are_fully_observed_patches_only(model, embedded, checkpoint):
 
 
 def test_layers_equal_momentfm_forward(embedded, windows, checkpoint, tmp_path):
-    values = np.zeros((3, 2, 512), np.float32)
-    values[:, :, 12:] = windows
-    mask = np.zeros((3, 512), np.float32)
-    mask[:, 12:] = 1.0
-    np.save(tmp_path / "x.npy", values)
-    np.save(tmp_path / "m.npy", mask)
-    child_run(PYTHON, REFERENCE, str(checkpoint), str(tmp_path))
+    run_reference(PYTHON, REFERENCE, checkpoint, tmp_path, **padded_inputs(windows))
     view = np.load(tmp_path / "view.npy")
     assert view[0, :3].tolist() == [0, 0, 1]  # momentfm masks the half-padded patch 1
     for name, file in (("layer_00", "h0"), ("final_norm", "last"), ("final_norm", "api")):
@@ -164,12 +149,9 @@ save_file(tensors, sys.argv[2] + "/model.safetensors")
 
 def test_errors(model, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty"))
-    with pytest.raises(InputError, match="windows of 513 samples are longer than MOMENT's "
-                                         "input of 512"):
-        model.embed(np.zeros((1, 1, 513), np.float32), 16.0)
-    with pytest.raises(ModelError, match=r"AutonLab/MOMENT-1-large are not in the Hugging "
-                                         r"Face cache"):
-        MomentModel(name="m", python=str(PYTHON))
+    assert_refusals(
+        model, MomentModel, PYTHON, 513, 16.0, "MOMENT's input of 512",
+        r"AutonLab/MOMENT-1-large")
     with pytest.raises(ModelError, match=r"unexpected keyword argument 'long_windows'"):
         MomentModel(name="m", weights="x/y", python=str(PYTHON), long_windows="downsample")
 
@@ -217,13 +199,7 @@ def test_every_layer_equals_momentfm_embed_at_the_published_structure(tmp_path):
         ours = model.embed(windows, 16.0)
     names = [f"layer_{i:02d}" for i in range(24)] + ["final_norm"]
     assert list(ours.layers) == names
-    values = np.zeros((2, 2, 512), np.float32)
-    values[:, :, 12:] = windows
-    mask = np.zeros((2, 512), np.float32)
-    mask[:, 12:] = 1.0
-    np.save(tmp_path / "x.npy", values)
-    np.save(tmp_path / "m.npy", mask)
-    child_run(PYTHON, HOOKED_EMBED, str(directory), str(tmp_path))
+    run_reference(PYTHON, HOOKED_EMBED, directory, tmp_path, **padded_inputs(windows))
     library = np.load(tmp_path / "layers.npy")  # modules x windows x channels x 64 x dim
     assert library.shape == (25, 2, 2, 64, 64)
     for index, name in enumerate(names):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from conftest import REPORT_CLASSES, REPORT_MODELS, small_report_config
 from PIL import Image
 
 from physio_bench.cli import main
@@ -30,16 +31,7 @@ from physio_bench.report.inputs import temporal_dynamics as td
 from physio_bench.report.style import OKABE_ITO, ModelStyle
 from physio_bench.report.synthetic import write_synthetic_results
 
-SMALL = {
-    "simulate": {"signal_kinds": ["ecg", "rsp"],
-                 "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
-    "models": {"spectral": {"plugin": "spectral", "enabled": False},
-               "handcrafted": {"plugin": "handcrafted", "enabled": False},
-               "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True},
-               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
-               "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
-    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},  # tests of its own
-}
+SMALL = small_report_config(("ecg", "rsp"), REPORT_CLASSES, REPORT_MODELS)
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]  # replicates: 3 by default
 EXPECTED_STEMS = [
     "signals_by_kind", "signals_by_scenario", "signals_class_normal_sinus",

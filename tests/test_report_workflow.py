@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import small_report_config, workflow_snakefile
 
 from physio_bench.config import REPO_ROOT
 from physio_bench.preflight import load_config
@@ -20,38 +21,14 @@ from physio_bench.report.synthetic import write_synthetic_results
 
 pytestmark = pytest.mark.slow
 
-SMALL = {
-    "simulate": {"signal_kinds": ["ecg"],
-                 "scenarios": {"classes": ["normal_sinus", "apnea"]}},
-    "models": {"spectral": {"plugin": "spectral", "enabled": False},
-               "handcrafted": {"plugin": "handcrafted", "enabled": False},
-               "moirai-small-untrained": {"plugin": "moirai", "enabled": False},
-               "moirai-small-synthetic": {"plugin": "moirai", "enabled": False},
-               "ttm-r2": {"enabled": False}, "ttm-r2-untrained": {"enabled": False}},
-    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
-}
-SNAKEFILE = f"""
-import os
-import sys
-from physio_bench.config import enabled_models, write_resolved_config
-from physio_bench.preflight import validate_config
-
-configfile: "{REPO_ROOT / 'config.yaml'}"
-report: "{REPO_ROOT / 'workflow' / 'report' / 'workflow.rst'}"
-config.update(validate_config(config))
-os.environ["PHYSIO_BENCH_PYTHON"] = sys.executable  # as the Snakefile does
-write_resolved_config(config, "results/config.resolved.yaml")
-VERSIONS = "test"
-MODELS = list(enabled_models(config))
-PROBES = ["feature_independence", "temporal_dynamics", "scenario_separation"]
-EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]
-
-include: "{REPO_ROOT / 'workflow' / 'rules' / 'compare.smk'}"
-include: "{REPO_ROOT / 'workflow' / 'rules' / 'report.smk'}"
-
-rule all:
-    input: "results/leaderboard.csv", "results/comparisons.csv", REPORT_TARGETS
-"""
+SMALL = small_report_config(("ecg",), ("normal_sinus", "apnea"), {
+    "spectral": {"plugin": "spectral", "enabled": False},
+    "moirai-small-untrained": {"plugin": "moirai", "enabled": False}})
+SNAKEFILE = workflow_snakefile(
+    ["compare.smk", "report.smk"], report=True,
+    more='EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]\n',
+    target='\nrule all:\n    input: "results/leaderboard.csv", "results/comparisons.csv", '
+           'REPORT_TARGETS\n')
 
 
 def _snakemake(workdir: Path, *args: str) -> str:

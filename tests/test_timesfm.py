@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import noisy_sine_windows
+from conftest import sine_fixtures
 
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.timesfm import TimesFMModel
@@ -23,19 +23,13 @@ N_SAMPLES = 100  # 4 patches of 32 after 28 samples of left padding
 pytestmark = [pytest.mark.usefixtures("offline_hub"), pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(2, 2, N_SAMPLES, 1.5, seed=8, sampling_rate_hz=50.0)
+windows, embedded = sine_fixtures(2, 2, N_SAMPLES, 1.5, seed=8, sampling_rate_hz=50.0,
+                                  model="untrained")
 
 
 @pytest.fixture(scope="module")
 def untrained():
     return TimesFMModel(name="tf", seed=0, weights="random", progress=False)
-
-
-@pytest.fixture(scope="module")
-def embedded(untrained, windows):
-    return untrained.embed(windows, 50.0)
 
 
 def test_shapes_spans_and_description(untrained, embedded):

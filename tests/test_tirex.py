@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import noisy_sine_windows
+from conftest import assert_read_from, assert_tokens, noisy_sine_windows, sine_fixtures
 
 from physio_bench.cli import main
 from physio_bench.errors import InputError, ModelError
@@ -78,27 +78,15 @@ def model(checkpoint):
     return TiRexModel(name="tx", weights=str(checkpoint))
 
 
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(2, 2, N_SAMPLES, 2.0, seed=6, sampling_rate_hz=64.0)
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 64.0)
+windows, embedded = sine_fixtures(2, 2, N_SAMPLES, 2.0, seed=6, sampling_rate_hz=64.0)
 
 
 def test_shapes_spans_and_description(model, embedded, checkpoint, published):
-    assert list(embedded.layers) == ["layer_00", "layer_01", "final_norm"]
-    for array in embedded.layers.values():
-        assert array.shape == (2, 14, 32) and array.dtype == np.float32
-    assert embedded.token_spans[:2].tolist() == [[0, 8], [8, 40]]
-    assert embedded.token_spans[6].tolist() == [168, 200]
-    assert embedded.token_channels.tolist() == [0] * 7 + [1] * 7
+    assert_tokens(embedded, ["layer_00", "layer_01", "final_norm"], (2, 14, 32),
+                  {0: [0, 8], 1: [8, 40], 6: [168, 200]}, [0] * 7 + [1] * 7, np.float32)
     embedded.validate(2)
     info = model.describe()
-    assert (info.pretrained, info.weights_source) == (True, str(checkpoint))
-    assert info.weights_sha256 == file_sha256(checkpoint / "model.safetensors")
+    assert_read_from(info, checkpoint)
     assert info.extra["converted_from_file"] == "model.ckpt"
     assert info.extra["converted_from_sha256"] == file_sha256(published / "model.ckpt")
     assert info.max_window_samples == 256 and info.default_input_hz == 64.0

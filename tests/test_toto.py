@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import own_env
 import pytest
-from conftest import noisy_sine_windows
-from own_env import child_run, own_env_python
+from conftest import assert_tokens, noisy_sine_windows
+from own_env import child_run, own_env_python, plugin_fixtures, run_reference
 
-from physio_bench.errors import InputError, ModelError
+from physio_bench.errors import ModelError
 from physio_bench.models.external import TotoModel
 
 PYTHON = own_env_python("toto")
@@ -56,36 +57,13 @@ np.save(sys.argv[2] + "/out.npy", out.numpy())
 N_SAMPLES = 100  # 7 patches of 16 after 12 samples of padding
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("toto") / "ck"
-    child_run(PYTHON, WRITE, str(directory), json.dumps(TINY))
-    return directory
-
-
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(3, 2, N_SAMPLES, 4.0, seed=10, sampling_rate_hz=128.0)
-
-
-@pytest.fixture(scope="module")
-def model(checkpoint):
-    with TotoModel(name="toto-tiny", weights=str(checkpoint), python=str(PYTHON)) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 128.0)
+checkpoint, windows, model, embedded = plugin_fixtures(
+    TotoModel, PYTHON, WRITE, (json.dumps(TINY),), "toto-tiny", (3, 2, N_SAMPLES, 4.0, 10), 128.0)
 
 
 def test_shapes_spans_and_description(model, embedded):
-    assert list(embedded.layers) == ["layer_00", "layer_01"]
-    for array in embedded.layers.values():
-        assert array.shape == (3, 14, 32)
-    assert embedded.token_spans[:2].tolist() == [[0, 4], [4, 20]]
-    assert embedded.token_spans[6].tolist() == [84, 100]
-    assert embedded.token_channels.tolist() == [0] * 7 + [1] * 7
+    assert_tokens(embedded, ["layer_00", "layer_01"], (3, 14, 32),
+                  {0: [0, 4], 1: [4, 20], 6: [84, 100]}, [0] * 7 + [1] * 7)
     info = model.describe()
     assert (info.plugin, info.pretrained, info.max_window_samples) == ("toto", True, 4096)
     assert info.architecture.startswith("Toto (toto-ts TotoBackbone): 2 layers (1 space-wise)")
@@ -94,8 +72,7 @@ def test_shapes_spans_and_description(model, embedded):
 
 
 def test_last_layer_equals_the_library_forward(embedded, windows, checkpoint, tmp_path):
-    np.save(tmp_path / "x.npy", windows)
-    child_run(PYTHON, REFERENCE, str(checkpoint), str(tmp_path))
+    run_reference(PYTHON, REFERENCE, checkpoint, tmp_path, x=windows)
     reference = np.load(tmp_path / "out.npy")  # windows x channels x patches x dim
     np.testing.assert_array_equal(embedded.layers["layer_01"], reference.reshape(3, 14, 32))
 
@@ -118,12 +95,9 @@ def test_deterministic_and_errors(model, embedded, windows, checkpoint, tmp_path
     with TotoModel(name="again", weights=str(checkpoint), python=str(PYTHON)) as again:
         np.testing.assert_array_equal(again.embed(windows, 128.0).layers["layer_00"],
                                       embedded.layers["layer_00"])
-    with pytest.raises(InputError, match="windows of 4097 samples are longer than Toto's "
-                                         "context of 4096"):
-        model.embed(np.zeros((1, 1, 4097), np.float32), 128.0)
-    with pytest.raises(ModelError, match=r"Datadog/Toto-Open-Base-1.0 are not in the Hugging "
-                                         r"Face cache"):
-        TotoModel(name="m", python=str(PYTHON))
+    own_env.assert_refusals(
+        model, TotoModel, PYTHON, 4097, 128.0, "Toto's context of 4096",
+        r"Datadog/Toto-Open-Base-1.0")
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match=r"lacks model\.safetensors"):
         TotoModel(name="m", weights=str(tmp_path), python=str(PYTHON))

@@ -12,8 +12,15 @@ import json
 
 import numpy as np
 import pytest
-from conftest import noisy_sine_windows
-from own_env import REPO, child_run, own_env_python
+from conftest import assert_tokens, noisy_sine_windows
+from own_env import (
+    REPO,
+    assert_refusals,
+    child_run,
+    own_env_python,
+    plugin_fixtures,
+    run_reference,
+)
 
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.external import TTMModel
@@ -52,36 +59,13 @@ np.save(sys.argv[2] + "/backbone.npy", out.backbone_hidden_state.numpy())
 N_SAMPLES = 100  # right-aligned in 128: patch 0 holds only padding, patch 1 samples 0..3
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("ttm") / "ck"
-    child_run(PYTHON, WRITE, str(directory))
-    return directory
-
-
-@pytest.fixture(scope="module")
-def windows():
-    return noisy_sine_windows(3, 2, N_SAMPLES, 1.0, seed=12, sampling_rate_hz=16.0)
-
-
-@pytest.fixture(scope="module")
-def model(checkpoint):
-    with TTMModel(name="ttm-tiny", weights=str(checkpoint), python=str(PYTHON)) as built:
-        yield built
-
-
-@pytest.fixture(scope="module")
-def embedded(model, windows):
-    return model.embed(windows, 16.0)
+checkpoint, windows, model, embedded = plugin_fixtures(
+    TTMModel, PYTHON, WRITE, (), "ttm-tiny", (3, 2, N_SAMPLES, 1.0, 12), 16.0)
 
 
 def test_shapes_spans_and_description(model, embedded):
-    assert list(embedded.layers) == ["layer_00", "layer_01"]
-    for array in embedded.layers.values():
-        assert array.shape == (3, 14, 32)
-    assert embedded.token_spans[:2].tolist() == [[0, 4], [4, 20]]
-    assert embedded.token_spans[6].tolist() == [84, 100]
-    assert embedded.token_channels.tolist() == [0] * 7 + [1] * 7
+    assert_tokens(embedded, ["layer_00", "layer_01"], (3, 14, 32),
+                  {0: [0, 4], 1: [4, 20], 6: [84, 100]}, [0] * 7 + [1] * 7)
     info = model.describe()
     assert (info.plugin, info.pretrained, info.max_window_samples) == ("ttm", True, 128)
     assert info.default_input_hz == TTMModel.default_input_hz == 25.0
@@ -94,9 +78,7 @@ def test_blocks_equal_the_library_hidden_states(embedded, windows, checkpoint, t
     values[:, 28:] = windows.transpose(0, 2, 1)
     observed = np.zeros_like(values)
     observed[:, 28:] = 1.0
-    np.save(tmp_path / "x.npy", values)
-    np.save(tmp_path / "m.npy", observed)
-    child_run(PYTHON, REFERENCE, str(checkpoint), str(tmp_path))
+    run_reference(PYTHON, REFERENCE, checkpoint, tmp_path, x=values, m=observed)
     for index, file in ((0, "b0"), (1, "b1"), (1, "backbone")):
         reference = np.load(tmp_path / f"{file}.npy")[:, :, 1:].reshape(3, 14, 32)
         np.testing.assert_array_equal(embedded.layers[f"layer_{index:02d}"], reference)
@@ -113,12 +95,9 @@ def test_channel_independent_and_deterministic(model, windows, embedded, checkpo
 
 
 def test_errors(model, tmp_path):
-    with pytest.raises(InputError, match="windows of 129 samples are longer than TTM's "
-                                         "context of 128"):
-        model.embed(np.zeros((1, 1, 129), np.float32), 16.0)
-    with pytest.raises(ModelError, match=r"granite-timeseries-ttm-r2 are not in the Hugging "
-                                         r"Face cache"):
-        TTMModel(name="m", python=str(PYTHON))
+    assert_refusals(
+        model, TTMModel, PYTHON, 129, 16.0, "TTM's context of 128",
+        r"granite-timeseries-ttm-r2")
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match=r"lacks model\.safetensors"):
         TTMModel(name="m", weights=str(tmp_path), python=str(PYTHON))
@@ -350,9 +329,7 @@ def test_shipped_ttm_r2_every_block_equals_the_library_forward(ttm_r2, tmp_path)
     values[:, 212:] = windows.transpose(0, 2, 1)
     observed = np.zeros_like(values)
     observed[:, 212:] = 1.0
-    np.save(tmp_path / "x.npy", values)
-    np.save(tmp_path / "m.npy", observed)
-    child_run(PYTHON, REFERENCE, str(SHIPPED), str(tmp_path))
+    run_reference(PYTHON, REFERENCE, SHIPPED, tmp_path, x=values, m=observed)
     assert list(ours.layers) == ["layer_00", "layer_01", "layer_02"]
     for index in range(3):
         library = np.load(tmp_path / f"b{index}.npy")  # windows x channels x 8 x 192
