@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from physio_bench import __version__
@@ -43,6 +43,16 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def stage_command(subparsers: argparse._SubParsersAction, func: Callable[..., int],
+                  name: str, **options: Any) -> argparse.ArgumentParser:
+    """A stage's subcommand ``name`` (``options``: ``help``, ``description``) that takes
+    ``--configfile`` (:func:`add_config_argument`) and runs ``func(args)``."""
+    parser = subparsers.add_parser(name, **options)
+    add_config_argument(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Load and validate the configuration named by ``--configfile``."""
     from physio_bench.preflight import load_config
@@ -69,9 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"physio-bench {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    check = subparsers.add_parser("check-config", help="validate a configuration and exit")
-    add_config_argument(check)
-    check.set_defaults(func=_check_config)
+    stage_command(subparsers, _check_config, "check-config",
+                  help="validate a configuration and exit")
     for module_name in STAGE_CLI_MODULES:
         module = importlib.import_module(module_name)
         module.register(subparsers)

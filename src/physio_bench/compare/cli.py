@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -25,11 +25,10 @@ def _compare(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommand to the physio-bench parser."""
-    parser = subparsers.add_parser(
+    parser = stage_command(
+        subparsers, _compare,
         "compare", help="paired differences of each model to its untrained twin and to the "
                         "best baseline on the headline metrics")
-    add_config_argument(parser)
     parser.add_argument("--results", default="results", help="results folder (default: results)")
     parser.add_argument("--out", default=None,
                         help="output CSV (default: RESULTS/comparisons.csv)")
-    parser.set_defaults(func=_compare)

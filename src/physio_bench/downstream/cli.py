@@ -8,7 +8,7 @@ import math
 import time
 from pathlib import Path
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 
 def _real_windows(args: argparse.Namespace) -> int:
@@ -98,12 +98,11 @@ def _download(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
-    real = subparsers.add_parser(
+    real = stage_command(
+        subparsers, _real_windows,
         "real-windows", help="cut one dataset's records into a real suite")
-    add_config_argument(real)
     real.add_argument("--dataset", required=True, help="dataset name in downstream.datasets")
     real.add_argument("--out", required=True, help="suite directory (results/real/DATASET)")
-    real.set_defaults(func=_real_windows)
 
     summary = subparsers.add_parser(
         "dataset-summary", help="per-record summary pages of real suites (report)")
@@ -111,9 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     summary.add_argument("--out", nargs="+", default=[], help="HTML page per --meta")
     summary.set_defaults(func=_dataset_summary)
 
-    down = subparsers.add_parser(
+    down = stage_command(
+        subparsers, _downstream,
         "downstream", help="real-data tasks and simulation-to-real transfer for one model")
-    add_config_argument(down)
     down.add_argument("--model", required=True, help="model name in the config")
     down.add_argument("--results", default="results", help="results folder (default: results)")
     down.add_argument("--out-json", required=True, help="full detail (JSON)")
@@ -121,16 +120,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     down.add_argument("--out-predictions", required=True, help="out-of-fold predictions (Parquet)")
     down.add_argument("--out-beats", default=None,
                       help="per-class sensitivity and PPV of the beat-class tasks (CSV)")
-    down.set_defaults(func=_downstream)
 
-    ref = subparsers.add_parser(
+    ref = stage_command(
+        subparsers, _reference_methods,
         "reference-methods", help="classical signal-processing estimates on the real windows")
-    add_config_argument(ref)
     ref.add_argument("--results", default="results", help="results folder (default: results)")
     ref.add_argument("--out-json", required=True, help="full detail (JSON)")
     ref.add_argument("--out-csv", required=True, help="leaderboard rows (CSV)")
     ref.add_argument("--out-predictions", required=True, help="predictions (Parquet)")
-    ref.set_defaults(func=_reference_methods)
 
     dl = subparsers.add_parser(
         "download-physionet",

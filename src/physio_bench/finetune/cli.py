@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 
 def _finetune(args: argparse.Namespace) -> int:
@@ -42,18 +42,17 @@ def _positive_int(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
-    parser = subparsers.add_parser(
+    parser = stage_command(
+        subparsers, _finetune,
         "finetune",
         help="train Moirai on a simulated training suite (uni2ts objective)",
         description="Train one finetune run into --out-dir: checkpoint/ (config.json, "
         "model.safetensors, training.json), provenance.json, loss.csv. Resumes from "
         "--out-dir/resume after an interruption.",
     )
-    add_config_argument(parser)
     parser.add_argument("--run", required=True, help="run name (a key of finetune.runs)")
     parser.add_argument("--out-dir", default=None, metavar="DIR",
                         help="output folder (default: results/finetune/RUN)")
     parser.add_argument("--stop-after", type=_positive_int, default=None, metavar="STEPS",
                         help="stop after this many steps in total and save the resumable "
                         "state (as an interruption would)")
-    parser.set_defaults(func=_finetune)

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 
 def _forecast_skill(args: argparse.Namespace) -> int:
@@ -30,14 +30,13 @@ def _forecast_skill(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
-    parser = subparsers.add_parser(
+    parser = stage_command(
+        subparsers, _forecast_skill,
         "forecast-skill",
         help="masked- and next-patch forecast skill of Moirai checkpoints vs baselines",
         description="Write RESULTS/forecast_skill.csv and forecast_skill.json: NLL, CRPS and "
         "median correlation of each forecast.models instance and of three baselines on a "
         "held-out suite, with subject-bootstrap intervals and skill scores.",
     )
-    add_config_argument(parser)
     parser.add_argument("--results", default="results", metavar="DIR",
                         help="results folder holding simulated/ (default: results)")
-    parser.set_defaults(func=_forecast_skill)

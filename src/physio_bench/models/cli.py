@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 
 def _embed(args: argparse.Namespace) -> int:
@@ -80,23 +80,20 @@ def _shard_index(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
-    embed = subparsers.add_parser("embed", help="embed one shard of a suite with one model")
-    add_config_argument(embed)
+    embed = stage_command(subparsers, _embed, "embed",
+                          help="embed one shard of a suite with one model")
     embed.add_argument("--model", required=True, help="model name (a key of models:)")
     embed.add_argument("--suite-dir", required=True, help="suite directory (signals.npy, ...)")
     embed.add_argument("--shard", required=True, type=_shard_index,
                        help="shard index: windows [i*shard_size, (i+1)*shard_size)")
     embed.add_argument("--out", required=True,
                        help="output .npz (a .json sidecar is written next to it)")
-    embed.set_defaults(func=_embed)
 
-    merge = subparsers.add_parser("merge-embeddings",
+    merge = stage_command(subparsers, _merge, "merge-embeddings",
                                   help="join a model's shards of one suite")
-    add_config_argument(merge)
     merge.add_argument("--model", required=True, help="model name (a key of models:)")
     merge.add_argument("--out-dir", required=True, help="embedding directory to write")
     merge.add_argument("shards", nargs="+", metavar="SHARD.npz", help="shards of embed")
-    merge.set_defaults(func=_merge)
 
     models = subparsers.add_parser("models", help="list the installed model plug-ins")
     models.set_defaults(func=_models)

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 PROBES = ("feature_independence", "temporal_dynamics", "scenario_separation")
 
@@ -30,9 +30,9 @@ def _probe(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
-    parser = subparsers.add_parser(
+    parser = stage_command(
+        subparsers, _probe,
         "probe", help="run one linear probe on one model's embeddings (all layers)")
-    add_config_argument(parser)
     parser.add_argument("--model", required=True, help="model name in the config")
     parser.add_argument("--probe", required=True, choices=PROBES)
     parser.add_argument("--results", default="results", help="results folder (default: results)")
@@ -40,4 +40,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out-csv", required=True, help="leaderboard rows CSV output path")
     parser.add_argument("--out-predictions", default=None,
                         help="out-of-fold predictions Parquet output path (optional)")
-    parser.set_defaults(func=_probe)

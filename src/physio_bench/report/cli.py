@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 
 def _logging() -> None:
@@ -58,24 +58,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from physio_bench.report.figures import SECTIONS
     from physio_bench.report.style import STYLES
 
-    board = subparsers.add_parser(
+    board = stage_command(
+        subparsers, _leaderboard,
         "leaderboard", help="gather probe and downstream rows into the leaderboard tables")
-    add_config_argument(board)
     board.add_argument("--results", default="results", help="results folder (default: results)")
-    board.set_defaults(func=_leaderboard)
 
-    prov = subparsers.add_parser(
+    prov = stage_command(
+        subparsers, _provenance,
         "provenance", help="write the models' weights and versions table (models.md/.html)")
-    add_config_argument(prov)
     prov.add_argument("--results", default="results", help="results folder (default: results)")
-    prov.set_defaults(func=_provenance)
 
-    figures = subparsers.add_parser("figures", help="draw the figures from existing results")
-    add_config_argument(figures)
+    figures = stage_command(subparsers, _figures, "figures",
+                            help="draw the figures from existing results")
     figures.add_argument("--results", default="results", help="results folder (default: results)")
     figures.add_argument("--style", choices=STYLES, default=None,
                          help="default (PNG) or publication (PDF and SVG); default: config "
                               "report.style")
     figures.add_argument("--section", action="append", choices=SECTIONS, default=[],
                          help="draw only this section's figures (repeatable; default: all)")
-    figures.set_defaults(func=_figures)

@@ -14,7 +14,7 @@ import argparse
 import sys
 import time
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 
 SUITES = ("factors", "scenarios")
 
@@ -74,8 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
     def add(name: str, help_text: str, func, *, suite: bool = False,
             variant: bool = False) -> None:
-        parser = subparsers.add_parser(name, help=help_text)
-        add_config_argument(parser)
+        parser = stage_command(subparsers, func, name, help=help_text)
         if variant:
             parser.add_argument("--variant", required=True,
                                 help="variant name, e.g. moirai-small-untrained@50hz-p32")
@@ -84,7 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if name != "sensitivity-variants":
             parser.add_argument("--results", default="results",
                                 help="results folder (default: results)")
-        parser.set_defaults(func=func)
 
     add("sensitivity-subset", "write the sensitivity study's subset of a suite", _subset,
         suite=True)

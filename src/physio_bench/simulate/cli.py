@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import resource
 
-from physio_bench.cli import add_config_argument, config_from_args
+from physio_bench.cli import config_from_args, stage_command
 from physio_bench.config import SIMULATED_SUITES
 
 
@@ -22,14 +22,13 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
-    parser = subparsers.add_parser(
+    parser = stage_command(
+        subparsers, _simulate,
         "simulate",
         help="simulate one suite of physiological windows with known events",
         description="Simulate one suite (factors, sweeps, scenarios or training) into --out: "
         "signals.npy, labels.parquet, targets.npz, events.parquet, meta.json.",
     )
-    add_config_argument(parser)
     parser.add_argument("--suite", required=True, choices=SIMULATED_SUITES,
                         help="which suite to simulate")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.set_defaults(func=_simulate)
