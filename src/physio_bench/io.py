@@ -23,9 +23,10 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -79,33 +80,29 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``."""
+def _atomic_write(path: Path, suffix: str, write: Callable[[BinaryIO], object]) -> None:
+    """``write(handle)`` into a temporary file (``suffix``) in the same folder, then rename
+    over ``path``; the temporary file is removed on any error."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
         os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path``."""
+    _atomic_write(path, ".tmp", lambda handle: handle.write(data))
 
 
 def save_npy(path: str | Path, array: np.ndarray) -> None:
     """``np.save`` through a temporary file and rename (atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    os.close(fd)
-    try:
-        np.save(tmp, array, allow_pickle=False)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _atomic_write(Path(path), ".npy", lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
@@ -115,24 +112,16 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     carry a fixed timestamp, so the same arrays give the same bytes (``np.savez`` stamps
     the current time).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(
-            handle, "w", compression=zipfile.ZIP_STORED
-        ) as archive:
+    def write(handle: BinaryIO) -> None:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive:
             for key, array in arrays.items():
                 entry = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 with archive.open(entry, "w", force_zip64=True) as member:
                     np.lib.format.write_array(
                         member, np.ascontiguousarray(array), allow_pickle=False
                     )
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    _atomic_write(Path(path), ".npz", write)
 
 
 def save_parquet(path: str | Path, frame: pd.DataFrame) -> None:

@@ -50,6 +50,8 @@ so it has no row of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.linear_model import Lasso
 
@@ -90,13 +92,7 @@ def completeness(importance: np.ndarray) -> float:
     r = np.abs(np.asarray(importance, dtype=float))
     if r.shape[1] == 0 or r.shape[0] < 2:
         return float("nan")
-    factor_sums = r.sum(axis=0)
-    scores = np.zeros(r.shape[1])
-    used = factor_sums > 0
-    if used.any():
-        p = r[:, used] / factor_sums[None, used]
-        scores[used] = 1.0 - _entropy(p, r.shape[0], axis=0)
-    return float(np.clip(scores.mean(), 0.0, 1.0))
+    return _mean_factor_score(r, lambda p: 1.0 - _entropy(p, r.shape[0], axis=0))
 
 
 def effective_dimension_score(importance: np.ndarray) -> float:
@@ -106,12 +102,17 @@ def effective_dimension_score(importance: np.ndarray) -> float:
     r = np.abs(np.asarray(importance, dtype=float))
     if r.shape[1] == 0:
         return float("nan")
+    return _mean_factor_score(r, lambda p: np.exp(-_entropy(p, np.e, axis=0)))
+
+
+def _mean_factor_score(r: np.ndarray, score: Callable[[np.ndarray], np.ndarray]) -> float:
+    """Mean over factors (columns of ``r``) of ``score`` of each factor's importance
+    distribution over codes, clipped to [0, 1]; a zero column counts as 0."""
     factor_sums = r.sum(axis=0)
     scores = np.zeros(r.shape[1])
     used = factor_sums > 0
     if used.any():
-        p = r[:, used] / factor_sums[None, used]
-        scores[used] = np.exp(-_entropy(p, np.e, axis=0))
+        scores[used] = score(r[:, used] / factor_sums[None, used])
     return float(np.clip(scores.mean(), 0.0, 1.0))
 
 
