@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from physio_bench.io import save_npy, write_json
 
@@ -82,6 +83,16 @@ def make_suite(tmp_path: Path) -> Callable[..., Path]:
         return write_suite(tmp_path / "suites" / name, suite=name, **options)
 
     return factory
+
+
+@pytest.fixture
+def offline_empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No hub and an empty HF cache under this test's ``tmp_path`` (function-scoped; a
+    test module opts in with ``pytestmark = pytest.mark.usefixtures(...)``)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +221,60 @@ REPORT_CLASSES = ("normal_sinus", "apnea", "heart_rate_ramp")
 #: The baselines off and the pretrained Moirai on (the report tests' models).
 REPORT_MODELS = {"spectral": {"plugin": "spectral", "enabled": False},
                  "moirai-1.1-R-small": {"plugin": "moirai", "enabled": True}}
+
+
+#: The probes section and synthetic suites of the small probe tests (runner, applicability).
+SMALL_PROBES = {"cv_folds": 3, "inner_folds": 2, "bootstrap": 50, "max_tokens_per_window": 4}
+SMALL_PROBE_SUITES = dict(windows_per_kind=24, subjects_per_scenario=3,
+                          windows_per_scenario_subject=2, sweep_steps=4)
+
+
+def reference_results(tmp_path_factory: pytest.TempPathFactory, name: str, spec: Any
+                      ) -> Path:
+    """A fresh results folder ``name`` with the synthetic suites of ``spec`` and the
+    reference embeddings (:mod:`physio_bench.probes.synthetic`)."""
+    from physio_bench.probes.synthetic import write_reference_embeddings, write_synthetic_suites
+
+    root = tmp_path_factory.mktemp(name)
+    write_synthetic_suites(root, spec)
+    write_reference_embeddings(root, spec)
+    return root
+
+
+def probe_rows(config: dict[str, Any], probe: str, models: Sequence[str], results: Path
+               ) -> dict[str, tuple[dict, dict]]:
+    """``run_probe`` of each of ``models``: its detail and its leaderboard rows keyed by
+    (task, metric, layer)."""
+    from physio_bench.probes.runner import run_probe
+
+    out = {}
+    for model in models:
+        detail, rows = run_probe(config, probe, model, results)
+        out[model] = (detail, {(r["task"], r["metric"], r["layer"]): r for r in rows})
+    return out
+
+
+def small_config(tmp_path_factory: pytest.TempPathFactory, override: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The validated config of ``override`` (written as ``small.yaml`` in a fresh folder)
+    over the default config."""
+    from physio_bench.preflight import load_config
+
+    path = tmp_path_factory.mktemp("cfg") / "small.yaml"
+    path.write_text(yaml.safe_dump(override))
+    return load_config([path])
+
+
+def synthetic_results(tmp_path_factory: pytest.TempPathFactory, name: str,
+                      config: dict[str, Any], then: Callable[[dict, Path], Any]) -> Path:
+    """Synthetic results of ``config`` in a fresh folder ``name``
+    (:func:`physio_bench.report.synthetic.write_synthetic_results`), then
+    ``then(config, results)`` (e.g. the leaderboard or the figures)."""
+    from physio_bench.report.synthetic import write_synthetic_results
+
+    results = write_synthetic_results(tmp_path_factory.mktemp(name) / "results", config)
+    then(config, results)
+    return results
 
 
 def _shipped_datasets_off() -> dict:

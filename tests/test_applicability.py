@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_PROBE_SUITES, SMALL_PROBES, reference_results
 from test_downstream_tasks import _results as downstream_results
 from test_downstream_tasks import config as downstream_config  # noqa: F401 (fixture)
 
@@ -26,16 +27,11 @@ from physio_bench.applicability import (
 from physio_bench.downstream import run_downstream
 from physio_bench.models.protocol import ModelInfo
 from physio_bench.probes.runner import run_probe_outputs
-from physio_bench.probes.synthetic import (
-    SyntheticSpec,
-    write_reference_embeddings,
-    write_synthetic_suites,
-)
+from physio_bench.probes.synthetic import SyntheticSpec
 from physio_bench.report.leaderboard import format_cell
 
-PROBES_SECTION = {"cv_folds": 3, "inner_folds": 2, "bootstrap": 50, "max_tokens_per_window": 4}
-SPEC = SyntheticSpec(windows_per_kind=24, subjects_per_scenario=3,
-                     windows_per_scenario_subject=2, sweep_steps=4)
+PROBES_SECTION = SMALL_PROBES
+SPEC = SyntheticSpec(**SMALL_PROBE_SUITES)
 
 
 @pytest.mark.parametrize(("task", "kinds"), [
@@ -103,9 +99,7 @@ def probe_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The synthetic suites, the oracle's embeddings, and the same embeddings under the
     name ``oracle-ecg`` whose model.json declares ``signal_kinds: [ecg]`` (the synthetic
     factors suite has ECG and RSP windows)."""
-    root = tmp_path_factory.mktemp("applicability")
-    write_synthetic_suites(root, SPEC)
-    write_reference_embeddings(root, SPEC)
+    root = reference_results(tmp_path_factory, "applicability", SPEC)
     shutil.copytree(root / "embeddings" / "oracle", root / "embeddings" / "oracle-ecg")
     for path in (root / "embeddings" / "oracle-ecg").glob("*/model.json"):
         info = json.loads(path.read_text())

@@ -11,13 +11,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import REPORT_CLASSES, REPORT_MODELS, small_report_config
+from conftest import (
+    REPORT_CLASSES,
+    REPORT_MODELS,
+    small_config,
+    small_report_config,
+    synthetic_results,
+)
 
 from physio_bench.errors import InputError
 from physio_bench.headlines import HEADLINES
 from physio_bench.io import LEADERBOARD_COLUMNS, write_leaderboard_rows
-from physio_bench.preflight import load_config
 from physio_bench.report.leaderboard import (
     CELL_COLUMNS,
     ID_COLUMNS,
@@ -25,7 +29,6 @@ from physio_bench.report.leaderboard import (
     stage_paths,
     write_leaderboard,
 )
-from physio_bench.report.synthetic import write_synthetic_results
 
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
 INSTANCES = ["raw", *SEEDS, "moirai-1.1-R-small"]
@@ -35,17 +38,13 @@ REFERENCE = "reference-method"  # the downstream stage's classical methods, list
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    path = tmp_path_factory.mktemp("cfg") / "small.yaml"
-    path.write_text(yaml.safe_dump(small_report_config(("ecg", "rsp"), REPORT_CLASSES,
-                                                       REPORT_MODELS)))
-    return load_config([path])
+    return small_config(tmp_path_factory,
+                        small_report_config(("ecg", "rsp"), REPORT_CLASSES, REPORT_MODELS))
 
 
 @pytest.fixture(scope="module")
 def board(config: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    results = write_synthetic_results(tmp_path_factory.mktemp("board") / "results", config)
-    write_leaderboard(config, results)
-    return results
+    return synthetic_results(tmp_path_factory, "board", config, write_leaderboard)
 
 
 def _csv_rows(results: Path) -> pd.DataFrame:

@@ -27,12 +27,7 @@ from physio_bench.preflight import check_before_run, load_config
 NO_RECORDS = {"downstream": {"datasets": {**SHIPPED_OFF}}}
 
 
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+pytestmark = pytest.mark.usefixtures("offline_empty_cache")
 
 
 def cache_without_config(hub_id: str, tmp_path: Path) -> Path:

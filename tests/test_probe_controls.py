@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import reference_results
 from sklearn.exceptions import ConvergenceWarning
 
 from physio_bench.models import registry
@@ -34,8 +35,6 @@ from physio_bench.probes.synthetic import (
     SyntheticSpec,
     write_control_embeddings,
     write_embeddings,
-    write_reference_embeddings,
-    write_synthetic_suites,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,9 +72,7 @@ def embed_random_projection(results: Path) -> None:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("controls")
-    write_synthetic_suites(root, SPEC)
-    write_reference_embeddings(root, SPEC)
+    root = reference_results(tmp_path_factory, "controls", SPEC)
     write_control_embeddings(root, SPEC)
     embed_random_projection(root)
     return root

@@ -6,49 +6,36 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import probe_rows, reference_results
 
 from physio_bench.io import LEADERBOARD_COLUMNS
 from physio_bench.probes.cv import nested_folds
 from physio_bench.probes.runner import run_probe
 from physio_bench.probes.scenario_separation import nested_logistic
-from physio_bench.probes.synthetic import (
-    SyntheticSpec,
-    write_embeddings,
-    write_reference_embeddings,
-    write_synthetic_suites,
-)
+from physio_bench.probes.synthetic import SyntheticSpec, write_embeddings
 from physio_bench.probes.tokens import zscore_windows
 
-CONFIG = {"seed": 11, "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 200,
-                                 "max_tokens_per_window": 8}}
 SPEC = SyntheticSpec(windows_per_kind=80, subjects_per_scenario=6,
                      windows_per_scenario_subject=2)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("probe_results")
-    write_synthetic_suites(root, SPEC)
-    write_reference_embeddings(root, SPEC)
-    return root
+    return reference_results(tmp_path_factory, "probe_results", SPEC)
+
+
+CONFIG = {"seed": 11, "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 200,
+                                 "max_tokens_per_window": 8}}
 
 
 @pytest.fixture(scope="module")
 def independence(results: Path) -> dict[str, tuple[dict, dict]]:
-    out = {}
-    for model in ("oracle", "rotated", "noise"):
-        detail, rows = run_probe(CONFIG, "feature_independence", model, results)
-        out[model] = (detail, {(r["task"], r["metric"], r["layer"]): r for r in rows})
-    return out
+    return probe_rows(CONFIG, "feature_independence", ("oracle", "rotated", "noise"), results)
 
 
 @pytest.fixture(scope="module")
 def separation(results: Path) -> dict[str, tuple[dict, dict]]:
-    out = {}
-    for model in ("oracle", "noise"):
-        detail, rows = run_probe(CONFIG, "scenario_separation", model, results)
-        out[model] = (detail, {(r["task"], r["metric"], r["layer"]): r for r in rows})
-    return out
+    return probe_rows(CONFIG, "scenario_separation", ("oracle", "noise"), results)
 
 
 FACTOR_TASKS = [f"{kind}:{column}" for kind, factors in SPEC.kinds.items()

@@ -9,29 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import SMALL_PROBE_SUITES, SMALL_PROBES, reference_results
 
 from physio_bench.cli import main
 from physio_bench.errors import ConfigError, InputError
 from physio_bench.io import LEADERBOARD_COLUMNS, read_predictions
 from physio_bench.probes.runner import PROBES, run_probe
-from physio_bench.probes.synthetic import (
-    SyntheticSpec,
-    write_embeddings,
-    write_reference_embeddings,
-    write_synthetic_suites,
-)
+from physio_bench.probes.synthetic import SyntheticSpec, write_embeddings
 
-PROBES_SECTION = {"cv_folds": 3, "inner_folds": 2, "bootstrap": 50, "max_tokens_per_window": 4}
-SPEC = SyntheticSpec(windows_per_kind=24, subjects_per_scenario=3,
-                     windows_per_scenario_subject=2, sweep_steps=4)
+PROBES_SECTION = SMALL_PROBES
+SPEC = SyntheticSpec(**SMALL_PROBE_SUITES)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("runner_results")
-    write_synthetic_suites(root, SPEC)
-    write_reference_embeddings(root, SPEC)
-    return root
+    return reference_results(tmp_path_factory, "runner_results", SPEC)
 
 
 @pytest.mark.parametrize("probe", PROBES)

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import probe_rows, reference_results
 
-from physio_bench.probes.runner import run_probe
-from physio_bench.probes.synthetic import (
-    SyntheticSpec,
-    write_reference_embeddings,
-    write_synthetic_suites,
-)
+from physio_bench.probes.synthetic import SyntheticSpec
 from physio_bench.probes.temporal_dynamics import (
     embedding_lag_similarity,
     rowwise_pearson,
@@ -29,19 +25,13 @@ SPEC = SyntheticSpec(windows_per_kind=40, subjects_per_scenario=4,
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("temporal_results")
-    write_synthetic_suites(root, SPEC)
-    write_reference_embeddings(root, SPEC)
-    return root
+    return reference_results(tmp_path_factory, "temporal_results", SPEC)
 
 
 @pytest.fixture(scope="module")
 def probed(results: Path) -> dict[str, tuple[dict, dict]]:
-    out = {}
-    for model in ("oracle", "noise", "summary", "rotated"):
-        detail, rows = run_probe(CONFIG, "temporal_dynamics", model, results)
-        out[model] = (detail, {(r["task"], r["metric"], r["layer"]): r for r in rows})
-    return out
+    return probe_rows(CONFIG, "temporal_dynamics", ("oracle", "noise", "summary", "rotated"),
+                      results)
 
 
 def test_patch_tokens_reconstruct_their_span(probed) -> None:

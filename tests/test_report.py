@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from conftest import REPORT_CLASSES, REPORT_MODELS, small_report_config
+from conftest import REPORT_CLASSES, REPORT_MODELS, small_report_config, synthetic_results
 from PIL import Image
 
 from physio_bench.cli import main
@@ -62,9 +62,7 @@ def config(config_path: Path) -> dict:
 @pytest.fixture(scope="module")
 def drawn(config: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Synthetic results with every default-style figure drawn."""
-    results = write_synthetic_results(tmp_path_factory.mktemp("drawn") / "results", config)
-    draw_figures(config, results)
-    return results
+    return synthetic_results(tmp_path_factory, "drawn", config, draw_figures)
 
 
 def test_figure_files_follow_from_the_config(config: dict) -> None:

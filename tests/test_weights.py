@@ -30,13 +30,7 @@ from physio_bench.models.weights import (
     state_dict_sha256,
 )
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+pytestmark = pytest.mark.usefixtures("offline_empty_cache")
 
 
 def checkpoint(directory, payload=b"weights"):
