@@ -12,7 +12,14 @@ import numpy as np
 from physio_bench.report.inputs import downstream as ds
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.plotting import identity_line, new_grid, placeholder, title, unit_of
+from physio_bench.report.plotting import (
+    filled_panels,
+    identity_line,
+    new_grid,
+    placeholder,
+    title,
+    unit_of,
+)
 from physio_bench.report.style import note_missing
 
 HATCHES = ("", "////", "xx", "..")
@@ -90,10 +97,7 @@ def draw_sim2real(data: dict[str, Any], ctx: FigureContext) -> Any:
     if "all" in data["missing"]:
         return placeholder(data["missing"]["all"])
     fig, axes = new_grid(len(data["models"]), 4, (2.2, 2.2))
-    for ax, model in zip(axes, data["models"], strict=True):
-        if model not in data["pairs"]:
-            note_missing(ax, data["missing"][model])
-            continue
+    for ax, model in filled_panels(axes, data["models"], data["pairs"], data["missing"]):
         found = data["pairs"][model]
         if "real" in found:
             ref, pred = found["real"]
@@ -206,10 +210,7 @@ def draw_beat_confusion(data: dict[str, Any], ctx: FigureContext) -> Any:
     if "all" in data["missing"]:
         return placeholder(data["missing"]["all"])
     fig, axes = new_grid(len(data["models"]), 4, (2.3, 2.3))
-    for ax, model in zip(axes, data["models"], strict=True):
-        if model not in data["found"]:
-            note_missing(ax, data["missing"][model])
-            continue
+    for ax, model in filled_panels(axes, data["models"], data["found"], data["missing"]):
         entry = data["found"][model]
         counts = entry["confusion"]
         totals = counts.sum(axis=1, keepdims=True)

@@ -10,7 +10,7 @@ import numpy as np
 from physio_bench.report.inputs import feature_independence as fi
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.metric_bars import BarPanel, bars_data, draw_bars
+from physio_bench.report.metric_bars import BarPanel, bar_kind, bars_data, draw_bars
 from physio_bench.report.plotting import (
     axis_label,
     identity_line,
@@ -86,14 +86,6 @@ def draw_r2(data: dict[str, Any], ctx: FigureContext) -> Any:
     title(fig, ctx, "Factor informativeness: cross-validated R² per model and factor")
     return fig
 
-
-def metric_data(ctx: FigureContext) -> dict[str, Any]:
-    return bars_data(ctx, METRIC_PANELS)
-
-
-def draw_metrics(data: dict[str, Any], ctx: FigureContext) -> Any:
-    return draw_bars(data, ctx, METRIC_PANELS, "Independence of the decoded factors (all "
-                     "kinds, last layer, 95% CI; dashes: chance / null)")
 
 
 def calibration_data(ctx: FigureContext) -> dict[str, Any]:
@@ -223,8 +215,9 @@ def draw_mixing(data: dict[str, Any], ctx: FigureContext) -> Any:
 KINDS = [
     FigureKind("fi_r2_heatmap", "feature_independence", "R² per model and factor",
                r2_data, draw_r2),
-    FigureKind("fi_metric_bars", "feature_independence", "Entanglement, cross-talk and DCI",
-               metric_data, draw_metrics),
+    bar_kind("fi_metric_bars", "feature_independence", "Entanglement, cross-talk and DCI",
+             METRIC_PANELS, "Independence of the decoded factors (all kinds, last layer, "
+             "95% CI; dashes: chance / null)"),
     FigureKind("fi_calibration", "feature_independence", "Probe calibration",
                calibration_data, draw_calibration),
     FigureKind("fi_decoded_vs_true", "feature_independence", "Decoded versus true factors",

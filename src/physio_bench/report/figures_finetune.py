@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.plotting import new_grid, placeholder, title
-from physio_bench.report.style import note_missing
+from physio_bench.report.plotting import filled_panels, new_grid, placeholder, title
 
 RUNNING_MEAN_STEPS = 10
 TWIN_COLOR = "0.55"
@@ -59,10 +58,7 @@ def draw_loss(data: dict[str, Any], ctx: FigureContext) -> Any:
     if "all" in data["missing"]:
         return placeholder(data["missing"]["all"])
     fig, axes = new_grid(len(data["runs"]), 3, (3.2, 2.3))
-    for ax, run in zip(axes, data["runs"], strict=True):
-        if run not in data["curves"]:
-            note_missing(ax, data["missing"][run])
-            continue
+    for ax, run in filled_panels(axes, data["runs"], data["curves"], data["missing"]):
         steps, losses = data["curves"][run]
         ax.plot(steps, losses, lw=0.6, color="0.7", label="per step")
         ax.plot(steps, running_mean(losses, RUNNING_MEAN_STEPS), lw=1.4,

@@ -10,9 +10,9 @@ import numpy as np
 from physio_bench.report.inputs import scenario_separation as ss
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.metric_bars import BarPanel, bars_data, draw_bars
-from physio_bench.report.plotting import new_grid, placeholder, subsample, title
-from physio_bench.report.style import MARKERS, OKABE_ITO, SEQUENTIAL_CMAP, note_missing
+from physio_bench.report.metric_bars import BarPanel, bar_kind
+from physio_bench.report.plotting import filled_panels, new_grid, placeholder, subsample, title
+from physio_bench.report.style import MARKERS, OKABE_ITO, SEQUENTIAL_CMAP
 
 MAX_POINTS = 3000
 ANNOTATE_MAX_CLASSES = 8
@@ -24,14 +24,6 @@ METRIC_PANELS = (
     BarPanel(SS, "fisher_ratio", "scenarios", "Fisher ratio (held out)"),
 )
 
-
-def metric_data(ctx: FigureContext) -> dict[str, Any]:
-    return bars_data(ctx, METRIC_PANELS)
-
-
-def draw_metrics(data: dict[str, Any], ctx: FigureContext) -> Any:
-    return draw_bars(data, ctx, METRIC_PANELS, "Scenario separation (last layer, 95% CI; "
-                     "dashes: chance 1/K or the permutation null)")
 
 
 def confusion_data(ctx: FigureContext) -> dict[str, Any]:
@@ -60,10 +52,7 @@ def draw_confusion(data: dict[str, Any], ctx: FigureContext) -> Any:
     size = 1.2 + 0.22 * n_classes
     fig, axes = new_grid(len(data["models"]), 4, (size, size))
     image = None
-    for ax, model in zip(axes, data["models"], strict=True):
-        if model not in data["matrices"]:
-            note_missing(ax, data["missing"][model])
-            continue
+    for ax, model in filled_panels(axes, data["models"], data["matrices"], data["missing"]):
         classes, recall = data["matrices"][model]["classes"], data["matrices"][model]["recall"]
         image = ax.imshow(recall, cmap=SEQUENTIAL_CMAP, vmin=0, vmax=1, interpolation="nearest")
         names = [c.replace("_", " ") for c in classes]
@@ -116,10 +105,7 @@ def draw_map(data: dict[str, Any], ctx: FigureContext) -> Any:
         return placeholder(data["missing"]["all"])
     fig, axes = new_grid(len(data["models"]), 4, (2.4, 2.4))
     handles = {}
-    for ax, model in zip(axes, data["models"], strict=True):
-        if model not in data["maps"]:
-            note_missing(ax, data["missing"][model])
-            continue
+    for ax, model in filled_panels(axes, data["models"], data["maps"], data["missing"]):
         found = data["maps"][model]
         labels = np.asarray(found["labels"])
         for index, scenario in enumerate(data["classes"]):
@@ -143,8 +129,9 @@ def draw_map(data: dict[str, Any], ctx: FigureContext) -> Any:
 
 
 KINDS = [
-    FigureKind("ss_metric_bars", "scenario_separation", "Scenario metrics",
-               metric_data, draw_metrics),
+    bar_kind("ss_metric_bars", "scenario_separation", "Scenario metrics", METRIC_PANELS,
+             "Scenario separation (last layer, 95% CI; "
+             "dashes: chance 1/K or the permutation null)"),
     FigureKind("ss_confusion", "scenario_separation", "Confusion matrices",
                confusion_data, draw_confusion),
     FigureKind("ss_embedding_map", "scenario_separation", "Map of pooled embeddings",

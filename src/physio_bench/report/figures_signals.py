@@ -17,7 +17,7 @@ import numpy as np
 from physio_bench.report.inputs import real_examples, suites
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.plotting import new_grid, placeholder, title
+from physio_bench.report.plotting import filled_panels, new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 from physio_bench.simulate import CLASS_SIGNATURES
 
@@ -47,10 +47,7 @@ def draw_kinds(data: dict[str, Any], ctx: FigureContext) -> Any:
         return placeholder(data["missing"]["all"])
     kinds = data["kinds"]
     fig, axes = new_grid(len(kinds), 1, (7.0, 1.1), sharex=True)
-    for ax, kind in zip(axes, kinds, strict=True):
-        if kind not in data["traces"]:
-            note_missing(ax, data["missing"][kind])
-            continue
+    for ax, kind in filled_panels(axes, kinds, data["traces"], data["missing"]):
         ax.plot(data["time_s"], data["traces"][kind], lw=0.6, color=TRACE_COLOR)
         ax.set_ylabel(kind.upper())
         ax.set_title(data["notes"][kind], loc="left", fontsize="small")
@@ -87,10 +84,7 @@ def draw_scenarios(data: dict[str, Any], ctx: FigureContext) -> Any:
     channels = data["channels"]
     fig, axes = new_grid(len(scenarios), 2, (4.2, 0.35 * len(channels) + 0.6), sharex=True)
     offsets = -np.arange(len(channels), dtype=float)
-    for ax, scenario in zip(axes, scenarios, strict=True):
-        if scenario not in data["windows"]:
-            note_missing(ax, data["missing"][scenario])
-            continue
+    for ax, scenario in filled_panels(axes, scenarios, data["windows"], data["missing"]):
         for offset, trace in zip(offsets, data["windows"][scenario], strict=True):
             ax.plot(data["time_s"], _standardise(trace) * 0.9 + offset, lw=0.5, color=TRACE_COLOR)
         ax.set_yticks(offsets, [c.upper() for c in channels])

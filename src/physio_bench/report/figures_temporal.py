@@ -9,7 +9,7 @@ from typing import Any
 from physio_bench.report.inputs import temporal_dynamics as td
 from physio_bench.report.inputs.common import MissingResult
 from physio_bench.report.kinds import FigureContext, FigureKind
-from physio_bench.report.metric_bars import BarPanel, bars_data, draw_bars
+from physio_bench.report.metric_bars import BarPanel, bar_kind
 from physio_bench.report.plotting import axis_label, new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 
@@ -26,14 +26,6 @@ METRIC_PANELS = (
              "autocorrelation agreement (excess)"),
 )
 
-
-def metric_data(ctx: FigureContext) -> dict[str, Any]:
-    return bars_data(ctx, METRIC_PANELS)
-
-
-def draw_metrics(data: dict[str, Any], ctx: FigureContext) -> Any:
-    return draw_bars(data, ctx, METRIC_PANELS, "Temporal dynamics of the tokens (last token "
-                     "layer, 95% CI; dashes: chance / null; n/e: not estimable)")
 
 
 def _per_model(ctx: FigureContext,
@@ -117,8 +109,9 @@ def draw_tracking(data: dict[str, Any], ctx: FigureContext) -> Any:
 
 
 KINDS = [
-    FigureKind("td_metric_bars", "temporal_dynamics", "Temporal metrics",
-               metric_data, draw_metrics),
+    bar_kind("td_metric_bars", "temporal_dynamics", "Temporal metrics", METRIC_PANELS,
+             "Temporal dynamics of the tokens (last token "
+             "layer, 95% CI; dashes: chance / null; n/e: not estimable)"),
     FigureKind("td_reconstruction", "temporal_dynamics", "Token reconstruction examples",
                reconstruction_data, draw_reconstruction),
     FigureKind("td_tracking", "temporal_dynamics", "Tracking ramps and steps",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from physio_bench.metrics import METRICS
-from physio_bench.report.kinds import FigureContext
+from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import new_grid, placeholder, title
 from physio_bench.report.style import note_missing
 
@@ -101,3 +101,11 @@ def draw_bars(data: dict[str, Any], ctx: FigureContext, panels: tuple[BarPanel, 
             ax.legend(loc="best", fontsize="xx-small")
     title(fig, ctx, heading)
     return fig
+
+
+def bar_kind(name: str, section: str, label: str, panels: tuple[BarPanel, ...],
+             heading: str) -> FigureKind:
+    """The figure kind of a bar chart of ``panels`` (:func:`bars_data`, :func:`draw_bars`
+    under ``heading``)."""
+    return FigureKind(name, section, label, lambda ctx: bars_data(ctx, panels),
+                      lambda data, ctx: draw_bars(data, ctx, panels, heading))

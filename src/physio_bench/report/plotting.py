@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -114,3 +115,13 @@ def shared_legend(fig: Any, axes: Any) -> None:
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="outside lower center",
                    ncol=min(3, len(handles)), fontsize="small")
+
+
+def filled_panels(axes: Any, items: Any, found: Any, missing: Any) -> Iterator[tuple[Any, Any]]:
+    """``(ax, item)`` for each of ``items`` that is in ``found``; the panel of any other
+    item says why it is empty (``missing[item]``)."""
+    for ax, item in zip(axes, items, strict=True):
+        if item not in found:
+            note_missing(ax, missing[item])
+            continue
+        yield ax, item
