@@ -299,6 +299,18 @@ def _most_common(names: list[str]) -> str:
     return str(values[np.argmax(counts)])
 
 
+def _out_of_fold(real: Embedded, idx: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                 config: dict[str, Any]) -> tuple[list[Any], tuple[np.ndarray, ...]]:
+    """The nested folds of the windows ``idx`` (``probes.cv_folds``, ``inner_folds``) and
+    empty out-of-fold arrays: every layer's value, the chosen layer's, a reference's (per
+    window) and each window's fold."""
+    folds = cv.cross_validate(real.pooled[:, idx], y, groups, int(config["probes"]["cv_folds"]),
+                              int(config["probes"]["inner_folds"]))
+    n = len(y)
+    return folds, (np.empty((real.pooled.shape[0], n)), np.empty(n), np.empty(n),
+                   np.empty(n, dtype=np.int64))
+
+
 def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[str, Any]:
     """Cross-validate one regression task on real windows, grouped by subject."""
     idx = select(real.labels, task.kind, task.target)
@@ -308,12 +320,7 @@ def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[st
     if note:
         return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size))
     y = labels[task.target].to_numpy(dtype=float)
-    folds = cv.cross_validate(real.pooled[:, idx], y, groups, int(config["probes"]["cv_folds"]),
-                              int(config["probes"]["inner_folds"]))
-    per_layer = np.empty((real.pooled.shape[0], len(y)))
-    best = np.empty(len(y))
-    baseline = np.empty(len(y))
-    fold_of = np.empty(len(y), dtype=np.int64)
+    folds, (per_layer, best, baseline, fold_of) = _out_of_fold(real, idx, y, groups, config)
     for k, fold in enumerate(folds):
         fold_of[fold.test] = k
         per_layer[:, fold.test] = fold.predictions
@@ -350,12 +357,7 @@ def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> d
     if note:
         return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size),
                          chance=0.5, **counts)
-    folds = cv.cross_validate(real.pooled[:, idx], y, groups, int(config["probes"]["cv_folds"]),
-                              int(config["probes"]["inner_folds"]))
-    scores = np.empty((real.pooled.shape[0], len(y)))
-    best = np.empty(len(y))
-    prior = np.empty(len(y))
-    fold_of = np.empty(len(y), dtype=np.int64)
+    folds, (scores, best, prior, fold_of) = _out_of_fold(real, idx, y, groups, config)
     for k, fold in enumerate(folds):
         train = np.setdiff1d(np.arange(len(y)), fold.test)
         fold_of[fold.test] = k

@@ -3,6 +3,7 @@ probe calibration, decoded-versus-true scatter, and mixing / cross-talk matrices
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -113,12 +114,21 @@ def draw_calibration(data: dict[str, Any], ctx: FigureContext) -> Any:
     return fig
 
 
+def _read(ctx: FigureContext, model: str, part: Callable[[Any], Any]
+          ) -> tuple[Any, dict[str, Any] | None]:
+    """``part`` of the model's probe result, or (None, the data of a figure that says why
+    it cannot be drawn)."""
+    try:
+        return part(fi.load(ctx.results, model)), None
+    except MissingResult as exc:
+        return None, {"model": model, "missing": {"all": str(exc)}}
+
+
 def scatter_data(ctx: FigureContext, model: str) -> dict[str, Any]:
     """Decoded-versus-true pairs per task (subsampled with a fixed seed) and their R²."""
-    try:
-        pairs = fi.predictions(fi.load(ctx.results, model))
-    except MissingResult as exc:
-        return {"model": model, "missing": {"all": str(exc)}}
+    pairs, absent = _read(ctx, model, fi.predictions)
+    if absent:
+        return absent
     if not pairs:
         return {"model": model, "missing": {"all": f"no predictions for {model}"}}
     tasks, points, r2 = [], {}, {}
@@ -151,10 +161,9 @@ def draw_scatter(data: dict[str, Any], ctx: FigureContext) -> Any:
 
 def mixing_data(ctx: FigureContext, model: str) -> dict[str, Any]:
     """Per kind: the mixing matrix of the held-out predictions and the cross-talk matrix."""
-    try:
-        blocks = fi.mixing(fi.load(ctx.results, model))
-    except MissingResult as exc:
-        return {"model": model, "missing": {"all": str(exc)}}
+    blocks, absent = _read(ctx, model, fi.mixing)
+    if absent:
+        return absent
     missing = {f"cross_talk:{g}": block.get("cross_talk_note") or
                f"no cross-talk matrix for {g} (sweeps)"
                for g, block in blocks.items() if "cross_talk" not in block}

@@ -27,11 +27,10 @@ import numpy as np
 
 from physio_bench.report.kinds import FigureContext, FigureKind
 from physio_bench.report.plotting import (
+    finish,
     interval_line,
     new_grid,
     placeholder,
-    shared_legend,
-    title,
 )
 from physio_bench.report.style import note_missing
 
@@ -125,10 +124,8 @@ def draw_sensitivity(data: dict[str, Any], ctx: FigureContext) -> Any:
         ax.minorticks_off()
         ax.set_xlabel("input rate (Hz)", fontsize="x-small")
         ax.set_ylabel(label, fontsize="small")
-    shared_legend(fig, axes)
-    title(fig, ctx, "Probe metrics against the model's input rate (layer chosen on inner "
-                    "folds)")
-    return fig
+    return finish(fig, axes, ctx,
+                  "Probe metrics against the model's input rate (layer chosen on inner folds)")
 
 
 def _folded(config: dict[str, Any]) -> dict[str, list[str]]:
@@ -150,6 +147,19 @@ def _folded(config: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
+def _summary(ctx: FigureContext) -> tuple[Path, Any]:
+    """The study's summary table (None when it is not written yet) and its path."""
+    import pandas as pd
+
+    path = ctx.results / SUMMARY
+    return path, pd.read_csv(path) if path.exists() else None
+
+
+def _no_summary(path: Path) -> dict[str, Any]:
+    """The data of a per-model figure without the summary table."""
+    return {"panels": {}, "missing": {"all": f"{path} not found: run the sensitivity rules"}}
+
+
 def cycle_models(config: dict[str, Any]) -> list[str]:
     """The models with a samples-per-cycle figure (study order, twins folded in)."""
     return list(_folded(config)) if applies(config) else []
@@ -157,13 +167,10 @@ def cycle_models(config: dict[str, Any]) -> list[str]:
 
 def cycles_data(ctx: FigureContext, model: str) -> dict[str, Any]:
     """Per panel: study model -> rows (x, value, low, high, input_hz, context_fill)."""
-    import pandas as pd
-
-    path = ctx.results / SUMMARY
-    if not path.exists():
-        return {"panels": {}, "missing": {"all": f"{path} not found: run the sensitivity "
-                                                 "rules"}}
-    table = rate_axis(pd.read_csv(path))
+    path, table = _summary(ctx)
+    if table is None:
+        return _no_summary(path)
+    table = rate_axis(table)
     needed = {"samples_per_beat", "samples_per_breath", "context_fill"}
     if not needed <= set(table.columns):
         return {"panels": {}, "missing": {"all": f"{path} lacks {sorted(needed)}: rerun the "
@@ -208,10 +215,8 @@ def draw_cycles(data: dict[str, Any], ctx: FigureContext) -> Any:
         ax.set_xlabel(X_LABELS[column], fontsize="x-small")
         ax.set_ylabel("factor R² (ridge)", fontsize="small")
         ax.set_title(label, fontsize="small")
-    shared_legend(fig, axes)
-    title(fig, ctx, f"{data['model']}: heart- and breathing-rate R² against samples per "
-                    "cycle (points: input rate, context filled)")
-    return fig
+    return finish(fig, axes, ctx, f"{data['model']}: heart- and breathing-rate R² against "
+                  "samples per cycle (points: input rate, context filled)")
 
 
 def context_models(config: dict[str, Any]) -> list[str]:
@@ -225,13 +230,10 @@ def context_models(config: dict[str, Any]) -> list[str]:
 
 def context_data(ctx: FigureContext, model: str) -> dict[str, Any]:
     """Per headline panel: study model -> rows (context_s, value, low, high)."""
-    import pandas as pd
-
-    path = ctx.results / SUMMARY
-    if not path.exists():
-        return {"panels": {}, "missing": {"all": f"{path} not found: run the sensitivity "
-                                                 "rules"}}
-    table = context_axis(pd.read_csv(path))
+    path, table = _summary(ctx)
+    if table is None:
+        return _no_summary(path)
+    table = context_axis(table)
     table = table[table["layer"] == LAYER]
     panels: dict[str, dict[str, Any]] = {}
     for stage, task, metric, _ in HEADLINES:
@@ -260,10 +262,8 @@ def draw_context(data: dict[str, Any], ctx: FigureContext) -> Any:
                           LINESTYLES[k % 4])
         ax.set_xlabel("context (s of signal per model input)", fontsize="x-small")
         ax.set_ylabel(label, fontsize="small")
-    shared_legend(fig, axes)
-    title(fig, ctx, f"{data['model']}: probe metrics against the context length (layer "
-                    "chosen on inner folds)")
-    return fig
+    return finish(fig, axes, ctx, f"{data['model']}: probe metrics against the context "
+                  "length (layer chosen on inner folds)")
 
 
 def figure_inputs(config: dict[str, Any], results: Path) -> list[str]:

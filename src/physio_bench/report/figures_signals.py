@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,24 @@ APNEA_COLOR = "#E69F00"
 DETAIL_S = 8.0
 
 
+def _examples(key: str, names: list[str], read: Callable[[], dict[str, Any]], found: str,
+              suite: str) -> dict[str, Any]:
+    """``names`` under ``key`` and the examples ``read`` gives (those in ``found``); a
+    name without one is missing (no window in ``suite``)."""
+    try:
+        examples = read()
+    except MissingResult as exc:
+        return {key: names, "missing": {"all": str(exc)}}
+    missing = {n: f"no {n} window in the {suite} suite" for n in names
+               if n not in examples[found]}
+    return {key: names, **examples, "missing": missing}
+
+
 def kinds_data(ctx: FigureContext) -> dict[str, Any]:
     """Kinds (config order), time axis (s) and one trace per kind from the factors suite."""
     kinds = list(ctx.config["simulate"]["signal_kinds"])
-    try:
-        examples = suites.kind_examples(ctx.results, kinds)
-    except MissingResult as exc:
-        return {"kinds": kinds, "missing": {"all": str(exc)}}
-    missing = {k: f"no {k} window in the factors suite" for k in kinds
-               if k not in examples["traces"]}
-    return {"kinds": kinds, **examples, "missing": missing}
+    return _examples("kinds", kinds, lambda: suites.kind_examples(ctx.results, kinds),
+                     "traces", "factors")
 
 
 def draw_kinds(data: dict[str, Any], ctx: FigureContext) -> Any:
@@ -60,13 +69,9 @@ def draw_kinds(data: dict[str, Any], ctx: FigureContext) -> Any:
 def scenarios_data(ctx: FigureContext) -> dict[str, Any]:
     """Scenarios (config order), channel names, and one window (channels x samples) each."""
     scenarios = list(ctx.config["simulate"]["scenarios"]["classes"])
-    try:
-        examples = suites.scenario_examples(ctx.results, scenarios)
-    except MissingResult as exc:
-        return {"scenarios": scenarios, "missing": {"all": str(exc)}}
-    missing = {s: f"no {s} window in the scenarios suite" for s in scenarios
-               if s not in examples["windows"]}
-    return {"scenarios": scenarios, **examples, "missing": missing}
+    return _examples("scenarios", scenarios,
+                     lambda: suites.scenario_examples(ctx.results, scenarios), "windows",
+                     "scenarios")
 
 
 def _standardise(trace: np.ndarray) -> np.ndarray:

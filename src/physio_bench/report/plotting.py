@@ -125,3 +125,10 @@ def filled_panels(axes: Any, items: Any, found: Any, missing: Any) -> Iterator[t
             note_missing(ax, missing[item])
             continue
         yield ax, item
+
+
+def finish(fig: Any, axes: Any, ctx: Any, text: str) -> Any:
+    """The figure with its :func:`shared_legend` and its :func:`title` ``text``."""
+    shared_legend(fig, axes)
+    title(fig, ctx, text)
+    return fig

@@ -33,12 +33,8 @@ from physio_bench.report.inputs.common import (
 )
 
 PROBE = "scenario_separation"
-LAYERS = "layer_names"
-PER_LAYER = "per_layer"
-CLASSES = "classes"
-LAST = "last"
-CONFUSION = "confusion_matrix"
-MAP = "map_2d"
+LAYERS, PER_LAYER, CLASSES, LAST = "layer_names", "per_layer", "classes", "last"
+CONFUSION, MAP = "confusion_matrix", "map_2d"
 MAP_X, MAP_Y, MAP_LABELS, MAP_METHOD = "x", "y", "label", "method"
 
 
