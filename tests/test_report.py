@@ -76,6 +76,15 @@ def test_figure_files_follow_from_the_config(config: dict) -> None:
         "results/figures/ds_beat_confusion.png"]
 
 
+def test_every_figure_kind_has_its_report_caption() -> None:
+    """`snakemake --report` stops at the first figure without workflow/report/{kind}.rst."""
+    from physio_bench.config import REPO_ROOT
+
+    captions = REPO_ROOT / "workflow" / "report"
+    missing = [k.name for k in figure_kinds() if not (captions / f"{k.name}.rst").is_file()]
+    assert not missing, f"no caption file in {captions} for {missing}"
+
+
 def test_every_listed_figure_is_written_and_decodes(drawn: Path, config: dict) -> None:
     written = sorted(str(p) for p in (drawn / "figures").iterdir())
     assert written == sorted(figure_files(config, results=drawn))

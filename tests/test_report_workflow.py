@@ -26,7 +26,8 @@ SMALL = small_report_config(("ecg",), ("normal_sinus", "apnea"), {
     "moirai-small-untrained": {"plugin": "moirai", "enabled": False}})
 SNAKEFILE = workflow_snakefile(
     ["compare.smk", "report.smk"], report=True,
-    more='EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]\n',
+    # no real dataset: write_synthetic_results makes no results/real/{dataset}/meta.json
+    more='EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]\nDATASETS = {}\n',
     target='\nrule all:\n    input: "results/leaderboard.csv", "results/comparisons.csv", '
            'REPORT_TARGETS\n')
 

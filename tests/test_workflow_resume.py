@@ -57,8 +57,10 @@ SMALL_CONFIG = {
 # Every job type (simulate, real_windows, embed_shard, merge_embeddings, probe, downstream,
 # leaderboard) lies upstream of the leaderboard; figures and provenance are left out.
 TARGET = "results/leaderboard.csv"
-# Rules that summarise every model: the only jobs besides the new model's that may rerun.
-SUMMARY_RULES = re.compile(r"^(all|compare|leaderboard|provenance|figures\w*|report\w*)$")
+# Rules that summarise every model or dataset: the only jobs besides the new model's that
+# may run (the reference run made only the leaderboard, so the other summaries appear too).
+SUMMARY_RULES = re.compile(
+    r"^(all|compare|leaderboard|provenance|dataset_summaries|figures\w*|report\w*)$")
 
 _REFERENCE: dict[str, Path] = {}
 

@@ -515,15 +515,22 @@ def beat_rows(model: str, task: str, detail: dict[str, Any], layer: str = "last"
     scores = detail.get("scores", {})
     for metric in ("balanced_accuracy", "jkappa"):
         low, high = intervals.get(metric, (float("nan"), float("nan")))
+        value = scores.get(metric, float("nan"))
+        note = detail.get("note", "")
+        if not note and not np.isfinite(value):
+            missing = [f"{m} of {c}" for c in ("S", "V") for m in ("Se", "+P")
+                       if not np.isfinite(scores.get(f"{m}_{c}", float("nan")))]
+            note = ("not estimable: no " + ", ".join(missing) + " (class absent or never "
+                    "called in the test records)") if missing else "not estimable"
         rows.append({
             "model": model, "pretrained": pretrained, "stage": "downstream", "task": task,
             "metric": metric, "layer": layer,
-            "value": scores.get(metric, float("nan")), "ci_low": low, "ci_high": high,
+            "value": value, "ci_low": low, "ci_high": high,
             "n": detail.get("last", {}).get("n", detail.get("n", 0)),
             "n_subjects": detail.get("n_subjects", pd.NA),
             "chance": detail.get("chance", float("nan")) if metric == "balanced_accuracy"
             else float("nan"),
-            "direction": direction_of(metric), "note": detail.get("note", ""),
+            "direction": direction_of(metric), "note": note,
         })
     return rows
 

@@ -61,6 +61,7 @@ import numpy as np
 
 from physio_bench.errors import ModelError
 from physio_bench.models.adapter import TokenBudgetAdapter
+from physio_bench.models.lazy_import import lazy_package
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import check_choice, check_options, layer_names, to_numpy
 from physio_bench.models.weights import CONFIG_FILE, WEIGHTS_FILE
@@ -143,6 +144,7 @@ def build_module(size: str) -> Any:
         NormalFixedScaleOutput,
         StudentTOutput,
     )
+    lazy_package("uni2ts.model.moirai")  # MoiraiModule without Lightning's imports
     from uni2ts.model.moirai.module import MoiraiModule
 
     d_model, num_layers = SIZES[size]
@@ -156,6 +158,7 @@ def build_module(size: str) -> Any:
 
 def load_module(directory: Path) -> Any:
     """Load a ``MoiraiModule`` checkpoint directory (``config.json`` + safetensors), strictly."""
+    lazy_package("uni2ts.model.moirai")  # MoiraiModule without Lightning's imports
     from uni2ts.model.moirai.module import MoiraiModule
 
     return MoiraiModule.from_pretrained(str(directory), strict=True, map_location="cpu")

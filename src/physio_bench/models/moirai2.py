@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from physio_bench.models.adapter import TokenBudgetAdapter
+from physio_bench.models.lazy_import import lazy_package
 from physio_bench.models.moirai import PackedBatch, pack_windows
 from physio_bench.models.protocol import ModelInfo, TokenEmbeddings
 from physio_bench.models.torch_utils import (
@@ -76,6 +77,7 @@ OPTIONS = ("weights", "batch_size", "device", "dtype", "progress")
 
 def build_module(config: dict[str, Any] | None = None) -> Any:
     """A freshly initialised ``Moirai2Module`` (default: the published small configuration)."""
+    lazy_package("uni2ts.model.moirai2")  # Moirai2Module without Lightning's imports
     from uni2ts.model.moirai2.module import Moirai2Module
 
     settings = {**SMALL_CONFIG, **(config or {})}
@@ -85,6 +87,7 @@ def build_module(config: dict[str, Any] | None = None) -> Any:
 
 def load_module(directory: Path) -> Any:
     """Load a ``Moirai2Module`` checkpoint directory (``config.json`` + safetensors), strictly."""
+    lazy_package("uni2ts.model.moirai2")  # Moirai2Module without Lightning's imports
     from uni2ts.model.moirai2.module import Moirai2Module
 
     return Moirai2Module.from_pretrained(str(directory), strict=True, map_location="cpu")
