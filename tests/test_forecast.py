@@ -159,6 +159,42 @@ def test_forecast_skill_cli_writes_the_csv(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_csv(tmp_path / "forecast_skill.csv")
     assert set(table["model"]) == {"tiny-moirai"} and "vs_marginal" in done.stderr
+    # the report's table of the same CSV: one row per kind and task, a cell per baseline
+    done = subprocess.run([sys.executable, "-m", "physio_bench", "forecast-table", "--csv",
+                           "forecast_skill.csv", "--out", "t.html"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (tmp_path / "t.html").read_text()
+    kinds = table.loc[table["predictor"] == "tiny-moirai", "kind"].nunique()
+    assert page.count("<tr") == 1 + 2 * kinds  # the header, then each kind and task
+    for column in ("median corr", "CRPS skill vs marginal", "CRPS skill vs window Gaussian",
+                   "CRPS skill vs seasonal naive"):
+        assert f"<th>{column}</th>" in page
+
+
+def test_forecast_table_cells_show_intervals_verdicts_and_reasons() -> None:
+    from physio_bench.forecast.table import skill_table
+
+    base = {"model": "m", "kind": "ecg", "task": "next_patch", "n": 40, "n_subjects": 8}
+    rows = [
+        {**base, "predictor": "m", "metric": "median_corr", "reference": None, "value": 0.5,
+         "ci_low": 0.25, "ci_high": 0.75, "verdict": None, "note": None},
+        {**base, "predictor": "m", "metric": "crps_skill", "reference": "marginal",
+         "value": 0.2, "ci_low": 0.1, "ci_high": 0.3, "verdict": "better", "note": None},
+        {**base, "predictor": "m", "metric": "crps_skill", "reference": "seasonal_naive",
+         "value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+         "verdict": "not estimable", "note": "not estimable: 4 groups (need 5)"},
+        {**base, "predictor": "baseline:marginal", "metric": "median_corr",
+         "reference": None, "value": 0.9, "ci_low": 0.8, "ci_high": 1.0, "verdict": None,
+         "note": None},
+    ]
+    wide = skill_table(pd.DataFrame(rows))
+    assert len(wide) == 1  # baseline rows are references, not rows of their own
+    row = wide.iloc[0]
+    assert row["median corr"] == "0.500 [0.250, 0.750]"
+    assert row["CRPS skill vs marginal"] == "0.200 [0.100, 0.300] better"
+    assert row["CRPS skill vs seasonal naive"] == "not estimable: 4 groups (need 5)"
+    assert row["CRPS skill vs window Gaussian"] == "not computed"
 
 
 def test_target_token_distribution_is_the_modules_own() -> None:

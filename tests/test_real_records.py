@@ -77,6 +77,8 @@ def _suite(config: dict, name: str, out: Path):
 
 def test_default_datasets_are_shipped_inside_the_project_with_attribution():
     config = load_config()
+    assert config["downstream"]["datasets"]["cinc2021-v1"]["enabled"] is False  # budget
+    config["downstream"]["datasets"]["cinc2021-v1"]["enabled"] = True
     specs = check_datasets(config)  # headers only: every record, channel and split
     assert {s.name for s in specs} == {"mitdb", "bidmc", "cpsc2021", "cinc2021-ii",
                                        "cinc2021-v1", "welltory"}

@@ -96,6 +96,7 @@ def test_report_builds_with_every_figure(quick_run: Path) -> None:
     html = report.read_text(errors="replace")
     for figure in figures:
         assert figure.name in html, f"{figure.name} missing from the report"
+    assert "forecast_skill.html" in html  # the forecast-skill table (issue 20)
 
 
 def planned_jobs(dry_run_output: str) -> set[str]:

@@ -138,3 +138,22 @@ rule dataset_summaries:
 
 
 REPORT_TARGETS += [f"results/tables/dataset_{dataset}.html" for dataset in DATASETS]
+
+
+rule forecast_table:
+    """The forecast-skill table: median correlation and CRPS skill against each baseline
+    (issue 20), from results/forecast_skill.csv."""
+    input:
+        "results/forecast_skill.csv",
+    output:
+        report("results/tables/forecast_skill.html", caption="../report/forecast_skill.rst",
+               category=REPORT_CATEGORIES["finetune"], labels={
+                   "figure": "forecast skill (table)", "model": "Moirai family"}),
+    threads: 1
+    params:
+        versions=VERSIONS,
+    log:
+        "results/logs/forecast_table.log",
+    shell:
+        '"$PHYSIO_BENCH_PYTHON" -m physio_bench forecast-table '
+        "--csv {input:q} --out {output:q} 2> {log}"

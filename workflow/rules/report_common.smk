@@ -1,6 +1,7 @@
 # Report targets and the report() wrapper of figure files, for report.smk (kept apart from
 # its rules, as snakemake --lint asks).
 from physio_bench.downstream import REFERENCE_METHOD
+from physio_bench.forecast import forecast_models
 from physio_bench.report.figures import SECTION_TITLES, SECTIONS, figure_entries, figure_inputs
 
 # Sections with at least one figure under this config (the finetune figures need a run).
@@ -37,3 +38,6 @@ REPORT_TARGETS = [
     "results/configuration.html",
     *FIGURE_FILES,
 ]
+# The forecast-skill table (its rule: report.smk), when the config has forecast models.
+FORECAST_TABLES = ["results/tables/forecast_skill.html"] if forecast_models(config) else []
+REPORT_TARGETS += FORECAST_TABLES

@@ -1,6 +1,8 @@
-"""CLI subcommand of the forecast-skill stage, as run by ``workflow/rules/forecast.smk``::
+"""CLI subcommands of the forecast-skill stage, as run by ``workflow/rules/forecast.smk``
+and ``workflow/rules/report.smk``::
 
     physio-bench forecast-skill --configfile C --results results
+    physio-bench forecast-table --csv results/forecast_skill.csv --out T.html
 """
 
 from __future__ import annotations
@@ -28,6 +30,19 @@ def _forecast_skill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forecast_table(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from physio_bench.errors import InputError
+    from physio_bench.forecast.table import skill_html
+    from physio_bench.io import atomic_write_bytes
+
+    if not Path(args.csv).is_file():
+        raise InputError(f"forecast-table: {args.csv} not found: run forecast-skill first")
+    atomic_write_bytes(Path(args.out), skill_html(pd.read_csv(args.csv)).encode())
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the physio-bench parser."""
     parser = stage_command(
@@ -40,3 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--results", default="results", metavar="DIR",
                         help="results folder holding simulated/ (default: results)")
+    table = subparsers.add_parser(
+        "forecast-table", help="the report's forecast-skill table (HTML) from its CSV",
+        description="Write one HTML table: per model, signal kind and task, the median "
+        "correlation and the CRPS skill against each baseline, with 95% intervals.")
+    table.add_argument("--csv", required=True, help="results/forecast_skill.csv")
+    table.add_argument("--out", required=True, help="HTML file to write")
+    table.set_defaults(func=_forecast_table)
