@@ -6,8 +6,9 @@ From ``results/forecast_skill.csv`` (:func:`physio_bench.forecast.run.forecast_s
   patch, averaged over windows, with its subject-bootstrap 95% interval;
 - ``CRPS skill vs X``: ``1 - CRPS_model / CRPS_X`` for each baseline X (context-free
   marginal, per-window Gaussian, seasonal naive), with its interval and verdict
-  (``better``: NLL and CRPS gains with 95% intervals above zero; ``worse``; ``no
-  difference``; ``not estimable``).
+  (``better``: NLL and CRPS gains with 95% intervals above zero; ``worse``: either
+  gain's interval below zero; ``tie``: otherwise; ``not estimable``: an interval could not
+  be formed).
 
 A cell without a number says why (the ``note`` of its row), never a value.
 """
