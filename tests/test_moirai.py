@@ -226,7 +226,9 @@ def test_version_comes_from_the_weights(model, tmp_path):
                        ).describe().extra["version"] == "unknown"
 
 
-def test_default_patch_follows_uni2ts_rules_at_the_default_rate():
+def test_default_patch_extrapolates_uni2ts_seconds_row_to_the_default_rate():
+    """uni2ts's table stops at seconds (a sub-second rate raises KeyError there); our
+    default patch applies its finest row (64-128) to 100 Hz: an extrapolation, see docs."""
     from physio_bench.models.moirai import (
         DEFAULT_INPUT_HZ,
         DEFAULT_PATCH_SIZE,
