@@ -4,21 +4,30 @@
     .venv/bin/python benchmarks/model_zoo_speed.py --models tirex,ttm --windows 16
 
 Printed, never asserted. Each model gets one-channel 32-s windows at its recommended input
-rate (``default_input_hz``: the length the core's ``input_hz`` resampling hands it), white
-noise (speed does not depend on content), random weights of the published architecture's
-size (the pretrained files are not on this machine). Each model is timed with 1 torch
-thread and with all cores (``os.cpu_count()``), and the 1-minute load average is read
-before each row (the machine is shared: a load above the core count means the numbers are
-lower bounds).
+rate (``default_input_hz``: the length the core's ``input_hz`` resampling hands it; Mantis,
+which has none, gets the simulation rate, 125 Hz, and resizes every window to 512 samples
+itself), white noise (speed does not depend on content), random weights of the published
+architecture's size (the pretrained files are not on this machine; Chronos-Bolt: small,
+HuBERT-ECG: small, as in config.yaml). A window longer than the model's context (PaPaGei:
+10 s) is embedded in one piece, and the input column says so (the embed stage would cut it
+into context-long chunks). Each model is timed with 1 torch thread and with all cores
+(``os.cpu_count()``), and the 1-minute load average is read before each row (the machine is
+shared: a load above the core count means the numbers are lower bounds).
 
 Two numbers per row, same model, same windows, same batch size, same process:
 
 * **stage**: the plug-in's ``embed`` (what the embed stage calls: input checks, packing,
   every layer's hidden states through forward hooks, copies to numpy, spans);
-* **bare**: the library's own forward on inputs prepared before the clock starts (packing
-  excluded; no hooks, no copies): ``MoiraiModule``/``Moirai2Module.forward`` on packed
-  tokens (with the distribution head), TimesFM's module on prepared patches, TiRex's
-  ``_forward_model``, Toto's ``TotoBackbone``, TTM's backbone, ``MOMENT.embed``.
+* **bare**: the library's own forward on inputs prepared before the clock starts (packing,
+  resizing and normalisation excluded; no hooks, no copies): ``MoiraiModule``/
+  ``Moirai2Module.forward`` on packed tokens (with the distribution head), TimesFM's module
+  on prepared patches, TiRex's ``_forward_model``, Chronos-Bolt's and Chronos-2's
+  ``encode`` (what the pipelines' ``embed()`` calls), ``MantisV1.forward`` on windows
+  resized to 512 samples, HuBERT-ECG's ``HubertModel`` on scaled rows, Toto's
+  ``TotoBackbone``, TTM's backbone, ``MOMENT.embed``. PaPaGei, Sundial and Timer-XL have no
+  package: their bare forward is our transcription of the reference forward (PaPaGei's
+  ``ResNet1DMoE.forward`` up to its ``dense`` embedding, without the MoE heads; the
+  rewritten THUML decoder) on z-scored / normalised rows.
 
 ``stage/bare`` is the ratio of their throughputs (1.0: the adapter adds nothing; below 1:
 the adapter's overhead). MOMENT, Toto and TTM run in their own environments (``make
@@ -36,17 +45,27 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 WINDOW_S = 32.0
 
-MAIN_ENV = {
-    "moirai": ("physio_bench.models.moirai", "MoiraiModel"),
-    "moirai2": ("physio_bench.models.moirai2", "Moirai2Model"),
-    "timesfm": ("physio_bench.models.timesfm", "TimesFMModel"),
-    "tirex": ("physio_bench.models.tirex", "TiRexModel"),
+SUITE_HZ = 125.0  # config.yaml's sampling_rate_hz: the rate a plug-in without default_input_hz gets
+# name -> (module, class, options): the plug-ins that run in this interpreter
+MAIN_ENV: dict[str, tuple[str, str, dict[str, str]]] = {
+    "moirai": ("physio_bench.models.moirai", "MoiraiModel", {}),
+    "moirai2": ("physio_bench.models.moirai2", "Moirai2Model", {}),
+    "timesfm": ("physio_bench.models.timesfm", "TimesFMModel", {}),
+    "tirex": ("physio_bench.models.tirex", "TiRexModel", {}),
+    "chronos-bolt": ("physio_bench.models.chronos", "ChronosModel", {"variant": "bolt-small"}),
+    "chronos-2": ("physio_bench.models.chronos", "ChronosModel", {"variant": "chronos-2"}),
+    "mantis": ("physio_bench.models.mantis", "MantisModel", {}),
+    "papagei": ("physio_bench.models.papagei", "PaPaGeiModel", {}),
+    "hubert-ecg": ("physio_bench.models.hubert_ecg", "HuBERTECGModel", {}),
+    "sundial": ("physio_bench.models.sundial", "SundialModel", {}),
+    "timer-xl": ("physio_bench.models.timer_xl", "TimerXLModel", {}),
 }
 # Published configurations, for random weights of the real size.
 MOMENT_LARGE_T5 = {"d_model": 1024, "d_ff": 2816, "d_kv": 64, "num_heads": 16,
@@ -175,7 +194,56 @@ def bare_forward(name: str, model: object, x: np.ndarray) -> tuple:
         return (lambda w: tirex._prepare_context_for_embedding(
                     torch.from_numpy(w.reshape(-1, w.shape[-1])), None)[0],
                 lambda embeds: tirex._forward_model(embeds, return_all_hidden=True))
+
+    def rows(w: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(w.reshape(-1, w.shape[-1]))
+
+    if name in ("chronos-bolt", "chronos-2"):
+        def encode_kwargs(w: np.ndarray) -> dict:
+            if name == "chronos-bolt":
+                return {"context": rows(w)}
+            # Chronos-2 as the plug-in calls it: one group per window, one future patch
+            return {"context": rows(w), "num_output_patches": 1,
+                    "group_ids": torch.arange(len(w)).repeat_interleave(w.shape[1])}
+
+        return encode_kwargs, lambda kwargs: model.model.encode(**kwargs)
+    if name == "mantis":
+        from physio_bench.models.mantis import resample
+
+        return (lambda w: torch.from_numpy(resample(w.reshape(-1, 1, w.shape[-1]),
+                                                    model.seq_len)),
+                lambda series: model.network(series))
+    if name == "papagei":
+        from physio_bench.models.papagei import STD_FLOOR
+        from physio_bench.models.univariate import standardise
+
+        net = model.network
+
+        def papagei(h: torch.Tensor) -> torch.Tensor:  # reference forward, up to ``dense``
+            h = torch.relu(net.first_block_bn(net.first_block_conv(h)))
+            for block in net.basicblock_list:
+                h = block(h)
+            return net.dense(torch.relu(net.final_bn(h)).mean(-1))
+
+        return lambda w: standardise(rows(w), STD_FLOOR)[:, None], papagei
+    if name == "hubert-ecg":
+        from physio_bench.models.hubert_ecg import scale_leads
+
+        return lambda w: scale_leads(rows(w)), lambda scaled: model.network(scaled)
+    if name in ("sundial", "timer-xl"):
+        return (lambda w: network_input(model, rows(w)),
+                lambda series: model.network(series))
     raise KeyError(name)
+
+
+def network_input(model: Any, rows: Any) -> Any:
+    """What ``model.hidden_states(rows)`` hands its ``network`` (Sundial's and Timer-XL's
+    normalisation and padding): the call with the network swapped for the identity."""
+    network, model.network = model.network, lambda series: series
+    try:
+        return model.hidden_states(rows)
+    finally:
+        model.network = network
 
 
 def main_env(name: str, windows: int, batch: int, threads: list[int]) -> list[dict]:
@@ -183,12 +251,16 @@ def main_env(name: str, windows: int, batch: int, threads: list[int]) -> list[di
 
     import torch
 
-    module, cls = MAIN_ENV[name]
+    module, cls, options = MAIN_ENV[name]
     factory = getattr(importlib.import_module(module), cls)
     model = factory(name=name, seed=0, weights="random", device="cpu", batch_size=batch,
-                    progress=False)
-    rate = float(model.describe().default_input_hz)
+                    progress=False, **options)
+    info = model.describe()
+    rate = float(info.default_input_hz or SUITE_HZ)
     samples = round(WINDOW_S * rate)
+    context = info.max_window_samples
+    note = (f", one piece over its {context}-sample context" if context and samples > context
+            else "")
     x = np.random.default_rng(0).standard_normal((windows, 1, samples)).astype(np.float32)
     prepare, forward = bare_forward(name, model, x)
     parts = [prepare(x[i:i + batch]) for i in range(0, windows, batch)]
@@ -209,7 +281,7 @@ def main_env(name: str, windows: int, batch: int, threads: list[int]) -> list[di
         rows.append({"threads": count, "load": load, "stage": stage, "bare": bare,
                      "n_parameters": model.describe().n_parameters,
                      "tokens": int(out.token_spans.shape[0]), "rate_hz": rate,
-                     "samples": samples})
+                     "samples": samples, "note": note})
     return rows
 
 
@@ -236,7 +308,7 @@ def own_env(name: str, windows: int, batch: int, threads: list[int]) -> list[dic
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="moirai,moirai2,timesfm,tirex,moment,toto,ttm")
+    parser.add_argument("--models", default=",".join([*MAIN_ENV, *CHILD_SETUP]))
     parser.add_argument("--windows", type=int, default=16, help="windows timed per model")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", default=f"1,{os.cpu_count()}",
@@ -244,8 +316,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     threads = [int(value) for value in args.threads.split(",")]
     print(f"CPU ({os.cpu_count()} cores), one-channel {WINDOW_S:g}-s windows at each model's "
-          f"default_input_hz, random weights of the published size, {args.windows} windows, "
-          f"batch {args.batch}; load = 1-min load average before the row")
+          f"default_input_hz ({SUITE_HZ:g} Hz without one), random weights of the published "
+          f"size, {args.windows} windows, batch {args.batch}; load = 1-min load average "
+          f"before the row")
     print("| model | input | tokens | parameters | threads | load | stage windows/s | "
           "bare forward windows/s | stage/bare |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -258,7 +331,8 @@ def main(argv: list[str]) -> int:
             if "error" in row:
                 print(f"| {name} | {row['error']} |")
                 continue
-            print(f"| {name} | {row['samples']} @ {row['rate_hz']:g} Hz | {row['tokens']} | "
+            print(f"| {name} | {row['samples']} @ {row['rate_hz']:g} Hz{row.get('note', '')} | "
+                  f"{row['tokens']} | "
                   f"{row['n_parameters']:,} | {row['threads']} | {row['load']:.1f} | "
                   f"{row['stage']:.2f} | {row['bare']:.2f} | {row['stage'] / row['bare']:.2f} |",
                   flush=True)

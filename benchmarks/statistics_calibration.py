@@ -11,7 +11,7 @@ embedding width of the default run:
 - ``MIT-BIH HR``: 47 records x 56 windows (30 min), width 384;
 - ``scenarios``: 540 subjects (30 per class, 18 classes) x 1 window, width 384.
 
-(The factors suite, 1000 one-window subjects per kind, behaves as ``scenarios`` with more
+(The factors suite, 600 one-window subjects per kind, behaves as ``scenarios`` with more
 subjects.) Targets: type-I error 0.03-0.07 at alpha 0.05, coverage 0.92-0.98 at 95%;
 ``±`` is the Monte Carlo standard error. Usage::
 

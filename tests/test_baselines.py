@@ -8,7 +8,12 @@ from conftest import simulate_signal
 
 from physio_bench.errors import InputError, ModelError
 from physio_bench.models.baselines import RawModel, SpectralModel, octave_bands
-from physio_bench.models.handcrafted import HandcraftedModel, channel_features, feature_names
+from physio_bench.models.handcrafted import (
+    HandcraftedModel,
+    channel_features,
+    feature_names,
+    scr_peaks_and_onsets,
+)
 
 
 def test_raw_tokens_are_the_patches_with_exact_spans() -> None:
@@ -81,6 +86,30 @@ def test_handcrafted_known_heart_and_breathing_rates() -> None:
     assert ppg[names.index("ppg_heart_rate_bpm")] == pytest.approx(90, abs=1)
     rsp = channel_features(np.sin(2 * np.pi * 0.3 * t), 250)  # 18 breaths/min
     assert rsp[names.index("rsp_rate_bpm")] == pytest.approx(18, abs=0.5)
+
+
+@pytest.mark.parametrize("kind", ["eda", "ecg", "emg"])
+def test_scr_peaks_and_onsets_equal_neurokit_eda_findpeaks(kind: str) -> None:
+    """The fast SCR search gives neurokit2's peaks and onsets (EDA: few SCRs; ECG and EMG:
+    hundreds of local maxima, where neurokit2's per-peak search is slow); where neurokit2
+    leaves an onset undefined (NaN), it raises instead."""
+    import neurokit2 as nk
+
+    for seed in range(3):
+        x = simulate_signal(kind, 4000, 125, seed)
+        phasic = nk.eda_phasic(nk.eda_clean(x, sampling_rate=125), sampling_rate=125,
+                               method="highpass")["EDA_Phasic"].to_numpy()
+        info = nk.eda_findpeaks(phasic, sampling_rate=125, method="neurokit")
+        onsets = np.asarray(info["SCR_Onsets"], dtype=np.float64)
+        if np.isnan(onsets).any():
+            with pytest.raises(ValueError, match="earlier minimum"):
+                scr_peaks_and_onsets(phasic)
+            continue
+        peaks, found = scr_peaks_and_onsets(phasic)
+        np.testing.assert_array_equal(peaks, info["SCR_Peaks"])
+        np.testing.assert_array_equal(found, onsets.astype(np.int64))
+    with pytest.raises(ValueError, match="no SCR peak"):
+        scr_peaks_and_onsets(np.linspace(0, 1, 500))
 
 
 def test_handcrafted_imputes_zero_with_valid_flag() -> None:
