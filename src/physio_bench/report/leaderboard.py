@@ -560,13 +560,13 @@ def _beat_cell(scores: dict[str, float], intervals: dict[str, list[float]], key:
 
 
 def beat_class_lines(results: str | Path, models: list[str]) -> list[str]:
-    """Markdown: per real beat task, per model and baseline, per-class Se/+P (%), balanced
-    accuracy and jκ with record-bootstrap intervals, the published anchors beside them
-    and the beat counts (:mod:`physio_bench.downstream.beats`). Empty when no JSON has a
-    beat task."""
+    """Markdown: per real beat task, per model instance (each seed of a replicated model)
+    and baseline, per-class Se/+P (%), balanced accuracy and jκ with record-bootstrap
+    intervals, the published anchors beside them and the beat counts
+    (:mod:`physio_bench.downstream.beats`). Empty when no JSON has a beat task."""
     folder = Path(results) / "downstream"
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for model in [*models, REFERENCE_METHOD]:
+    for model in dict.fromkeys([*models, REFERENCE_METHOD]):  # each file once
         path = folder / f"{model}.json"
         if not path.exists():
             continue
@@ -657,7 +657,8 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
     atomic_write_bytes(paths["long"], long_table(board, config, types).to_csv(
         index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
-    beats = beat_class_lines(results, shown)
+    groups = result_groups(config)  # a replicated model's rows: one per seed
+    beats = beat_class_lines(results, [i for m in shown for i in groups.get(m, [m])])
     atomic_write_bytes(paths["markdown"], (markdown(display, stages)
                                            + "\n".join(beats) + ("\n" if beats else "")
                                            ).encode())
