@@ -262,6 +262,17 @@ def test_a_task_no_row_beats_beyond_its_interval_is_flagged_uninformative():
     assert task_informative(rows(2.5), "real:d:ppg:resp_rate_bpm", "mae", "last") == (True, "")
     assert task_informative(rows(2.5), "sim2real:d:ppg:resp_rate_bpm", "mae", "last")[0] is None
 
+    def classes(model_ci_low: float) -> pd.DataFrame:  # a window-class task: chance 0.5
+        return pd.DataFrame([{"model": "m", "task": "real:d:ecg:class_af",
+                              "metric": "balanced_accuracy", "layer": "last", "value": 0.6,
+                              "ci_low": model_ci_low, "chance": 0.5}])
+
+    informative, reason = task_informative(classes(0.45), "real:d:ecg:class_af",
+                                           "balanced_accuracy", "last")
+    assert informative is False and "chance (0.50)" in reason
+    assert task_informative(classes(0.55), "real:d:ecg:class_af", "balanced_accuracy",
+                            "last") == (True, "")
+
 
 def test_an_uninformative_task_is_greyed_with_its_reason():
     from physio_bench.report.leaderboard import html_page, markdown_table

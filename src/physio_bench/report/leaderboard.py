@@ -447,10 +447,24 @@ def stage_table(board: pd.DataFrame, stage: str, models: list[str]) -> tuple[pd.
 
 def task_informative(rows: pd.DataFrame, task: str, metric: str, layer: str,
                      ) -> tuple[bool | None, str]:
-    """Whether a real MAE task is informative: some row (model or reference method) beats
-    the mean predictor beyond its interval (its interval's upper end below the mean
-    predictor's error). ``(None, "")`` for other rows, or when there is no mean predictor."""
-    if not task.startswith("real:") or metric != "mae" or layer == "within-subject":
+    """Whether a real task is informative: some row (model or reference method) beats
+    the mean predictor beyond its interval (MAE tasks: its interval's upper end below the
+    mean predictor's error), or chance (balanced-accuracy tasks: its interval's lower end
+    above the chance level, e.g. 0.5 for a window class, the majority class's 0.25 for AAMI
+    beat classes). ``(None, "")`` for other rows, or when there is no such level."""
+    if not task.startswith("real:") or layer == "within-subject":
+        return None, ""
+    if metric == "balanced_accuracy":
+        part = rows[(rows["task"] == task) & (rows["metric"] == metric)
+                    & rows["layer"].isin(["last", "best"]) & (rows["model"] != MEAN_PREDICTOR)]
+        chance = part["chance"].dropna() if "chance" in part else pd.Series(dtype=float)
+        if chance.empty:
+            return None, ""
+        level = float(chance.iloc[0])
+        if (part["ci_low"] > level).any():
+            return True, ""
+        return False, f"no row beats chance ({level:.2f}) beyond its interval"
+    if metric != "mae":
         return None, ""
     part = rows[(rows["task"] == task) & (rows["metric"] == metric)]
     trivial = part[(part["model"] == MEAN_PREDICTOR) & (part["layer"] == "last")]
