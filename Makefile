@@ -53,7 +53,7 @@ benchmark: $(STAMP)
 
 ## The same, plus the full default pipeline: wall time, peak memory and a per-stage
 ## breakdown (the pipeline alone, `benchmarks/run.py --pipeline full --pipeline-only`, took
-## 30 min on 2 cores)
+## 36 min on 2 cores, 2026-12-06)
 benchmark-full: $(STAMP) $(BENCH_ENVS)
 	HF_HUB_OFFLINE=1 OMP_WAIT_POLICY=PASSIVE $(PY) benchmarks/run.py --pipeline full
 

@@ -162,6 +162,15 @@ def bare(part):
 """,
 }
 DEFAULT_HZ = {"moment": 16.0, "toto": 128.0, "ttm": 16.0}
+# The adapter kit, loaded by path as the subprocess worker does (physio_bench.models.worker)
+KIT_LOADER = f"""
+import importlib.util, sys
+_spec = importlib.util.spec_from_file_location(
+    "physio_bench_kit", {str(REPO / "src" / "physio_bench_kit" / "__init__.py")!r})
+_kit = importlib.util.module_from_spec(_spec)
+sys.modules["physio_bench_kit"] = _kit
+_spec.loader.exec_module(_kit)
+"""
 
 
 def bare_forward(name: str, model: object, x: np.ndarray) -> tuple:
@@ -293,7 +302,8 @@ def own_env(name: str, windows: int, batch: int, threads: list[int]) -> list[dic
     samples = round(WINDOW_S * rate)
     rows = []
     for count in threads:
-        script = "import json\n" + CHILD_RUN.replace("SETUP", CHILD_SETUP[name]).replace(
+        script = "import json\n" + KIT_LOADER + CHILD_RUN.replace(
+            "SETUP", CHILD_SETUP[name]).replace(
             "BARE", CHILD_BARE[name]).replace("THREADS", str(count)).replace(
             "BATCH", str(batch)).replace("WINDOWS", str(windows)).replace(
             "SAMPLES", str(samples)).replace("RATE", str(rate))
