@@ -137,7 +137,7 @@ def scr_peaks_and_onsets(phasic: np.ndarray, amplitude_min: float = 0.1
     ``nk.eda_findpeaks(phasic, method="neurokit")``'s ``SCR_Peaks`` and ``SCR_Onsets``
     (local maxima whose prominence is at least ``amplitude_min`` of the largest; onset: the
     last local minimum before each peak), with the onsets found by one ``searchsorted``
-    instead of neurokit2's per-peak pandas search (which cost 20 ms of a window's 31). Raises
+    instead of neurokit2's per-peak pandas search (27 ms a channel here; this: 3.5). Raises
     ``ValueError`` where neurokit2's values would not give a feature: no peak, or a peak
     without an earlier minimum (neurokit2's NaN onset)."""
     from scipy.signal import find_peaks, peak_prominences
