@@ -272,6 +272,9 @@ def test_a_task_no_row_beats_beyond_its_interval_is_flagged_uninformative():
     assert informative is False and "chance (0.50)" in reason
     assert task_informative(classes(0.55), "real:d:ecg:class_af", "balanced_accuracy",
                             "last") == (True, "")
+    too_small = classes(float("nan")).assign(value=float("nan"))  # every row n.e.
+    assert task_informative(too_small, "real:d:ecg:class_af", "balanced_accuracy",
+                            "last") == (None, "")
 
 
 def test_an_uninformative_task_is_greyed_with_its_reason():

@@ -451,27 +451,25 @@ def task_informative(rows: pd.DataFrame, task: str, metric: str, layer: str,
     the mean predictor beyond its interval (MAE tasks: its interval's upper end below the
     mean predictor's error), or chance (balanced-accuracy tasks: its interval's lower end
     above the chance level, e.g. 0.5 for a window class, the majority class's 0.25 for AAMI
-    beat classes). ``(None, "")`` for other rows, or when there is no such level."""
-    if not task.startswith("real:") or layer == "within-subject":
-        return None, ""
-    if metric == "balanced_accuracy":
-        part = rows[(rows["task"] == task) & (rows["metric"] == metric)
-                    & rows["layer"].isin(["last", "best"]) & (rows["model"] != MEAN_PREDICTOR)]
-        chance = part["chance"].dropna() if "chance" in part else pd.Series(dtype=float)
-        if chance.empty:
-            return None, ""
-        level = float(chance.iloc[0])
-        if (part["ci_low"] > level).any():
-            return True, ""
-        return False, f"no row beats chance ({level:.2f}) beyond its interval"
-    if metric != "mae":
+    beat classes). ``(None, "")`` for other rows, when there is no such level, or when no
+    row has a number (a task too small to estimate says so in its rows' notes)."""
+    if not task.startswith("real:") or layer == "within-subject" or metric not in (
+            "mae", "balanced_accuracy"):
         return None, ""
     part = rows[(rows["task"] == task) & (rows["metric"] == metric)]
+    others = part[(part["model"] != MEAN_PREDICTOR) & part["layer"].isin(["last", "best"])]
+    if metric == "balanced_accuracy":
+        chance = others["chance"].dropna()
+        if chance.empty or others["value"].isna().all():
+            return None, ""  # no level, or no row has a number (its note says why)
+        level = float(chance.iloc[0])
+        if (others["ci_low"] > level).any():
+            return True, ""
+        return False, f"no row beats chance ({level:.2f}) beyond its interval"
     trivial = part[(part["model"] == MEAN_PREDICTOR) & (part["layer"] == "last")]
     if trivial.empty or not np.isfinite(trivial["value"].iloc[0]):
         return None, ""
     level = float(trivial["value"].iloc[0])
-    others = part[(part["model"] != MEAN_PREDICTOR) & part["layer"].isin(["last", "best"])]
     if (others["ci_high"] < level).any():
         return True, ""
     return False, (f"no row beats the mean predictor ({level:.2f}) beyond its interval")
