@@ -649,7 +649,8 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
     wide = headline_table(board, config, types)
     display = display_headlines(wide, board)
     order = [m for m in model_order(config) if m in set(board["model"])]
-    shown = [m for m in order if m in result_groups(config)]  # seed means, not seeds
+    groups = result_groups(config)
+    shown = [m for m in order if m in groups]  # seed means, not seeds
     stages = {}
     paths = {
         "long": results / "leaderboard.csv",
@@ -669,7 +670,7 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
     atomic_write_bytes(paths["long"], long_table(board, config, types).to_csv(
         index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
-    groups = result_groups(config)  # a replicated model's rows: one per seed
+    # the beat table: a replicated model's rows, one per seed
     beats = beat_class_lines(results, [i for m in shown for i in groups.get(m, [m])])
     atomic_write_bytes(paths["markdown"], (markdown(display, stages)
                                            + "\n".join(beats) + ("\n" if beats else "")
