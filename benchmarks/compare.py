@@ -101,8 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "c.yaml"
         config_path.write_text(yaml.safe_dump({"models": {
-            "moirai-small-synthetic": {"plugin": "moirai", "size": "small",
-                                       "weights": "results/finetune/moirai-small"}}}))
+            "moirai-small-untrained": {"replicates": 3},
+            "moirai-small-synthetic": {"plugin": "moirai", "size": "small", "enabled": True,
+                                       "weights": "results/finetune/moirai-small"},
+            **{name: {"enabled": False} for name in (
+                "moirai-tiny-untrained", "moirai-tiny-synthetic", "moirai-tiny-shuffled")}},
+            "finetune": {"runs": {"moirai-tiny-synthetic": {"enabled": False},
+                                  "moirai-tiny-shuffled": {"enabled": False}}}}))
         config = load_config([config_path])
         results = Path(tmp) / "results"
         write_tables(results, args.beats)

@@ -4,13 +4,15 @@ untrained twin on every feature-independence factor and temporal-dynamics tracki
 
     .venv/bin/python benchmarks/positive_control.py [--results results] [--layer last]
 
-The headline comparisons (``results/comparisons.csv``) pool the factors; this script asks
-the positive-control question of issue 15 factor by factor: does the model trained on
+``results/comparisons.csv`` has the same rows at the last layer (comparisons ``untrained
+twin, per factor`` and ``marginal ablation, per factor``); this script prints them for any
+layer and asks the positive-control question of issue 15 factor by factor: does the model trained on
 synthetic physiology decode heart rate, respiratory rate (and whatever else it learned)
 better than the same architecture before training? Each row is
 :func:`physio_bench.compare.run.compare_pair` on one factor's held-out R² (the twin's
 seeds enter as their mean, every seed's predictions used), with the 95% paired interval
-over subjects, the within-subject permutation p and Holm over the factors of a model.
+over subjects, the p of the test named in the row (corrected resampled paired t on the
+shared folds) and Holm over the factors of a model.
 """
 
 from __future__ import annotations
@@ -22,27 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from physio_bench.compare.run import TWIN, Tables, compare_pair
-from physio_bench.headlines import Headline
+from physio_bench.compare.run import TWIN, Tables, compare_pair, factor_headlines
 from physio_bench.model_types import group_types, result_groups, untrained_twin
 from physio_bench.preflight import load_config
 from physio_bench.statistics import holm
-
-STAGES = {"feature_independence": "r2", "temporal_dynamics": "tracking_r2"}
-
-
-def factor_headlines(tables: Tables, instance: str, layer: str) -> list[Headline]:
-    """One headline per factor task the instance has predictions for."""
-    found = []
-    for stage, metric in STAGES.items():
-        table = tables.get(instance, stage)
-        if table is None:
-            continue
-        rows = table[(table["metric"] == metric) & (table["layer"].astype(str) == layer)]
-        for task in sorted(rows["task"].astype(str).unique()):
-            if ":" in task:
-                found.append(Headline(f"{metric}:{task}", task, "", stage, metric, task, layer))
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,9 @@
 """Type-I error of every paired test and coverage of every interval kind (issue 24).
 
 On simulated data with a known truth (:mod:`physio_bench.stat_calibration`: two models
-that are the same procedure in distribution, ridge decoders cross-validated on folds
-shared by both), at the subject counts, windows per subject, fold count (5) and an
-embedding width of the default run:
+that are the same procedure in distribution, the benchmark's ridge decoder -- standardised
+features, penalty by inner CV -- cross-validated on folds shared by both), at the subject
+counts, windows per subject, fold count (5) and an embedding width of the default run:
 
 - ``issue repro``: 20 subjects x 6 windows, width 40 (the issue's audit);
 - ``BIDMC RR``: 53 subjects x 15 windows (8 min of 32-s windows), width 384
@@ -12,14 +12,16 @@ embedding width of the default run:
 - ``scenarios``: 540 subjects (30 per class, 18 classes) x 1 window, width 384.
 
 (The factors suite, 600 one-window subjects per kind, behaves as ``scenarios`` with more
-subjects.) Targets: type-I error 0.03-0.07 at alpha 0.05, coverage 0.92-0.98 at 95%;
+subjects.) Two more designs repeat the issue's and the scenarios design with a fixed small
+penalty (0.1 n on unscaled features), to show how much the decoder matters. Targets:
+type-I error 0.03-0.07 at alpha 0.05, coverage 0.92-0.98 at 95%;
 ``±`` is the Monte Carlo standard error. Usage::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/statistics_calibration.py \
         [--replicates 300] [--only NAME]
 
-(one BLAS thread: the matrices are small, and threads only contend; about 0.15 CPU s per
-replicate of ``BIDMC RR``).
+(one BLAS thread: the matrices are small, and threads only contend; about 1 CPU-s per
+replicate of ``BIDMC RR``, 20-25 CPU-minutes for the whole table).
 
 Prints a Markdown table (kept in docs/statistics.md); nothing is asserted here (the tests
 check the issue design: tests/test_statistics_calibration.py).
@@ -37,6 +39,10 @@ DESIGNS = (
     Design("BIDMC RR", 53, 15, 384),
     Design("MIT-BIH HR", 47, 56, 384),
     Design("scenarios", 540, 1, 384),
+    # the decoder matters: a fixed small penalty (0.1 n, unscaled features) instead of the
+    # benchmark's inner-CV penalty (the calibration's procedure before 2026-12-06)
+    Design("issue repro, fixed penalty", 20, 6, 40, penalty=0.1),
+    Design("scenarios, fixed penalty", 540, 1, 384, penalty=0.1),
 )
 TARGETS = {"type-I": (0.03, 0.07), "coverage": (0.92, 0.98)}
 

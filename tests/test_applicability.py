@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL_PROBE_SUITES, SMALL_PROBES, reference_results
+from conftest import RUNS_OFF, SMALL_PROBE_SUITES, SMALL_PROBES, TRAINED_OFF, reference_results
 from test_downstream_tasks import _results as downstream_results
 from test_downstream_tasks import config as downstream_config  # noqa: F401 (fixture)
 
@@ -173,8 +173,8 @@ def test_the_leaderboard_shows_n_a_where_a_domain_model_does_not_fit(
                      "scenarios": {"classes": ["normal_sinus", "apnea", "heart_rate_ramp"]}},
         "models": {"spectral": {"plugin": "spectral", "enabled": False},
                    "handcrafted": {"plugin": "handcrafted", "enabled": False},
-                   "moirai-small-synthetic": {"plugin": "moirai", "enabled": False}},
-        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+                   **TRAINED_OFF},
+        "finetune": RUNS_OFF,
     }))
     config = load_config([path])
     results = write_synthetic_results(tmp_path / "results", config)

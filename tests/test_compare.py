@@ -135,22 +135,57 @@ def test_what_cannot_be_compared_is_a_row_with_a_note(tmp_path: Path) -> None:
     assert tracking["difference"].isna().all()
 
 
-def test_a_model_trained_on_synthetic_data_meets_its_untrained_twin(tmp_path: Path) -> None:
+def test_a_model_trained_on_synthetic_data_meets_its_untrained_twin_and_its_ablation(
+        tmp_path: Path) -> None:
     config = _config(tmp_path, {"models": {
         "moirai-1.1-R-small": {"enabled": False},
-        "moirai-small-synthetic": {"plugin": "moirai", "size": "small",
+        "moirai-small-synthetic": {"plugin": "moirai", "size": "small", "enabled": True,
                                    "weights": "results/finetune/moirai-small"},
+        "moirai-small-shuffled": {"plugin": "moirai", "size": "small",
+                                  "weights": "results/finetune/moirai-small-shuffled"},
         "chronos-bolt-small": {"enabled": True}}})
     results = write_synthetic_results(tmp_path / "results", config)
-    for suite in ("factors", "sweeps", "scenarios", "real"):
-        path = results / "embeddings" / "moirai-small-synthetic" / suite / "model.json"
-        write_json(path, {**read_json(path), "training": {"initial_weights": "random",
-                                                            "steps": 10}})
+    for model, kind in (("moirai-small-synthetic", "trained on synthetic"),
+                        ("moirai-small-shuffled", "marginal ablation (shuffled patches)")):
+        for suite in ("factors", "sweeps", "scenarios", "real"):
+            path = results / "embeddings" / model / suite / "model.json"
+            write_json(path, {**read_json(path), "training": {
+                "initial_weights": "random", "steps": 10, "type": kind}})
     table = compare_models(config, results)
     trained = table[table["model"] == "moirai-small-synthetic"]
-    assert set(trained["comparison"]) == {"untrained twin", "best baseline"}
-    assert set(trained.loc[trained["comparison"] == "untrained twin", "reference"]) == {
+    assert set(trained["comparison"]) == {
+        "untrained twin", "best baseline", "marginal ablation",
+        "untrained twin, per factor", "marginal ablation, per factor"}
+    references = trained.groupby("comparison")["reference"].agg(set).to_dict()
+    assert references["untrained twin"] == references["untrained twin, per factor"] == {
         "moirai-small-untrained"}
+    assert references["marginal ablation"] == references[
+        "marginal ablation, per factor"] == {"moirai-small-shuffled"}
+    assert set(trained["type"]) == {"trained on synthetic"}
+    assert set(trained.loc[trained["comparison"] == "marginal ablation", "reference_type"]) \
+        == {"marginal ablation"}
+    # per factor: every feature-independence factor and tracking task, last layer, own Holm
+    per_factor = trained[trained["comparison"] == "marginal ablation, per factor"]
+    r2_tasks = set(per_factor.loc[per_factor["metric"] == "r2", "task"])
+    assert r2_tasks and all(t.split(":")[0] in ("ecg", "rsp") for t in r2_tasks)
+    assert (per_factor["metric"] == "tracking_within_r2").any()
+    assert set(per_factor["layer"]) == {"last"}
+    p = per_factor["p"].to_numpy(float)
+    np.testing.assert_allclose(per_factor["p_holm"].to_numpy(float), holm(p))
+    # the values are the factor's own: recomputed R² of one task from the predictions
+    task = sorted(r2_tasks)[0]
+    row = per_factor[(per_factor["metric"] == "r2") & (per_factor["task"] == task)].iloc[0]
+    preds = read_predictions(prediction_path(results, "moirai-small-synthetic",
+                                             "feature_independence"))
+    own = preds[(preds["task"] == task) & (preds["metric"] == "r2")
+                & (preds["layer"].astype(str) == "last")]
+    expected = np.mean([r2_score(g["y_true"], g["y_pred"]) for _, g in own.groupby("target")])
+    assert row["model_value"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    # the ablation meets its untrained twin (its "gains"), not itself
+    ablation = table[table["model"] == "moirai-small-shuffled"]
+    assert set(ablation["type"]) == {"marginal ablation"}
+    assert set(ablation["comparison"]) == {"untrained twin", "best baseline",
+                                           "untrained twin, per factor"}
     chronos = table[table["model"] == "chronos-bolt-small"]  # no untrained Chronos configured
     assert set(chronos["comparison"]) == {"best baseline"}
 

@@ -23,9 +23,12 @@ def test_default_config_is_valid_and_fills_defaults() -> None:
     config = load_config()
     assert config["sampling_rate_hz"] == 125
     assert config["window_samples"] == 4000
-    # The untrained control runs with three seeds (issue 11): three instances.
+    # The positive control's untrained twin runs with three seeds (issue 11): three
+    # instances; the untrained Moirai-small with one
+    assert [m for m in enabled_models(config) if m.startswith("moirai-tiny-untrained")] == [
+        f"moirai-tiny-untrained-seed{k}" for k in range(3)]
     assert [m for m in enabled_models(config) if m.startswith("moirai-small-untrained")] == [
-        f"moirai-small-untrained-seed{k}" for k in range(3)]
+        "moirai-small-untrained"]
     # Pretrained models are listed but switched off: the default run is offline.
     assert "moirai-1.1-R-small" not in enabled_models(config)
     assert config["models"]["moirai-1.1-R-small"]["weights"] == "Salesforce/moirai-1.1-R-small"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import write_suite
+from conftest import RUNS_OFF, TRAINED_OFF, write_suite
 
 from physio_bench.config import deep_update
 from physio_bench.errors import ConfigError, InputError, ModelError
@@ -45,10 +45,7 @@ def tiny_run(suite: Path, /, **overrides: Any) -> dict[str, Any]:
 
 
 #: the default config's own run and its model, switched off so that each test sees its own
-DEFAULT_RUN_OFF: dict[str, Any] = {
-    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
-    "models": {"moirai-small-synthetic": {"enabled": False}},
-}
+DEFAULT_RUN_OFF: dict[str, Any] = {"finetune": RUNS_OFF, "models": TRAINED_OFF}
 
 
 def without_default_run() -> dict[str, Any]:
@@ -271,6 +268,22 @@ def test_random_start_is_the_untrained_control(suite: Path) -> None:
     assert start.source == control.weights_source == "random (seed=7)"
     assert start.sha256 == control.weights_sha256
     assert not start.pretrained
+    # a narrower architecture: the untrained plug-in entry with the same d_model and
+    # num_layers starts from the very same weights, and is the run's twin
+    config = tiny_config(suite, seed=7, models={
+        "tiny-trained": trained_entry(),
+        "tiny-untrained": {"plugin": "moirai", "weights": "random", "d_model": 64,
+                           "num_layers": 2, "patch_size": 16, "input_hz": 50}})
+    start = start_module(run_settings(config, RUN))
+    control = MoiraiModel("tiny-untrained", seed=7, weights="random", d_model=64,
+                          num_layers=2, patch_size=16, device="cpu")
+    assert (control.module.d_model, control.module.num_layers) == (64, 2)
+    assert start.sha256 == control.describe().weights_sha256
+    other = MoiraiModel("other", seed=7, weights="random", d_model=64, num_layers=1,
+                        patch_size=16, device="cpu").describe()
+    assert other.weights_sha256 != start.sha256
+    from physio_bench.finetune import TrainedModel, trained_models
+    assert trained_models(config) == [TrainedModel("tiny", "tiny-trained", "tiny-untrained")]
 
 
 def test_training_writes_checkpoint_and_provenance(suite: Path, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_suite
+from conftest import RUNS_OFF, TRAINED_OFF, write_suite
 
 from physio_bench.config import deep_update
 from physio_bench.errors import InputError
@@ -87,8 +87,8 @@ def _suites(results: Path) -> None:
 
 def _config(**forecast: Any) -> dict[str, Any]:
     update = {
-        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
-        "models": {"moirai-small-synthetic": {"enabled": False},
+        "finetune": RUNS_OFF,
+        "models": {**TRAINED_OFF,
                    "tiny-moirai": {"plugin": "moirai", "size": "small", "weights": "random",
                                    "input_hz": 50, "patch_size": 16, "replicates": 2}},
         "forecast": {"models": ["tiny-moirai"], "windows": 12, "reference_windows": 12,
@@ -144,8 +144,8 @@ def test_forecast_skill_cli_writes_the_csv(tmp_path: Path) -> None:
 
     _suites(tmp_path)
     overrides = {
-        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
-        "models": {"moirai-small-synthetic": {"enabled": False},
+        "finetune": RUNS_OFF,
+        "models": {**TRAINED_OFF,
                    "tiny-moirai": {"plugin": "moirai", "size": "small", "weights": "random",
                                    "input_hz": 50, "patch_size": 16}},
         "forecast": {"models": ["tiny-moirai"], "windows": 12, "reference_windows": 12,

@@ -307,3 +307,47 @@ def test_partial_results_build_a_partial_board(config: dict, tmp_path: Path) -> 
     assert wide.loc[0, "real_rr_mae_note"] == "not estimable: 3 groups (need 5)"
     md = (tmp_path / "leaderboard.md").read_text()
     assert "4.00 [3.50, 4.50]†" in md and "| n.e. |" in md
+
+
+def _forecast_rows(model: str, marginal: dict[str, str], seasonal: dict[str, str]
+                   ) -> list[dict]:
+    rows = []
+    for reference, verdicts in (("marginal", marginal), ("seasonal_naive", seasonal)):
+        rows += [{"model": model, "predictor": model, "kind": kind, "task": "next_patch",
+                  "metric": "crps_skill", "reference": reference, "value": 0.1,
+                  "verdict": verdict} for kind, verdict in verdicts.items()]
+    rows += [{"model": model, "predictor": model, "kind": kind, "task": "next_patch",
+              "metric": "median_corr", "reference": None, "value": 0.5, "verdict": None}
+             for kind in marginal]
+    return rows
+
+
+def test_the_leaderboard_says_plainly_whether_a_model_forecasts(tmp_path: Path) -> None:
+    from physio_bench.report.leaderboard import forecast_lines
+
+    kinds = ("ecg", "ppg", "rsp", "eda", "emg")
+    rows = (_forecast_rows("flat", {k: "better" for k in kinds[:4]} | {"emg": "worse"},
+                           {k: "worse" for k in kinds})
+            + _forecast_rows("level", {k: "better" for k in kinds},
+                             {"ecg": "better", "ppg": "tie", "rsp": "worse", "eda": "worse",
+                              "emg": "better"})
+            + _forecast_rows("skilled", {k: "better" for k in kinds},
+                             {"ecg": "better", "ppg": "tie", "rsp": "better", "eda": "worse",
+                              "emg": "worse"})
+            + _forecast_rows("few", {k: "not estimable" for k in kinds},
+                             {k: "not estimable" for k in kinds}))
+    pd.DataFrame(rows).to_csv(tmp_path / "forecast_skill.csv", index=False)
+    lines = {line.split(" | ")[0].strip("| "): line
+             for line in forecast_lines(tmp_path, ["skilled", "flat"]) if line.startswith("| ")}
+    assert lines["flat"].endswith("has not learned dynamics: no better than the "
+                                  "context-free baseline on emg |")
+    assert "4/5 (ecg, ppg, rsp, eda)" in lines["flat"]
+    assert lines["level"].endswith("loses to seasonal naive (repeat the last period) on rsp |")
+    assert "| ecg, emg / ppg |" in lines["level"]
+    assert lines["skilled"].endswith("at least as well as seasonal naive on ecg, ppg, rsp |")
+    assert "| 0.50, 0.50, 0.50 |" in lines["skilled"]
+    assert "not estimable on ecg" in lines["few"]
+    order = [line.split(" | ")[0].strip("| ") for line in forecast_lines(tmp_path, ["skilled"])
+             if line.startswith("| ") and not line.startswith("| model")]
+    assert order[0] == "skilled"  # the shown models first, in their order
+    assert forecast_lines(tmp_path / "nowhere", ["skilled"]) == []

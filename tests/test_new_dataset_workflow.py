@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import SHIPPED_OFF
+from conftest import RUNS_OFF, SHIPPED_OFF, TRAINED_OFF
 
 from physio_bench.config import REPO_ROOT
 
@@ -32,10 +32,10 @@ def _tiny(new_folder: Path) -> dict:
                      "factors": {"windows_per_kind": 6}, "sweeps": {"steps": 2},
                      "scenarios": {"subjects_per_scenario": 6, "windows_per_subject": 1,
                                    "classes": ["normal_sinus", "apnea"]}},
-        "models": {name: {"plugin": plugin, "enabled": False} for name, plugin in (
+        "models": {**{name: {"plugin": plugin, "enabled": False} for name, plugin in (
             ("spectral", "spectral"), ("handcrafted", "handcrafted"),
-            ("moirai-small-untrained", "moirai"), ("moirai-small-synthetic", "moirai"))},
-        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+            ("moirai-small-untrained", "moirai"))}, **TRAINED_OFF},
+        "finetune": RUNS_OFF,
         "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20,
                    "max_tokens_per_window": 4},
         "downstream": {"max_windows_per_record": 3, "datasets": {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHIPPED_OFF
+from conftest import RUNS_OFF, SHIPPED_OFF
 
 from physio_bench.config import REPO_ROOT
 
@@ -66,7 +66,7 @@ def _study(folder: Path, datasets: dict[str, str]) -> Path:
         # every shipped model but raw off: a regular install has no plug-in environment
         "models": {name: {**entry, "enabled": False}
                    for name, entry in SHIPPED["models"].items() if name != "raw"},
-        "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+        "finetune": RUNS_OFF,
         "downstream": {"max_windows_per_record": 2, "datasets": {
             **SHIPPED_OFF,
             **{name: {"reader": "bidmc-csv", "path": sub, "channels": CHANNELS}

@@ -19,26 +19,28 @@ from physio_bench.models.embed import embed_shard, model_options
 from physio_bench.models.registry import plugin_options
 from physio_bench.preflight import load_config
 
-SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
+SEEDS = [f"moirai-tiny-untrained-seed{k}" for k in range(3)]
 
 
-def test_the_default_untrained_control_runs_with_three_seeds() -> None:
+def test_the_default_untrained_controls_run_with_three_seeds() -> None:
     config = load_config()
     instances = list(enabled_models(config))
     ttm_seeds = [f"ttm-r2-untrained-seed{k}" for k in range(3)]
-    assert instances == ["raw", "spectral", "handcrafted", *SEEDS, "ttm-r2", *ttm_seeds,
-                         "moirai-small-synthetic"]
-    assert instance_groups(config)["moirai-small-untrained"] == SEEDS
+    assert instances == ["raw", "spectral", "handcrafted", "moirai-small-untrained", "ttm-r2",
+                         *ttm_seeds, *SEEDS, "moirai-tiny-synthetic", "moirai-tiny-shuffled"]
+    assert instance_groups(config)["moirai-tiny-untrained"] == SEEDS
+    assert instance_groups(config)["moirai-small-untrained"] == ["moirai-small-untrained"]
     assert instance_groups(config)["ttm-r2-untrained"] == ttm_seeds
     assert [model_seed(config, s) for s in SEEDS] == [config["seed"] + k for k in range(3)]
     assert model_seed(config, "raw") == config["seed"]
     entry = model_entry(config, SEEDS[2])
-    assert entry == {"plugin": "moirai", "size": "small", "weights": "random", "enabled": True}
+    assert entry == {"plugin": "moirai", "d_model": 128, "num_layers": 2, "weights": "random",
+                     "patch_size": 64, "input_hz": 100, "enabled": True}
     assert model_options(config, SEEDS[1])["plugin"] == "moirai"
-    assert replicate_of(config, SEEDS[1]) == ("moirai-small-untrained", 1)
+    assert replicate_of(config, SEEDS[1]) == ("moirai-tiny-untrained", 1)
     assert replicate_of(config, "raw") == ("raw", None)
     with pytest.raises(KeyError):
-        replicate_of(config, "moirai-small-untrained-seed3")
+        replicate_of(config, "moirai-tiny-untrained-seed3")
     assert "replicates" not in plugin_options({"plugin": "moirai", "replicates": 3})
 
 
@@ -49,22 +51,22 @@ def _load(tmp_path, models: dict) -> dict:
 
 
 def test_clashes_and_bad_values_stop_at_the_config(tmp_path) -> None:
-    with pytest.raises(ConfigError, match=r"'models.moirai-small-untrained-seed1' clashes with "
+    with pytest.raises(ConfigError, match=r"'models.moirai-tiny-untrained-seed1' clashes with "
                                           r"seed instance 1 of the replicated model"):
-        _load(tmp_path, {"moirai-small-untrained-seed1": {"plugin": "raw"}})
+        _load(tmp_path, {"moirai-tiny-untrained-seed1": {"plugin": "raw"}})
     with pytest.raises(ConfigError, match=r"config key 'models.raw.replicates' is invalid"):
         _load(tmp_path, {"raw": {"plugin": "raw", "replicates": 0}})
-    single = _load(tmp_path, {"moirai-small-untrained": {"replicates": 1}})
-    assert "moirai-small-untrained" in enabled_models(single)
+    single = _load(tmp_path, {"moirai-tiny-untrained": {"replicates": 1}})
+    assert "moirai-tiny-untrained" in enabled_models(single)
 
 
 def test_seed_instances_get_different_random_weights(make_suite, tmp_path) -> None:
     suite = make_suite("factors", n_windows=2, n_channels=1, n_samples=256)
     config = load_config()
-    config["models"]["moirai-small-untrained"]["replicates"] = 2
+    config["models"]["moirai-tiny-untrained"]["replicates"] = 2
     config["embed"].update(shard_size=2, batch_size=2, device="cpu")
     pooled, sources = [], []
-    for instance in ("moirai-small-untrained-seed0", "moirai-small-untrained-seed1"):
+    for instance in ("moirai-tiny-untrained-seed0", "moirai-tiny-untrained-seed1"):
         out = tmp_path / instance / "0000.npz"
         sidecar = embed_shard(config, instance, suite, 0, out)
         with np.load(out) as npz:

@@ -27,7 +27,8 @@ SMALL = small_report_config(("ecg",), ("normal_sinus", "apnea"), {
 SNAKEFILE = workflow_snakefile(
     ["compare.smk", "report.smk"], report=True,
     # no real dataset: write_synthetic_results makes no results/real/{dataset}/meta.json
-    more='EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]\nDATASETS = {}\n',
+    more='EMBED_SUITES = ["factors", "sweeps", "scenarios", "real"]\nDATASETS = {}\n'
+         'FORECAST_TARGETS = []\n',
     target='\nrule all:\n    input: "results/leaderboard.csv", "results/comparisons.csv", '
            'REPORT_TARGETS\n')
 

@@ -53,16 +53,19 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
     assert set(board["stage"]) >= {
         "feature_independence", "temporal_dynamics", "scenario_separation", "downstream",
     }
-    assert set(board["model"]) == {"raw", "spectral", "handcrafted", "moirai-small-untrained",
-                                   "moirai-small-synthetic", "reference-method",
+    assert set(board["model"]) == {"raw", "spectral", "handcrafted",
+                                   "moirai-tiny-untrained", "moirai-tiny-synthetic",
+                                   "moirai-tiny-shuffled", "reference-method",
                                    "mean-predictor"}
     # The untrained control is never reported as loaded from a checkpoint, and its type
     # says what it is; the model trained on synthetic data is its own type (issue 24).
-    untrained = board["model"] == "moirai-small-untrained"
+    untrained = board["model"] == "moirai-tiny-untrained"
     assert not board.loc[untrained, "from_checkpoint"].any()
     assert set(board.loc[untrained, "type"]) == {"untrained control"}
-    assert set(board.loc[board["model"] == "moirai-small-synthetic", "type"]) == {
+    assert set(board.loc[board["model"] == "moirai-tiny-synthetic", "type"]) == {
         "trained on synthetic"}
+    assert set(board.loc[board["model"] == "moirai-tiny-shuffled", "type"]) == {
+        "marginal ablation"}
     # every number comes with its subject count (a "not estimable" row may have none)
     assert board.loc[board["value"].notna(), "n_subjects"].notna().all()
     # A row without a number says why (not estimable, no counterpart, ...).
@@ -83,9 +86,16 @@ def test_quick_preset_produces_the_leaderboard(quick_run: Path) -> None:
     assert (quick_run / "results" / "leaderboard.md").read_text().strip()
     comparisons = pd.read_csv(quick_run / "results" / "comparisons.csv")
     assert list(comparisons.columns) == COMPARISON_COLUMNS
-    # the forecast-skill stage: both Moirai models, every kind, all three baselines
+    # the positive control meets its twin and its marginal ablation, factor by factor
+    trained = comparisons[comparisons["model"] == "moirai-tiny-synthetic"]
+    assert {"untrained twin", "marginal ablation", "untrained twin, per factor",
+            "marginal ablation, per factor"} <= set(trained["comparison"])
+    assert set(trained.loc[trained["comparison"] == "marginal ablation, per factor",
+                           "reference"]) == {"moirai-tiny-shuffled"}
+    # the forecast-skill stage: every enabled Moirai model, every kind, all three baselines
     skill = pd.read_csv(quick_run / "results" / "forecast_skill.csv")
-    assert set(skill["model"]) == {"moirai-small-untrained", "moirai-small-synthetic"}
+    assert set(skill["model"]) == {"moirai-tiny-untrained", "moirai-tiny-synthetic",
+                                   "moirai-tiny-shuffled"}
     assert set(skill["kind"]) == {"ecg", "ppg", "rsp", "eda", "emg"}
     assert {"baseline:marginal", "baseline:window_gaussian",
             "baseline:seasonal_naive"} < set(skill["predictor"])
@@ -139,8 +149,11 @@ def test_default_config_lists_the_jobs(tmp_path: Path) -> None:
              "leaderboard", "forecast_skill")
     for rule in rules:
         assert rule in out, f"rule {rule} not planned"
-    # the untrained control's three seeds are planned as models of their own
+    # the untrained twin's three seeds are planned as models of their own
     for k in range(3):
-        assert f"results/probes/moirai-small-untrained-seed{k}/feature_independence.csv" in out
-        assert f"results/downstream/moirai-small-untrained-seed{k}.csv" in out
-    assert "results/probes/moirai-small-untrained/" not in out
+        assert f"results/probes/moirai-tiny-untrained-seed{k}/feature_independence.csv" in out
+        assert f"results/downstream/moirai-tiny-untrained-seed{k}.csv" in out
+    assert "results/probes/moirai-tiny-untrained/" not in out
+    # the positive control and its ablation are trained first
+    for run in ("moirai-tiny-synthetic", "moirai-tiny-shuffled"):
+        assert f"results/finetune/{run}/checkpoint" in out

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import SHIPPED_OFF
+from conftest import RUNS_OFF, SHIPPED_OFF, TRAINED_OFF
 
 from physio_bench.config import REPO_ROOT
 
@@ -44,11 +44,11 @@ SMALL_CONFIG = {
                       "classes": ["normal_sinus", "sinus_tachycardia", "apnea"]},
     },
     "embed": {"shard_size": 128, "batch_size": 32},
-    "models": {name: {"plugin": plugin, "enabled": False} for name, plugin in (
+    "models": {**{name: {"plugin": plugin, "enabled": False} for name, plugin in (
         ("spectral", "spectral"), ("handcrafted", "handcrafted"),
-        ("moirai-small-untrained", "moirai"), ("moirai-small-synthetic", "moirai"))},
+        ("moirai-small-untrained", "moirai"))}, **TRAINED_OFF},
     # training is resumed byte for byte in tests/test_finetune.py
-    "finetune": {"runs": {"moirai-small-synthetic": {"enabled": False}}},
+    "finetune": RUNS_OFF,
     "probes": {"cv_folds": 3, "inner_folds": 2, "bootstrap": 20, "max_tokens_per_window": 8},
     "downstream": {"max_windows_per_record": 2, "datasets": {
         **SHIPPED_OFF,

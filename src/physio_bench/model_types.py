@@ -10,7 +10,9 @@ the compare stage. Kinds, decided in this order:
    or stage that knows better;
 2. ``training`` in ``model.json`` (top level, or under ``extra`` where the Moirai plug-in
    copies it from a finetune checkpoint's ``training.json``): its ``type``
-   (``trained on synthetic`` or ``fine-tuned from <weights>``), else ``trained on
+   (``trained on synthetic``, ``fine-tuned from <weights>``, or ``marginal ablation
+   (shuffled patches)``: a run whose patches were shuffled every step, kind ``marginal
+   ablation``), else ``trained on
    synthetic`` when training started from random weights (``training.start_weights``,
    ``initial_weights``, ``start`` or ``from`` is ``random``/absent) and ``fine-tuned from
    <weights>`` otherwise;
@@ -22,6 +24,8 @@ the compare stage. Kinds, decided in this order:
 
 Untrained twin: an untrained control with the same plug-in and the same ``size`` option
 (when both configure one), else the same ``architecture`` string in ``model.json``.
+Ablation twin (:func:`ablation_twin`): the enabled marginal ablation of the same
+architecture, for a model trained on synthetic data or fine-tuned.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ from physio_bench.io import read_json
 
 PRETRAINED, UNTRAINED, BASELINE = "pretrained", "untrained control", "baseline"
 REFERENCE, SYNTHETIC, FINETUNED = "reference method", "trained on synthetic", "fine-tuned"
+#: trained to the same loss on shuffled patches: no dynamics to learn (issue 20)
+ABLATION = "marginal ablation"
 #: the kind of the training-fold mean of the labels as a prediction (the constant to beat)
 MEAN = "mean predictor"
-KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED, MEAN)
+KINDS = (PRETRAINED, UNTRAINED, BASELINE, REFERENCE, SYNTHETIC, FINETUNED, ABLATION, MEAN)
 #: kinds that count as baselines in the paired comparisons ("best baseline")
 BASELINE_KINDS = (BASELINE, REFERENCE)
 SUITES = ("factors", "sweeps", "scenarios")
@@ -87,6 +93,8 @@ def model_type(config: dict[str, Any], name: str, info: dict[str, Any] | None = 
     training = info.get("training") or (extra.get("training") if isinstance(extra, dict)
                                         else None)
     if isinstance(training, dict) and training:
+        if str(training.get("type", "")).startswith(ABLATION):
+            return ModelType(ABLATION, str(training["type"]))
         if str(training.get("type", "")).startswith("fine-tuned from "):
             return ModelType(FINETUNED, str(training["type"]))
         start = next((training[k] for k in ("start_weights", "initial_weights", "start",
@@ -140,6 +148,17 @@ def untrained_twin(config: dict[str, Any], results: str | Path, name: str,
     types = types or group_types(config, results)
     for other, kind in types.items():
         if other != name and kind.kind == UNTRAINED \
+                and same_architecture(config, results, name, other):
+            return other
+    return None
+
+
+def ablation_twin(config: dict[str, Any], results: str | Path, name: str,
+                  types: dict[str, ModelType] | None = None) -> str | None:
+    """The enabled marginal ablation of the same architecture as ``name`` (None if none)."""
+    types = types or group_types(config, results)
+    for other, kind in types.items():
+        if other != name and kind.kind == ABLATION \
                 and same_architecture(config, results, name, other):
             return other
     return None

@@ -11,6 +11,8 @@ rule leaderboard:
     input:
         probes=expand("results/probes/{model}/{probe}.csv", model=MODELS, probe=PROBES),
         downstream=expand("results/downstream/{model}.csv", model=[*MODELS, REFERENCE_METHOD]),
+        # its verdicts are a section of leaderboard.md (none without forecast models)
+        forecast=FORECAST_TARGETS,
     output:
         long=report("results/leaderboard.csv", caption="../report/leaderboard_long.rst",
                     category=REPORT_CATEGORIES["leaderboard"], labels=LEADERBOARD_LABELS

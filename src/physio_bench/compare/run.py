@@ -23,7 +23,20 @@ References:
   trained-on-synthetic models; a replicated control enters as the mean over its seeds,
   and every seed's predictions are used;
 - ``best baseline``: of the baselines (and reference methods) with predictions for the
-  headline, the one whose recomputed value is best (direction from the metric registry).
+  headline, the one whose recomputed value is best (direction from the metric registry);
+- ``marginal ablation``: for a model trained on synthetic data or fine-tuned, the model of
+  the same architecture trained to the same loss on shuffled patches
+  (:func:`physio_bench.model_types.ablation_twin`; issue 20): what training changes
+  without any dynamics to learn.
+
+**Per factor** (issue 20: the positive control factor by factor): for a trained model
+(and its marginal ablation), one row per feature-independence factor (``r2`` of
+``{kind}:{factor}``) and per temporal-dynamics tracking task (``tracking_r2``,
+``tracking_within_r2``), at the
+last layer, against the untrained twin (comparison ``untrained twin, per factor``) and
+against the marginal ablation (``marginal ablation, per factor``); each is its own Holm
+family. A factor's gain counts as learned physiology only where the trained model beats
+both the untrained twin and the ablation.
 
 Predictions are read from ``results/probes/{model}/{probe}.predictions.parquet`` and
 ``results/downstream/{model}.predictions.parquet``; items are paired on (repeat, item,
@@ -57,9 +70,13 @@ from physio_bench.headlines import HEADLINES, Headline
 from physio_bench.io import atomic_write_bytes, read_predictions
 from physio_bench.metrics import direction_of
 from physio_bench.model_types import (
+    ABLATION,
     BASELINE_KINDS,
+    FINETUNED,
     MEAN,
+    SYNTHETIC,
     ModelType,
+    ablation_twin,
     group_types,
     result_groups,
     untrained_twin,
@@ -82,6 +99,11 @@ COLUMNS = ["model", "type", "reference", "reference_type", "stage", "task", "met
            "difference", "ci_low", "ci_high", "p", "p_holm", "test", "n_splits", "n_subjects",
            "comparison", "model_value", "reference_value", "note"]
 TWIN, BASELINE = "untrained twin", "best baseline"
+ABLATION_REF = "marginal ablation"
+PER_FACTOR = ", per factor"
+#: per-factor comparisons: the stage and metrics of each factor's held-out score
+FACTOR_STAGES = {"feature_independence": ("r2",),
+                 "temporal_dynamics": ("tracking_r2", "tracking_within_r2")}
 
 
 def prediction_path(results: str | Path, instance: str, stage: str) -> Path:
@@ -306,6 +328,45 @@ def best_baseline(tables: Tables, groups: dict[str, list[str]], baselines: list[
     return best
 
 
+def factor_headlines(tables: Tables, instance: str, layer: str = "last") -> list[Headline]:
+    """One headline per factor task (``{kind}:{factor}``, tracking tasks) that
+    ``instance`` has predictions for, at ``layer``."""
+    found = []
+    for stage, metrics in FACTOR_STAGES.items():
+        table = tables.get(instance, stage)
+        if table is None:
+            continue
+        for metric in metrics:
+            rows = table[(table["metric"] == metric) & (table["layer"].astype(str) == layer)]
+            found += [Headline(f"{metric}:{task}", task, "", stage, metric, task, layer)
+                      for task in sorted(rows["task"].astype(str).unique()) if ":" in task]
+    return found
+
+
+def _holm_family(rows: list[dict[str, Any]]) -> None:
+    """Holm-adjust ``p`` over ``rows`` (one family) into ``p_holm``."""
+    adjusted = holm(np.array([r["p"] for r in rows], dtype=float))
+    for r, p in zip(rows, adjusted, strict=True):
+        r["p_holm"] = p
+
+
+def per_factor_rows(tables: Tables, groups: dict[str, list[str]], model: str,
+                    references: dict[str, str | None], config: dict[str, Any]
+                    ) -> list[dict[str, Any]]:
+    """Rows of ``model`` minus each reference (comparison -> reference) on every factor
+    headline of its first instance; one Holm family per comparison."""
+    factors = factor_headlines(tables, groups[model][0])
+    rows = []
+    for comparison, reference in references.items():
+        if reference is None or not factors:
+            continue
+        family = [compare_pair(tables, groups, model, reference, h, comparison + PER_FACTOR,
+                               config) for h in factors]
+        _holm_family(family)
+        rows += family
+    return rows
+
+
 def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
     """Every comparison row (columns :data:`COLUMNS`), Holm-adjusted per family."""
     tables = Tables(results)
@@ -318,9 +379,14 @@ def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
             continue  # the mean predictor is the leaderboard's constant to beat, not a model
         twin = None if types[model].kind == "untrained control" else untrained_twin(
             config, results, model, types)
+        trained = types[model].kind in (SYNTHETIC, FINETUNED)
+        ablation = ablation_twin(config, results, model, types) if trained else None
         family = []
         if twin is not None:
             family += [compare_pair(tables, groups, model, twin, h, TWIN, config)
+                       for h in HEADLINES]
+        if ablation is not None:
+            family += [compare_pair(tables, groups, model, ablation, h, ABLATION_REF, config)
                        for h in HEADLINES]
         for h in HEADLINES:
             best = best_baseline(tables, groups, baselines, h)
@@ -329,12 +395,12 @@ def compare_models(config: dict[str, Any], results: str | Path) -> pd.DataFrame:
                                    note="no baseline has predictions for this headline"))
             else:
                 family.append(compare_pair(tables, groups, model, best, h, BASELINE, config))
-        for comparison in (TWIN, BASELINE):
-            members = [r for r in family if r["comparison"] == comparison]
-            adjusted = holm(np.array([r["p"] for r in members], dtype=float))
-            for r, p in zip(members, adjusted, strict=True):
-                r["p_holm"] = p
+        for comparison in (TWIN, BASELINE, ABLATION_REF):
+            _holm_family([r for r in family if r["comparison"] == comparison])
         rows += family
+        if trained or types[model].kind == ABLATION:
+            rows += per_factor_rows(tables, groups, model,
+                                    {TWIN: twin, ABLATION_REF: ablation}, config)
     for r in rows:  # one meaning per column: the model_types kind (issue 24)
         r["type"] = types[r["model"]].kind
         r["reference_type"] = types[r["reference"]].kind if r["reference"] in types else ""

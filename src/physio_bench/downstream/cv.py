@@ -24,28 +24,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from physio_bench import statistics
-
-# Ridge penalties for standardised features.
-RIDGE_ALPHAS = np.logspace(-3, 7, 11)
+from physio_bench.linear import (  # the decoder, shared with the statistics calibration
+    RIDGE_ALPHAS,
+    inner_losses,
+    middle_of_best,
+    ridge_path,
+    round_robin_folds,
+)
 
 Fold = tuple[np.ndarray, np.ndarray]
 
 
 def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
     """Folds that keep every group (record) whole; groups dealt round-robin by name."""
-    names = np.unique(np.asarray(groups, dtype=str))
-    n_folds = min(n_folds, names.size)
-    fold_of = {name: i % n_folds for i, name in enumerate(names)}
-    assigned = np.array([fold_of[g] for g in np.asarray(groups, dtype=str)])
-    return [(np.flatnonzero(assigned != k), np.flatnonzero(assigned == k))
-            for k in range(n_folds)]
-
-
-def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    mean = train.mean(axis=0)
-    scale = train.std(axis=0)
-    scale[scale == 0] = 1.0
-    return [(a - mean) / scale for a in (train, *others)]
+    return round_robin_folds(groups, n_folds)
 
 
 def mean_predictor_predictions(y: np.ndarray, folds: list[Fold]) -> np.ndarray:
@@ -66,29 +58,6 @@ def mean_predictor_error(y: np.ndarray, groups: np.ndarray, n_folds: int) -> flo
     folds = group_folds(np.asarray(groups), n_folds)
     return mean_absolute_error(np.asarray(y, dtype=float),
                                mean_predictor_predictions(y, folds))
-
-
-def ridge_path(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, alphas: np.ndarray
-) -> np.ndarray:
-    """Ridge predictions (alphas x test windows) on standardised features.
-
-    One symmetric eigendecomposition serves every alpha: of the Gram matrix (windows x
-    windows) when there are fewer windows than features, else of the feature covariance.
-    """
-    z_train, z_test = _standardise(np.asarray(x_train, np.float64), np.asarray(x_test, np.float64))
-    y_centred = np.asarray(y_train, np.float64) - float(np.mean(y_train))
-    alphas = np.asarray(alphas, np.float64)[:, None]
-    if z_train.shape[0] <= z_train.shape[1]:  # dual: K = Z Z^T
-        eigval, eigvec = np.linalg.eigh(z_train @ z_train.T)
-        left = (z_test @ z_train.T) @ eigvec  # test x n
-    else:  # primal: C = Z^T Z
-        eigval, eigvec = np.linalg.eigh(z_train.T @ z_train)
-        left = z_test @ eigvec  # test x d
-        y_centred = z_train.T @ y_centred
-    right = eigvec.T @ y_centred
-    weights = right[None, :] / (np.clip(eigval, 0.0, None)[None, :] + alphas)
-    return weights @ left.T + float(np.mean(y_train))
 
 
 def mean_absolute_error(y: np.ndarray, pred: np.ndarray) -> float:
@@ -171,28 +140,13 @@ class FoldResult:
     fits: list[LayerFit] = field(default_factory=list)
 
 
-def _inner_losses(x: np.ndarray, y: np.ndarray, folds: list[Fold]) -> np.ndarray:
-    """Pooled inner-CV mean absolute error for each ridge penalty (unclipped predictions)."""
-    pred = np.full((RIDGE_ALPHAS.size, y.size), np.nan)
-    for train, test in folds:
-        pred[:, test] = ridge_path(x[train], y[train], x[test], RIDGE_ALPHAS)
-    seen = np.isfinite(pred[0])
-    return np.array([mean_absolute_error(y[seen], p[seen]) for p in pred])
-
-
-def _middle_of_best(losses: np.ndarray) -> int:
-    """Index of the best (lowest) loss; among ties, the middle one of the tied penalties."""
-    tied = np.flatnonzero(losses <= losses.min() + 1e-12)
-    return int(tied[(tied.size - 1) // 2])
-
-
 def fit_layer(
     x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, inner: list[Fold],
 ) -> tuple[np.ndarray, LayerFit]:
     """Choose the ridge penalty by inner CV, refit on all training windows, predict the
     test windows (not clipped: an extrapolating decoder keeps its error, issue 24)."""
-    losses = _inner_losses(x_train, y_train, inner)
-    pick = _middle_of_best(losses)
+    losses = inner_losses(x_train, y_train, inner)
+    pick = middle_of_best(losses)
     pred = ridge_path(x_train, y_train, x_test, RIDGE_ALPHAS[pick : pick + 1])[0]
     return pred, LayerFit(penalty=float(RIDGE_ALPHAS[pick]), inner_score=float(losses[pick]))
 

@@ -82,18 +82,28 @@ class TrainedModel:
     twin: str | None
 
 
+def _shape(size: str, d_model: int | None, num_layers: int | None) -> tuple[int, int]:
+    """(d_model, layers) of a Moirai ``size`` with optional overrides."""
+    from physio_bench.models import MOIRAI_SIZES
+
+    return (d_model or MOIRAI_SIZES[size][0], num_layers or MOIRAI_SIZES[size][1])
+
+
 def _twin(config: dict[str, Any], settings: RunSettings) -> str | None:
     """The configured untrained control (a ``models:`` name; a replicated control is named
-    as configured, not by its seed instances) the run's model is compared with."""
+    as configured, not by its seed instances) the run's model is compared with: for a
+    random start, the untrained Moirai of the same size, width and depth (the same
+    seeded initialisation); else the model of the run's start weights."""
     for name, options in config["models"].items():
         if not options.get("enabled", True):
             continue
         if options.get("plugin") != "moirai" or run_of_model(config, options):
             continue
         weights = options.get("weights")
-        if settings.from_random and weights == "random" and \
-                options.get("size", "small") == settings.size and settings.d_model is None \
-                and settings.num_layers is None:
+        if settings.from_random and weights == "random" and _shape(
+                options.get("size", "small"), options.get("d_model"),
+                options.get("num_layers")) == _shape(settings.size, settings.d_model,
+                                                     settings.num_layers):
             return name
         if not settings.from_random and isinstance(weights, str) and \
                 _same_path(weights, settings.weights):

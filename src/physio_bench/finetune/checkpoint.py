@@ -49,19 +49,6 @@ class StartWeights:
     pretrained: bool
 
 
-def variant_module(template: Any, d_model: int, num_layers: int) -> Any:
-    """A fresh ``MoiraiModule`` with ``template``'s hyper-parameters but another width/depth.
-
-    The hyper-parameters are read back from the template's hub-mixin config, so they are
-    the ones :func:`physio_bench.models.moirai.build_module` uses.
-    """
-    from uni2ts.model.moirai.module import MoiraiModule, decode_distr_output
-
-    config = dict(template._hub_mixin_config)
-    config["distr_output"] = decode_distr_output(config["distr_output"])
-    return MoiraiModule(**{**config, "d_model": d_model, "num_layers": num_layers})
-
-
 def start_module(settings: RunSettings) -> StartWeights:
     """Build or load the module training starts from (see the module docstring).
 
@@ -70,7 +57,6 @@ def start_module(settings: RunSettings) -> StartWeights:
     """
     from physio_bench.models import (
         CHECKPOINT_FILES,
-        MOIRAI_SIZES,
         build_moirai,
         load_moirai,
         load_weights,
@@ -78,13 +64,8 @@ def start_module(settings: RunSettings) -> StartWeights:
         parse_weights,
     )
 
-    def init_random() -> Any:
-        module = build_moirai(settings.size)
-        if settings.d_model is None and settings.num_layers is None:
-            return module
-        d_model, num_layers = MOIRAI_SIZES[settings.size]
-        return variant_module(module, settings.d_model or d_model,
-                              settings.num_layers or num_layers)
+    def init_random() -> Any:  # as the untrained twin (moirai plug-in, same options)
+        return build_moirai(settings.size, settings.d_model, settings.num_layers)
 
     label = f"finetune run {settings.name}"
     spec = parse_weights(settings.weights, label)
@@ -100,8 +81,15 @@ def start_module(settings: RunSettings) -> StartWeights:
     return StartWeights(module, loaded.source, loaded.sha256, loaded.pretrained)
 
 
-def training_type(start: StartWeights) -> str:
-    """``trained on synthetic`` (random start) or ``fine-tuned from <weights>``."""
+#: the training type of a run with ``shuffle_patches`` (model_types' "marginal ablation")
+ABLATION_TYPE = "marginal ablation (shuffled patches)"
+
+
+def training_type(start: StartWeights, shuffled: bool = False) -> str:
+    """``trained on synthetic`` (random start), ``fine-tuned from <weights>``, or for a
+    run on shuffled patches :data:`ABLATION_TYPE` (whatever the start)."""
+    if shuffled:
+        return ABLATION_TYPE
     return f"fine-tuned from {start.source}" if start.pretrained else "trained on synthetic"
 
 

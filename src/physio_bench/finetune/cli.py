@@ -2,8 +2,8 @@
 
 As run by ``workflow/rules/finetune.smk``::
 
-    physio-bench finetune --configfile C --run moirai-small-synthetic \\
-        --out-dir results/finetune/moirai-small-synthetic
+    physio-bench finetune --configfile C --run moirai-tiny-synthetic \\
+        --out-dir results/finetune/moirai-tiny-synthetic
 """
 
 from __future__ import annotations

@@ -216,8 +216,9 @@ def train_run(config: dict[str, Any], name: str, out_dir: str | Path | None = No
         else:
             start = start_module(settings)
             module, optimizer_state = start.module, None
+            kind = training_type(start, settings.shuffle_patches)
             state = ResumeState(step=0, start={"source": start.source, "sha256": start.sha256,
-                                               "type": training_type(start)})
+                                               "type": kind})
         from physio_bench.finetune.objective import Objective
 
         objective = Objective(module.to(device), settings, len(windows.channel_names),

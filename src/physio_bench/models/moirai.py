@@ -46,8 +46,11 @@ id | directory), ``patch_size`` (8|16|32|64|128), ``batch_size`` (windows per fo
 pass, default 32),
 ``device`` (auto|cpu|cuda), ``dtype`` (float32|bfloat16|float16; reduced precision on CUDA
 only, see :func:`physio_bench.models.torch_utils.resolve_placement`), ``progress``
-(a progress bar on stderr when a call needs several batches). The Moirai-1.x weights
-are licensed CC-BY-NC-4.0.
+(a progress bar on stderr when a call needs several batches), ``d_model`` and
+``num_layers`` (a narrower or shallower architecture than ``size``'s: built from random
+weights with the same seeded initialisation as the finetune stage's random start, or
+checked against a loaded checkpoint; the positive control of docs/finetune.md uses
+d_model 128, 2 layers). The Moirai-1.x weights are licensed CC-BY-NC-4.0.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ NAMED_CHECKPOINT = re.compile(r"moirai-(1\.0-R|1\.1-R)-(small|base|large)(?![\w.
 UNI2TS_ROWS = (("S", 60.0), ("T", 3600.0), ("H", 86400.0), ("D", 7 * 86400.0),
                ("W", 28 * 86400.0), ("M", 90 * 86400.0), ("Q", 365 * 86400.0), ("Y", np.inf))
 OPTIONS = ("size", "version", "weights", "patch_size", "batch_size", "device", "dtype",
-           "progress")
+           "progress", "d_model", "num_layers")
 
 
 def uni2ts_patch_sizes(input_hz: float) -> tuple[int, ...]:
@@ -130,12 +133,15 @@ def resolve_version(options: dict[str, Any], name: str) -> tuple[str | None, str
     return given, weights
 
 
-def build_module(size: str) -> Any:
+def build_module(size: str, d_model: int | None = None, num_layers: int | None = None) -> Any:
     """A freshly initialised ``MoiraiModule`` with the Moirai-1.x configuration of ``size``.
 
     Same hyper-parameters as the published ``config.json`` files: a mixture of Student-t,
     fixed-scale normal, negative binomial and log-normal outputs, patch sizes 8-128,
-    ``max_seq_len`` 512, no dropout, standard scaling.
+    ``max_seq_len`` 512, no dropout, standard scaling. ``d_model`` / ``num_layers``
+    override the size's width and depth (a narrower architecture for training on CPU:
+    the finetune stage and the untrained twin of its checkpoint both build it here, so
+    the same seed gives the same initial weights).
     """
     from uni2ts.distribution import (
         LogNormalOutput,
@@ -147,13 +153,20 @@ def build_module(size: str) -> Any:
     lazy_package("uni2ts.model.moirai")  # MoiraiModule without Lightning's imports
     from uni2ts.model.moirai.module import MoiraiModule
 
-    d_model, num_layers = SIZES[size]
+    d_model = d_model or SIZES[size][0]
+    num_layers = num_layers or SIZES[size][1]
     distr_output = MixtureOutput(components=[
         StudentTOutput(), NormalFixedScaleOutput(), NegativeBinomialOutput(), LogNormalOutput(),
     ])
     return MoiraiModule(distr_output=distr_output, d_model=d_model, num_layers=num_layers,
                         patch_sizes=PATCH_SIZES, max_seq_len=MAX_SEQ_LEN, attn_dropout_p=0.0,
                         dropout_p=0.0, scaling=True)
+
+
+def _positive_int(value: Any, key: str, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ModelError(f"model {name!r}: {key} must be a positive integer, not {value!r}")
+    return value
 
 
 def load_module(directory: Path) -> Any:
@@ -275,9 +288,11 @@ class MoiraiModel(TokenBudgetAdapter):
         self.version, weights = resolve_version(options, name)
         self.patch_size = check_choice(options.get("patch_size", DEFAULT_PATCH_SIZE),
                                        PATCH_SIZES, "patch_size", name)
+        self.shape = {key: _positive_int(options[key], key, name)
+                      for key in ("d_model", "num_layers") if options.get(key) is not None}
         loaded = self.setup_adapter(name, seed, device, dtype, options, default_weights=weights,
                                     files=(CONFIG_FILE, WEIGHTS_FILE),
-                                    init_random=lambda: build_module(self.size),
+                                    init_random=lambda: build_module(self.size, **self.shape),
                                     load_dir=load_module)
         if self.version is None and loaded.pretrained:
             self.version = "unknown"
@@ -296,6 +311,11 @@ class MoiraiModel(TokenBudgetAdapter):
 
     def _check_architecture(self, module: Any, source: str, size_given: bool) -> None:
         actual = size_of(module)
+        for key, wanted in self.shape.items():
+            if getattr(module, key) != wanted:
+                raise ModelError(f"model {self.name!r}: weights {source} hold a Moirai with "
+                                 f"{key} {getattr(module, key)}, not {wanted}; fix {key}: "
+                                 "or weights:")
         if size_given and actual != self.size:
             raise ModelError(
                 f"model {self.name!r}: weights {source} hold a Moirai with d_model "

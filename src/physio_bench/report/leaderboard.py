@@ -11,6 +11,11 @@
   (:mod:`physio_bench.model_types`). The Markdown file also holds the per-stage tables.
 - ``results/tables/{stage}.csv|.md|.html``: every other row, one table per stage (rows:
   task, metric, layer; columns: models).
+- In ``leaderboard.md``, when ``results/forecast_skill.csv`` exists (issue 20), a section
+  "Forecast skill" (:func:`forecast_lines`): per Moirai checkpoint, on which signal kinds
+  its next-patch forecast beats the context-free marginal and seasonal naive (the
+  verdicts of the forecast stage), its median correlation on ECG, PPG and RSP, and one
+  plain sentence: whether it has learned dynamics.
 
 Rules that keep absurd numbers out: a missing headline row is shown as missing (no
 average over another set of tasks); a row with a ``note`` saying ``not estimable`` is
@@ -59,7 +64,8 @@ LOG = logging.getLogger("physio_bench.report")
 
 PROBES = tuple(s for s in STAGES if s != "downstream")
 #: ``type``: the model's kind (physio_bench.model_types: pretrained, untrained control,
-#: trained on synthetic, fine-tuned, baseline, reference method, mean predictor);
+#: trained on synthetic, fine-tuned, marginal ablation, baseline, reference method, mean
+#: predictor);
 #: ``from_checkpoint``: its embeddings were computed from loaded weights (the producers'
 #: ``pretrained`` flag, renamed so that one word has one meaning, issue 24)
 ID_COLUMNS = ["model", "type", "from_checkpoint", "n_seeds"]
@@ -493,7 +499,9 @@ NOTES = (
     "Type: **pretrained** = published weights; untrained control = the same architecture "
     "with random weights (mean over seeds, their range in parentheses, interval = envelope "
     "of the seeds' intervals); trained on synthetic / fine-tuned = trained by the finetune "
-    "stage; baseline = no learned weights (raw samples, spectrum, hand-crafted features); "
+    "stage; marginal ablation = trained like it on shuffled patches (no dynamics to learn: "
+    "what training changes besides physiology); baseline = no learned weights (raw "
+    "samples, spectrum, hand-crafted features); "
     "reference method = classical signal processing.",
 )
 
@@ -636,6 +644,73 @@ def long_table(board: pd.DataFrame, config: dict[str, Any],
     return out
 
 
+#: the forecast verdict columns (forecast_skill.csv ``reference``) and their labels
+FORECAST_CONTROLS = {"marginal": "context-free marginal", "seasonal_naive": "seasonal naive"}
+#: kinds with a period to repeat (seasonal naive is a negative control on EDA and EMG)
+PERIODIC_KINDS = ("ecg", "ppg", "rsp")
+
+
+def _kinds_where(verdicts: dict[str, str], wanted: tuple[str, ...]) -> list[str]:
+    return [kind for kind, verdict in verdicts.items() if verdict in wanted]
+
+
+def forecast_sentence(vs: dict[str, dict[str, str]]) -> str:
+    """The plain verdict of one model from its next-patch verdicts per baseline and kind
+    (``better`` / ``tie`` / ``worse`` / other)."""
+    marginal, seasonal = vs.get("marginal", {}), vs.get("seasonal_naive", {})
+    not_better = [k for k, v in marginal.items() if v != "better"]
+    if not marginal:
+        return "no forecast verdict"
+    unknown = [k for k, v in marginal.items() if v not in ("better", "tie", "worse")]
+    if unknown:
+        return ("not estimable on " + ", ".join(unknown)
+                + " (too few held-out subjects: see the forecast table's notes)")
+    if not_better:
+        return ("has not learned dynamics: no better than the context-free baseline on "
+                + ", ".join(not_better))
+    losing = [k for k in PERIODIC_KINDS if seasonal.get(k) not in ("better", "tie")]
+    if losing:
+        return ("beats the context-free baseline on every kind, but loses to seasonal "
+                "naive (repeat the last period) on " + ", ".join(losing))
+    return ("forecasts better than the context-free baseline on every kind and at least "
+            "as well as seasonal naive on " + ", ".join(PERIODIC_KINDS))
+
+
+def forecast_lines(results: str | Path, models: list[str]) -> list[str]:
+    """Markdown: the forecast verdicts of ``models`` (next patch) from
+    ``results/forecast_skill.csv``; empty when it does not exist."""
+    path = Path(results) / "forecast_skill.csv"
+    if not path.exists():
+        return []
+    table = pd.read_csv(path)
+    skill = table[(table["task"] == "next_patch") & (table["metric"] == "crps_skill")
+                  & table["reference"].isin(list(FORECAST_CONTROLS))]
+    corr = table[(table["task"] == "next_patch") & (table["metric"] == "median_corr")
+                 & table["reference"].isna() & (table["predictor"] == table["model"])]
+    order = [m for m in dict.fromkeys([*models, *skill["model"]]) if m in set(skill["model"])]
+    lines = ["", "## Forecast skill (next patch, held-out windows)", "",
+             "| model | better than the context-free marginal | better than / tie with "
+             "seasonal naive | median corr ECG, PPG, RSP | verdict |", "|---|---|---|---|---|"]
+    for model in order:
+        own = skill[skill["model"] == model]
+        vs = {ref: dict(zip(rows["kind"], rows["verdict"].fillna("not estimable"),
+                            strict=True)) for ref, rows in own.groupby("reference")}
+        n_kinds = len(vs.get("marginal", {}))
+        better = _kinds_where(vs.get("marginal", {}), ("better",))
+        seasonal = vs.get("seasonal_naive", {})
+        wins = _kinds_where(seasonal, ("better",))
+        ties = _kinds_where(seasonal, ("tie",))
+        mine = corr[corr["model"] == model].set_index("kind")["value"]
+        corrs = ", ".join(f"{mine[k]:.2f}" if k in mine.index and pd.notna(mine[k]) else "–"
+                          for k in PERIODIC_KINDS)
+        lines.append(f"| {model} | {len(better)}/{n_kinds} ({', '.join(better) or 'none'}) "
+                     f"| {', '.join(wins) or 'none'} / {', '.join(ties) or 'none'} | {corrs} "
+                     f"| {forecast_sentence(vs)} |")
+    lines += ["", "Verdicts of `results/forecast_skill.csv` (better: NLL and CRPS gains with "
+              "95% subject-bootstrap intervals above zero); the full table is in the report."]
+    return lines
+
+
 def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, Path]:
     """Write the long, headline and per-stage tables into ``results``; return paths."""
     results = Path(results)
@@ -672,6 +747,7 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
     # the beat table: a replicated model's rows, one per seed
     beats = beat_class_lines(results, [i for m in shown for i in groups.get(m, [m])])
+    beats += forecast_lines(results, [i for m in shown for i in groups.get(m, [m])])
     atomic_write_bytes(paths["markdown"], (markdown(display, stages)
                                            + "\n".join(beats) + ("\n" if beats else "")
                                            ).encode())
