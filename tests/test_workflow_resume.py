@@ -165,17 +165,23 @@ def test_killed_run_resumes_to_identical_results(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         start_new_session=True)
     shard_logs = workdir / "results" / "logs" / "embed" / "raw"
+    incomplete = workdir / ".snakemake" / "incomplete"
     try:
         deadline = time.monotonic() + 300
         while not any(shard_logs.glob("*/0000.log")):
             assert process.poll() is None, "snakemake ended before any embedding shard ran"
             assert time.monotonic() < deadline, "no embedding shard started within 300 s"
             time.sleep(0.05)
-        time.sleep(1.0)  # inside the shard: interpreter start, model, forward passes
+        time.sleep(0.3)  # inside a shard: interpreter start, model, forward passes
+        # a raw shard takes under a second: kill while a job is marked running, not in the
+        # gap between two jobs
+        while not (incomplete.is_dir() and any(incomplete.iterdir())):
+            assert process.poll() is None, "snakemake ended before it could be killed in a job"
+            assert time.monotonic() < deadline, "no job was running within 300 s"
+            time.sleep(0.005)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    incomplete = workdir / ".snakemake" / "incomplete"
     assert incomplete.is_dir() and any(incomplete.iterdir()), (
         "the kill should leave a job marked incomplete")
     assert not (workdir / "results" / "leaderboard.csv").exists()
