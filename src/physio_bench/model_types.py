@@ -142,23 +142,25 @@ def same_architecture(config: dict[str, Any], results: str | Path, a: str, b: st
     return arch_a is not None and arch_a == arch_b
 
 
-def untrained_twin(config: dict[str, Any], results: str | Path, name: str,
-                   types: dict[str, ModelType] | None = None) -> str | None:
-    """The enabled untrained control of the same architecture as ``name`` (None if none)."""
+def twin_of_kind(config: dict[str, Any], results: str | Path, name: str, kind: str,
+                 types: dict[str, ModelType] | None = None) -> str | None:
+    """The first enabled model of ``kind`` with the same architecture as ``name`` (None if
+    none)."""
     types = types or group_types(config, results)
-    for other, kind in types.items():
-        if other != name and kind.kind == UNTRAINED \
+    for other, other_type in types.items():
+        if other != name and other_type.kind == kind \
                 and same_architecture(config, results, name, other):
             return other
     return None
+
+
+def untrained_twin(config: dict[str, Any], results: str | Path, name: str,
+                   types: dict[str, ModelType] | None = None) -> str | None:
+    """The enabled untrained control of the same architecture as ``name`` (None if none)."""
+    return twin_of_kind(config, results, name, UNTRAINED, types)
 
 
 def ablation_twin(config: dict[str, Any], results: str | Path, name: str,
                   types: dict[str, ModelType] | None = None) -> str | None:
     """The enabled marginal ablation of the same architecture as ``name`` (None if none)."""
-    types = types or group_types(config, results)
-    for other, kind in types.items():
-        if other != name and kind.kind == ABLATION \
-                and same_architecture(config, results, name, other):
-            return other
-    return None
+    return twin_of_kind(config, results, name, ABLATION, types)

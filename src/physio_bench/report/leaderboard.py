@@ -644,8 +644,8 @@ def long_table(board: pd.DataFrame, config: dict[str, Any],
     return out
 
 
-#: the forecast verdict columns (forecast_skill.csv ``reference``) and their labels
-FORECAST_CONTROLS = {"marginal": "context-free marginal", "seasonal_naive": "seasonal naive"}
+#: the forecast verdicts shown (forecast_skill.csv ``reference``): context-free, seasonal
+FORECAST_CONTROLS = ("marginal", "seasonal_naive")
 #: kinds with a period to repeat (seasonal naive is a negative control on EDA and EMG)
 PERIODIC_KINDS = ("ecg", "ppg", "rsp")
 
@@ -658,13 +658,13 @@ def forecast_sentence(vs: dict[str, dict[str, str]]) -> str:
     """The plain verdict of one model from its next-patch verdicts per baseline and kind
     (``better`` / ``tie`` / ``worse`` / other)."""
     marginal, seasonal = vs.get("marginal", {}), vs.get("seasonal_naive", {})
-    not_better = [k for k, v in marginal.items() if v != "better"]
     if not marginal:
         return "no forecast verdict"
     unknown = [k for k, v in marginal.items() if v not in ("better", "tie", "worse")]
     if unknown:
         return ("not estimable on " + ", ".join(unknown)
                 + " (too few held-out subjects: see the forecast table's notes)")
+    not_better = [k for k, v in marginal.items() if v != "better"]
     if not_better:
         return ("has not learned dynamics: no better than the context-free baseline on "
                 + ", ".join(not_better))
