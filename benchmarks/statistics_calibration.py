@@ -1,19 +1,25 @@
 """Type-I error of every paired test and coverage of every interval kind (issue 24).
 
 On simulated data with a known truth (:mod:`physio_bench.stat_calibration`: two models
-that are the same procedure in distribution, the benchmark's ridge decoder -- standardised
-features, penalty by inner CV -- cross-validated on folds shared by both), at the subject
-counts, windows per subject, fold count (5) and an embedding width of the default run:
+that are the same procedure in distribution, cross-validated on folds shared by both), at
+the subject counts, windows per subject, fold count (5) and an embedding width of the
+default run, each with the decoder of the stage it stands for:
 
 - ``issue repro``: 20 subjects x 6 windows, width 40 (the issue's audit);
 - ``BIDMC RR``: 53 subjects x 15 windows (8 min of 32-s windows), width 384
-  (Moirai small's d_model);
-- ``MIT-BIH HR``: 47 records x 56 windows (30 min), width 384;
-- ``scenarios``: 540 subjects (30 per class, 18 classes) x 1 window, width 384.
+  (Moirai small's d_model), the real-data tasks' ridge (``linear.inner_cv_ridge``:
+  standardised features, penalty by inner grouped CV);
+- ``MIT-BIH HR``: 47 records x 56 windows (30 min), width 384, the same ridge;
+- ``scenarios, probes' ridge``: 540 subjects (30 per class, 18 classes) x 1 window, width
+  384, the probes' ridge (:func:`physio_bench.probes.ridge.grouped_ridge_predict`: penalty from
+  ``ALPHA_GRID`` times the training size by inner grouped CV, standardised features; how the
+  feature-independence and temporal-dynamics probes decode a layer);
+- ``issue repro, probes' ridge`` and ``scenarios`` (the real-data ridge) swap decoders.
 
-(The factors suite, 600 one-window subjects per kind, behaves as ``scenarios`` with more
-subjects.) Two more designs repeat the issue's and the scenarios design with a fixed small
-penalty (0.1 n on unscaled features), to show how much the decoder matters. Targets:
+(The factors suite, 600 one-window subjects per kind, behaves as the scenarios design
+with more subjects.) Two more designs repeat the issue's and the scenarios design with a
+fixed small penalty (0.1 n on unscaled features), to show how much the decoder matters.
+Targets:
 type-I error 0.03-0.07 at alpha 0.05, coverage 0.92-0.98 at 95%;
 ``±`` is the Monte Carlo standard error. Usage::
 
@@ -25,24 +31,46 @@ replicate of ``BIDMC RR``, 20-25 CPU-minutes for the whole table).
 
 Prints a Markdown table (kept in docs/statistics.md); nothing is asserted here (the tests
 check the issue design: tests/test_statistics_calibration.py).
+
+``--repeat-study R`` prints instead, per design, how much the per-fold differences vary
+(:func:`physio_bench.stat_calibration.repeat_study`): for 1..R repetitions of the 5-fold
+split, the variance factor the data need beside the factors the corrected and the naive
+paired t assume, and both tests' type-I errors (about R CPU-s per replicate of
+``BIDMC RR``). ``--repeats R`` runs the table with ``R`` repetitions of the split (the
+corrected t on ``J = 5 R`` fold differences, Bouckaert and Frank's repeated form).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
-from physio_bench.stat_calibration import COVERAGE, TYPE_I, Design, calibrate
+from physio_bench.probes.ridge import grouped_ridge_predict
+from physio_bench.stat_calibration import (
+    COVERAGE,
+    TYPE_I,
+    Decoder,
+    Design,
+    calibrate,
+    repeat_study,
+)
 
-DESIGNS = (
-    Design("issue repro", 20, 6, 40),
-    Design("BIDMC RR", 53, 15, 384),
-    Design("MIT-BIH HR", 47, 56, 384),
-    Design("scenarios", 540, 1, 384),
-    # the decoder matters: a fixed small penalty (0.1 n, unscaled features) instead of the
-    # benchmark's inner-CV penalty (the calibration's procedure before 2026-12-06)
-    Design("issue repro, fixed penalty", 20, 6, 40, penalty=0.1),
-    Design("scenarios, fixed penalty", 540, 1, 384, penalty=0.1),
+probe_decoder = grouped_ridge_predict  # the probes' ridge of one layer
+
+#: (design, decoder): None = the design's own (the real-data tasks' ridge, or the fixed
+#: penalty); probe_decoder = the probes' ridge, which decodes the simulated suites
+DESIGNS: tuple[tuple[Design, Decoder | None], ...] = (
+    (Design("issue repro", 20, 6, 40), None),
+    (Design("issue repro, probes' ridge", 20, 6, 40), probe_decoder),
+    (Design("BIDMC RR", 53, 15, 384), None),
+    (Design("MIT-BIH HR", 47, 56, 384), None),
+    (Design("scenarios", 540, 1, 384), None),
+    (Design("scenarios, probes' ridge", 540, 1, 384), probe_decoder),
+    # the decoder matters: a fixed small penalty (0.1 n, unscaled features) instead of
+    # an inner-CV penalty (the calibration's procedure before 2026-12-06)
+    (Design("issue repro, fixed penalty", 20, 6, 40, penalty=0.1), None),
+    (Design("scenarios, fixed penalty", 540, 1, 384, penalty=0.1), None),
 )
 TARGETS = {"type-I": (0.03, 0.07), "coverage": (0.92, 0.98)}
 
@@ -51,28 +79,62 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=300)
     parser.add_argument("--only", default=None, help="run one design by name")
+    parser.add_argument("--repeat-study", type=int, default=0, metavar="R",
+                        help="print the fold-variance study with 1..R repetitions instead")
+    parser.add_argument("--repeats", type=int, default=1, metavar="R",
+                        help="R repetitions of the 5-fold split (J = 5 R) in the table")
     args = parser.parse_args()
-    designs = [d for d in DESIGNS if args.only in (None, d.name)]
+    designs = [(d, decode) for d, decode in DESIGNS if args.only in (None, d.name)]
+    if args.repeats > 1:
+        designs = [(replace(d, name=f"{d.name}, {args.repeats} x 5 folds",
+                            repeats=args.repeats), decode) for d, decode in designs]
+    if args.repeat_study:
+        return print_repeat_study(designs, args.replicates, args.repeat_study)
     rows = [f"type-I: {n}" for n in TYPE_I] + [f"coverage: {n}" for n in COVERAGE]
     results, seconds = {}, {}
-    for d in designs:
+    for d, decode in designs:
         start = time.process_time()
-        results[d.name] = calibrate(d, args.replicates, seed=1)
+        results[d.name] = calibrate(d, args.replicates, seed=1, decode=decode)
         seconds[d.name] = time.process_time() - start
     header = "| quantity (target) | " + " | ".join(
-        f"{d.name} ({d.n_subjects}x{d.items}, w={d.width})" for d in designs) + " |"
+        f"{d.name} ({d.n_subjects}x{d.items}, w={d.width})" for d, _ in designs) + " |"
     print(header)
     print("|" + "---|" * (len(designs) + 1))
     for row in rows:
         low, high = TARGETS[row.split(":")[0]]
         cells = []
-        for d in designs:
+        for d, _ in designs:
             rate, err = results[d.name][row]
             mark = "" if low <= rate <= high else " ✗"
             cells.append(f"{rate:.3f} ± {err:.3f}{mark}")
         print(f"| {row} ({low}-{high}) | " + " | ".join(cells) + " |")
     print(f"\n{args.replicates} replicates per design; CPU s: " + ", ".join(
         f"{k} {v:.0f}" for k, v in seconds.items()) + ". ✗ = outside the target.")
+    return 0
+
+
+def print_repeat_study(designs: list[tuple[Design, Decoder | None]], replicates: int,
+                       repeats: int) -> int:
+    """The fold-variance study (see the module docstring) as a Markdown table."""
+    print("| design | R x K | factor needed: var(mean d) / E[s²] | corrected t assumes "
+          "1/J + 1/(K-1) | its type-I | naive t assumes 1/J | its type-I |")
+    print("|---|---|--:|--:|--:|--:|--:|")
+    seconds = {}
+    low, high = TARGETS["type-I"]
+    for d, decode in designs:
+        start = time.process_time()
+        rows = repeat_study(d, replicates, repeats, seed=1, decode=decode)
+        seconds[d.name] = time.process_time() - start
+        for row in rows:
+            marks = {k: "" if low <= row[f"type_i_{k}"] <= high else " ✗"
+                     for k in ("corrected", "naive")}
+            print(f"| {d.name} | {row['repeats']} x {d.n_folds} | {row['needed']:.3f} ± "
+                  f"{row['mc_needed']:.3f} | {row['corrected']:.3f} | "
+                  f"{row['type_i_corrected']:.3f} ± {row['mc_corrected']:.3f}"
+                  f"{marks['corrected']} | {row['naive']:.3f} | {row['type_i_naive']:.3f} ± "
+                  f"{row['mc_naive']:.3f}{marks['naive']} |")
+    print(f"\n{replicates} replicates per design; CPU s: " + ", ".join(
+        f"{k} {v:.0f}" for k, v in seconds.items()) + ". ✗ = outside 0.03-0.07.")
     return 0
 
 

@@ -20,7 +20,10 @@ outer folds (``n_folds``, ``repeats`` seeded shuffles of the subjects, the *same
 for both models*, as in the benchmark). The metric is the MAE of the out-of-fold
 predictions. ``penalty`` (a number) replaces the inner CV by a fixed penalty of
 ``penalty`` times the training size on centred, unscaled features (the calibration's
-procedure before 2026-12-06, kept to show how much the decoder matters).
+procedure before 2026-12-06, kept to show how much the decoder matters). A ``decode``
+argument (:data:`Decoder`) replaces both: a stage's own decoder, e.g. the probes' ridge
+(:func:`physio_bench.probes.ridge.grouped_ridge_predict`), which this foundation module
+cannot import.
 
 **What is measured** per replicate data set (:func:`replicate`):
 
@@ -39,14 +42,25 @@ procedure before 2026-12-06, kept to show how much the decoder matters).
   of an MAE-like one (``|y|``, truth ``sqrt(2/pi) sd_total``; half-normal, skewness 1,
   like the per-subject absolute errors the sim2real MAE averages).
 
+**How much the fold differences vary** (:func:`repeat_study`): on the same null, the
+per-fold differences ``d`` of ``R`` repetitions of the ``K``-fold split (``J = R K``).
+Every t-test on them divides ``mean(d)`` by ``sqrt(c s²)`` (``s²`` their sample variance)
+with an assumed factor ``c``: ``1/J + 1/(K-1)`` for the corrected resampled t (Nadeau and
+Bengio; Bouckaert and Frank for ``R > 1``), ``1/J`` for the naive paired t. The study
+reports the factor the data need, ``var(mean d) / E[s²]`` over the replicates, beside the
+assumed ones and each test's type-I error: a test is calibrated where the two agree, and
+no fixed ``c`` can be where the needed factor moves with the design.
+
 Monte Carlo error of a rate ``r`` over ``R`` replicates: ``sqrt(r (1 - r) / R)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import stdtr
 
 from physio_bench.linear import inner_cv_ridge
 from physio_bench.statistics import (
@@ -124,16 +138,24 @@ def _ridge(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     return (x_test - mx) @ coef + my
 
 
+#: a decoder: (x_train, y_train, subjects_train, x_test) -> predictions of x_test
+Decoder = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
 def _decode(d: Design, x_train: np.ndarray, y_train: np.ndarray, groups_train: np.ndarray,
-            x_test: np.ndarray) -> np.ndarray:
-    """The design's decoder fitted on the training windows, predicting ``x_test``."""
+            x_test: np.ndarray, decode: Decoder | None = None) -> np.ndarray:
+    """``decode`` (when given) or the design's decoder, fitted on the training windows,
+    predicting ``x_test``. ``decode`` lets a caller run a stage's decoder (the probes'
+    ridge), which this foundation module cannot import."""
+    if decode is not None:
+        return decode(x_train, y_train, groups_train, x_test)
     if d.penalty is None:
         return inner_cv_ridge(x_train, y_train, groups_train, x_test, d.inner_folds)[0]
     return _ridge(x_train, y_train, x_test, d.penalty)
 
 
 def procedure_truth(d: Design, seed: int, n_train_sets: int = 40,
-                    n_test_items: int = 20000) -> float:
+                    n_test_items: int = 20000, decode: Decoder | None = None) -> float:
     """Expected MAE of the procedure trained on ``(K-1)/K`` of ``n_subjects`` subjects,
     on new subjects (Monte Carlo over training sets, one test set of about
     ``n_test_items`` windows)."""
@@ -145,7 +167,7 @@ def procedure_truth(d: Design, seed: int, n_train_sets: int = 40,
     errors = []
     for _ in range(n_train_sets):
         groups, y, xs = _draw(d, rng, directions, n_train)
-        errors.append(np.abs(_decode(d, xs[0], y, groups, x_test[0]) - y_test).mean())
+        errors.append(np.abs(_decode(d, xs[0], y, groups, x_test[0], decode) - y_test).mean())
     return float(np.mean(errors))
 
 
@@ -161,9 +183,21 @@ def _mae_value(sums: np.ndarray) -> np.ndarray:
     return mae_statistic().from_sums(sums)[..., 0]
 
 
+def _cv_predictions(d: Design, x: np.ndarray, y: np.ndarray, subjects: np.ndarray,
+                    fold: np.ndarray, decode: Decoder | None = None) -> np.ndarray:
+    """Out-of-fold predictions on the item folds ``fold`` of ``decode`` (default: the
+    design's decoder)."""
+    pred = np.empty_like(y)
+    for k in range(d.n_folds):
+        test = fold == k
+        pred[test] = _decode(d, x[~test], y[~test], subjects[~test], x[test], decode)
+    return pred
+
+
 def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
-              n_boot: int = 400) -> Outcome:
-    """One simulated data set of design ``d`` and every test and interval on it."""
+              n_boot: int = 400, decode: Decoder | None = None) -> Outcome:
+    """One simulated data set of design ``d`` and every test and interval on it
+    (``decode``: see :func:`_decode`)."""
     rng = np.random.default_rng(seed)
     directions = _directions(d, np.random.default_rng(seed + 10**6))
     subjects, y, xs = _draw(d, rng, directions)
@@ -175,13 +209,7 @@ def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
     split_values = []
     for r in range(d.repeats):
         fold = _folds(n_sub, d.n_folds, rng)[subjects]
-        preds = []
-        for x in xs:
-            pred = np.empty_like(y)
-            for k in range(d.n_folds):
-                test = fold == k
-                pred[test] = _decode(d, x[~test], y[~test], subjects[~test], x[test])
-            preds.append(pred)
+        preds = [_cv_predictions(d, x, y, subjects, fold, decode) for x in xs]
         for m, pred in enumerate(preds):
             item = stat.item_stats(y, pred)
             split_sums[m].append(group_sums(item, fold, d.n_folds))
@@ -197,7 +225,7 @@ def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
                              seed)
     # permutation where its null holds: one fitted decoder, exchangeable prediction noise
     groups_train, y_train, x_train = _draw(d, rng, directions)
-    base = _decode(d, x_train[0], y_train, groups_train, xs[0])
+    base = _decode(d, x_train[0], y_train, groups_train, xs[0], decode)
     jitter = rng.normal(0, 0.3, (2, y.size))
     fixed = [group_sums(stat.item_stats(y, base + j), subjects, n_sub) for j in jitter]
     conditional = paired_difference([fixed[0]], [fixed[1]], _mae_value, 1, n_perm, seed + 1)
@@ -234,10 +262,12 @@ def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
 
 
 def calibrate(d: Design, n_replicates: int, seed: int = 0, n_perm: int = 199,
-              n_boot: int = 400) -> dict[str, tuple[float, float]]:
-    """Rate and Monte Carlo error of every test's rejections and interval's coverage."""
-    truth = procedure_truth(d, seed + 7)
-    outcomes = [replicate(d, seed * 100_003 + r, truth, n_perm, n_boot)
+              n_boot: int = 400, decode: Decoder | None = None
+              ) -> dict[str, tuple[float, float]]:
+    """Rate and Monte Carlo error of every test's rejections and interval's coverage
+    (``decode``: a stage's decoder instead of the design's, see :func:`_decode`)."""
+    truth = procedure_truth(d, seed + 7, decode=decode)
+    outcomes = [replicate(d, seed * 100_003 + r, truth, n_perm, n_boot, decode)
                 for r in range(n_replicates)]
     out = {}
     for name in TYPE_I:
@@ -246,4 +276,61 @@ def calibrate(d: Design, n_replicates: int, seed: int = 0, n_perm: int = 199,
     for name in COVERAGE:
         rate = float(np.mean([o.cover[name] for o in outcomes]))
         out[f"coverage: {name}"] = (rate, float(np.sqrt(rate * (1 - rate) / n_replicates)))
+    return out
+
+
+def fold_differences(d: Design, seed: int, repeats: int, decode: Decoder | None = None
+                     ) -> np.ndarray:
+    """``repeats x K`` per-fold MAE differences (A - B) of one null data set, each
+    repetition on its own seeded split shared by both models; ``decode`` replaces the
+    design's decoder (e.g. the probes' ridge, which this foundation module cannot
+    import)."""
+    rng = np.random.default_rng(seed)
+    directions = _directions(d, np.random.default_rng(seed + 10**6))
+    subjects, y, xs = _draw(d, rng, directions)
+    out = np.empty((repeats, d.n_folds))
+    for r in range(repeats):
+        fold = _folds(d.n_subjects, d.n_folds, rng)[subjects]
+        errors = [np.abs(_cv_predictions(d, x, y, subjects, fold, decode) - y) for x in xs]
+        out[r] = [errors[0][fold == k].mean() - errors[1][fold == k].mean()
+                  for k in range(d.n_folds)]
+    return out
+
+
+def _needed_factor(d: np.ndarray) -> float:
+    """``var(mean d) / E[s²]`` over replicates (rows of ``d``)."""
+    return float(d.mean(axis=1).var(ddof=1) / d.var(axis=1, ddof=1).mean())
+
+
+def _t_rejections(d: np.ndarray, factor: float) -> np.ndarray:
+    """Replicates (rows of ``d``) where ``mean / sqrt(factor s²)`` rejects at alpha on
+    ``J - 1`` degrees of freedom."""
+    j = d.shape[1]
+    t = d.mean(axis=1) / np.sqrt(factor * d.var(axis=1, ddof=1))
+    return 2 * stdtr(j - 1, -np.abs(t)) < ALPHA
+
+
+def repeat_study(d: Design, n_replicates: int, repeats: int = 3, seed: int = 0,
+                 decode: Decoder | None = None) -> list[dict[str, float]]:
+    """Per number of repetitions ``R = 1..repeats``: the variance factor the data need
+    (``var(mean d) / E[s²]``), the factors the corrected and the naive t assume, and
+    their type-I errors with Monte Carlo errors (see the module docstring); ``decode``
+    as in :func:`fold_differences`."""
+    diffs = np.array([fold_differences(d, seed * 100_003 + r, repeats, decode)
+                      for r in range(n_replicates)])
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in range(1, repeats + 1):
+        dr = diffs[:, :r].reshape(n_replicates, -1)
+        j = dr.shape[1]
+        resampled = [_needed_factor(dr[rng.integers(0, n_replicates, n_replicates)])
+                     for _ in range(200)]  # Monte Carlo error: bootstrap of replicates
+        row = {"repeats": r, "splits": j, "needed": _needed_factor(dr),
+               "mc_needed": float(np.std(resampled, ddof=1)),
+               "corrected": 1 / j + 1 / (d.n_folds - 1), "naive": 1 / j}
+        for name in ("corrected", "naive"):
+            rate = float(_t_rejections(dr, row[name]).mean())
+            row[f"type_i_{name}"] = rate
+            row[f"mc_{name}"] = float(np.sqrt(rate * (1 - rate) / n_replicates))
+        out.append(row)
     return out

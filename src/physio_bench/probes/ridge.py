@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physio_bench.probes.cv import inner_splits
+from physio_bench.probes.cv import inner_splits, nested_folds
 
 #: alpha = ALPHA_GRID * (number of training items), for standardised features.
 ALPHA_GRID = np.logspace(-5, 2, 8)
@@ -351,3 +351,14 @@ def fit_ridge_cv(
     weights = fit.weights[0]
     intercept = fit.intercept[0] + y_shift - x_shift @ weights
     return FittedRidge(weights, intercept, fit.alphas, r2)
+
+
+def grouped_ridge_predict(x_train: np.ndarray, y_train: np.ndarray, groups_train: np.ndarray,
+                          x_test: np.ndarray, inner_folds: int = 3, seed: int = 0
+                          ) -> np.ndarray:
+    """One layer's decoder as the probes fit it, for one target: the penalty chosen by
+    ``inner_folds`` subject-grouped folds of the training items (:func:`fit_ridge_cv`),
+    refitted on all of them, predicting ``x_test``. The statistics calibration runs it
+    as the probes' decoder (benchmarks/statistics_calibration.py)."""
+    folds, _ = nested_folds(np.asarray(groups_train), inner_folds, 2, seed)
+    return fit_ridge_cv(x_train, y_train, folds).predict(x_test)[:, 0]
