@@ -56,17 +56,15 @@ from physio_bench.stat_calibration import (
     repeat_study,
 )
 
-probe_decoder = grouped_ridge_predict  # the probes' ridge of one layer
-
 #: (design, decoder): None = the design's own (the real-data tasks' ridge, or the fixed
-#: penalty); probe_decoder = the probes' ridge, which decodes the simulated suites
+#: penalty); grouped_ridge_predict = the probes' ridge, which decodes the simulated suites
 DESIGNS: tuple[tuple[Design, Decoder | None], ...] = (
     (Design("issue repro", 20, 6, 40), None),
-    (Design("issue repro, probes' ridge", 20, 6, 40), probe_decoder),
+    (Design("issue repro, probes' ridge", 20, 6, 40), grouped_ridge_predict),
     (Design("BIDMC RR", 53, 15, 384), None),
     (Design("MIT-BIH HR", 47, 56, 384), None),
     (Design("scenarios", 540, 1, 384), None),
-    (Design("scenarios, probes' ridge", 540, 1, 384), probe_decoder),
+    (Design("scenarios, probes' ridge", 540, 1, 384), grouped_ridge_predict),
     # the decoder matters: a fixed small penalty (0.1 n, unscaled features) instead of
     # an inner-CV penalty (the calibration's procedure before 2026-12-06)
     (Design("issue repro, fixed penalty", 20, 6, 40, penalty=0.1), None),

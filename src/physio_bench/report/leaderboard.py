@@ -746,8 +746,8 @@ def write_leaderboard(config: dict[str, Any], results: str | Path) -> dict[str, 
         index=False).encode())
     atomic_write_bytes(paths["wide"], wide.to_csv(index=False).encode())
     # the beat table: a replicated model's rows, one per seed
-    beats = beat_class_lines(results, [i for m in shown for i in groups.get(m, [m])])
-    beats += forecast_lines(results, [i for m in shown for i in groups.get(m, [m])])
+    instances = [i for m in shown for i in groups.get(m, [m])]
+    beats = beat_class_lines(results, instances) + forecast_lines(results, instances)
     atomic_write_bytes(paths["markdown"], (markdown(display, stages)
                                            + "\n".join(beats) + ("\n" if beats else "")
                                            ).encode())
