@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,18 @@ from conftest import REPORT_CLASSES, small_report_config, workflow_snakefile
 from sklearn.metrics import r2_score
 
 from physio_bench.compare import COLUMNS, compare_models
-from physio_bench.compare.run import prediction_path
+from physio_bench.compare.metrics import blocks
+from physio_bench.compare.run import _align, prediction_path
 from physio_bench.headlines import HEADLINES
-from physio_bench.io import read_json, read_predictions, write_json
+from physio_bench.io import read_json, read_predictions, save_predictions, write_json
 from physio_bench.preflight import load_config
 from physio_bench.report.synthetic import write_synthetic_results
-from physio_bench.statistics import TEST_CORRECTED_T, TEST_PERMUTATION, holm
+from physio_bench.statistics import (
+    TEST_CORRECTED_T,
+    TEST_PERMUTATION,
+    corrected_paired_t,
+    holm,
+)
 
 SEEDS = [f"moirai-small-untrained-seed{k}" for k in range(3)]
 SMALL = {**small_report_config(("ecg", "rsp"), REPORT_CLASSES, {
@@ -118,6 +125,69 @@ def test_identical_predictions_differ_by_zero_with_p_one(tmp_path: Path) -> None
     assert len(finite) >= 7  # entanglement may be not estimable (nothing decoded)
     assert (finite["difference"] == 0).all() and (finite["p"] == 1).all()
     assert (finite["ci_low"] == 0).all() and (finite["ci_high"] == 0).all()
+
+
+def _repeat_split(results: Path, instances: list[str], task: str, n_repeats: int,
+                  n_folds: int) -> None:
+    """Give ``task``'s cross-validated predictions of ``instances`` ``n_repeats`` repeats
+    of the split: the same seeded folds for every instance, new predictions per repeat."""
+    for instance in instances:
+        path = prediction_path(results, instance, "downstream")
+        table = read_predictions(path)
+        rows = table[table["task"] == task]
+        names = np.unique(rows["subject"].astype(str))
+        parts = [table]
+        for r in range(1, n_repeats):
+            order = np.random.default_rng(r).permutation(names)
+            fold_of = {name: i % n_folds for i, name in enumerate(order)}
+            noise = np.random.default_rng([r, zlib.crc32(instance.encode())])
+            parts.append(rows.assign(
+                repeat=r, fold=rows["subject"].astype(str).map(fold_of).astype(np.int64),
+                y_pred=rows["y_pred"] + noise.normal(0, 2, len(rows))))
+        save_predictions(path, pd.concat(parts, ignore_index=True))
+
+
+def test_repeated_splits_pair_repeat_by_repeat_and_a_fixed_method_meets_every_repeat(
+        tmp_path: Path) -> None:
+    """Issue 24: three repeats of a 5-fold split give J = 15 fold differences, tested with
+    K = 5 (1/J + 1/(K-1)); the model's value is the mean over its repeats everywhere,
+    also against a method fitted elsewhere, whose one prediction set meets every repeat."""
+    config = _config(tmp_path)
+    results = write_synthetic_results(tmp_path / "results", config)
+    task, k = "real:mitdb:ecg:heart_rate_bpm", int(config["probes"]["cv_folds"])
+    _repeat_split(results, ["moirai-1.1-R-small", "raw", "spectral", *SEEDS], task, 3, k)
+    table = compare_models(config, results)
+    mine = table[(table["model"] == "moirai-1.1-R-small") & (table["task"] == task)]
+    twin = mine[mine["comparison"] == "untrained twin"].iloc[0]
+    assert twin["test"] == TEST_CORRECTED_T and twin["n_splits"] == 3 * k
+
+    def split_maes(instance: str) -> pd.Series:
+        rows = read_predictions(prediction_path(results, instance, "downstream"))
+        rows = rows[(rows["task"] == task) & (rows["layer"].astype(str) == "last")]
+        return (rows["y_true"] - rows["y_pred"]).abs().groupby(
+            [rows["repeat"], rows["fold"]]).mean()
+
+    d = split_maes("moirai-1.1-R-small") - np.mean([split_maes(s) for s in SEEDS], axis=0)
+    assert len(d) == 15
+    _, low, _, p, df = corrected_paired_t(d.to_numpy(), k)
+    assert df == 14 and twin["p"] == pytest.approx(p) and twin["ci_low"] == pytest.approx(low)
+    assert twin["model_value"] == pytest.approx(_mae(results, "moirai-1.1-R-small", task))
+    # a method fitted elsewhere (one prediction set, fold -1) against three repeats
+    fixed = pd.DataFrame({
+        "task": task, "metric": "mae", "layer": "last", "repeat": 0, "fold": -1,
+        "item": np.arange(200), "subject": np.repeat([f"r{i:02d}" for i in range(40)], 5),
+        "target": "value", "y_true": read_predictions(prediction_path(
+            results, "raw", "downstream")).query("task == @task and repeat == 0")
+        .sort_values("item")["y_true"].to_numpy(), "y_pred": 0.0})
+    fixed["y_pred"] = fixed["y_true"] + 0.1
+    rows = _align({"moirai-1.1-R-small": blocks(read_predictions(prediction_path(
+        results, "moirai-1.1-R-small", "downstream")), "mae", task, "last")[0],
+        "fixed": blocks(fixed, "mae", task, "last")[0]})
+    _, preds, truth, splits = rows
+    assert splits is None and len(truth) == 3 * 200  # every repeat paired, no shared folds
+    np.testing.assert_allclose(np.abs(preds["fixed"] - truth), 0.1)
+    assert np.mean(np.abs(preds["moirai-1.1-R-small"] - truth)) == pytest.approx(
+        _mae(results, "moirai-1.1-R-small", task))
 
 
 def test_what_cannot_be_compared_is_a_row_with_a_note(tmp_path: Path) -> None:

@@ -25,6 +25,28 @@ def test_group_folds_keep_subjects_whole():
         assert not set(groups[train]) & set(groups[test])
 
 
+def test_repeated_group_folds_are_partitions_that_differ_and_repeat_zero_is_round_robin():
+    groups = np.repeat([f"s{i:02d}" for i in range(23)], 3)
+    splits = cv.repeated_group_folds(groups, 5, 4, seed=7)
+    assert len(splits) == 4
+    assert [t.tolist() for _, t in splits[0]] == [t.tolist() for _, t in
+                                                 cv.group_folds(groups, 5)]
+    tests = []
+    for folds in splits:
+        assert len(folds) == 5
+        _check_partition(folds, groups.size)
+        for train, test in folds:
+            assert not set(groups[train]) & set(groups[test])
+            assert np.unique(groups[test]).size in (4, 5)  # subjects dealt evenly
+        tests.append({frozenset(groups[t]) for _, t in folds})
+    assert all(tests[i] != tests[j] for i in range(4) for j in range(i))
+    again = cv.repeated_group_folds(groups, 5, 4, seed=7)
+    assert all(np.array_equal(a[1], b[1]) for x, y in zip(splits, again, strict=True)
+               for a, b in zip(x, y, strict=True))
+    other = cv.repeated_group_folds(groups, 5, 2, seed=8)
+    assert {frozenset(groups[t]) for _, t in other[1]} != tests[1]
+
+
 def test_ridge_path_limits():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(50, 3))

@@ -153,7 +153,8 @@ def test_predictions_are_not_clipped(noise, informative):
             task = detail["tasks"][name]
             assert task["predictions_clipped_to_training_range"] is False
             saved = predictions[(predictions["task"] == name)
-                                & (predictions["layer"] == "last")]
+                                & (predictions["layer"] == "last")
+                                & (predictions["repeat"] == 0)]
             np.testing.assert_allclose(saved["y_pred"], task["predictions"]["last"])
             assert (saved["fold"] >= 0).all()  # cross-validated: the outer fold is kept
         for name in SIM2REAL:  # sim-to-real errors are reported unclipped
@@ -192,8 +193,39 @@ def test_leaderboard_rows_and_predictions(informative):
     assert list(predictions.columns) == PREDICTION_COLUMNS
     ecg = predictions[(predictions.task == "real:toy:ecg:heart_rate_bpm")
                       & (predictions.layer == "last")]
-    assert len(ecg) == 80 and ecg["subject"].nunique() == 8 and ecg["item"].is_unique
+    assert len(ecg) == 3 * 80 and ecg["subject"].nunique() == 8
+    assert sorted(ecg["repeat"].unique()) == [0, 1, 2]  # downstream.cv_repeats = 3
+    assert all(part["item"].is_unique and len(part) == 80 for _, part in ecg.groupby("repeat"))
     assert beats.empty
+
+
+def test_real_tasks_repeat_the_split_and_average_the_repeats(informative, noise):
+    """Issue 24: three repeats of the 5-fold split. Each repeat holds every window once,
+    keeps subjects whole and differs from the others; the value is the mean of the repeats'
+    MAEs; every model gets the same folds (the paired tests pair them); sim2real, fitted
+    elsewhere, has one prediction set."""
+    detail, _, predictions, _ = informative
+    other = noise[2]
+    for name in REAL:
+        rows = predictions[(predictions.task == name) & (predictions.layer == "last")]
+        assignments = []
+        for _, part in rows.groupby("repeat"):
+            per_subject = part.groupby("subject")["fold"].nunique()
+            assert (per_subject == 1).all()  # a subject's windows share their fold
+            assignments.append(part.sort_values("item")["fold"].to_numpy())
+        assert not np.array_equal(assignments[0], assignments[1])
+        assert not np.array_equal(assignments[1], assignments[2])
+        maes = rows.assign(err=(rows.y_true - rows.y_pred).abs()).groupby("repeat")["err"].mean()
+        task = detail["tasks"][name]
+        assert task["n_repeats"] == 3 and len(task["predictions"]["later_repeats"]) == 2
+        assert task["last"]["value"] == pytest.approx(maes.mean())
+        theirs = other[(other.task == name) & (other.layer == "last")]
+        np.testing.assert_array_equal(
+            rows.sort_values(["repeat", "item"])["fold"].to_numpy(),
+            theirs.sort_values(["repeat", "item"])["fold"].to_numpy())
+    for name in SIM2REAL:
+        rows = predictions[predictions.task == name]
+        assert set(rows["repeat"]) == {0} and (rows["fold"] == -1).all()
 
 
 def test_cli_downstream_is_deterministic(tmp_path):

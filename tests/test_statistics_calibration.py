@@ -8,8 +8,8 @@ before issue 24) rejects far more often, so this test failed on the earlier code
 real-data tasks' decoder (penalty by inner CV from a wide grid) the corrected t is not
 liberal and its interval covers; why it is conservative there: the fold differences vary
 less than the corrected t assumes. With the probes' decoder it holds its level and its
-interval covers within the target. The full tables: benchmarks/statistics_calibration.py,
-docs/statistics.md.
+interval covers within the target, and so does the scenario probe's classifier. The full
+tables: benchmarks/statistics_calibration.py, docs/statistics.md.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ import numpy as np
 from physio_bench.compare.run import _planned_test
 from physio_bench.headlines import HEADLINES
 from physio_bench.probes.ridge import grouped_ridge_predict
+from physio_bench.probes.scenario_separation import grouped_logistic_predict
 from physio_bench.stat_calibration import TYPE_I, Design, calibrate, repeat_study
+from physio_bench.stat_calibration_classes import CLASS_ROWS, ClassDesign, calibrate_classes
 from physio_bench.statistics import TEST_CORRECTED_T, TEST_PERMUTATION
 
 REPLICATES = 300  # Monte Carlo error of a 5% rate: 0.013
@@ -88,3 +90,17 @@ def test_with_the_probes_decoder_the_test_holds_its_level_and_its_interval_cover
     own = repeat_study(design, 60, repeats=1, seed=6)[0]
     probes = repeat_study(design, 60, repeats=1, seed=6, decode=grouped_ridge_predict)[0]
     assert own["needed"] != probes["needed"]
+
+
+def test_the_scenario_classifier_comparison_holds_its_level_and_its_intervals_cover() -> None:
+    """The scenario probe's classifier (multinomial logistic regression, C by inner CV;
+    balanced accuracy): on a small crossed design (30 subjects x 6 scenarios, width 64),
+    the corrected t is not liberal and both of its intervals cover, with a classifier
+    that learns (the procedure's expected balanced accuracy well above chance, 1/6)."""
+    design = ClassDesign("small scenarios", n_classes=6, width=64, separation=2.0)
+    found = calibrate_classes(design, 100, grouped_logistic_predict, seed=3)
+    rate, error = found[CLASS_ROWS[0]]
+    assert rate <= 0.05 + 2 * max(error, 0.022)  # 100 replicates: MC error about 0.022
+    assert found[CLASS_ROWS[1]][0] >= 0.90
+    assert found[CLASS_ROWS[2]][0] >= 0.90
+    assert 1 / 6 + 0.1 < found["truth: expected balanced accuracy"][0] < 0.95

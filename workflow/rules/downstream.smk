@@ -20,7 +20,8 @@ checkpoint real_windows:
         versions=VERSIONS,
         settings=lambda w: settings_digest(
             WINDOW_SETTINGS, config["downstream"]["datasets"][w.dataset],
-            {k: v for k, v in config["downstream"].items() if k != "datasets"},
+            {k: v for k, v in config["downstream"].items()
+             if k not in ("datasets", "cv_repeats")},  # cv_repeats: only the tasks
             dataset_listing(w.dataset)),
     wildcard_constraints:
         dataset="|".join(re.escape(d) for d in DATASETS) or "no-dataset",

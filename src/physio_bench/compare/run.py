@@ -40,9 +40,13 @@ both the untrained twin and the ablation.
 
 Predictions are read from ``results/probes/{model}/{probe}.predictions.parquet`` and
 ``results/downstream/{model}.predictions.parquet``; items are paired on (repeat, item,
-subject, target) and must agree on ``y_true``. A comparison that cannot be computed is
-still a row, with empty numbers and the reason in ``note`` (no predictions, unpaired
-items, fewer than ``statistics.min_groups`` subjects). Differences are signed as
+subject, target) and must agree on ``y_true``. The real-data tasks repeat their split
+(``downstream.cv_repeats``): two cross-validated models pair repeat by repeat (``J = R K``
+splits, ``K`` folds each), and a method fitted elsewhere (one prediction set, no folds)
+is paired with every repeat, so a model's value is always the mean over its repeats. A
+comparison that cannot be computed is still a row, with empty numbers and the reason in
+``note`` (no predictions, unpaired items, fewer than ``statistics.min_groups``
+subjects). Differences are signed as
 ``model - reference``: for metrics where lower is better (MAE, entanglement) a negative
 difference favours the model.
 """
@@ -156,12 +160,37 @@ class Prepared:
         return float(np.mean([self.value(self.sums[i].sum(axis=0)) for i in instances]))
 
 
+def _broadcast_fixed(found: dict[str, Block]) -> dict[str, Block]:
+    """A block with one prediction set and no outer folds (a method fitted elsewhere, such
+    as a reference method), paired with models cross-validated on repeated splits: its
+    predictions stand for every repeat, so that the models' value is the mean over all
+    their repeats, as in the leaderboard, and not repeat 0 alone."""
+    repeats = np.unique(np.concatenate([b.keys >> 32 for b in found.values()]))
+    if repeats.size < 2:
+        return found
+    out = {}
+    for instance, block in found.items():
+        fixed = not (block.keys >> 32).any() and (
+            block.folds is None or (block.folds < 0).all())
+        if not fixed:
+            out[instance] = block
+            continue
+        n = len(block.keys)
+        keys = (np.repeat(repeats, n) << 32) + np.tile(block.keys, repeats.size)
+        out[instance] = Block(block.name, keys, np.tile(block.subjects, repeats.size),
+                              block.targets, np.tile(block.y_true, (repeats.size, 1)),
+                              np.tile(block.y_pred, (repeats.size, 1)),
+                              np.full(keys.size, -1, dtype=np.int64))
+    return out
+
+
 def _align(found: dict[str, Block]) -> tuple[np.ndarray, dict[str, np.ndarray],
                                              np.ndarray, np.ndarray | None] | str:
     """Subjects of the items common to every instance's block (paired by repeat and item;
     subjects and y_true must agree), their y_true and each instance's predictions; or why
     they do not pair. The last element: each common item's split id ``repeat * 2**16 +
     fold`` when every model was cross-validated on the same folds, else None."""
+    found = _broadcast_fixed(found)
     blocks_ = list(found.values())
     name = blocks_[0].name
     if any(b.targets != blocks_[0].targets for b in blocks_):

@@ -1,7 +1,9 @@
 """Cross-validation for real recordings: grouped folds, decoders, grouped bootstrap CIs.
 
 Folds keep every subject whole (a subject's windows are all in train or all in test);
-regularisation and the ``best`` layer are chosen by inner cross-validation on the
+the real-data tasks repeat the outer split (:func:`repeated_group_folds`: repeat 0
+round-robin by subject name, the others in seeded random orders, the same for every
+model); regularisation and the ``best`` layer are chosen by inner cross-validation on the
 training subjects only (pooled out-of-fold predictions). A regression decoder's
 predictions are not clipped (issue 24): a decoder that extrapolates on windows unlike its
 training set keeps its error, which the report flags when it is worse than the
@@ -9,10 +11,11 @@ training-fold mean predictor (:func:`mean_predictor_error`); clip only in plots.
 
 Intervals (:func:`metric_interval`, from :mod:`physio_bench.statistics`) are grouped by
 subject, never by window: for cross-validated predictions the corrected resampled t
-interval over the outer folds (it includes how much the decoders change from fold to
-fold); for decoders trained elsewhere (sim2real, DS1 -> DS2, signal-processing
-references) a bias-corrected percentile bootstrap over whole subjects. A metric over
-fewer than ``statistics.min_groups`` subjects is not estimable (:func:`estimability_note`).
+interval over the outer folds of every repeat (it includes how much the decoders change
+from fold to fold); for decoders trained elsewhere (sim2real, DS1 -> DS2,
+signal-processing references) a bias-corrected percentile bootstrap over whole subjects.
+A metric over fewer than ``statistics.min_groups`` subjects is not estimable
+(:func:`estimability_note`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,29 @@ Fold = tuple[np.ndarray, np.ndarray]
 def group_folds(groups: np.ndarray, n_folds: int) -> list[Fold]:
     """Folds that keep every group (record) whole; groups dealt round-robin by name."""
     return round_robin_folds(groups, n_folds)
+
+
+def repeated_group_folds(groups: np.ndarray, n_folds: int, n_repeats: int,
+                         seed: int) -> list[list[Fold]]:
+    """``n_repeats`` splits of ``groups`` into ``n_folds`` folds that keep every group whole.
+
+    Repeat 0 is :func:`group_folds` (groups dealt round-robin in sorted order of their
+    names); repeat ``r >= 1`` deals the groups round-robin in a random order drawn from
+    ``stable_seed(seed, "repeat", r)``. The splits depend only on the group names, the
+    counts and ``seed``, so every model of a task gets the same folds (the paired tests
+    pair them).
+    """
+    groups = np.asarray(groups, dtype=str)
+    names = np.unique(groups)
+    splits = [group_folds(groups, n_folds)]
+    k = min(n_folds, names.size)
+    for r in range(1, int(n_repeats)):
+        order = np.random.default_rng(stable_seed(seed, "repeat", str(r))).permutation(names)
+        fold_of = dict(zip(order, np.arange(names.size) % k, strict=True))
+        assigned = np.array([fold_of[g] for g in groups])
+        splits.append([(np.flatnonzero(assigned != f), np.flatnonzero(assigned == f))
+                       for f in range(k)])
+    return splits
 
 
 def mean_predictor_predictions(y: np.ndarray, folds: list[Fold]) -> np.ndarray:
@@ -159,15 +185,18 @@ def best_layer(fits: list[LayerFit]) -> int:
 
 def cross_validate(
     layers: np.ndarray, y: np.ndarray, groups: np.ndarray, n_folds: int, inner_folds: int,
+    folds: list[Fold] | None = None,
 ) -> list[FoldResult]:
     """Ridge regression cross-validated over windows grouped by ``groups`` (subjects), for
     every layer (layers x windows x dim).
 
-    Inner folds (for the penalty and the best layer) are built from the training
-    subjects only, with the same grouping rule as the outer folds.
+    ``folds``: the outer (train, test) splits (one repeat of :func:`repeated_group_folds`);
+    None: :func:`group_folds` of ``groups`` into ``n_folds``. Inner folds (for the
+    penalty and the best layer) are built from the training subjects only, with the
+    rule of :func:`group_folds`.
     """
     results = []
-    for train, test in group_folds(groups, n_folds):
+    for train, test in folds if folds is not None else group_folds(groups, n_folds):
         inner = group_folds(groups[train], inner_folds)
         preds, fits = [], []
         for layer in layers:

@@ -5,9 +5,11 @@ each dataset offers the targets its references allow (``meta.json`` ``targets`` 
 suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 
 - ``real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: ridge regression on the pooled
-  embedding, cross-validated with folds grouped by subject (penalty and best layer by
-  inner CV on the training subjects); mean absolute error (bpm, breaths/min) of the
-  out-of-fold predictions (not clipped: a decoder that extrapolates shows it).
+  embedding, cross-validated with folds grouped by subject on ``downstream.cv_repeats``
+  repeats of the split (:func:`out_of_fold`; penalty and best layer by inner CV on the
+  training subjects, anew in every fold of every repeat); mean absolute error (bpm,
+  breaths/min) of the out-of-fold predictions, averaged over the repeats (not clipped: a
+  decoder that extrapolates shows it).
 - ``sim2real:*:*:heart_rate_bpm`` / ``resp_rate_bpm``: a ridge decoder trained on the
   simulated ``factors`` suite only (same signal kind and target; penalty and best layer
   by inner CV on simulated subjects) predicts every labelled real window; predictions are
@@ -21,24 +23,26 @@ suite, see :func:`physio_bench.downstream.windows.offered_targets`).
 - ``real:*:*:class_NAME``: a binary window-level class from the dataset's own labels
   (a reader's ``classes(record)``, e.g. CPSC 2021's annotated AF episodes, CinC 2021's
   SNOMED diagnoses). A least-squares (ridge) classifier on the pooled embedding of each
-  layer, cross-validated with folds grouped by subject like the regression tasks (penalty
-  and best layer by inner CV); a window is called positive when its out-of-fold score
-  reaches the training folds' positive fraction (so that a constant score cannot beat
-  chance). Metric: balanced accuracy (mean of sensitivity and specificity); chance 0.5,
-  the balanced accuracy of any constant predictor. Real only: no simulated counterpart
-  is trained. A class present (or absent) in fewer than ``statistics.min_groups``
-  subjects is reported as too small, with no value.
+  layer, cross-validated with folds grouped by subject on repeated splits like the
+  regression tasks (penalty and best layer by inner CV); a window is called positive
+  when its out-of-fold score reaches the training folds' positive fraction (so that a
+  constant score cannot beat chance). Metric: balanced accuracy (mean of sensitivity
+  and specificity); chance 0.5, the balanced accuracy of any constant predictor. Real
+  only: no simulated counterpart is trained. A class present (or absent) in fewer than
+  ``statistics.min_groups`` subjects is reported as too small, with no value.
 
 Every number comes with a 95% interval over subjects (corrected resampled t over the
-outer folds for cross-validated decoders, a subject bootstrap for decoders fitted
-elsewhere), ``n`` (windows or beats) and ``n_subjects``; a metric over fewer than
+outer folds of every repeat for cross-validated decoders, a subject bootstrap for
+decoders fitted elsewhere), ``n`` (windows or beats) and ``n_subjects``; a metric over fewer than
 ``statistics.min_groups`` subjects is reported as ``not estimable: k groups (need m)``
 in ``note``, with no value. The ``chance`` column of an MAE row is the error of the mean
-predictor on the same folds (the training labels' mean,
-:func:`physio_bench.downstream.cv.mean_predictor_error`; a model above it is flagged
-"worse than a constant" in the leaderboard);
+predictor on the same folds (the training labels' mean, averaged over the repeats;
+:func:`physio_bench.downstream.cv.mean_predictor_error` for one split; a model above it
+is flagged "worse than a constant" in the leaderboard);
 of a balanced accuracy, 1/K. The JSON holds per-layer metrics, the trivial baseline, the
-folds' choices and the predictions.
+folds' choices (per repeat and fold) and the predictions (repeat 0 under
+``predictions``, the others under ``predictions.later_repeats``; the prediction table
+holds every repeat).
 
 A domain model (``signal_kinds`` in its ``model.json``, e.g. only ``ppg``) is not run on
 the tasks of other kinds: their rows have no value and the note ``n/a: model is
@@ -157,7 +161,9 @@ def summary(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_boot: int,
             seed: int, folds: np.ndarray | None = None) -> dict[str, Any]:
     """MAE, its 95% interval over subjects (:func:`.cv.metric_interval`: corrected t over
     the outer ``folds`` of cross-validated predictions, else a subject bootstrap),
-    windows and subjects."""
+    windows and subjects. With ``pred`` and ``folds`` of shape repeats x windows (repeated
+    splits) the value is the mean of the repeats' MAEs and the interval uses every
+    repeat's folds."""
     low, high = cv.metric_interval(y, pred, groups, "mae", n_boot, seed, folds=folds)
     return {"value": cv.mean_absolute_error(y, pred), "ci_low": low, "ci_high": high,
             "n": len(y), "n_subjects": int(np.unique(groups).size)}
@@ -172,8 +178,8 @@ def per_subject_errors(y: np.ndarray, pred: np.ndarray, groups: np.ndarray,
     for subject in np.unique(groups):
         here = groups == subject
         others = y[~here].mean() if (~here).any() else float("nan")
-        out[str(subject)] = {"n": int(here.sum()),
-                             "mae": float(np.mean(np.abs(y[here] - pred[here]))),
+        out[str(subject)] = {"n": int(here.sum()),  # pred: windows, or repeats x windows
+                             "mae": float(np.mean(np.abs(y[here] - pred[..., here]))),
                              "mean_predictor_mae": float(np.mean(np.abs(y[here] - others)))}
     return out
 
@@ -225,13 +231,23 @@ def regression_detail(
     best_name: str, baseline: np.ndarray, layer_names: list[str], config: dict[str, Any],
     extra: dict[str, Any], folds: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """JSON detail of a regression task: per-layer, last, best and baseline summaries
-    (``folds``: outer-fold id of each window when the predictions are cross-validated)."""
+    """JSON detail of a regression task: per-layer, last, best and baseline summaries.
+
+    ``per_layer`` (repeats x layers x windows), ``best`` and ``baseline`` (repeats x
+    windows): one prediction set per repeat of the split; ``folds`` (repeats x windows):
+    the outer fold of each window in each repeat when the predictions are cross-validated,
+    None for a decoder fitted elsewhere (one repeat). The JSON's ``predictions`` hold
+    repeat 0 (``last``, ``best``, ``fold``) and the others under ``later_repeats``.
+    """
+    if per_layer.shape[0] == 1:  # one split: plain windows arrays, as every reader expects
+        per_layer, best, baseline = per_layer[0], best[0], baseline[0]
+        folds = None if folds is None else folds[0]
     n_boot = int(config["probes"]["bootstrap"])
     seed = cv.stable_seed(int(config["seed"]), task.name)
     groups = labels["subject_id"].astype(str).to_numpy()
+    by_layer = per_layer if per_layer.ndim == 2 else per_layer.transpose(1, 0, 2)
     layers = {name: summary(y, p, groups, n_boot, seed, folds)
-              for name, p in zip(layer_names, per_layer, strict=True)}
+              for name, p in zip(layer_names, by_layer, strict=True)}
     base = summary(y, baseline, groups, n_boot, seed, folds)
     within = within_subject_predictor(y, groups)
     has = np.isfinite(within)
@@ -259,7 +275,7 @@ def regression_detail(
                   "last_over_within_subject": skill(last_value, within_mae),
                   "best_over_within_subject": skill(best_value, within_mae)},
         "beats_mean_predictor": bool(layers[layer_names[-1]]["ci_high"] < base["value"]),
-        "per_subject": per_subject_errors(y, per_layer[-1], groups),
+        "per_subject": per_subject_errors(y, by_layer[-1], groups),
         **label_source(labels, task.target),
         "predictions": {
             "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),
@@ -267,13 +283,24 @@ def regression_detail(
             "subject": groups.tolist(),
             "start_s": labels["start_s"].to_numpy(dtype=float).tolist(),
             "reference": y.tolist(),
-            "last": per_layer[-1].tolist(),
-            "best": best.tolist(),
-            "fold": (np.full(len(y), -1, dtype=np.int64) if folds is None
-                     else np.asarray(folds, dtype=np.int64)).tolist(),
+            **_repeat_predictions(by_layer[-1], best, folds),
         },
+        "n_repeats": 1 if best.ndim == 1 else len(best),
         **extra,
     }
+
+
+def _repeat_predictions(last: np.ndarray, best: np.ndarray, folds: np.ndarray | None,
+                        ) -> dict[str, Any]:
+    """The ``predictions`` entries of the last and best layers: repeat 0 flat (``last``,
+    ``best``, ``fold``; fold -1 for a decoder fitted elsewhere), the other repeats as
+    ``later_repeats`` (a list of the same three entries)."""
+    last, best = np.atleast_2d(last), np.atleast_2d(best)
+    fold = (np.full(best.shape, -1, dtype=np.int64) if folds is None
+            else np.atleast_2d(np.asarray(folds, dtype=np.int64)))
+    entries = [{"last": a.tolist(), "best": b.tolist(), "fold": f.tolist()}
+               for a, b, f in zip(last, best, fold, strict=True)]
+    return {**entries[0], "later_repeats": entries[1:]} if len(entries) > 1 else entries[0]
 
 
 def label_source(labels: pd.DataFrame, target: str) -> dict[str, Any]:
@@ -299,16 +326,50 @@ def _most_common(names: list[str]) -> str:
     return str(values[np.argmax(counts)])
 
 
-def _out_of_fold(real: Embedded, idx: np.ndarray, y: np.ndarray, groups: np.ndarray,
-                 config: dict[str, Any]) -> tuple[list[Any], tuple[np.ndarray, ...]]:
-    """The nested folds of the windows ``idx`` (``probes.cv_folds``, ``inner_folds``) and
-    empty out-of-fold arrays: every layer's value, the chosen layer's, a reference's (per
-    window) and each window's fold."""
-    folds = cv.cross_validate(real.pooled[:, idx], y, groups, int(config["probes"]["cv_folds"]),
-                              int(config["probes"]["inner_folds"]))
-    n = len(y)
-    return folds, (np.empty((real.pooled.shape[0], n)), np.empty(n), np.empty(n),
-                   np.empty(n, dtype=np.int64))
+def cv_repeats(config: dict[str, Any]) -> int:
+    """Repeats of the real-data tasks' outer split (``downstream.cv_repeats``; 1 for a
+    configuration dict that was never validated against the schema)."""
+    return int(config.get("downstream", {}).get("cv_repeats", 1))
+
+
+@dataclass
+class OutOfFold:
+    """Repeated nested cross-validation of one task: per repeat (axis 0) every layer's
+    out-of-fold value, the inner-chosen layer's, the training folds' mean label, and each
+    window's outer fold; the chosen layer's name in every (repeat, fold)."""
+
+    per_layer: np.ndarray  # repeats x layers x windows
+    best: np.ndarray  # repeats x windows
+    train_mean: np.ndarray  # repeats x windows
+    fold: np.ndarray  # repeats x windows, int
+    chosen: list[str]
+    penalties: list[list[float]]  # per (repeat, fold): each layer's penalty
+
+
+def out_of_fold(real: Embedded, idx: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                task: Task, config: dict[str, Any]) -> OutOfFold:
+    """Cross-validate the windows ``idx`` on ``downstream.cv_repeats`` repeats of a
+    ``probes.cv_folds``-fold split grouped by subject (:func:`.cv.repeated_group_folds`,
+    seeded by the task's name, so every model gets the same folds); penalty and best
+    layer by ``probes.inner_folds`` inner folds of the training subjects."""
+    n_folds, inner_folds = int(config["probes"]["cv_folds"]), int(config["probes"]["inner_folds"])
+    splits = cv.repeated_group_folds(groups, n_folds, cv_repeats(config),
+                                     cv.stable_seed(int(config["seed"]), task.name))
+    n_layers, n = real.pooled.shape[0], len(y)
+    shape = (len(splits), n)
+    found = OutOfFold(np.empty((len(splits), n_layers, n)), np.empty(shape), np.empty(shape),
+                      np.empty(shape, dtype=np.int64), [], [])
+    for r, split in enumerate(splits):
+        results = cv.cross_validate(real.pooled[:, idx], y, groups, n_folds, inner_folds,
+                                    folds=split)
+        for k, ((train, _), fold) in enumerate(zip(split, results, strict=True)):
+            found.fold[r, fold.test] = k
+            found.per_layer[r][:, fold.test] = fold.predictions
+            found.best[r, fold.test] = fold.predictions[fold.best_layer]
+            found.train_mean[r, fold.test] = y[train].mean()
+            found.chosen.append(real.layer_names[fold.best_layer])
+            found.penalties.append([f.penalty for f in fold.fits])
+    return found
 
 
 def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[str, Any]:
@@ -320,24 +381,17 @@ def run_real_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[st
     if note:
         return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size))
     y = labels[task.target].to_numpy(dtype=float)
-    folds, (per_layer, best, baseline, fold_of) = _out_of_fold(real, idx, y, groups, config)
-    for k, fold in enumerate(folds):
-        fold_of[fold.test] = k
-        per_layer[:, fold.test] = fold.predictions
-        best[fold.test] = fold.predictions[fold.best_layer]
-        train = np.setdiff1d(np.arange(len(y)), fold.test)
-        baseline[fold.test] = y[train].mean()
-    chosen = [real.layer_names[f.best_layer] for f in folds]
-    return regression_detail(task, labels, y, per_layer, best, _most_common(chosen), baseline,
+    found = out_of_fold(real, idx, y, groups, task, config)
+    return regression_detail(task, labels, y, found.per_layer, found.best,
+                             _most_common(found.chosen), found.train_mean,
                              real.layer_names, config, {
                                  "cv": "grouped_by_subject",
-                                 "n_folds": len(folds),
-                                 "best_layer_per_fold": chosen,
-                                 "penalty_per_fold": [[f.penalty for f in fold.fits]
-                                                      for fold in folds],
+                                 "n_folds": int(found.fold.max()) + 1,
+                                 "best_layer_per_fold": found.chosen,
+                                 "penalty_per_fold": found.penalties,
                                  "predictions_clipped_to_training_range": False,
                                  "baseline_method": "training-fold mean",
-                             }, folds=fold_of)
+                             }, folds=found.fold)
 
 
 def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> dict[str, Any]:
@@ -357,27 +411,25 @@ def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> d
     if note:
         return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size),
                          chance=0.5, **counts)
-    folds, (scores, best, prior, fold_of) = _out_of_fold(real, idx, y, groups, config)
-    for k, fold in enumerate(folds):
-        train = np.setdiff1d(np.arange(len(y)), fold.test)
-        fold_of[fold.test] = k
-        prior[fold.test] = y[train].mean()
-        scores[:, fold.test] = fold.predictions
-        best[fold.test] = fold.predictions[fold.best_layer]
-    calls = (scores >= prior[None, :]).astype(np.int64)
-    best_calls = (best >= prior).astype(np.int64)
+    found = out_of_fold(real, idx, y, groups, task, config)
+    one = len(found.best) == 1  # one split: plain windows arrays
+    fold_of = found.fold[0] if one else found.fold
+    calls = (found.per_layer >= found.train_mean[:, None, :]).astype(np.int64)
+    best_calls = (found.best >= found.train_mean).astype(np.int64)
     truth = y.astype(np.int64)
     n_boot = int(config["probes"]["bootstrap"])
     seed = cv.stable_seed(int(config["seed"]), task.name)
 
-    def summarise(pred: np.ndarray) -> dict[str, Any]:
-        low, high = cv.metric_interval(truth, pred, groups, "balanced_accuracy", n_boot, seed,
-                                       folds=fold_of, n_classes=2)
-        return {"value": cv.balanced_accuracy(truth, pred), "ci_low": low, "ci_high": high,
+    def summarise(pred: np.ndarray) -> dict[str, Any]:  # repeats x windows
+        low, high = cv.metric_interval(truth, pred[0] if one else pred, groups,
+                                       "balanced_accuracy", n_boot, seed, folds=fold_of,
+                                       n_classes=2)
+        value = float(np.mean([cv.balanced_accuracy(truth, p) for p in pred]))
+        return {"value": value, "ci_low": low, "ci_high": high,
                 "n": len(y), "n_subjects": int(np.unique(groups).size)}
 
-    layers = {name: summarise(p) for name, p in zip(real.layer_names, calls, strict=True)}
-    chosen = [real.layer_names[f.best_layer] for f in folds]
+    layers = {name: summarise(calls[:, i]) for i, name in enumerate(real.layer_names)}
+    chosen = found.chosen
     return {
         "kind": task.kind, "target": task.target, "metric": task.metric,
         "dataset": task.dataset, "n": len(y), "n_subjects": int(np.unique(groups).size),
@@ -385,13 +437,15 @@ def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> d
         "last": {"layer": real.layer_names[-1], **layers[real.layer_names[-1]]},
         "best": {"layer": _most_common(chosen), **summarise(best_calls)},
         "chance": 0.5, "baseline_method": "any constant predictor (balanced accuracy 0.5)",
-        "cv": "grouped_by_subject", "n_folds": len(folds), "best_layer_per_fold": chosen,
+        "cv": "grouped_by_subject", "n_folds": int(found.fold.max()) + 1,
+        "n_repeats": len(found.best), "best_layer_per_fold": chosen,
         "interval": "corrected resampled t over the outer folds (by subject)",
         "predictions": {
             "window_id": labels["window_id"].to_numpy(dtype=np.int64).tolist(),
             "record": labels["record"].astype(str).tolist(), "subject": groups.tolist(),
             "start_s": labels["start_s"].to_numpy(dtype=float).tolist(),
-            "reference": truth.tolist(), "last": calls[-1].tolist(), "best": best_calls.tolist(),
+            "reference": truth.tolist(),
+            **_repeat_predictions(calls[:, -1], best_calls, found.fold),
         },
     }
 
@@ -427,10 +481,10 @@ def run_sim2real_task(task: Task, real: Embedded, sim: Embedded,
         per_layer.append(pred)
         fits.append(fit)
     chosen = cv.best_layer(fits)
-    per_layer_arr = np.array(per_layer)
+    per_layer_arr = np.array(per_layer)[None]  # one "repeat": no resampled split
     return regression_detail(
-        task, labels, y, per_layer_arr, per_layer_arr[chosen], real.layer_names[chosen],
-        np.full(len(y), y_sim.mean()), real.layer_names, config, {
+        task, labels, y, per_layer_arr, per_layer_arr[:, chosen], real.layer_names[chosen],
+        np.full((1, len(y)), y_sim.mean()), real.layer_names, config, {
             "cv": "train on simulated factors, test on real",
             "n_train_simulated": int(sim_idx.size),
             "penalty_per_layer": [f.penalty for f in fits],
@@ -493,6 +547,7 @@ def run_downstream(
         "datasets": datasets,
         "settings": {
             "cv_folds": int(config["probes"]["cv_folds"]),
+            "cv_repeats": cv_repeats(config),
             "inner_folds": int(config["probes"]["inner_folds"]),
             "bootstrap": int(config["probes"]["bootstrap"]),
             "min_groups": int(config["statistics"]["min_groups"]),
@@ -571,15 +626,16 @@ def prediction_table(tasks: dict[str, dict[str, Any]]) -> pd.DataFrame:
         if not found:
             continue
         items = found.get("item", found["window_id"])
-        for layer in ("last", "best"):
-            if layer not in found:
-                continue
-            frames.append(pd.DataFrame({
-                "task": name, "metric": detail["metric"], "layer": layer, "repeat": 0,
-                "fold": found.get("fold", -1), "item": items, "subject": found["subject"],
-                "target": detail["target"],
-                "y_true": found["reference"], "y_pred": found[layer],
-            }))
+        for repeat, entry in enumerate([found, *found.get("later_repeats", [])]):
+            for layer in ("last", "best"):
+                if layer not in entry:
+                    continue
+                frames.append(pd.DataFrame({
+                    "task": name, "metric": detail["metric"], "layer": layer,
+                    "repeat": repeat, "fold": entry.get("fold", -1), "item": items,
+                    "subject": found["subject"], "target": detail["target"],
+                    "y_true": found["reference"], "y_pred": entry[layer],
+                }))
     if not frames:
         return pd.DataFrame(columns=PREDICTION_COLUMNS)
     return pd.concat(frames, ignore_index=True)[PREDICTION_COLUMNS]

@@ -127,6 +127,29 @@ def nested_logistic(
             "oof_best": oof_best}
 
 
+def grouped_logistic_predict(x_train: np.ndarray, y_train: np.ndarray,
+                             groups_train: np.ndarray, x_test: np.ndarray,
+                             inner_folds: int = 3, seed: int = 0,
+                             grid: tuple[float, ...] = C_GRID) -> np.ndarray:
+    """One layer's classifier as :func:`nested_logistic` fits it in one outer fold: ``C``
+    by the best balanced accuracy over ``inner_folds`` subject-grouped folds of the
+    training windows (ties: weaker regularisation), refitted on all of them, predicting
+    the classes of ``x_test``. The statistics calibration runs it as the scenario probe's
+    decoder (:mod:`physio_bench.stat_calibration_classes`)."""
+    y_train = np.asarray(y_train, dtype=np.int64)
+    n_classes = int(max(y_train.max(), 0)) + 1
+    folds, _ = nested_folds(np.asarray(groups_train), inner_folds, 2, seed, strata=y_train)
+    conf = np.zeros((len(grid), n_classes, n_classes))
+    for j in range(inner_folds):
+        test = folds == j
+        for g, pred in enumerate(_fit_predict(x_train[~test], y_train[~test], x_train[test],
+                                              grid)):
+            conf[g] += confusion_matrix(y_train[test], pred, n_classes)
+    bal = balanced_accuracy_from_confusion(conf)
+    best = len(grid) - 1 - int(np.argmax(bal[::-1]))
+    return _fit_predict(x_train, y_train, x_test, (grid[best],))[0]
+
+
 def weighted_silhouette(distances: np.ndarray, y: np.ndarray, weights: np.ndarray,
                         n_classes: int, subjects: np.ndarray | None = None) -> np.ndarray:
     """Silhouette score for each row of item ``weights`` (resamples x items).
