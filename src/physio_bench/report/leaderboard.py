@@ -486,6 +486,7 @@ def task_informative(rows: pd.DataFrame, task: str, metric: str, layer: str,
 NOTES = (
     "Last layer; 95% confidence interval in brackets (cross-validated metrics: corrected "
     "resampled t interval over the outer folds, which includes fold-to-fold variation; "
+    "real-data tasks: mean and interval over the repeats of the split (downstream.cv_repeats); "
     "metrics without fitting: bootstrap over subjects); ↑ higher is better, ↓ lower is "
     "better; chance: what a representation that encodes nothing scores.",
     f"{DAGGER} interval from fewer than {FEW_CLUSTERS} subjects or records: read it with "
