@@ -51,10 +51,11 @@ def ridge_path(
     return weights @ left.T + float(np.mean(y_train))
 
 
-def round_robin_folds(groups: np.ndarray, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def round_robin_folds(groups: np.ndarray, n_folds: int, order: np.ndarray | None = None
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index pairs that keep every group whole; groups dealt round-robin in
-    sorted order of their names."""
-    names = np.unique(np.asarray(groups, dtype=str))
+    sorted order of their names, or in ``order`` (every group name once)."""
+    names = np.unique(np.asarray(groups, dtype=str)) if order is None else np.asarray(order)
     n_folds = min(n_folds, names.size)
     fold_of = {name: i % n_folds for i, name in enumerate(names)}
     assigned = np.array([fold_of[g] for g in np.asarray(groups, dtype=str)])

@@ -102,7 +102,14 @@ class Design:
     inner_folds: int = 3
 
 
-def _folds(n_subjects: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+def rate_with_error(flags: list[bool] | np.ndarray) -> tuple[float, float]:
+    """Share of ``True`` among the replicates' ``flags`` and its Monte Carlo error,
+    ``sqrt(r (1 - r) / R)``."""
+    rate = float(np.mean(flags))
+    return rate, float(np.sqrt(rate * (1 - rate) / len(flags)))
+
+
+def subject_folds(n_subjects: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
     """Fold of each subject: a seeded shuffle dealt round-robin (as the probes do)."""
     fold = np.empty(n_subjects, dtype=np.int64)
     fold[rng.permutation(n_subjects)] = np.arange(n_subjects) % n_folds
@@ -208,7 +215,7 @@ def replicate(d: Design, seed: int, truth_mae: float, n_perm: int = 199,
     points = []
     split_values = []
     for r in range(d.repeats):
-        fold = _folds(n_sub, d.n_folds, rng)[subjects]
+        fold = subject_folds(n_sub, d.n_folds, rng)[subjects]
         preds = [_cv_predictions(d, x, y, subjects, fold, decode) for x in xs]
         for m, pred in enumerate(preds):
             item = stat.item_stats(y, pred)
@@ -271,11 +278,9 @@ def calibrate(d: Design, n_replicates: int, seed: int = 0, n_perm: int = 199,
                 for r in range(n_replicates)]
     out = {}
     for name in TYPE_I:
-        rate = float(np.mean([o.reject[name] for o in outcomes]))
-        out[f"type-I: {name}"] = (rate, float(np.sqrt(rate * (1 - rate) / n_replicates)))
+        out[f"type-I: {name}"] = rate_with_error([o.reject[name] for o in outcomes])
     for name in COVERAGE:
-        rate = float(np.mean([o.cover[name] for o in outcomes]))
-        out[f"coverage: {name}"] = (rate, float(np.sqrt(rate * (1 - rate) / n_replicates)))
+        out[f"coverage: {name}"] = rate_with_error([o.cover[name] for o in outcomes])
     return out
 
 
@@ -290,7 +295,7 @@ def fold_differences(d: Design, seed: int, repeats: int, decode: Decoder | None 
     subjects, y, xs = _draw(d, rng, directions)
     out = np.empty((repeats, d.n_folds))
     for r in range(repeats):
-        fold = _folds(d.n_subjects, d.n_folds, rng)[subjects]
+        fold = subject_folds(d.n_subjects, d.n_folds, rng)[subjects]
         a, b = (_mae_value(group_sums(mae_statistic().item_stats(
             y, _cv_predictions(d, x, y, subjects, fold, decode)), fold, d.n_folds))
             for x in xs)
@@ -330,8 +335,7 @@ def repeat_study(d: Design, n_replicates: int, repeats: int = 3, seed: int = 0,
                "mc_needed": float(np.std(resampled, ddof=1)),
                "corrected": 1 / j + 1 / (d.n_folds - 1), "naive": 1 / j}
         for name in ("corrected", "naive"):
-            rate = float(_t_rejections(dr, row[name]).mean())
-            row[f"type_i_{name}"] = rate
-            row[f"mc_{name}"] = float(np.sqrt(rate * (1 - rate) / n_replicates))
+            row[f"type_i_{name}"], row[f"mc_{name}"] = rate_with_error(
+                _t_rejections(dr, row[name]))
         out.append(row)
     return out

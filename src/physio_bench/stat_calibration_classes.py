@@ -1,9 +1,9 @@
 """Calibration of the corrected paired t for the scenario classifier (balanced accuracy).
 
-Foundation level (imports :mod:`physio_bench.statistics` only), the classification
-counterpart of :mod:`physio_bench.stat_calibration`; used by
-``benchmarks/statistics_calibration.py --classes`` (the table in docs/statistics.md) and
-``tests/test_statistics_calibration.py``.
+Foundation level (imports :mod:`physio_bench.statistics` and the folds and Monte Carlo
+errors of :mod:`physio_bench.stat_calibration`), the classification counterpart of the
+latter; used by ``benchmarks/statistics_calibration.py --classes`` (the table in
+docs/statistics.md) and ``tests/test_statistics_calibration.py``.
 
 **Population** (:class:`ClassDesign`, the default run's ``scenarios`` suite):
 ``n_subjects`` subjects, each seen once in each of ``n_classes`` scenarios (subject and
@@ -39,9 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from physio_bench.stat_calibration import rate_with_error, subject_folds
 from physio_bench.statistics import (
     CI_LEVEL,
-    balanced_accuracy_from_confusion,
     confusion_statistic,
     cv_estimate,
     group_sums,
@@ -88,12 +88,6 @@ def _means(d: ClassDesign, rng: np.random.Generator, n_models: int = 2) -> np.nd
     return w / np.linalg.norm(w, axis=-1, keepdims=True) * d.separation
 
 
-def _balanced_accuracy(sums: np.ndarray, n_classes: int) -> np.ndarray:
-    """Balanced accuracy of confusion sums (``... x K²``)."""
-    return balanced_accuracy_from_confusion(sums.reshape(*sums.shape[:-1], n_classes,
-                                                         n_classes))
-
-
 def class_procedure_truth(d: ClassDesign, seed: int, decode: ClassDecoder,
                           n_train_sets: int = 20, n_test_subjects: int = 100) -> float:
     """Expected balanced accuracy of the procedure trained on ``(K-1)/K`` of
@@ -108,8 +102,7 @@ def class_procedure_truth(d: ClassDesign, seed: int, decode: ClassDecoder,
     for _ in range(n_train_sets):
         groups, y, xs = _draw(d, rng, means, n_train)
         pred = decode(xs[0], y, groups, x_test[0])
-        values.append(_balanced_accuracy(stat.item_stats(y_test, pred).sum(axis=0),
-                                         d.n_classes))
+        values.append(stat.from_sums(stat.item_stats(y_test, pred).sum(axis=0))[0])
     return float(np.mean(values))
 
 
@@ -119,9 +112,7 @@ def class_replicate(d: ClassDesign, seed: int, truth: float, decode: ClassDecode
     cover (keys :data:`CLASS_ROWS`)."""
     rng = np.random.default_rng(seed)
     subjects, y, xs = _draw(d, rng, _means(d, np.random.default_rng(seed + 10**6)))
-    fold = np.empty(d.n_subjects, dtype=np.int64)
-    fold[rng.permutation(d.n_subjects)] = np.arange(d.n_subjects) % d.n_folds
-    fold = fold[subjects]
+    fold = subject_folds(d.n_subjects, d.n_folds, rng)[subjects]
     stat = confusion_statistic(d.n_classes)
     split_sums, points = [], []
     for x in xs:
@@ -131,10 +122,10 @@ def class_replicate(d: ClassDesign, seed: int, truth: float, decode: ClassDecode
             pred[test] = decode(x[~test], y[~test], subjects[~test], x[test])
         items = stat.item_stats(y, pred)
         split_sums.append(group_sums(items, fold, d.n_folds))
-        points.append(float(_balanced_accuracy(items.sum(axis=0), d.n_classes)))
+        points.append(float(stat.from_sums(items.sum(axis=0))[0]))
 
-    def value(sums: np.ndarray) -> np.ndarray:
-        return _balanced_accuracy(sums, d.n_classes)
+    def value(sums: np.ndarray) -> np.ndarray:  # balanced accuracy (output 0)
+        return stat.from_sums(sums)[..., 0]
 
     test = paired_cv_difference([split_sums[0]], [split_sums[1]], value, d.n_folds,
                                 points[0], points[1], d.n_subjects)
@@ -156,7 +147,6 @@ def calibrate_classes(d: ClassDesign, n_replicates: int, decode: ClassDecoder,
                 for r in range(n_replicates)]
     out = {}
     for name in CLASS_ROWS:
-        rate = float(np.mean([o[name] for o in outcomes]))
-        out[name] = (rate, float(np.sqrt(rate * (1 - rate) / n_replicates)))
+        out[name] = rate_with_error([o[name] for o in outcomes])
     out["truth: expected balanced accuracy"] = (truth, float("nan"))
     return out

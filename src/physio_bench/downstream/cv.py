@@ -53,17 +53,11 @@ def repeated_group_folds(groups: np.ndarray, n_folds: int, n_repeats: int,
     counts and ``seed``, so every model of a task gets the same folds (the paired tests
     pair them).
     """
-    groups = np.asarray(groups, dtype=str)
-    names = np.unique(groups)
-    splits = [group_folds(groups, n_folds)]
-    k = min(n_folds, names.size)
-    for r in range(1, int(n_repeats)):
-        order = np.random.default_rng(stable_seed(seed, "repeat", str(r))).permutation(names)
-        fold_of = dict(zip(order, np.arange(names.size) % k, strict=True))
-        assigned = np.array([fold_of[g] for g in groups])
-        splits.append([(np.flatnonzero(assigned != f), np.flatnonzero(assigned == f))
-                       for f in range(k)])
-    return splits
+    names = np.unique(np.asarray(groups, dtype=str))
+    return [group_folds(groups, n_folds)] + [
+        round_robin_folds(groups, n_folds, np.random.default_rng(
+            stable_seed(seed, "repeat", str(r))).permutation(names))
+        for r in range(1, int(n_repeats))]
 
 
 def mean_predictor_predictions(y: np.ndarray, folds: list[Fold]) -> np.ndarray:

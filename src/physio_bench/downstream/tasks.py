@@ -362,11 +362,11 @@ def out_of_fold(real: Embedded, idx: np.ndarray, y: np.ndarray, groups: np.ndarr
     for r, split in enumerate(splits):
         results = cv.cross_validate(real.pooled[:, idx], y, groups, n_folds, inner_folds,
                                     folds=split)
-        for k, ((train, _), fold) in enumerate(zip(split, results, strict=True)):
+        found.train_mean[r] = cv.mean_predictor_predictions(y, split)
+        for k, fold in enumerate(results):
             found.fold[r, fold.test] = k
             found.per_layer[r][:, fold.test] = fold.predictions
             found.best[r, fold.test] = fold.predictions[fold.best_layer]
-            found.train_mean[r, fold.test] = y[train].mean()
             found.chosen.append(real.layer_names[fold.best_layer])
             found.penalties.append([f.penalty for f in fold.fits])
     return found
@@ -412,8 +412,6 @@ def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> d
         return note_only(task, note, n=len(idx), n_subjects=int(np.unique(groups).size),
                          chance=0.5, **counts)
     found = out_of_fold(real, idx, y, groups, task, config)
-    one = len(found.best) == 1  # one split: plain windows arrays
-    fold_of = found.fold[0] if one else found.fold
     calls = (found.per_layer >= found.train_mean[:, None, :]).astype(np.int64)
     best_calls = (found.best >= found.train_mean).astype(np.int64)
     truth = y.astype(np.int64)
@@ -421,9 +419,8 @@ def run_real_class_task(task: Task, real: Embedded, config: dict[str, Any]) -> d
     seed = cv.stable_seed(int(config["seed"]), task.name)
 
     def summarise(pred: np.ndarray) -> dict[str, Any]:  # repeats x windows
-        low, high = cv.metric_interval(truth, pred[0] if one else pred, groups,
-                                       "balanced_accuracy", n_boot, seed, folds=fold_of,
-                                       n_classes=2)
+        low, high = cv.metric_interval(truth, pred, groups, "balanced_accuracy", n_boot,
+                                       seed, folds=found.fold, n_classes=2)
         value = float(np.mean([cv.balanced_accuracy(truth, p) for p in pred]))
         return {"value": value, "ci_low": low, "ci_high": high,
                 "n": len(y), "n_subjects": int(np.unique(groups).size)}
