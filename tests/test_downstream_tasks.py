@@ -68,9 +68,15 @@ def _sim_labels(rng: np.random.Generator) -> pd.DataFrame:
     return frame
 
 
-def _embed(labels: pd.DataFrame, rng: np.random.Generator, informative: bool) -> np.ndarray:
-    """Two layers; the last carries heart rate and respiratory rate when informative."""
+def _embed(labels: pd.DataFrame, rng: np.random.Generator, informative: bool | str
+           ) -> np.ndarray:
+    """Two layers; the last carries heart rate and respiratory rate when informative;
+    ``"position"``: position-only tokens, whose pooled mean is one vector for every
+    window."""
     n = len(labels)
+    if informative == "position":
+        positions = rng.normal(size=(2, 1, 13, DIM))  # 13 tokens' positional codes
+        return np.repeat(positions.mean(axis=2), n, axis=1).astype(np.float32)
     out = rng.normal(size=(2, n, DIM))
     if informative:
         out[1, :, 0] = labels["heart_rate_bpm"].fillna(0).to_numpy() / 10
@@ -85,7 +91,7 @@ def _write_embedding(folder: Path, pooled: np.ndarray) -> None:
                                        "token_layers": []})
 
 
-def _results(tmp_path: Path, informative: bool) -> Path:
+def _results(tmp_path: Path, informative: bool | str) -> Path:
     rng = np.random.default_rng(0)
     results = tmp_path / "results"
     suites = {"toy": _real_labels(rng, 8, ("ecg", "ppg", "rsp")),
@@ -143,6 +149,18 @@ def test_embedding_with_the_label_gives_a_small_error(informative, task):
 def test_noise_embedding_is_no_better_than_the_mean(noise, task):
     result = noise[0]["tasks"][task]
     assert result["last"]["value"] > 0.75 * result["baseline"]["value"]
+
+
+def test_position_only_tokens_score_the_mean_predictor_and_no_better(tmp_path, config):
+    """Negative control: tokens that carry only their position pool to one vector for
+    every window; on every repeat of the split the decoder can only predict the training
+    folds' mean, so its MAE equals the mean predictor's and is never below it."""
+    detail = run_downstream(config, "m", _results(tmp_path, "position"))[0]
+    for name in REAL:
+        task = detail["tasks"][name]
+        assert task["n_repeats"] == 3
+        assert task["last"]["value"] == pytest.approx(task["baseline"]["value"], rel=1e-6)
+        assert not task["beats_mean_predictor"]
 
 
 def test_predictions_are_not_clipped(noise, informative):
